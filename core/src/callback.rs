@@ -1,0 +1,355 @@
+//! The call-end callback the service POSTs to the app's server: verifying its signature and
+//! reading its record.
+//!
+//! The signature covers the raw body: `MD5` is the lowercase hex MD5 of the body bytes and
+//! `CheckSum` is SHA1(AppSecret + MD5 + CurTime) with `CurTime` in milliseconds. Verify the bytes
+//! the web framework received, never JSON re-serialized from them; both digests are compared in
+//! constant time.
+
+use std::fmt;
+
+use md5::{Digest, Md5};
+use serde::Serialize;
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+
+use crate::record::CallRecord;
+use crate::signing::{Credentials, checksum, unix_millis_now};
+use crate::validate::parse_decimal;
+
+/// The default clock tolerance for callbacks: five minutes, as for signed requests.
+pub const DEFAULT_TOLERANCE_MS: u64 = 300_000;
+/// The `eventType` of a call-end record.
+pub const CALL_END_EVENT: &str = "10";
+
+/// How a callback's `CurTime` is checked against the receiver's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimeCheck {
+    /// Refuse a callback whose `CurTime` is more than this many milliseconds away from now, in
+    /// either direction. `0` accepts only the very same millisecond; it never disables the check.
+    ToleranceMs(u64),
+    /// Do not compare `CurTime` with the clock at all (replays are then accepted). Only for
+    /// re-verifying stored callbacks.
+    SkipInsecure,
+}
+
+impl Default for TimeCheck {
+    fn default() -> Self {
+        TimeCheck::ToleranceMs(DEFAULT_TOLERANCE_MS)
+    }
+}
+
+/// Why a callback was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CallbackError {
+    /// A required header (`MD5`, `CheckSum` or `CurTime`) is absent.
+    MissingHeader {
+        /// The header's name.
+        header: &'static str,
+    },
+    /// `CurTime` is not a decimal number of milliseconds.
+    MalformedCurTime,
+    /// `MD5` does not match the body: the body was altered, or the digest was computed over
+    /// something else than the raw bytes.
+    Md5Mismatch,
+    /// `CheckSum` does not match: wrong secret, or the headers were altered.
+    ChecksumMismatch,
+    /// The `AppKey` header names another app.
+    AppKeyMismatch,
+    /// `CurTime` is older than the tolerance allows (a replay, or a clock off).
+    Stale {
+        /// How old the callback is.
+        age_ms: u64,
+        /// The tolerance in force.
+        tolerance_ms: u64,
+    },
+    /// `CurTime` is further in the future than the tolerance allows.
+    Future {
+        /// How far ahead it is.
+        ahead_ms: u64,
+        /// The tolerance in force.
+        tolerance_ms: u64,
+    },
+    /// The body is not a callback event (not JSON, or a call-end event without its record).
+    Malformed {
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl CallbackError {
+    /// A stable identifier shared by the bindings (`"md5_mismatch"`, `"stale"`, ...).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CallbackError::MissingHeader { .. } => "missing_header",
+            CallbackError::MalformedCurTime => "malformed_cur_time",
+            CallbackError::Md5Mismatch => "md5_mismatch",
+            CallbackError::ChecksumMismatch => "checksum_mismatch",
+            CallbackError::AppKeyMismatch => "app_key_mismatch",
+            CallbackError::Stale { .. } => "stale",
+            CallbackError::Future { .. } => "future",
+            CallbackError::Malformed { .. } => "malformed",
+        }
+    }
+}
+
+impl fmt::Display for CallbackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("callback refused: ")?;
+        match self {
+            CallbackError::MissingHeader { header } => write!(f, "header {header} is missing"),
+            CallbackError::MalformedCurTime => {
+                f.write_str("CurTime is not a decimal number of milliseconds")
+            }
+            CallbackError::Md5Mismatch => f.write_str("MD5 does not match the raw body bytes"),
+            CallbackError::ChecksumMismatch => {
+                f.write_str("CheckSum does not match SHA1(AppSecret + MD5 + CurTime)")
+            }
+            CallbackError::AppKeyMismatch => f.write_str("AppKey names another app"),
+            CallbackError::Stale {
+                age_ms,
+                tolerance_ms,
+            } => write!(
+                f,
+                "CurTime is {age_ms} ms old, over the {tolerance_ms} ms tolerance"
+            ),
+            CallbackError::Future {
+                ahead_ms,
+                tolerance_ms,
+            } => write!(
+                f,
+                "CurTime is {ahead_ms} ms in the future, over the {tolerance_ms} ms tolerance"
+            ),
+            CallbackError::Malformed { detail } => write!(f, "malformed body: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for CallbackError {}
+
+/// Lowercase hex MD5 of the body bytes, as the `MD5` header carries it.
+pub fn body_md5(body: &[u8]) -> String {
+    hex::encode(Md5::digest(body))
+}
+
+/// The headers a signed callback carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallbackHeaders {
+    /// `AppKey`.
+    pub app_key: String,
+    /// `CurTime`, milliseconds.
+    pub cur_time: String,
+    /// `MD5` of the body.
+    pub md5: String,
+    /// `CheckSum`.
+    pub checksum: String,
+}
+
+impl CallbackHeaders {
+    /// The headers as (name, value) pairs, with the JSON `Content-Type`.
+    pub fn pairs(&self) -> [(&'static str, &str); 5] {
+        [
+            ("Content-Type", "application/json"),
+            ("AppKey", &self.app_key),
+            ("CurTime", &self.cur_time),
+            ("MD5", &self.md5),
+            ("CheckSum", &self.checksum),
+        ]
+    }
+}
+
+/// Signs a callback body the way the service does (used by the mock server and by tests).
+///
+/// ```
+/// use yunxin_ecp::{Credentials, callback::sign_callback};
+/// let creds = Credentials::new("appkey", "xxxxxxxx")?;
+/// let h = sign_callback(&creds, br#"{"callback":"{}","eventType":"10"}"#, 1440570500855);
+/// assert_eq!(h.md5, "5556767e4727e5582025ab1fff82753b");
+/// assert_eq!(h.checksum, "6949a942f8477bb839a74ac5726ec4c28a762686");
+/// # Ok::<(), yunxin_ecp::ValidationError>(())
+/// ```
+pub fn sign_callback(credentials: &Credentials, body: &[u8], cur_time_ms: u64) -> CallbackHeaders {
+    let md5 = body_md5(body);
+    let cur_time = cur_time_ms.to_string();
+    CallbackHeaders {
+        checksum: checksum(credentials.expose_secret(), &md5, &cur_time),
+        app_key: credentials.app_key().to_owned(),
+        cur_time,
+        md5,
+    }
+}
+
+/// Verifies call-end callbacks for one app.
+///
+/// ```
+/// use yunxin_ecp::{Credentials, CallbackVerifier, CallbackEvent};
+/// let body = br#"{"callback":"{\"durationSec\":61}","eventType":"10"}"#;
+/// let creds = Credentials::new("appkey", "secret")?;
+/// let signed = yunxin_ecp::callback::sign_callback(&creds, body, 1_700_000_000_000);
+/// let verifier = CallbackVerifier::new(creds);
+/// let event = verifier.verify_and_parse(body, signed.pairs(), 1_700_000_000_500)?;
+/// let CallbackEvent::CallEnd(record) = event else { panic!() };
+/// assert_eq!((record.answered(), record.billed_minutes()), (true, 2));
+/// # Ok::<(), yunxin_ecp::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct CallbackVerifier {
+    credentials: Credentials,
+    time_check: TimeCheck,
+}
+
+impl CallbackVerifier {
+    /// A verifier with the default five-minute tolerance.
+    pub fn new(credentials: Credentials) -> Self {
+        CallbackVerifier {
+            credentials,
+            time_check: TimeCheck::default(),
+        }
+    }
+
+    /// Changes how `CurTime` is checked.
+    pub fn with_time_check(mut self, time_check: TimeCheck) -> Self {
+        self.time_check = time_check;
+        self
+    }
+
+    /// The time check in force.
+    pub fn time_check(&self) -> TimeCheck {
+        self.time_check
+    }
+
+    /// Verifies `body` (the raw bytes received) against its headers, names matched
+    /// case-insensitively, at `now_ms` (Unix epoch milliseconds).
+    pub fn verify<I, K, V>(&self, body: &[u8], headers: I, now_ms: u64) -> Result<(), CallbackError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut found: [Option<String>; 4] = Default::default();
+        const NAMES: [&str; 4] = ["MD5", "CheckSum", "CurTime", "AppKey"];
+        for (name, value) in headers {
+            if let Some(i) = NAMES
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(name.as_ref().trim()))
+            {
+                found[i] = Some(value.as_ref().trim().to_owned());
+            }
+        }
+        let [md5, sum, cur_time, app_key] = found;
+        let md5 = md5.ok_or(CallbackError::MissingHeader { header: "MD5" })?;
+        let sum = sum.ok_or(CallbackError::MissingHeader { header: "CheckSum" })?;
+        let cur_time = cur_time.ok_or(CallbackError::MissingHeader { header: "CurTime" })?;
+        let sent_ms: u64 = parse_decimal(&cur_time).ok_or(CallbackError::MalformedCurTime)?;
+
+        let expected_md5 = body_md5(body);
+        if !bool::from(expected_md5.as_bytes().ct_eq(md5.as_bytes())) {
+            return Err(CallbackError::Md5Mismatch);
+        }
+        let expected_sum = checksum(self.credentials.expose_secret(), &md5, &cur_time);
+        if !bool::from(expected_sum.as_bytes().ct_eq(sum.as_bytes())) {
+            return Err(CallbackError::ChecksumMismatch);
+        }
+        if app_key.is_some_and(|k| k != self.credentials.app_key()) {
+            return Err(CallbackError::AppKeyMismatch);
+        }
+        match self.time_check {
+            TimeCheck::SkipInsecure => Ok(()),
+            TimeCheck::ToleranceMs(tolerance_ms) if now_ms >= sent_ms => {
+                let age_ms = now_ms - sent_ms;
+                if age_ms > tolerance_ms {
+                    return Err(CallbackError::Stale {
+                        age_ms,
+                        tolerance_ms,
+                    });
+                }
+                Ok(())
+            }
+            TimeCheck::ToleranceMs(tolerance_ms) => {
+                let ahead_ms = sent_ms - now_ms;
+                if ahead_ms > tolerance_ms {
+                    return Err(CallbackError::Future {
+                        ahead_ms,
+                        tolerance_ms,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// [`verify`](Self::verify) against the system clock.
+    pub fn verify_now<I, K, V>(&self, body: &[u8], headers: I) -> Result<(), CallbackError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        self.verify(body, headers, unix_millis_now())
+    }
+
+    /// Verifies, then parses. The usual entry point of a web handler.
+    pub fn verify_and_parse<I, K, V>(
+        &self,
+        body: &[u8],
+        headers: I,
+        now_ms: u64,
+    ) -> Result<CallbackEvent, CallbackError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        self.verify(body, headers, now_ms)?;
+        parse_callback(body)
+    }
+}
+
+/// What a callback carried.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CallbackEvent {
+    /// `eventType` 10: a call or conference ended.
+    CallEnd(CallRecord),
+    /// Any other event (IM events can reach the same URL), untouched.
+    Other {
+        /// The `eventType`, as text, when there is one.
+        event_type: Option<String>,
+        /// The body exactly as received.
+        raw: String,
+    },
+}
+
+/// Parses a callback body. Call-end events (`eventType` 10, as a string or a number) have their
+/// `callback` string decoded into a [`CallRecord`]; other events pass through untouched.
+pub fn parse_callback(body: &[u8]) -> Result<CallbackEvent, CallbackError> {
+    let malformed = |detail: String| CallbackError::Malformed { detail };
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| malformed(format!("not JSON: {e}")))?;
+    let Value::Object(obj) = &value else {
+        return Err(malformed("not a JSON object".into()));
+    };
+    let event_type = match obj.get("eventType") {
+        Some(Value::String(s)) => Some(s.trim().to_owned()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    if event_type.as_deref() != Some(CALL_END_EVENT) {
+        return Ok(CallbackEvent::Other {
+            event_type,
+            raw: String::from_utf8_lossy(body).into_owned(),
+        });
+    }
+    let record = match obj.get("callback") {
+        Some(Value::String(s)) => serde_json::from_str::<Value>(s)
+            .map_err(|e| malformed(format!("callback is not a JSON record: {e}")))?,
+        Some(v @ Value::Object(_)) => v.clone(),
+        _ => return Err(malformed("eventType 10 without a callback record".into())),
+    };
+    if !record.is_object() {
+        return Err(malformed("callback is not a JSON object".into()));
+    }
+    Ok(CallbackEvent::CallEnd(CallRecord::from_json(record)))
+}

@@ -1,0 +1,63 @@
+use std::fmt;
+
+use crate::{
+    callback::CallbackError, response::ResponseError, server::AuthRefusal,
+    validate::ValidationError,
+};
+
+/// Every error the crate can produce, for callers that want one type to propagate with `?`.
+///
+/// Each function returns its narrowest error type; this enum only gathers them. The variants
+/// mirror the exception classes of the Python package and the error kinds of the C ABI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument was refused before anything was built or sent.
+    Validation(ValidationError),
+    /// The service answered, and the answer was an error or unusable.
+    Response(ResponseError),
+    /// An incoming call-end callback was refused or could not be parsed.
+    Callback(CallbackError),
+    /// An incoming signed request was refused (server side; the real service answers 414).
+    Auth(AuthRefusal),
+    /// The operating system's random number generator failed, so no nonce could be drawn.
+    Entropy(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Validation(e) => e.fmt(f),
+            Error::Response(e) => e.fmt(f),
+            Error::Callback(e) => e.fmt(f),
+            Error::Auth(e) => e.fmt(f),
+            Error::Entropy(e) => write!(f, "the OS random number generator failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ValidationError> for Error {
+    fn from(e: ValidationError) -> Self {
+        Error::Validation(e)
+    }
+}
+
+impl From<ResponseError> for Error {
+    fn from(e: ResponseError) -> Self {
+        Error::Response(e)
+    }
+}
+
+impl From<CallbackError> for Error {
+    fn from(e: CallbackError) -> Self {
+        Error::Callback(e)
+    }
+}
+
+impl From<AuthRefusal> for Error {
+    fn from(e: AuthRefusal) -> Self {
+        Error::Auth(e)
+    }
+}

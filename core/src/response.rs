@@ -1,0 +1,335 @@
+//! Reading what the service answered: the envelope `{"code", "msg"|"desc", "obj"}` into a typed
+//! result, an [`ApiError`] (the service said no) or a [`ProtocolError`] (the answer is unusable, such
+//! as a proxy's HTML error page). Nothing here panics, whatever the bytes.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::codes::{self, RequestKind, RetryAdvice};
+use crate::record::CallRecord;
+use crate::request::Endpoint;
+
+/// A start request's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Started {
+    /// The session id to query the call with and to match its call-end callback.
+    pub session: String,
+    /// The `obj` of the response, as sent.
+    pub raw: Value,
+}
+
+/// The service answered with a code other than 200.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiError {
+    /// The endpoint that answered.
+    pub endpoint: Endpoint,
+    /// The service's code, e.g. 414.
+    pub code: i64,
+    /// The service's explanation: `msg`, else `desc`.
+    pub message: Option<String>,
+    /// The HTTP status of the response (business errors come with 200).
+    pub http_status: u16,
+    /// The body as received (invalid UTF-8 replaced).
+    pub raw_body: String,
+}
+
+impl ApiError {
+    /// What the code means, from the code table.
+    pub fn meaning(&self) -> &'static str {
+        codes::meaning(self.code)
+    }
+
+    /// Whether the same request may be sent again.
+    pub fn retry_advice(&self) -> RetryAdvice {
+        codes::retry_advice(self.code, self.endpoint.kind())
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} answered code {} ({})",
+            self.endpoint,
+            self.code,
+            self.meaning()
+        )?;
+        if let Some(m) = &self.message {
+            write!(f, ": {m}")?;
+        }
+        if self.retry_advice() == RetryAdvice::OutcomeUnknown {
+            f.write_str("; the call may have been placed: query before trying again")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why an answer could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ProtocolErrorKind {
+    /// The body is empty.
+    Empty,
+    /// The body is HTML, typically a proxy's or load balancer's error page.
+    Html,
+    /// The body is not JSON, or is truncated JSON.
+    NotJson,
+    /// The body is JSON but not an object.
+    NotAnObject,
+    /// The object has no `code`.
+    MissingCode,
+    /// `code` is neither an integer nor a string holding one.
+    BadCode,
+    /// Code 200, but the result (`obj`, or its `session`) is missing or unreadable.
+    MissingResult,
+    /// Code 200 with an HTTP status other than 2xx.
+    HttpStatus,
+    /// The body exceeded the client's size limit.
+    TooLarge,
+}
+
+impl ProtocolErrorKind {
+    /// A stable identifier shared by the bindings.
+    pub fn code(self) -> &'static str {
+        match self {
+            ProtocolErrorKind::Empty => "empty",
+            ProtocolErrorKind::Html => "html",
+            ProtocolErrorKind::NotJson => "not_json",
+            ProtocolErrorKind::NotAnObject => "not_an_object",
+            ProtocolErrorKind::MissingCode => "missing_code",
+            ProtocolErrorKind::BadCode => "bad_code",
+            ProtocolErrorKind::MissingResult => "missing_result",
+            ProtocolErrorKind::HttpStatus => "http_status",
+            ProtocolErrorKind::TooLarge => "too_large",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            ProtocolErrorKind::Empty => "an empty body",
+            ProtocolErrorKind::Html => "an HTML page (a proxy or gateway error?)",
+            ProtocolErrorKind::NotJson => "a body that is not valid JSON",
+            ProtocolErrorKind::NotAnObject => "JSON that is not an object",
+            ProtocolErrorKind::MissingCode => "JSON without a code",
+            ProtocolErrorKind::BadCode => "a code that is not an integer",
+            ProtocolErrorKind::MissingResult => "code 200 without the expected result",
+            ProtocolErrorKind::HttpStatus => "code 200 with an HTTP error status",
+            ProtocolErrorKind::TooLarge => "a body over the size limit",
+        }
+    }
+}
+
+/// The answer could not be read as an ECP response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProtocolError {
+    /// The endpoint that answered.
+    pub endpoint: Endpoint,
+    /// What was wrong.
+    pub kind: ProtocolErrorKind,
+    /// Detail such as the JSON parser's message, when there is one.
+    pub detail: Option<String>,
+    /// The HTTP status of the response.
+    pub http_status: u16,
+    /// The body as received (invalid UTF-8 replaced).
+    pub raw_body: String,
+}
+
+impl ProtocolError {
+    /// Builds one; public so HTTP clients can report their own size-limit refusals the same way.
+    pub fn new(endpoint: Endpoint, kind: ProtocolErrorKind, http_status: u16, body: &[u8]) -> Self {
+        ProtocolError {
+            endpoint,
+            kind,
+            detail: None,
+            http_status,
+            raw_body: String::from_utf8_lossy(body).into_owned(),
+        }
+    }
+
+    /// Whether the same request may be sent again. An HTTP 400 means the request itself is
+    /// malformed; otherwise a query may be retried and a start may already have placed its call.
+    pub fn retry_advice(&self) -> RetryAdvice {
+        match (self.http_status, self.endpoint.kind()) {
+            (400, _) => RetryAdvice::Never,
+            (_, RequestKind::Query) => RetryAdvice::Safe,
+            (_, RequestKind::Start) => RetryAdvice::OutcomeUnknown,
+        }
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} answered HTTP {} with {}",
+            self.endpoint,
+            self.http_status,
+            self.kind.describe()
+        )?;
+        if let Some(d) = &self.detail {
+            write!(f, " ({d})")?;
+        }
+        if self.http_status == 400 {
+            f.write_str("; HTTP 400 means the URL and the body do not match")?;
+        } else if self.retry_advice() == RetryAdvice::OutcomeUnknown {
+            f.write_str("; the call may have been placed: query before trying again")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a response parser refuses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ResponseError {
+    /// The service said no.
+    Api(ApiError),
+    /// The answer is unusable.
+    Protocol(ProtocolError),
+}
+
+impl ResponseError {
+    /// Whether the same request may be sent again, for this endpoint.
+    pub fn retry_advice(&self) -> RetryAdvice {
+        match self {
+            ResponseError::Api(e) => e.retry_advice(),
+            ResponseError::Protocol(e) => e.retry_advice(),
+        }
+    }
+
+    /// Shorthand for `retry_advice().is_safe()`.
+    pub fn retry_safe(&self) -> bool {
+        self.retry_advice().is_safe()
+    }
+
+    /// The HTTP status of the response.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            ResponseError::Api(e) => e.http_status,
+            ResponseError::Protocol(e) => e.http_status,
+        }
+    }
+
+    /// The body as received.
+    pub fn raw_body(&self) -> &str {
+        match self {
+            ResponseError::Api(e) => &e.raw_body,
+            ResponseError::Protocol(e) => &e.raw_body,
+        }
+    }
+}
+
+impl fmt::Display for ResponseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResponseError::Api(e) => e.fmt(f),
+            ResponseError::Protocol(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ResponseError {}
+
+/// Reads the envelope; on code 200 returns its `obj` (or `Null` when absent).
+pub fn parse_envelope(
+    endpoint: Endpoint,
+    http_status: u16,
+    body: &[u8],
+) -> Result<Value, ResponseError> {
+    let fail = |kind, detail: Option<String>| {
+        let mut e = ProtocolError::new(endpoint, kind, http_status, body);
+        e.detail = detail;
+        Err(ResponseError::Protocol(e))
+    };
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return fail(ProtocolErrorKind::Empty, None);
+    }
+    let mut envelope: Map<String, Value> = match serde_json::from_slice(body) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => return fail(ProtocolErrorKind::NotAnObject, None),
+        Err(_) if body.trim_ascii_start().starts_with(b"<") => {
+            return fail(ProtocolErrorKind::Html, None);
+        }
+        Err(e) => return fail(ProtocolErrorKind::NotJson, Some(e.to_string())),
+    };
+    let code = match envelope.get("code") {
+        None | Some(Value::Null) => return fail(ProtocolErrorKind::MissingCode, None),
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+        Some(_) => None,
+    };
+    let Some(code) = code else {
+        return fail(ProtocolErrorKind::BadCode, None);
+    };
+    if code != 200 {
+        let message = ["msg", "desc"]
+            .into_iter()
+            .find_map(|k| envelope.get(k).and_then(Value::as_str))
+            .map(str::to_owned);
+        return Err(ResponseError::Api(ApiError {
+            endpoint,
+            code,
+            message,
+            http_status,
+            raw_body: String::from_utf8_lossy(body).into_owned(),
+        }));
+    }
+    if !(200..300).contains(&http_status) {
+        return fail(ProtocolErrorKind::HttpStatus, None);
+    }
+    Ok(envelope.remove("obj").unwrap_or(Value::Null))
+}
+
+/// Reads a start response (`startcall` or `startconf`): `obj.session`.
+pub fn parse_start(
+    endpoint: Endpoint,
+    http_status: u16,
+    body: &[u8],
+) -> Result<Started, ResponseError> {
+    let obj = parse_envelope(endpoint, http_status, body)?;
+    let session = match &obj {
+        Value::Object(o) => o.get("session").and_then(Value::as_str),
+        Value::String(s) => Some(s.as_str()),
+        _ => None,
+    };
+    match session.filter(|s| !s.is_empty()) {
+        Some(s) => Ok(Started {
+            session: s.to_owned(),
+            raw: obj.clone(),
+        }),
+        None => Err(missing_result(
+            endpoint,
+            http_status,
+            body,
+            "no obj.session",
+        )),
+    }
+}
+
+/// Reads a `queryBySession` response: `obj` is the call record (an object, or a string holding one).
+pub fn parse_query(http_status: u16, body: &[u8]) -> Result<CallRecord, ResponseError> {
+    let endpoint = Endpoint::QueryBySession;
+    let obj = parse_envelope(endpoint, http_status, body)?;
+    let record = match obj {
+        Value::String(s) => serde_json::from_str::<Value>(&s).ok(),
+        other => Some(other),
+    };
+    match record {
+        Some(r @ Value::Object(_)) => Ok(CallRecord::from_json(r)),
+        _ => Err(missing_result(
+            endpoint,
+            http_status,
+            body,
+            "obj is not a record",
+        )),
+    }
+}
+
+fn missing_result(endpoint: Endpoint, status: u16, body: &[u8], detail: &str) -> ResponseError {
+    let mut e = ProtocolError::new(endpoint, ProtocolErrorKind::MissingResult, status, body);
+    e.detail = Some(detail.to_owned());
+    ResponseError::Protocol(e)
+}

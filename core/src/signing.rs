@@ -1,0 +1,280 @@
+//! The `CheckSum` shared by every YunXin server API: lowercase hex SHA1(AppSecret + Nonce + CurTime)
+//! over UTF-8 bytes, sent in four headers together with `AppKey`, `Nonce` and `CurTime` (seconds).
+//!
+//! The secret lives only in [`Credentials`], which never prints it and wipes it on drop. Nonces come
+//! from the operating system's CSPRNG and are drawn afresh for every request, because a fixed or
+//! growing nonce is the most common bug in copied sample code.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sha1::{Digest, Sha1};
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::validate::{Rule, ValidationError, parse_decimal};
+
+/// Length of the nonces [`Credentials::sign_now`] draws: 32 hex characters, 128 bits.
+pub const DEFAULT_NONCE_LEN: usize = 32;
+/// The service refuses nonces longer than this.
+pub const MAX_NONCE_LEN: usize = 128;
+/// Any `CurTime` at or above this is taken for milliseconds (it is the year 5138 in seconds).
+const SECONDS_CEILING: u64 = 100_000_000_000;
+
+/// The environment variable [`Credentials::from_env`] reads the app key from.
+pub const ENV_APP_KEY: &str = "YUNXIN_APP_KEY";
+/// The environment variable [`Credentials::from_env`] reads the app secret from.
+pub const ENV_APP_SECRET: &str = "YUNXIN_APP_SECRET";
+
+/// Lowercase hex SHA1 of `secret + nonce + cur_time`, hashed as UTF-8 bytes.
+///
+/// The same function signs call-end callbacks, with the body's MD5 in place of the nonce and
+/// `CurTime` in milliseconds.
+///
+/// ```
+/// assert_eq!(
+///     yunxin_ecp::checksum("xxxxxxxx", "123456", "1440570500"),
+///     "90d19362ba1584524bbd9b375b006837a4f676db"
+/// );
+/// ```
+pub fn checksum(secret: &str, nonce: &str, cur_time: &str) -> String {
+    let mut hasher = Sha1::new();
+    hasher.update(secret.as_bytes());
+    hasher.update(nonce.as_bytes());
+    hasher.update(cur_time.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// Draws a nonce of `len` lowercase hex characters from the OS CSPRNG.
+///
+/// `len` must be 1 to 128: the service refuses longer nonces with a 414.
+///
+/// ```
+/// let n = yunxin_ecp::signing::generate_nonce(32)?;
+/// assert_eq!(n.len(), 32);
+/// assert!(n.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+/// assert!(yunxin_ecp::signing::generate_nonce(129).is_err());
+/// # Ok::<(), yunxin_ecp::Error>(())
+/// ```
+pub fn generate_nonce(len: usize) -> Result<String, Error> {
+    check_nonce_len(len)?;
+    let mut bytes = vec![0u8; len.div_ceil(2)];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Entropy(e.to_string()))?;
+    let mut nonce = hex::encode(&bytes);
+    nonce.truncate(len);
+    Ok(nonce)
+}
+
+fn check_nonce_len(len: usize) -> Result<(), ValidationError> {
+    if !(1..=MAX_NONCE_LEN).contains(&len) {
+        return Err(ValidationError::new(
+            "nonce",
+            Rule::Length {
+                min: 1,
+                max: MAX_NONCE_LEN,
+                actual: len,
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a caller-supplied nonce: 1 to 128 characters of `[A-Za-z0-9]`. Punctuation is refused
+/// because it has caused intermittent 414s in the wild.
+pub fn validate_nonce(nonce: &str) -> Result<(), ValidationError> {
+    check_nonce_len(nonce.chars().count())?;
+    if !nonce.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ValidationError::new(
+            "nonce",
+            Rule::Charset {
+                allowed: "[A-Za-z0-9]",
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a request `CurTime` and refuses values that can only be milliseconds.
+pub fn validate_cur_time(cur_time: u64) -> Result<(), ValidationError> {
+    if cur_time >= SECONDS_CEILING {
+        return Err(ValidationError::new("CurTime", Rule::Milliseconds));
+    }
+    Ok(())
+}
+
+/// Seconds since the Unix epoch, from the system clock (0 if the clock is before 1970).
+pub fn unix_seconds_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Milliseconds since the Unix epoch, from the system clock (0 if the clock is before 1970).
+pub fn unix_millis_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// An app key and its secret.
+///
+/// `Debug` and `Display` show the app key only; the secret is zeroized when the value is dropped.
+///
+/// ```
+/// let c = yunxin_ecp::Credentials::new("fd460d34e786e7754e505bc4fab0f027", "xxxxxxxx")?;
+/// assert!(!format!("{c:?} {c}").contains("xxxxxxxx"));
+/// # Ok::<(), yunxin_ecp::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Credentials {
+    app_key: String,
+    app_secret: Zeroizing<String>,
+}
+
+impl Credentials {
+    /// Builds credentials. The app key goes into a header, so it must be non-empty visible ASCII;
+    /// the secret must be non-empty and may hold any UTF-8.
+    pub fn new(
+        app_key: impl Into<String>,
+        app_secret: impl Into<String>,
+    ) -> Result<Self, ValidationError> {
+        let app_key = app_key.into();
+        let app_secret = Zeroizing::new(app_secret.into());
+        if app_key.is_empty() {
+            return Err(ValidationError::new("appKey", Rule::Empty));
+        }
+        if !app_key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ValidationError::new(
+                "appKey",
+                Rule::Charset {
+                    allowed: "visible ASCII",
+                },
+            ));
+        }
+        if app_secret.is_empty() {
+            return Err(ValidationError::new("appSecret", Rule::Empty));
+        }
+        Ok(Credentials {
+            app_key,
+            app_secret,
+        })
+    }
+
+    /// Reads `YUNXIN_APP_KEY` and `YUNXIN_APP_SECRET`; a missing variable is an `Empty` error
+    /// naming it.
+    pub fn from_env() -> Result<Self, ValidationError> {
+        let read = |name: &'static str| {
+            std::env::var(name).map_err(|_| ValidationError::new(name, Rule::Empty))
+        };
+        let key = read(ENV_APP_KEY)?;
+        let secret = Zeroizing::new(read(ENV_APP_SECRET)?);
+        Credentials::new(key, secret.as_str())
+    }
+
+    /// The public app key.
+    pub fn app_key(&self) -> &str {
+        &self.app_key
+    }
+
+    /// The secret, for the rare caller that must hash it itself. Keep it out of logs.
+    pub fn expose_secret(&self) -> &str {
+        &self.app_secret
+    }
+
+    /// Signs with a given nonce and `CurTime` (UTC Unix seconds). Pure: the building block that
+    /// the golden vectors test.
+    pub fn sign(&self, nonce: &str, cur_time: u64) -> Result<AuthHeaders, ValidationError> {
+        validate_nonce(nonce)?;
+        validate_cur_time(cur_time)?;
+        let cur_time = cur_time.to_string();
+        Ok(AuthHeaders {
+            checksum: checksum(&self.app_secret, nonce, &cur_time),
+            app_key: self.app_key.clone(),
+            nonce: nonce.to_owned(),
+            cur_time,
+        })
+    }
+
+    /// Signs with a fresh 32-character nonce and one reading of the clock, so `CurTime` and
+    /// `CheckSum` always agree. Call it once per request, including once per retry.
+    pub fn sign_now(&self) -> Result<AuthHeaders, Error> {
+        let nonce = generate_nonce(DEFAULT_NONCE_LEN)?;
+        Ok(self.sign(&nonce, unix_seconds_now())?)
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("app_key", &self.app_key)
+            .field("app_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl fmt::Display for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AppKey {} (secret redacted)", self.app_key)
+    }
+}
+
+/// The four authentication headers of one request. Nothing here is secret.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuthHeaders {
+    /// `AppKey`.
+    pub app_key: String,
+    /// `Nonce`.
+    pub nonce: String,
+    /// `CurTime`, UTC Unix seconds as a decimal string.
+    pub cur_time: String,
+    /// `CheckSum`, 40 lowercase hex characters.
+    pub checksum: String,
+}
+
+impl AuthHeaders {
+    /// The headers as (name, value) pairs, in the order the documentation lists them.
+    pub fn pairs(&self) -> [(&'static str, &str); 4] {
+        [
+            ("AppKey", &self.app_key),
+            ("Nonce", &self.nonce),
+            ("CurTime", &self.cur_time),
+            ("CheckSum", &self.checksum),
+        ]
+    }
+
+    /// The `CurTime` as a number.
+    pub fn cur_time_secs(&self) -> u64 {
+        parse_decimal(&self.cur_time).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_now_uses_fresh_nonces_and_one_clock_reading() {
+        let c = Credentials::new("k", "s").unwrap();
+        let a = c.sign_now().unwrap();
+        let b = c.sign_now().unwrap();
+        assert_ne!(a.nonce, b.nonce);
+        assert_eq!(a.checksum, checksum("s", &a.nonce, &a.cur_time));
+        assert!(a.cur_time_secs().abs_diff(unix_seconds_now()) <= 1);
+    }
+
+    #[test]
+    fn refuses_millisecond_cur_time() {
+        let c = Credentials::new("k", "s").unwrap();
+        let e = c.sign("abc", 1_440_570_500_855).unwrap_err();
+        assert_eq!((e.field, e.rule), ("CurTime", Rule::Milliseconds));
+    }
+
+    #[test]
+    fn nonce_lengths() {
+        for len in [1, 2, 31, 32, 127, 128] {
+            assert_eq!(generate_nonce(len).unwrap().len(), len);
+        }
+        assert!(generate_nonce(0).is_err());
+        assert!(generate_nonce(129).is_err());
+    }
+}

@@ -312,7 +312,7 @@ impl CallbackVerifier {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CallbackEvent {
     /// `eventType` 10: a call or conference ended.
-    CallEnd(CallRecord),
+    CallEnd(Box<CallRecord>),
     /// Any other event (IM events can reach the same URL), untouched.
     Other {
         /// The `eventType`, as text, when there is one.
@@ -351,5 +351,5 @@ pub fn parse_callback(body: &[u8]) -> Result<CallbackEvent, CallbackError> {
     if !record.is_object() {
         return Err(malformed("callback is not a JSON object".into()));
     }
-    Ok(CallbackEvent::CallEnd(CallRecord::from_json(record)))
+    Ok(CallbackEvent::CallEnd(Box::new(CallRecord::from_json(record))))
 }

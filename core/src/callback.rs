@@ -351,5 +351,7 @@ pub fn parse_callback(body: &[u8]) -> Result<CallbackEvent, CallbackError> {
     if !record.is_object() {
         return Err(malformed("callback is not a JSON object".into()));
     }
-    Ok(CallbackEvent::CallEnd(Box::new(CallRecord::from_json(record))))
+    Ok(CallbackEvent::CallEnd(Box::new(CallRecord::from_json(
+        record,
+    ))))
 }

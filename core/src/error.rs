@@ -1,8 +1,8 @@
 use std::fmt;
 
 use crate::{
-    callback::CallbackError, response::ResponseError, server::AuthRefusal,
-    validate::ValidationError,
+    callback::CallbackError, codes::RetryAdvice, response::ResponseError, server::AuthRefusal,
+    transport::TransportError, validate::ValidationError,
 };
 
 /// Every error the crate can produce, for callers that want one type to propagate with `?`.
@@ -20,8 +20,22 @@ pub enum Error {
     Callback(CallbackError),
     /// An incoming signed request was refused (server side; the real service answers 414).
     Auth(AuthRefusal),
+    /// The request could not be sent, or no complete answer came back.
+    Transport(TransportError),
     /// The operating system's random number generator failed, so no nonce could be drawn.
     Entropy(String),
+}
+
+impl Error {
+    /// Whether the request that failed may be sent again (`Never` for errors that are not
+    /// about a request).
+    pub fn retry_advice(&self) -> RetryAdvice {
+        match self {
+            Error::Response(e) => e.retry_advice(),
+            Error::Transport(e) => e.retry_advice(),
+            _ => RetryAdvice::Never,
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -31,6 +45,7 @@ impl fmt::Display for Error {
             Error::Response(e) => e.fmt(f),
             Error::Callback(e) => e.fmt(f),
             Error::Auth(e) => e.fmt(f),
+            Error::Transport(e) => e.fmt(f),
             Error::Entropy(e) => write!(f, "the OS random number generator failed: {e}"),
         }
     }
@@ -59,5 +74,11 @@ impl From<CallbackError> for Error {
 impl From<AuthRefusal> for Error {
     fn from(e: AuthRefusal) -> Self {
         Error::Auth(e)
+    }
+}
+
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        Error::Transport(e)
     }
 }

@@ -23,6 +23,8 @@
 #![warn(missing_docs)]
 
 pub mod billing;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 pub mod callback;
 pub mod codes;
 mod error;
@@ -31,6 +33,7 @@ pub mod request;
 pub mod response;
 pub mod server;
 pub mod signing;
+pub mod transport;
 pub mod validate;
 
 pub use billing::{Cost, Rate};
@@ -44,4 +47,5 @@ pub use request::{
 };
 pub use response::{ApiError, ProtocolError, ProtocolErrorKind, ResponseError, Started};
 pub use signing::{AuthHeaders, Credentials, checksum};
+pub use transport::{TransportError, TransportErrorKind};
 pub use validate::{Rule, ValidationError};

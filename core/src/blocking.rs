@@ -1,0 +1,270 @@
+//! A blocking HTTP client for the ECP API (feature `blocking`), on one pooled `ureq` agent.
+//!
+//! It signs every attempt afresh, verifies TLS, bounds every wait with a timeout and every body
+//! with a size limit, and retries only where a retry cannot place a second billable call: a
+//! start request is retried after a connect failure (nothing was sent) or an explicit 416/503
+//! rejection, never after a read timeout, a reset or a 500.
+//!
+//! ```no_run
+//! use yunxin_ecp::{Credentials, StartCall, QueryBySession, SessionKind};
+//! use yunxin_ecp::blocking::Client;
+//!
+//! let client = Client::builder(Credentials::from_env()?).build()?;
+//! let started = client.start_call(&StartCall::new("liuxuanlin", "13888888888", "13777777777", 100)?)?;
+//! let record = client.query(&QueryBySession::new(started.session, SessionKind::Call)?)?;
+//! println!("answered: {}", record.answered());
+//! # Ok::<(), yunxin_ecp::Error>(())
+//! ```
+
+use std::io;
+use std::thread;
+use std::time::Duration;
+
+use crate::codes::RetryAdvice;
+use crate::error::Error;
+use crate::record::CallRecord;
+use crate::request::{BaseUrl, EcpRequest, PreparedRequest, QueryBySession, StartCall, StartConf};
+use crate::response::{ProtocolError, ProtocolErrorKind, ResponseError, Started};
+use crate::signing::Credentials;
+use crate::transport::{TransportError, TransportErrorKind};
+
+/// Default time allowed to open a connection (DNS, TCP, TLS).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default time allowed for one whole attempt, connect to last body byte.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Default number of retries after the first attempt, where a retry is safe.
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+/// Default first backoff delay; it doubles with each retry, with jitter.
+pub const DEFAULT_BACKOFF: Duration = Duration::from_millis(200);
+/// Longest backoff delay between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Default response size limit: ECP answers are a few hundred bytes.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+/// The `User-Agent` every request carries.
+pub const USER_AGENT: &str = concat!("yunxin-ecp/", env!("CARGO_PKG_VERSION"));
+
+/// Configures a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    credentials: Credentials,
+    base_url: BaseUrl,
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_retries: u32,
+    backoff: Duration,
+    max_response_bytes: u64,
+}
+
+impl ClientBuilder {
+    /// Where to send requests (default `https://api.netease.im`); a local mock's URL in tests.
+    pub fn base_url(mut self, url: &str) -> Result<Self, Error> {
+        self.base_url = BaseUrl::new(url)?;
+        Ok(self)
+    }
+
+    /// Time allowed to open a connection (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for one whole attempt (default 15 s). Retries get the same again each.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Retries after the first attempt, where safe (default 2). `0` disables retrying.
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// First backoff delay (default 200 ms); doubles per retry, capped at 5 s, with jitter.
+    pub fn backoff(mut self, delay: Duration) -> Self {
+        self.backoff = delay;
+        self
+    }
+
+    /// Largest response body accepted (default 1 MiB); larger ones are a protocol error.
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// Builds the client and its connection pool.
+    pub fn build(self) -> Result<Client, Error> {
+        if self.connect_timeout.is_zero() || self.timeout.is_zero() {
+            return Err(crate::validate::ValidationError::new(
+                "timeout",
+                crate::validate::Rule::NotPositive,
+            )
+            .into());
+        }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(self.connect_timeout))
+            .timeout_global(Some(self.timeout))
+            .user_agent(USER_AGENT)
+            .build();
+        Ok(Client {
+            agent: ureq::Agent::new_with_config(config),
+            settings: self,
+        })
+    }
+}
+
+/// A blocking ECP client. Cheap to share: use one per process, from any number of threads
+/// (`&Client` is enough); connections are pooled and reused.
+#[derive(Debug)]
+pub struct Client {
+    agent: ureq::Agent,
+    settings: ClientBuilder,
+}
+
+impl Client {
+    /// Starts configuring a client with the given credentials.
+    pub fn builder(credentials: Credentials) -> ClientBuilder {
+        ClientBuilder {
+            credentials,
+            base_url: BaseUrl::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            max_retries: DEFAULT_MAX_RETRIES,
+            backoff: DEFAULT_BACKOFF,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.settings.base_url
+    }
+
+    /// Places a callback call. On an error whose advice is
+    /// [`RetryAdvice::OutcomeUnknown`], the call may exist: query before placing it again.
+    pub fn start_call(&self, request: &StartCall) -> Result<Started, Error> {
+        self.send(request)
+    }
+
+    /// Places a conference. Same retry rules as [`start_call`](Self::start_call).
+    pub fn start_conf(&self, request: &StartConf) -> Result<Started, Error> {
+        self.send(request)
+    }
+
+    /// Fetches the record of a call or conference; retried on transient failures.
+    pub fn query(&self, request: &QueryBySession) -> Result<CallRecord, Error> {
+        self.send(request)
+    }
+
+    /// Sends any ECP request, signing each attempt afresh and retrying only where safe.
+    pub fn send<R: EcpRequest>(&self, request: &R) -> Result<R::Output, Error> {
+        let mut attempt: u32 = 1;
+        loop {
+            let auth = self.settings.credentials.sign_now()?;
+            let prepared = request.prepare(&self.settings.base_url, &auth);
+            let result = self
+                .exchange(&prepared, attempt)
+                .and_then(|(status, body)| R::parse_response(status, &body).map_err(Error::from));
+            let error = match result {
+                Ok(output) => return Ok(output),
+                Err(error) => error,
+            };
+            let advice = error.retry_advice();
+            let retry = attempt <= self.settings.max_retries
+                && match advice {
+                    RetryAdvice::Safe | RetryAdvice::Backoff => true,
+                    RetryAdvice::OnceAfterDelay => attempt == 1,
+                    _ => false,
+                };
+            if !retry {
+                return Err(error);
+            }
+            thread::sleep(backoff_delay(self.settings.backoff, attempt));
+            attempt += 1;
+        }
+    }
+
+    /// One HTTP exchange: the status and the body bytes, or why there are none.
+    fn exchange(&self, prepared: &PreparedRequest, attempt: u32) -> Result<(u16, Vec<u8>), Error> {
+        let mut request = self.agent.post(&prepared.url);
+        for (name, value) in &prepared.headers {
+            request = request.header(*name, value.as_str());
+        }
+        let transport = |e: ureq::Error| Error::from(transport_error(prepared, e, attempt));
+        let mut response = request.send(prepared.body.as_str()).map_err(transport)?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.settings.max_response_bytes)
+            .read_to_vec();
+        match body {
+            Ok(body) => Ok((status, body)),
+            Err(ureq::Error::BodyExceedsLimit(_)) => {
+                let mut e =
+                    ProtocolError::new(prepared.endpoint, ProtocolErrorKind::TooLarge, status, b"");
+                e.detail = Some(format!("over {} bytes", self.settings.max_response_bytes));
+                Err(ResponseError::Protocol(e).into())
+            }
+            Err(e) => Err(transport(e)),
+        }
+    }
+}
+
+/// Maps a ureq failure to a transport error, deciding whether the request may have been sent.
+fn transport_error(
+    prepared: &PreparedRequest,
+    error: ureq::Error,
+    attempts: u32,
+) -> TransportError {
+    use TransportErrorKind::*;
+    use ureq::Timeout as T;
+    let (kind, maybe_sent) = match &error {
+        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => (Connect, false),
+        ureq::Error::Timeout(T::Resolve | T::Connect) => (Connect, false),
+        ureq::Error::Timeout(_) => (Timeout, true),
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::TlsRequired => (Tls, false),
+        ureq::Error::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused => (Connect, false),
+        ureq::Error::Io(e) if e.kind() == io::ErrorKind::TimedOut => (Timeout, true),
+        _ => (Io, true),
+    };
+    TransportError {
+        endpoint: prepared.endpoint,
+        kind,
+        maybe_sent,
+        detail: error.to_string(),
+        attempts,
+    }
+}
+
+/// Exponential backoff with "equal jitter": half the delay fixed, half random, so that many
+/// clients rejected together do not come back together.
+fn backoff_delay(base: Duration, attempt: u32) -> Duration {
+    let full = base
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(MAX_BACKOFF);
+    let mut random = [0u8; 4];
+    let fraction = match getrandom::fill(&mut random) {
+        Ok(()) => f64::from(u32::from_le_bytes(random)) / f64::from(u32::MAX),
+        Err(_) => 0.5,
+    };
+    full / 2 + (full / 2).mul_f64(fraction)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let base = Duration::from_millis(100);
+        for attempt in 1..40 {
+            let d = backoff_delay(base, attempt);
+            let full = base
+                .saturating_mul(1 << (attempt - 1).min(16))
+                .min(MAX_BACKOFF);
+            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Failures below HTTP: the request could not be sent, or no complete answer came back.
+//!
+//! What matters most is whether the request may have reached the service: a start request that
+//! may have arrived may also have placed a (billable) call, so it must be queried, not resent.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::codes::{RequestKind, RetryAdvice};
+use crate::request::Endpoint;
+
+/// Which step of the exchange failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// Resolving the host or opening the connection failed: nothing was sent.
+    Connect,
+    /// A timeout expired (connect, send, or waiting for the answer).
+    Timeout,
+    /// The TLS handshake or certificate verification failed.
+    Tls,
+    /// The connection broke (reset, closed early) or another I/O error.
+    Io,
+}
+
+impl TransportErrorKind {
+    /// A stable identifier shared by the bindings.
+    pub fn code(self) -> &'static str {
+        match self {
+            TransportErrorKind::Connect => "connect",
+            TransportErrorKind::Timeout => "timeout",
+            TransportErrorKind::Tls => "tls",
+            TransportErrorKind::Io => "io",
+        }
+    }
+}
+
+/// The exchange with the service failed below HTTP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransportError {
+    /// The endpoint the request was for.
+    pub endpoint: Endpoint,
+    /// Which step failed.
+    pub kind: TransportErrorKind,
+    /// Whether the request may have reached the service (false only when provably not sent).
+    pub maybe_sent: bool,
+    /// What the HTTP stack reported.
+    pub detail: String,
+    /// How many attempts were made in all.
+    pub attempts: u32,
+}
+
+impl TransportError {
+    /// Whether the same request may be sent again: always when nothing was sent; for a start
+    /// request that may have arrived, only after a query shows no call was placed.
+    pub fn retry_advice(&self) -> RetryAdvice {
+        match (self.maybe_sent, self.endpoint.kind()) {
+            (false, _) | (true, RequestKind::Query) => RetryAdvice::Safe,
+            (true, RequestKind::Start) => RetryAdvice::OutcomeUnknown,
+        }
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let step = match self.kind {
+            TransportErrorKind::Connect => "could not connect",
+            TransportErrorKind::Timeout => "timed out",
+            TransportErrorKind::Tls => "TLS failed",
+            TransportErrorKind::Io => "connection failed",
+        };
+        write!(
+            f,
+            "{} {step} after {} attempt(s): {}",
+            self.endpoint, self.attempts, self.detail
+        )?;
+        match (self.maybe_sent, self.endpoint.kind()) {
+            (false, _) => f.write_str("; the request was not sent"),
+            (true, RequestKind::Start) => f.write_str(
+                "; the request may have reached the service and the call may have been placed: \
+                 query before trying again",
+            ),
+            (true, RequestKind::Query) => f.write_str("; safe to retry"),
+        }
+    }
+}
+
+impl std::error::Error for TransportError {}

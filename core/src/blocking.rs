@@ -40,6 +40,8 @@ pub const DEFAULT_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Default response size limit: ECP answers are a few hundred bytes.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+/// Idle connections kept in the pool for reuse.
+const MAX_IDLE_CONNECTIONS: usize = 32;
 /// The `User-Agent` every request carries.
 pub const USER_AGENT: &str = concat!("yunxin-ecp/", env!("CARGO_PKG_VERSION"));
 
@@ -106,6 +108,10 @@ impl ClientBuilder {
             .timeout_connect(Some(self.connect_timeout))
             .timeout_global(Some(self.timeout))
             .user_agent(USER_AGENT)
+            // Keep a connection per busy thread: ureq's default of 3 idle connections per host
+            // makes a client shared by many threads reconnect on most requests.
+            .max_idle_connections(MAX_IDLE_CONNECTIONS)
+            .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
             .build();
         Ok(Client {
             agent: ureq::Agent::new_with_config(config),

@@ -1,0 +1,139 @@
+//! What a mock server is started with: the apps it knows, the accids registered in them, the
+//! signature window, and how simulated calls end.
+//!
+//! The defaults are the values of NetEase's official samples (app key
+//! `fd460d34e786e7754e505bc4fab0f027`, secret `xxxxxxxx`, accid `liuxuanlin`), so that a request
+//! copied from a sample verifies against the mock unchanged.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use yunxin_ecp::Credentials;
+use yunxin_ecp::server::REQUEST_WINDOW_SECS;
+
+/// The app key used by every official sample; the default mock app.
+pub const SAMPLE_APP_KEY: &str = "fd460d34e786e7754e505bc4fab0f027";
+/// The app secret of the official samples; the default mock app's secret.
+pub const SAMPLE_APP_SECRET: &str = "xxxxxxxx";
+/// The accids the samples and the documented callback examples use, registered by default so
+/// that their `callerAcc` is accepted.
+pub const SAMPLE_ACCIDS: [&str; 4] = ["liuxuanlin", "abcd", "call817", "demo"];
+/// Real time between a start and the end of the simulated call (and its callback), by default:
+/// short, so that test suites wait for callbacks without slowing down.
+pub const DEFAULT_CALL_DURATION: Duration = Duration::from_millis(20);
+/// Simulated conversation length of a call whose callee has no outcome set.
+pub const DEFAULT_ANSWERED_SECS: u64 = 42;
+/// How long one callback POST may take before it is recorded as failed; the real service
+/// expects an answer within 5 s.
+pub const DEFAULT_CALLBACK_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest request body accepted; larger ones get HTTP 413. Real ECP requests are a few
+/// hundred bytes.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// How long an idle keep-alive connection is kept open.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many requests [`crate::MockServer::requests`] keeps (the oldest are dropped first), so a
+/// long benchmark cannot grow the log without bound.
+pub const DEFAULT_REQUEST_LOG_LIMIT: usize = 10_000;
+
+/// How a simulated call ends, decided by the callee's number (see
+/// [`crate::MockServer::set_outcome`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Someone picked up and talked for `duration_sec` seconds (capped by the request's
+    /// `maxDur`, as the real service cuts the call there). Both legs end with `NORMAL_CLEARING`.
+    Answered {
+        /// Seconds of conversation reported as `durationSec`.
+        duration_sec: u64,
+    },
+    /// Nobody talked: `durationSec` is 0 and both legs carry `hang_cause`, e.g.
+    /// `NO_USER_RESPONSE` or `USER_BUSY`. The record's `status` is still `SUCCESS`, as on the
+    /// real service.
+    NoAnswer {
+        /// The `hangCause` of the legs.
+        hang_cause: String,
+    },
+}
+
+impl Outcome {
+    /// An answered call of `duration_sec` seconds.
+    pub fn answered(duration_sec: u64) -> Self {
+        Outcome::Answered { duration_sec }
+    }
+
+    /// An unanswered call ending with `hang_cause`.
+    pub fn no_answer(hang_cause: impl Into<String>) -> Self {
+        Outcome::NoAnswer {
+            hang_cause: hang_cause.into(),
+        }
+    }
+}
+
+impl Default for Outcome {
+    /// Answered, [`DEFAULT_ANSWERED_SECS`] seconds: a billable call (one minute) so that cost
+    /// code has something to count.
+    fn default() -> Self {
+        Outcome::answered(DEFAULT_ANSWERED_SECS)
+    }
+}
+
+/// Everything a mock server is started with. Build it with `..Default::default()` and change
+/// only what a test needs.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// The apps whose signed requests are accepted; each callback is signed with the app that
+    /// placed the call.
+    pub apps: Vec<Credentials>,
+    /// The accids registered in the apps; a start with another `callerAcc` is refused with
+    /// `{"code":414,"msg":"bad param 'callerAcc'"}`.
+    pub accids: Vec<String>,
+    /// How far a request's `CurTime` may be from the mock's clock, in seconds.
+    pub window_secs: u64,
+    /// Pins the clock that signatures are checked against (Unix seconds), to replay requests
+    /// signed at a fixed time such as the golden vectors. `None` reads the system clock.
+    pub fixed_clock_secs: Option<u64>,
+    /// Where call-end callbacks are POSTed; `None` sends none.
+    pub callback_url: Option<String>,
+    /// Real time between a start and the end of its simulated call, when the callback is sent.
+    pub call_duration: Duration,
+    /// The outcome of calls whose callee has none set.
+    pub default_outcome: Outcome,
+    /// Whether the ECP service is enabled for the apps. When false every start is refused with
+    /// `{"code":403,"msg":"no authorization"}`, as for an account without ECP or without balance.
+    pub ecp_enabled: bool,
+    /// Sends every callback twice, because the real service may repeat a delivery and receivers
+    /// must deduplicate on `session`.
+    pub duplicate_callbacks: bool,
+    /// Longest time one callback POST may take.
+    pub callback_timeout: Duration,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// How long an idle keep-alive connection stays open.
+    pub idle_timeout: Duration,
+    /// How many recorded requests are kept.
+    pub request_log_limit: usize,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig {
+            // The sample credentials are valid constants, so this list always holds one app.
+            apps: Credentials::new(SAMPLE_APP_KEY, SAMPLE_APP_SECRET)
+                .ok()
+                .into_iter()
+                .collect(),
+            accids: SAMPLE_ACCIDS.iter().map(|a| (*a).to_owned()).collect(),
+            window_secs: REQUEST_WINDOW_SECS,
+            fixed_clock_secs: None,
+            callback_url: None,
+            call_duration: DEFAULT_CALL_DURATION,
+            default_outcome: Outcome::default(),
+            ecp_enabled: true,
+            duplicate_callbacks: false,
+            callback_timeout: DEFAULT_CALLBACK_TIMEOUT,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            request_log_limit: DEFAULT_REQUEST_LOG_LIMIT,
+        }
+    }
+}

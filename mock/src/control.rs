@@ -1,0 +1,175 @@
+//! The control API under `/_mock/`, on the same port as the ECP endpoints and not signed, so that
+//! test suites in any language (and users of the binary) can steer the mock and read what it saw
+//! with plain HTTP. Parameters are form fields, in the body or the query string; answers are JSON.
+//! The routes are listed in the crate documentation.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+use yunxin_ecp::server::Params;
+
+use crate::config::Outcome;
+use crate::faults::{FAULT_KINDS, Fault};
+use crate::http::{Request, Response};
+use crate::state::{ReceivedCallback, Shared, State};
+
+/// Where the control routes live.
+pub(crate) const PREFIX: &str = "/_mock";
+
+/// Every route, for `GET /_mock`.
+const ROUTES: [&str; 14] = [
+    "GET /_mock",
+    "GET /_mock/stats",
+    "GET /_mock/requests",
+    "GET /_mock/sessions",
+    "GET /_mock/callbacks",
+    "POST /_mock/outcome",
+    "POST /_mock/fault",
+    "POST /_mock/faults/clear",
+    "POST /_mock/latency",
+    "POST /_mock/callback_url",
+    "POST /_mock/ecp_enabled",
+    "POST /_mock/reset",
+    "POST /_mock/inbox",
+    "GET /_mock/inbox",
+];
+
+/// The route that records callbacks POSTed to it.
+pub(crate) const INBOX: &str = "/_mock/inbox";
+
+/// Whether `path` is a control route.
+pub(crate) fn is_control(path: &str) -> bool {
+    path == PREFIX || path.starts_with("/_mock/")
+}
+
+/// Serves one control request.
+pub(crate) fn handle(shared: &Shared, request: &Request) -> Response {
+    let params = Params::parse(&request.query, &request.body);
+    let route = request.path.trim_end_matches('/');
+    let result = match (request.method.as_str(), route) {
+        ("GET", PREFIX) => Ok(ok_json(&json!({ "routes": ROUTES, "faults": FAULT_KINDS }))),
+        ("GET", "/_mock/stats") => Ok(ok_json(&shared.stats())),
+        ("GET", "/_mock/requests") => Ok(ok_json(&shared.state().requests)),
+        ("GET", "/_mock/sessions") => Ok(ok_json(&shared.state().records())),
+        ("GET", "/_mock/callbacks") => Ok(ok_json(&shared.state().callbacks)),
+        ("POST", "/_mock/outcome") => set_outcome(shared, &params),
+        ("POST", "/_mock/fault") => inject_fault(shared, &params),
+        ("POST", "/_mock/faults/clear") => {
+            shared.state().faults.clear();
+            Ok(done())
+        }
+        ("POST", "/_mock/latency") => number_of(&params, "ms").map(|ms| {
+            shared.state().latency = Duration::from_millis(ms.unwrap_or(0));
+            done()
+        }),
+        ("POST", "/_mock/callback_url") => {
+            let url = params
+                .get("url")
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned);
+            shared.state().callback_url = url;
+            Ok(done())
+        }
+        ("POST", "/_mock/ecp_enabled") => match params.get("enabled") {
+            Some("true" | "1") => {
+                shared.state().ecp_enabled = true;
+                Ok(done())
+            }
+            Some("false" | "0") => {
+                shared.state().ecp_enabled = false;
+                Ok(done())
+            }
+            _ => Err("enabled must be true or false".to_owned()),
+        },
+        ("POST", "/_mock/reset") => {
+            reset(shared);
+            Ok(done())
+        }
+        // Answers like a receiver that accepted the callback: HTTP 200, promptly.
+        ("POST", INBOX) => {
+            shared.state().inbox.push(ReceivedCallback {
+                headers: request.headers.clone(),
+                body: request.body.clone(),
+                received_at_ms: yunxin_ecp::signing::unix_millis_now(),
+            });
+            Ok(ok_json(&json!({ "code": 200 })))
+        }
+        ("GET", INBOX) => Ok(ok_json(&shared.state().inbox)),
+        (_, route)
+            if ROUTES
+                .iter()
+                .any(|r| r.split_once(' ').map(|(_, p)| p) == Some(route)) =>
+        {
+            return error(405, "wrong method for this control route");
+        }
+        _ => return error(404, "no such control route: GET /_mock lists them"),
+    };
+    result.unwrap_or_else(|e| error(400, &e))
+}
+
+/// Returns the server to the state it started in. Callbacks still waiting for their call to end
+/// belong to the old generation and are dropped.
+pub(crate) fn reset(shared: &Shared) {
+    let mut state = shared.state();
+    let generation = state.generation + 1;
+    *state = State::new(&shared.config);
+    state.generation = generation;
+}
+
+/// `POST /_mock/outcome`.
+fn set_outcome(shared: &Shared, params: &Params) -> Result<Response, String> {
+    let number = params
+        .get("number")
+        .filter(|n| !n.is_empty())
+        .ok_or("number is required (or 'default')")?;
+    let outcome = match (number_of(params, "duration_sec")?, params.get("hang_cause")) {
+        (Some(secs), None) => Outcome::answered(secs),
+        (None, Some(cause)) if !cause.is_empty() => Outcome::no_answer(cause),
+        _ => return Err("give either duration_sec (answered) or hang_cause (no answer)".into()),
+    };
+    let mut state = shared.state();
+    if number == "default" {
+        state.default_outcome = outcome;
+    } else {
+        state.outcomes.insert(number.to_owned(), outcome);
+    }
+    Ok(done())
+}
+
+/// `POST /_mock/fault`.
+fn inject_fault(shared: &Shared, params: &Params) -> Result<Response, String> {
+    let kind = params.get("kind").ok_or("kind is required")?;
+    let bytes = number_of(params, "bytes")?
+        .map(|b| usize::try_from(b).map_err(|_| "bytes is too large".to_owned()))
+        .transpose()?;
+    let fault = Fault::from_kind(kind, number_of(params, "ms")?, bytes)?;
+    let times = number_of(params, "times")?.unwrap_or(1);
+    let times = usize::try_from(times).map_err(|_| "times is too large".to_owned())?;
+    shared.state().faults.push(fault, times);
+    Ok(done())
+}
+
+/// An optional decimal field.
+fn number_of(params: &Params, name: &str) -> Result<Option<u64>, String> {
+    match params.get(name) {
+        None | Some("") => Ok(None),
+        Some(v) => v
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| format!("{name} must be a non-negative integer")),
+    }
+}
+
+fn ok_json(value: &impl Serialize) -> Response {
+    // Every value served here is built from strings, integers and JSON values, which serialize.
+    Response::json(200, serde_json::to_string(value).unwrap_or_default())
+}
+
+fn done() -> Response {
+    Response::json(200, r#"{"ok":true}"#)
+}
+
+fn error(status: u16, message: &str) -> Response {
+    Response::json(status, json!({ "ok": false, "error": message }).to_string())
+}

@@ -1,0 +1,537 @@
+//! Just enough HTTP/1.1 for API clients: request heads parsed by `httparse`, bodies framed by
+//! `Content-Length`, keep-alive, and the deliberate misbehaviour faults need (a TCP reset, a body
+//! cut in half). One [`Connection`] per accepted socket, served by its own thread.
+//!
+//! Every wait is bounded and wakes at least every [`POLL`] to notice that the server is
+//! stopping, so a stopped server never leaves a thread behind.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use socket2::SockRef;
+
+use crate::state::Shared;
+
+/// How often a blocked read or write wakes up to check for shutdown.
+pub(crate) const POLL: Duration = Duration::from_millis(100);
+/// Longest request head accepted (request line and headers).
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// Most headers accepted in one request.
+const MAX_HEADERS: usize = 64;
+/// Longest time a client may take to send one request once it has started.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest time a response may take to be written to a client that does not read.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pause between the half body of a reset-mid-body fault and the reset, so that the bytes reach
+/// the client before the reset does.
+const HALF_BODY_PAUSE: Duration = Duration::from_millis(50);
+/// Size of the chunks a padded body is written in.
+const PAD_CHUNK: usize = 64 * 1024;
+
+/// One parsed request.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) query: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+    /// The client asked to close the connection after this request.
+    pub(crate) close: bool,
+}
+
+impl Request {
+    /// The headers as `(&str, &str)` pairs, for the core's verifiers.
+    pub(crate) fn header_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+/// A response body: bytes, or bytes with a long run of padding written in chunks so that an
+/// oversized body is never held in memory whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Body {
+    Bytes(Vec<u8>),
+    Padded {
+        prefix: Vec<u8>,
+        pad_len: usize,
+        suffix: Vec<u8>,
+    },
+}
+
+impl Body {
+    fn len(&self) -> usize {
+        match self {
+            Body::Bytes(b) => b.len(),
+            Body::Padded {
+                prefix,
+                pad_len,
+                suffix,
+            } => prefix.len() + pad_len + suffix.len(),
+        }
+    }
+}
+
+/// A response to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) content_type: &'static str,
+    pub(crate) extra_headers: Vec<(&'static str, &'static str)>,
+    pub(crate) body: Body,
+    /// Close the connection after writing.
+    pub(crate) close: bool,
+}
+
+/// The content type of every JSON answer, as the service writes it.
+pub(crate) const JSON: &str = "application/json;charset=utf-8";
+
+impl Response {
+    /// A JSON answer.
+    pub(crate) fn json(status: u16, body: impl Into<String>) -> Response {
+        Response::new(status, JSON, body.into().into_bytes())
+    }
+
+    /// A plain-text answer for HTTP-level problems (bad framing, unknown path).
+    pub(crate) fn text(status: u16, body: &str) -> Response {
+        Response::new(status, "text/plain;charset=utf-8", body.as_bytes().to_vec())
+    }
+
+    /// A response with the given content type and body.
+    pub(crate) fn new(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
+        Response {
+            status,
+            content_type,
+            extra_headers: Vec::new(),
+            body: Body::Bytes(body),
+            close: false,
+        }
+    }
+
+    /// Closes the connection after this response.
+    pub(crate) fn closing(mut self) -> Response {
+        self.close = true;
+        self
+    }
+
+    /// The status line and headers.
+    fn head(&self, close: bool) -> String {
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n",
+            self.status,
+            reason(self.status),
+            self.content_type,
+            self.body.len(),
+            if close { "close" } else { "keep-alive" }
+        );
+        for (name, value) in &self.extra_headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        head
+    }
+}
+
+/// The reason phrase of the statuses the mock writes.
+fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Payload Too Large",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+/// What reading the next request gave.
+pub(crate) enum Incoming {
+    /// A complete request.
+    Request(Request),
+    /// The client closed the connection, it stayed idle too long, or the server is stopping.
+    Closed,
+    /// The bytes are not an acceptable request: answer this, then close.
+    Refused(Response),
+}
+
+/// A request head, copied out of the read buffer.
+#[derive(Debug)]
+struct Head {
+    method: String,
+    target: String,
+    version: u8,
+    headers: Vec<(String, String)>,
+    len: usize,
+}
+
+/// Parses a complete request head at the start of `buf`; `Ok(None)` when more bytes are needed.
+fn parse_head(buf: &[u8]) -> Result<Option<Head>, Response> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => Ok(Some(Head {
+            method: req.method.unwrap_or_default().to_owned(),
+            target: req.path.unwrap_or_default().to_owned(),
+            version: req.version.unwrap_or(1),
+            headers: req
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_owned(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect(),
+            len,
+        })),
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
+            Err(Response::text(431, "request head too large"))
+        }
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(httparse::Error::TooManyHeaders) => Err(Response::text(431, "too many headers")),
+        Err(e) => Err(Response::text(400, &format!("malformed request: {e}"))),
+    }
+}
+
+/// Splits a request target into path and query, accepting the absolute form
+/// (`http://host/path?query`) that proxies send.
+fn split_target(target: &str) -> (String, String) {
+    let origin = ["http://", "https://"]
+        .iter()
+        .find_map(|scheme| target.strip_prefix(scheme))
+        .map(|rest| rest.find('/').map_or("/", |i| &rest[i..]))
+        .unwrap_or(target);
+    match origin.split_once('?') {
+        Some((path, query)) => (path.to_owned(), query.to_owned()),
+        None => (origin.to_owned(), String::new()),
+    }
+}
+
+/// Whether a comma-separated header value holds `token`, case-insensitively.
+fn has_token(value: &str, token: &str) -> bool {
+    value
+        .split(',')
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// The body length a head announces: `Content-Length`, or none (an empty body, RFC 9112 6.3).
+/// Chunked bodies are refused with 411 so that the client resends with a length.
+fn body_length(head: &Head, max_body: usize) -> Result<usize, Response> {
+    fn named<'h>(head: &'h Head, name: &'static str) -> impl Iterator<Item = &'h str> {
+        head.headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    if named(head, "Transfer-Encoding").next().is_some() {
+        return Err(Response::text(
+            411,
+            "chunked or encoded bodies are not accepted: send Content-Length",
+        ));
+    }
+    let mut length: Option<usize> = None;
+    for value in named(head, "Content-Length").flat_map(|v| v.split(',')) {
+        let value = value.trim();
+        let parsed = (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| value.parse::<usize>().ok())
+            .flatten()
+            .ok_or_else(|| Response::text(400, "invalid Content-Length"))?;
+        if length.is_some_and(|l| l != parsed) {
+            return Err(Response::text(400, "conflicting Content-Length headers"));
+        }
+        length = Some(parsed);
+    }
+    let length = length.unwrap_or(0);
+    if length > max_body {
+        return Err(Response::text(
+            413,
+            &format!("body of {length} bytes is over the {max_body}-byte limit"),
+        ));
+    }
+    Ok(length)
+}
+
+/// One client connection.
+pub(crate) struct Connection {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    shared: Arc<Shared>,
+}
+
+impl Connection {
+    /// Prepares an accepted socket: blocking with a short read timeout (to poll for shutdown)
+    /// and no Nagle delay (small answers must not wait for an ACK on a kept-alive connection).
+    pub(crate) fn new(stream: TcpStream, shared: Arc<Shared>) -> io::Result<Connection> {
+        stream.set_nonblocking(false)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(POLL))?;
+        stream.set_write_timeout(Some(POLL))?;
+        Ok(Connection {
+            stream,
+            buf: Vec::new(),
+            shared,
+        })
+    }
+
+    /// The state shared with the rest of the server.
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
+    }
+
+    /// Reads bytes into the buffer. `Ok(false)` when the client closed the connection; a timeout
+    /// reads nothing and returns `Ok(true)`.
+    fn fill(&mut self) -> io::Result<bool> {
+        let mut chunk = [0u8; 8192];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => Ok(false),
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Ok(true)
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(true)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads the next request, waiting up to the idle timeout for it to begin.
+    pub(crate) fn read_request(&mut self) -> Incoming {
+        let waiting_since = Instant::now();
+        let mut started: Option<Instant> = None;
+        let head = loop {
+            // Empty lines between requests are ignored (RFC 9112 2.2); the PHP sample sends
+            // one after its body.
+            let blank = self
+                .buf
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count();
+            self.buf.drain(..blank);
+            if !self.buf.is_empty() {
+                match parse_head(&self.buf) {
+                    Ok(Some(head)) => break head,
+                    Ok(None) => {}
+                    Err(refusal) => return Incoming::Refused(refusal.closing()),
+                }
+                started.get_or_insert_with(Instant::now);
+            }
+            if let Some(outcome) = self.check_waiting(waiting_since, started) {
+                return outcome;
+            }
+            match self.fill() {
+                Ok(true) => {}
+                Ok(false) | Err(_) => return Incoming::Closed,
+            }
+        };
+        let started = started.unwrap_or_else(Instant::now);
+        let length = match body_length(&head, self.shared.config.max_body_bytes) {
+            Ok(length) => length,
+            Err(refusal) => return Incoming::Refused(refusal.closing()),
+        };
+        let expects_continue = head
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("Expect") && has_token(v, "100-continue"));
+        if expects_continue
+            && self.buf.len() < head.len + length
+            && self.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
+        {
+            return Incoming::Closed;
+        }
+        while self.buf.len() < head.len + length {
+            if let Some(outcome) = self.check_waiting(waiting_since, Some(started)) {
+                return outcome;
+            }
+            match self.fill() {
+                Ok(true) => {}
+                Ok(false) | Err(_) => return Incoming::Closed,
+            }
+        }
+        let body = self.buf[head.len..head.len + length].to_vec();
+        self.buf.drain(..head.len + length);
+
+        let connection = head
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("Connection"))
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        let close = if head.version == 0 {
+            !has_token(&connection, "keep-alive")
+        } else {
+            has_token(&connection, "close")
+        };
+        let (path, query) = split_target(&head.target);
+        Incoming::Request(Request {
+            method: head.method,
+            path,
+            query,
+            headers: head.headers,
+            body,
+            close,
+        })
+    }
+
+    /// Ends a wait when the server stops, the connection idled out, or a started request took
+    /// too long.
+    fn check_waiting(&self, waiting_since: Instant, started: Option<Instant>) -> Option<Incoming> {
+        if self.shared.stopping() {
+            return Some(Incoming::Closed);
+        }
+        match started {
+            Some(t) if t.elapsed() > REQUEST_TIMEOUT => Some(Incoming::Refused(
+                Response::text(408, "request not received in time").closing(),
+            )),
+            None if waiting_since.elapsed() > self.shared.config.idle_timeout => {
+                Some(Incoming::Closed)
+            }
+            _ => None,
+        }
+    }
+
+    /// Writes all of `bytes`, retrying on the poll timeout until the server stops or the write
+    /// deadline passes.
+    fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        let deadline = Instant::now() + WRITE_TIMEOUT;
+        while !bytes.is_empty() {
+            match self.stream.write(bytes) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => bytes = &bytes[n..],
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    if self.shared.stopping() || Instant::now() > deadline {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a whole response. `close` is announced in the `Connection` header.
+    pub(crate) fn send(&mut self, response: &Response, close: bool) -> io::Result<()> {
+        self.write_all(response.head(close).as_bytes())?;
+        match &response.body {
+            Body::Bytes(bytes) => self.write_all(bytes)?,
+            Body::Padded {
+                prefix,
+                pad_len,
+                suffix,
+            } => {
+                self.write_all(prefix)?;
+                let chunk = vec![b'x'; PAD_CHUNK.min(*pad_len)];
+                let mut left = *pad_len;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    self.write_all(&chunk[..n])?;
+                    left -= n;
+                }
+                self.write_all(suffix)?;
+            }
+        }
+        self.stream.flush()
+    }
+
+    /// Writes the head and the first half of the body, then resets the connection.
+    pub(crate) fn send_half_then_reset(mut self, response: &Response) {
+        let body = match &response.body {
+            Body::Bytes(bytes) => bytes.clone(),
+            Body::Padded { prefix, .. } => prefix.clone(),
+        };
+        let head = response.head(false);
+        if self.write_all(head.as_bytes()).is_ok()
+            && self.write_all(&body[..body.len() / 2]).is_ok()
+        {
+            let _ = self.stream.flush();
+            self.shared.sleep(HALF_BODY_PAUSE);
+        }
+        self.reset();
+    }
+
+    /// Closes the connection with a TCP reset (RST) instead of an orderly close: `SO_LINGER`
+    /// with a zero timeout makes the close abortive, so the client sees "connection reset".
+    pub(crate) fn reset(self) {
+        let _ = SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+        drop(self.stream);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(
+            split_target("/a?b=1&c"),
+            ("/a".to_owned(), "b=1&c".to_owned())
+        );
+        assert_eq!(split_target("/a"), ("/a".to_owned(), String::new()));
+        assert_eq!(
+            split_target("http://h:1/x?y"),
+            ("/x".to_owned(), "y".to_owned())
+        );
+        assert_eq!(split_target("http://h"), ("/".to_owned(), String::new()));
+    }
+
+    #[test]
+    fn heads_and_lengths() {
+        let raw =
+            b"POST /p?q HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\nabc";
+        let head = parse_head(raw).unwrap().unwrap();
+        assert_eq!(
+            (head.method.as_str(), head.target.as_str()),
+            ("POST", "/p?q")
+        );
+        assert_eq!(body_length(&head, 10), Ok(3));
+        assert_eq!(body_length(&head, 2).unwrap_err().status, 413);
+        assert!(parse_head(b"POST / HTTP/1.1\r\nHost").unwrap().is_none());
+        assert_eq!(
+            parse_head(b"\x00\x01 junk\r\n\r\n").unwrap_err().status,
+            400
+        );
+        for (headers, status) in [
+            ("Content-Length: 3\r\nContent-Length: 4", 400),
+            ("Content-Length: -1", 400),
+            ("Content-Length: +3", 400),
+            ("Content-Length: 99999999999999999999999", 400),
+            ("Transfer-Encoding: chunked", 411),
+        ] {
+            let raw = format!("POST / HTTP/1.1\r\n{headers}\r\n\r\n");
+            let head = parse_head(raw.as_bytes()).unwrap().unwrap();
+            assert_eq!(
+                body_length(&head, 100).unwrap_err().status,
+                status,
+                "{headers}"
+            );
+        }
+        let head = parse_head(b"POST / HTTP/1.1\r\n\r\n").unwrap().unwrap();
+        assert_eq!(body_length(&head, 100), Ok(0));
+    }
+}

@@ -1,0 +1,127 @@
+//! A local stand-in for NetEase YunXin's ECP (专线电话) API, so that integration tests place
+//! calls, read records and receive call-end callbacks without a paid account.
+//!
+//! It is strict where the real gateway is strict (the `CheckSum` with its 5-minute window,
+//! nonce length, lowercase hex; every parameter validated by the same core rules), answers with
+//! the service's exact bodies, and still accepts what the official samples send (parameters in
+//! the query string, single-quoted callee lists, a fixed nonce). On top of that it can misbehave
+//! on purpose ([`Fault`]) so that clients are tested for the cases where a billable start must
+//! not be retried.
+//!
+//! ```
+//! use yunxin_ecp::{BaseUrl, Credentials, EcpRequest, StartCall};
+//! use yunxin_ecp_mock::{MockConfig, MockServer, Outcome, SAMPLE_APP_KEY, SAMPLE_APP_SECRET};
+//!
+//! let server = MockServer::start(MockConfig::default())?;
+//! server.set_outcome("13777777777", Outcome::no_answer("USER_BUSY"));
+//! let creds = Credentials::new(SAMPLE_APP_KEY, SAMPLE_APP_SECRET)?;
+//! let request = StartCall::new("liuxuanlin", "13888888888", "13777777777", 100)?
+//!     .prepare(&BaseUrl::new(&server.base_url())?, &creds.sign_now()?);
+//! // ... send `request` with any HTTP client ...
+//! # drop(request);
+//! server.stop();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # How a request is served
+//!
+//! Requests to `/call/ecp/startcall.action`, `/call/ecp/startconf.action` and
+//! `/call/ecp/queryBySession.action` (`POST` only; parameters from the form body and the query
+//! string together) go through, in order:
+//!
+//! 1. the latency set with [`MockServer::set_latency`], then the next queued [`Fault`];
+//! 2. the signature, checked by `yunxin_ecp::server::verify_request` against the configured apps
+//!    and window: any problem answers `{"desc":"bad http header","code":414}`;
+//! 3. for starts, the ECP switch ([`MockConfig::ecp_enabled`]): off answers
+//!    `{"code":403,"msg":"no authorization"}`;
+//! 4. the parameters, read by `yunxin_ecp::server::Params`: a broken rule answers
+//!    `{"code":414,"msg":"bad param '<field>'"}`, and so does an unregistered `callerAcc`;
+//! 5. a start places a session (a random UUID), answers `{"code":200,"obj":{"session":…}}`
+//!    and, [`MockConfig::call_duration`] later, POSTs the signed call-end callback; a query
+//!    answers the record, or `{"code":404,"msg":"session not found"}` for an unknown session,
+//!    the wrong `type`, or another app's session.
+//!
+//! Business answers come with HTTP 200, as on the real service.
+//!
+//! # Faults on the wire
+//!
+//! | fault | the service handles the request | the client receives |
+//! |---|---|---|
+//! | `Delay(d)` | yes, after `d` | the normal answer, late |
+//! | `ResetBeforeResponse` | yes (a start is placed) | a TCP reset, no byte |
+//! | `ResetMidBody` | yes | the head with the full `Content-Length`, half the body, a reset |
+//! | `Html502` | no | HTTP 502, nginx's HTML page |
+//! | `EmptyBody` | yes | HTTP 200, `Content-Length: 0` |
+//! | `GarbageJson` | yes | HTTP 200, `{"code":200,"obj":{"sess` |
+//! | `Oversized(n)` | yes | HTTP 200, exactly `n` bytes: the answer padded with a `padding` field |
+//! | `RateLimited` | no | `{"code":416,"msg":"rate limited"}` |
+//! | `ServerError` | yes (a start is placed) | `{"code":500,"msg":"server internal error"}` |
+//! | `Busy503` | no | `{"code":503,"msg":"server busy"}` |
+//!
+//! # Control API
+//!
+//! Other languages, and users of the `yunxin-ecp-mock` binary, steer the same server over plain
+//! HTTP on the same port, under `/_mock` (not signed, not recorded, never faulted). Parameters
+//! are form fields in the body or the query string; answers are JSON (`{"ok":true}`, or
+//! `{"ok":false,"error":…}` with HTTP 400, 404 or 405).
+//!
+//! | route | fields | does |
+//! |---|---|---|
+//! | `GET /_mock` | | lists the routes and fault kinds |
+//! | `GET /_mock/stats` | | [`Stats`] |
+//! | `GET /_mock/requests` | | every [`RecordedRequest`] |
+//! | `GET /_mock/sessions` | | the record of every placed session |
+//! | `GET /_mock/callbacks` | | every [`CallbackDelivery`] |
+//! | `POST /_mock/outcome` | `number` (or `default`), `duration_sec` or `hang_cause` | [`MockServer::set_outcome`] |
+//! | `POST /_mock/fault` | `kind` (see [`FAULT_KINDS`]), `times` (default 1), `ms`, `bytes` | [`MockServer::inject_fault`] |
+//! | `POST /_mock/faults/clear` | | [`MockServer::clear_faults`] |
+//! | `POST /_mock/latency` | `ms` | [`MockServer::set_latency`] |
+//! | `POST /_mock/callback_url` | `url` (empty: none) | [`MockServer::set_callback_url`] |
+//! | `POST /_mock/ecp_enabled` | `enabled` = `true` or `false` | [`MockServer::set_ecp_enabled`] |
+//! | `POST /_mock/reset` | | [`MockServer::reset`] |
+//! | `POST /_mock/inbox` | any body: recorded as received, answered HTTP 200 | [`MockServer::inbox_url`] |
+//! | `GET /_mock/inbox` | | every [`ReceivedCallback`] |
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod api;
+mod callbacks;
+mod config;
+mod control;
+mod faults;
+mod http;
+mod records;
+mod server;
+mod state;
+
+pub use config::{
+    DEFAULT_ANSWERED_SECS, DEFAULT_CALL_DURATION, DEFAULT_CALLBACK_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_LOG_LIMIT, MockConfig, Outcome, SAMPLE_ACCIDS,
+    SAMPLE_APP_KEY, SAMPLE_APP_SECRET,
+};
+pub use faults::{FAULT_KINDS, Fault};
+pub use server::MockServer;
+pub use state::{CallbackDelivery, ReceivedCallback, RecordedRequest, Stats};
+
+/// The `yyyy-MM-dd HH:mm:ss` Beijing time the records use, for a Unix time in seconds: exposed so
+/// tests can predict `starttime` and `endTime`.
+pub fn beijing_time(unix_secs: u64) -> String {
+    records::beijing_time(unix_secs)
+}
+
+/// The exact callback body the mock POSTs for a record:
+/// `{"callback":"<record JSON>","eventType":"10"}`.
+pub fn callback_body(record_json: &str) -> String {
+    callbacks::callback_body(record_json)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Tests share one server across threads, so the handle must be `Send + Sync`.
+    #[test]
+    fn server_handle_is_shareable() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<crate::MockServer>();
+        shareable::<crate::MockConfig>();
+    }
+}

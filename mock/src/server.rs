@@ -1,0 +1,341 @@
+//! The server: a listener thread that accepts connections, one thread per connection, one
+//! callback worker, and the handle tests use to steer and inspect it all.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use socket2::SockRef;
+use yunxin_ecp::Endpoint;
+
+use crate::api::{self, Reply};
+use crate::callbacks::{self, WAIT_STEP};
+use crate::config::{MockConfig, Outcome};
+use crate::control;
+use crate::faults::Fault;
+use crate::http::{Connection, Incoming};
+use crate::state::{
+    CallbackDelivery, ReceivedCallback, RecordedRequest, Shared, State, Stats, lock,
+};
+
+/// How often the listener checks for shutdown while no connection arrives.
+const ACCEPT_POLL: Duration = Duration::from_millis(100);
+/// Most connections served at once; more are closed on accept, so a runaway client cannot
+/// exhaust the machine's threads.
+const MAX_CONNECTIONS: usize = 512;
+
+/// A running mock of the ECP API on a local port.
+///
+/// Stopping it (with [`stop`](Self::stop) or by dropping it) closes the port and joins every
+/// thread it started before returning.
+///
+/// ```
+/// use yunxin_ecp_mock::{MockConfig, MockServer};
+/// let server = MockServer::start(MockConfig::default())?;
+/// assert!(server.base_url().starts_with("http://127.0.0.1:"));
+/// server.stop();
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct MockServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    listener: Option<JoinHandle<()>>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl MockServer {
+    /// Starts on an ephemeral port of 127.0.0.1, so parallel tests never collide.
+    pub fn start(config: MockConfig) -> io::Result<MockServer> {
+        MockServer::start_on((Ipv4Addr::LOCALHOST, 0), config)
+    }
+
+    /// Starts on a given address (port 0 picks a free one).
+    pub fn start_on(addr: impl ToSocketAddrs, config: MockConfig) -> io::Result<MockServer> {
+        let listener = TcpListener::bind(addr)?;
+        // A blocking accept that gives up every poll interval, so the listener notices shutdown
+        // without delaying any connection (stop also wakes it with a connection of its own).
+        SockRef::from(&listener).set_read_timeout(Some(ACCEPT_POLL))?;
+        let addr = listener.local_addr()?;
+        let (jobs, job_queue) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new(&config)),
+            config,
+            shutdown: Default::default(),
+            connections: Mutex::new(Vec::new()),
+            connection_count: Default::default(),
+            callback_jobs: Mutex::new(Some(jobs)),
+        });
+        let worker = {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("ecp-mock-callbacks".into())
+                .spawn(move || callbacks::run_worker(shared, job_queue))?
+        };
+        let accepting = {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("ecp-mock-listener".into())
+                .spawn(move || accept_loop(&listener, &shared))
+        };
+        let listener = match accepting {
+            Ok(handle) => handle,
+            Err(e) => {
+                shared.shutdown.store(true, Ordering::Release);
+                lock(&shared.callback_jobs).take();
+                let _ = worker.join();
+                return Err(e);
+            }
+        };
+        Ok(MockServer {
+            addr,
+            shared,
+            listener: Some(listener),
+            worker: Some(worker),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The address a local client connects to: loopback for a server bound to every interface.
+    fn local_target(&self) -> SocketAddr {
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        SocketAddr::new(ip, self.addr.port())
+    }
+
+    /// The base URL to give a client, e.g. `http://127.0.0.1:41234`. A server bound to every
+    /// interface is reached through loopback.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local_target())
+    }
+
+    /// The configuration the server was started with.
+    pub fn config(&self) -> &MockConfig {
+        &self.shared.config
+    }
+
+    /// Stops the server: frees the port and joins every thread (connections notice within
+    /// about 100 ms; a callback POST in flight may take up to its timeout).
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+        if let Some(listener) = self.listener.take() {
+            // Wakes a listener blocked in accept, where the accept timeout is not supported.
+            let _ = TcpStream::connect_timeout(&self.local_target(), ACCEPT_POLL);
+            let _ = listener.join();
+        }
+        let connections = std::mem::take(&mut *lock(&self.shared.connections));
+        for connection in connections {
+            let _ = connection.join();
+        }
+        lock(&self.shared.callback_jobs).take();
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+
+    /// Decides how calls to `number` end (for a conference, the first callee's number decides).
+    pub fn set_outcome(&self, number: &str, outcome: Outcome) {
+        self.shared
+            .state()
+            .outcomes
+            .insert(number.to_owned(), outcome);
+    }
+
+    /// Decides how calls to numbers without an outcome of their own end.
+    pub fn set_default_outcome(&self, outcome: Outcome) {
+        self.shared.state().default_outcome = outcome;
+    }
+
+    /// Applies `fault` to the next `times` requests to the ECP endpoints, after any faults
+    /// already queued.
+    pub fn inject_fault(&self, fault: Fault, times: usize) {
+        self.shared.state().faults.push(fault, times);
+    }
+
+    /// Drops every queued fault.
+    pub fn clear_faults(&self) {
+        self.shared.state().faults.clear();
+    }
+
+    /// Adds `latency` to every ECP request (before any fault), to measure clients under a slow
+    /// network; [`Duration::ZERO`] turns it off.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.state().latency = latency;
+    }
+
+    /// Where call-end callbacks go from now on; `None` stops them.
+    pub fn set_callback_url(&self, url: Option<String>) {
+        self.shared.state().callback_url = url;
+    }
+
+    /// Turns the ECP service on or off for every app (off: starts get `403 no authorization`).
+    pub fn set_ecp_enabled(&self, enabled: bool) {
+        self.shared.state().ecp_enabled = enabled;
+    }
+
+    /// Every recorded request, oldest first (control routes are not recorded).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.state().requests.iter().cloned().collect()
+    }
+
+    /// How many start requests reached the service handler, whatever their answer. A start
+    /// whose connection was reset before the response still counts: the call was placed.
+    pub fn start_count(&self) -> u64 {
+        self.shared.state().start_count
+    }
+
+    /// The record of every placed call and conference, in placement order: the JSON object that
+    /// `queryBySession` answers and the callback carries.
+    pub fn sessions(&self) -> Vec<Value> {
+        self.shared.state().records()
+    }
+
+    /// Every callback POST made so far.
+    pub fn callbacks(&self) -> Vec<CallbackDelivery> {
+        self.shared.state().callbacks.clone()
+    }
+
+    /// Waits until at least `count` callback POSTs were made or `timeout` passed, and returns
+    /// them: tests wait on this instead of sleeping a guessed time.
+    pub fn wait_for_callbacks(&self, count: usize, timeout: Duration) -> Vec<CallbackDelivery> {
+        wait_for(count, timeout, || self.callbacks())
+    }
+
+    /// The URL of this server's inbox: give it as another mock's `callback_url` (or to any
+    /// sender) and read what arrived with [`inbox`](Self::inbox).
+    pub fn inbox_url(&self) -> String {
+        format!("{}{}", self.base_url(), control::INBOX)
+    }
+
+    /// Every POST received on the inbox route, in order of arrival.
+    pub fn inbox(&self) -> Vec<ReceivedCallback> {
+        self.shared.state().inbox.clone()
+    }
+
+    /// Waits until at least `count` POSTs reached the inbox or `timeout` passed, and returns
+    /// what arrived.
+    pub fn wait_for_inbox(&self, count: usize, timeout: Duration) -> Vec<ReceivedCallback> {
+        wait_for(count, timeout, || self.inbox())
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// Returns to the state the server started in: outcomes, faults, latency, callback URL and
+    /// the ECP switch as configured; requests, sessions, callbacks and counters emptied.
+    /// Callbacks of calls placed before the reset are not delivered.
+    pub fn reset(&self) {
+        control::reset(&self.shared);
+    }
+}
+
+/// Polls `fetch` until it returns at least `count` items or `timeout` passes.
+fn wait_for<T>(count: usize, timeout: Duration, fetch: impl Fn() -> Vec<T>) -> Vec<T> {
+    let deadline = Instant::now().checked_add(timeout);
+    loop {
+        let items = fetch();
+        if items.len() >= count || deadline.is_some_and(|d| Instant::now() >= d) {
+            return items;
+        }
+        thread::sleep(WAIT_STEP);
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Accepts connections until shutdown, giving each its own thread.
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    loop {
+        let accepted = listener.accept();
+        if shared.stopping() {
+            return;
+        }
+        match accepted {
+            Ok((stream, _)) => {
+                let mut connections = lock(&shared.connections);
+                connections.retain(|c| !c.is_finished());
+                if connections.len() >= MAX_CONNECTIONS {
+                    continue;
+                }
+                shared.connection_count.fetch_add(1, Ordering::Relaxed);
+                let Ok(connection) = Connection::new(stream, Arc::clone(shared)) else {
+                    continue;
+                };
+                let spawned = thread::Builder::new()
+                    .name("ecp-mock-connection".into())
+                    .spawn(move || serve_connection(connection));
+                if let Ok(handle) = spawned {
+                    connections.push(handle);
+                }
+            }
+            // The poll interval passed with no connection.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            // A transient failure such as too many open files: look again shortly.
+            Err(_) => thread::sleep(ACCEPT_POLL),
+        }
+    }
+}
+
+/// Serves requests on one connection until it closes, a fault resets it, or the server stops.
+fn serve_connection(mut connection: Connection) {
+    loop {
+        let request = match connection.read_request() {
+            Incoming::Request(request) => request,
+            Incoming::Closed => return,
+            Incoming::Refused(response) => {
+                let _ = connection.send(&response, true);
+                return;
+            }
+        };
+        let shared = connection.shared();
+        let reply = if control::is_control(&request.path) {
+            Reply::Send(control::handle(&shared, &request))
+        } else if let Some(endpoint) = Endpoint::from_path(&request.path) {
+            api::serve(&shared, endpoint, &request)
+        } else {
+            Reply::Send(api::not_found(&shared, &request))
+        };
+        match reply {
+            Reply::Send(response) => {
+                let close = request.close || response.close || shared.stopping();
+                if connection.send(&response, close).is_err() || close {
+                    return;
+                }
+            }
+            Reply::Reset => return connection.reset(),
+            Reply::HalfThenReset(response) => return connection.send_half_then_reset(&response),
+        }
+    }
+}

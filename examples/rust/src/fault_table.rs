@@ -1,0 +1,107 @@
+//! Prints, for every fault the mock can inject, what the blocking client reports for a start
+//! and for a query, how long it took, and how many requests reached the mock.
+//!
+//! Run: `cargo run --release -p yunxin-ecp-demo --bin fault-table`
+
+use std::time::{Duration, Instant};
+
+use yunxin_ecp::blocking::Client;
+use yunxin_ecp::{Error, QueryBySession, ResponseError, SessionKind, StartCall};
+use yunxin_ecp_mock::{Fault, MockConfig, MockServer};
+
+/// Client settings for the table: timeouts short enough that the delay fault trips them.
+const TIMEOUT: Duration = Duration::from_millis(1000);
+
+fn faults() -> Vec<Fault> {
+    vec![
+        Fault::Delay(Duration::from_millis(1500)),
+        Fault::ResetBeforeResponse,
+        Fault::ResetMidBody,
+        Fault::Html502,
+        Fault::EmptyBody,
+        Fault::GarbageJson,
+        Fault::Oversized(4 * 1024 * 1024),
+        Fault::RateLimited,
+        Fault::ServerError,
+        Fault::Busy503,
+    ]
+}
+
+/// What an outcome looks like in one table cell.
+fn describe(result: &Result<String, Error>) -> String {
+    match result {
+        Ok(session) => format!("ok ({})", &session[..8.min(session.len())]),
+        Err(Error::Response(ResponseError::Api(e))) => {
+            format!("api {} [{}]", e.code, e.retry_advice().code())
+        }
+        Err(Error::Response(ResponseError::Protocol(e))) => {
+            format!("protocol {} [{}]", e.kind.code(), e.retry_advice().code())
+        }
+        Err(Error::Transport(e)) => format!(
+            "transport {} sent={} [{}]",
+            e.kind.code(),
+            e.maybe_sent,
+            e.retry_advice().code()
+        ),
+        Err(other) => format!("{other}"),
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mock = MockServer::start(MockConfig::default())?;
+    let creds = mock.config().apps[0].clone();
+    let client = Client::builder(creds)
+        .base_url(&mock.base_url())?
+        .timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        .backoff(Duration::from_millis(50))
+        .max_response_bytes(1024 * 1024)
+        .build()?;
+    let call = StartCall::new("liuxuanlin", "13888888888", "13777777777", 100)?;
+    let session = client.start_call(&call)?.session;
+    let query = QueryBySession::new(&session, SessionKind::Call)?;
+
+    println!(
+        "client: timeout {} ms, 2 retries where safe; each fault applies to the next request only\n",
+        TIMEOUT.as_millis()
+    );
+    println!(
+        "{:<22} | {:<44} {:>8} {:>5} | {:<44} {:>8} {:>5}",
+        "fault", "start call", "time", "sent", "query", "time", "sent"
+    );
+    println!("{}", "-".repeat(150));
+    for fault in faults() {
+        let mut cells = Vec::new();
+        for start in [true, false] {
+            mock.clear_faults();
+            mock.inject_fault(fault.clone(), 1);
+            let before = mock.stats().requests;
+            let began = Instant::now();
+            let result = if start {
+                client.start_call(&call).map(|s| s.session)
+            } else {
+                client.query(&query).map(|r| r.session.unwrap_or_default())
+            };
+            let took = began.elapsed();
+            // A delayed request is recorded by the mock once its delay is over.
+            if let Fault::Delay(d) = fault {
+                std::thread::sleep(d.saturating_sub(took) + Duration::from_millis(100));
+            }
+            let sent = mock.stats().requests - before;
+            cells.push(format!(
+                "{:<44} {:>6} ms {:>5}",
+                describe(&result),
+                took.as_millis(),
+                sent
+            ));
+        }
+        let name = format!("{fault:?}");
+        println!("{:<22} | {} | {}", name.chars().take(22).collect::<String>(), cells[0], cells[1]);
+    }
+    println!(
+        "\nA start is sent again only after an explicit 416/503 rejection; every other failure\n\
+         of a start reports outcome_unknown after exactly one request. Queries retry."
+    );
+    mock.stop();
+    Ok(())
+}

@@ -131,7 +131,7 @@ impl std::error::Error for CallbackError {}
 
 /// Lowercase hex MD5 of the body bytes, as the `MD5` header carries it.
 pub fn body_md5(body: &[u8]) -> String {
-    hex::encode(Md5::digest(body))
+    crate::signing::lower_hex(&Md5::digest(body))
 }
 
 /// The headers a signed callback carries.

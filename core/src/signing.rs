@@ -42,7 +42,22 @@ pub fn checksum(secret: &str, nonce: &str, cur_time: &str) -> String {
     hasher.update(secret.as_bytes());
     hasher.update(nonce.as_bytes());
     hasher.update(cur_time.as_bytes());
-    hex::encode(hasher.finalize())
+    lower_hex(&hasher.finalize())
+}
+
+/// Lowercase hex of a digest, encoded on the stack and allocated once (`hex::encode` builds its
+/// `String` one character at a time, which costs as much as the SHA1 itself).
+pub(crate) fn lower_hex(digest: &[u8]) -> String {
+    let mut buf = [0u8; 64];
+    let encoded = buf
+        .get_mut(..digest.len().saturating_mul(2))
+        .and_then(|out| hex::encode_to_slice(digest, out).ok().map(|()| &*out))
+        .and_then(|out| std::str::from_utf8(out).ok());
+    match encoded {
+        Some(hex) => hex.to_owned(),
+        // Longer than any digest used here: the general path.
+        None => hex::encode(digest),
+    }
 }
 
 /// Draws a nonce of `len` lowercase hex characters from the OS CSPRNG.

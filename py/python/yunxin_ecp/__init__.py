@@ -1,0 +1,86 @@
+"""NetEase YunXin server-API signing and the ECP (专线电话) API, from one Rust implementation.
+
+Sign requests (``checksum``, ``Credentials.sign_now``), build them for your own HTTP client
+(``StartCall(...).prepare(credentials)``) and parse the answers (``parse_start_response``,
+``parse_query_response``), or let ``Client`` do the round trip. Verify call-end callbacks on the
+raw body with ``CallbackVerifier``. Every failure is a ``YunxinError``.
+
+``yunxin_ecp.testing`` holds a local mock of the service for your own tests, and
+``yunxin_ecp.server`` the service's side (signature checks and parameter reading).
+"""
+
+from typing import Union
+
+from ._errors import (
+    ApiError,
+    AuthRefusedError,
+    CallbackVerificationError,
+    ProtocolError,
+    TimeoutError,
+    TransportError,
+    ValidationError,
+    YunxinError,
+)
+from ._native import (
+    DEFAULT_BASE_URL,
+    DEFAULT_TOLERANCE_MS,
+    AuthHeaders,
+    CallbackVerifier,
+    CallEndEvent,
+    CallRecord,
+    Client,
+    Cost,
+    Credentials,
+    Leg,
+    OtherEvent,
+    PreparedRequest,
+    QueryBySession,
+    StartCall,
+    StartConference,
+    Started,
+    __version__,
+    checksum,
+    generate_nonce,
+    parse_callback,
+    parse_query_response,
+    parse_start_response,
+    sign_callback,
+)
+
+CallbackEvent = Union[CallEndEvent, OtherEvent]
+"""What a callback carries: ``CallEndEvent`` for a finished call, ``OtherEvent`` otherwise."""
+
+__all__ = [
+    "__version__",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TOLERANCE_MS",
+    "checksum",
+    "generate_nonce",
+    "Credentials",
+    "AuthHeaders",
+    "StartCall",
+    "StartConference",
+    "QueryBySession",
+    "PreparedRequest",
+    "parse_start_response",
+    "parse_query_response",
+    "Started",
+    "CallRecord",
+    "Leg",
+    "Cost",
+    "CallbackVerifier",
+    "CallbackEvent",
+    "CallEndEvent",
+    "OtherEvent",
+    "parse_callback",
+    "sign_callback",
+    "Client",
+    "YunxinError",
+    "ValidationError",
+    "ApiError",
+    "ProtocolError",
+    "TransportError",
+    "TimeoutError",
+    "CallbackVerificationError",
+    "AuthRefusedError",
+]

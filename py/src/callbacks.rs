@@ -1,0 +1,216 @@
+//! Call-end callbacks: verification on the raw bytes, parsing, and signing (for tests).
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use yunxin_ecp::callback::{self, DEFAULT_TOLERANCE_MS};
+use yunxin_ecp::signing::unix_millis_now;
+use yunxin_ecp::{CallbackEvent, CallbackVerifier, TimeCheck};
+
+use crate::convert::{body_bytes, header_pairs};
+use crate::errors::py_err;
+use crate::records::{PyCallRecord, opt_repr, repr};
+use crate::signing::PyCredentials;
+
+/// A call or conference ended (``eventType`` 10): its record.
+#[pyclass(module = "yunxin_ecp", name = "CallEndEvent", frozen)]
+pub struct PyCallEndEvent {
+    record: Py<PyCallRecord>,
+}
+
+#[pymethods]
+impl PyCallEndEvent {
+    /// Always ``"10"``.
+    #[getter]
+    fn event_type(&self) -> &'static str {
+        callback::CALL_END_EVENT
+    }
+
+    /// The call-end record.
+    #[getter]
+    fn record(&self, py: Python<'_>) -> Py<PyCallRecord> {
+        self.record.clone_ref(py)
+    }
+
+    /// The record's session id, the key to deduplicate repeated deliveries on.
+    #[getter]
+    fn session(&self) -> Option<String> {
+        self.record.get().inner.session.clone()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "CallEndEvent(session={})",
+            opt_repr(py, self.record.get().inner.session.as_deref())?
+        ))
+    }
+}
+
+/// Any other event (IM events can reach the same URL), passed through untouched.
+#[pyclass(module = "yunxin_ecp", name = "OtherEvent", frozen)]
+pub struct PyOtherEvent {
+    event_type: Option<String>,
+    raw: String,
+}
+
+#[pymethods]
+impl PyOtherEvent {
+    /// The ``eventType``, as text, when there is one.
+    #[getter]
+    fn event_type(&self) -> Option<&str> {
+        self.event_type.as_deref()
+    }
+
+    /// The body exactly as received (invalid UTF-8 replaced).
+    #[getter]
+    fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "OtherEvent(event_type={})",
+            opt_repr(py, self.event_type.as_deref())?
+        ))
+    }
+}
+
+fn event_to_py(py: Python<'_>, event: CallbackEvent) -> PyResult<Py<PyAny>> {
+    Ok(match event {
+        CallbackEvent::CallEnd(record) => {
+            let record = Py::new(py, PyCallRecord { inner: *record })?;
+            Py::new(py, PyCallEndEvent { record })?.into_any()
+        }
+        CallbackEvent::Other { event_type, raw } => {
+            Py::new(py, PyOtherEvent { event_type, raw })?.into_any()
+        }
+    })
+}
+
+/// Parses a callback body without verifying it (for bodies verified earlier and stored).
+/// Returns ``CallEndEvent`` or ``OtherEvent``; raises ``CallbackVerificationError`` with reason
+/// ``"malformed"`` when the body is not a callback.
+#[pyfunction]
+#[pyo3(signature = (body))]
+pub fn parse_callback(py: Python<'_>, body: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    let body = body_bytes(body, false)?;
+    let event = callback::parse_callback(&body).map_err(py_err)?;
+    event_to_py(py, event)
+}
+
+/// Signs a callback body the way the service does and returns its headers (``Content-Type``,
+/// ``AppKey``, ``CurTime`` in milliseconds, ``MD5``, ``CheckSum``): for testing receivers.
+#[pyfunction]
+#[pyo3(signature = (credentials, body, *, cur_time_ms = None))]
+pub fn sign_callback<'py>(
+    py: Python<'py>,
+    credentials: &PyCredentials,
+    body: &Bound<'py, PyAny>,
+    cur_time_ms: Option<u64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let body = body_bytes(body, false)?;
+    let signed = callback::sign_callback(
+        &credentials.inner,
+        &body,
+        cur_time_ms.unwrap_or_else(unix_millis_now),
+    );
+    let dict = PyDict::new(py);
+    for (name, value) in signed.pairs() {
+        dict.set_item(name, value)?;
+    }
+    Ok(dict)
+}
+
+/// Verifies call-end callbacks for one app: the ``MD5`` of the raw body, the ``CheckSum``
+/// (constant time), the ``AppKey`` when sent, and ``CurTime`` within ``tolerance_ms`` of the
+/// clock. ``tolerance_ms=0`` accepts only the same millisecond; it never disables the check.
+/// ``skip_time_check=True`` disables it (replays are then accepted): only for re-verifying
+/// stored callbacks.
+#[pyclass(module = "yunxin_ecp", name = "CallbackVerifier", frozen)]
+pub struct PyCallbackVerifier {
+    inner: CallbackVerifier,
+    app_key: String,
+}
+
+#[pymethods]
+impl PyCallbackVerifier {
+    #[new]
+    #[pyo3(signature = (credentials, *, tolerance_ms = 300_000, skip_time_check = false))]
+    fn new(credentials: &PyCredentials, tolerance_ms: u64, skip_time_check: bool) -> Self {
+        // The default above is spelled out so that it shows in the signature Python sees.
+        const _: () = assert!(DEFAULT_TOLERANCE_MS == 300_000);
+        let check = if skip_time_check {
+            TimeCheck::SkipInsecure
+        } else {
+            TimeCheck::ToleranceMs(tolerance_ms)
+        };
+        PyCallbackVerifier {
+            inner: CallbackVerifier::new(credentials.inner.clone()).with_time_check(check),
+            app_key: credentials.inner.app_key().to_owned(),
+        }
+    }
+
+    /// The clock tolerance in milliseconds, or ``None`` when the time check is skipped.
+    #[getter]
+    fn tolerance_ms(&self) -> Option<u64> {
+        match self.inner.time_check() {
+            TimeCheck::ToleranceMs(ms) => Some(ms),
+            TimeCheck::SkipInsecure => None,
+        }
+    }
+
+    /// The app key callbacks must come from.
+    #[getter]
+    fn app_key(&self) -> &str {
+        &self.app_key
+    }
+
+    /// Whether ``CurTime`` is not compared with the clock.
+    #[getter]
+    fn skip_time_check(&self) -> bool {
+        self.inner.time_check() == TimeCheck::SkipInsecure
+    }
+
+    /// Verifies ``body`` (the raw bytes received) against ``headers`` (any mapping or iterable
+    /// of pairs; names matched case-insensitively) at ``now_ms`` (default: the clock). Raises
+    /// ``CallbackVerificationError`` with ``.reason`` when refused.
+    #[pyo3(signature = (body, headers, *, now_ms = None))]
+    fn verify(
+        &self,
+        body: &Bound<'_, PyAny>,
+        headers: &Bound<'_, PyAny>,
+        now_ms: Option<u64>,
+    ) -> PyResult<()> {
+        let body = body_bytes(body, false)?;
+        let headers = header_pairs(headers)?;
+        let now_ms = now_ms.unwrap_or_else(unix_millis_now);
+        self.inner.verify(&body, headers, now_ms).map_err(py_err)
+    }
+
+    /// Verifies, then parses: the usual entry point of a web handler. Returns ``CallEndEvent``
+    /// or ``OtherEvent``.
+    #[pyo3(signature = (body, headers, *, now_ms = None))]
+    fn verify_and_parse(
+        &self,
+        py: Python<'_>,
+        body: &Bound<'_, PyAny>,
+        headers: &Bound<'_, PyAny>,
+        now_ms: Option<u64>,
+    ) -> PyResult<Py<PyAny>> {
+        let body = body_bytes(body, false)?;
+        let headers = header_pairs(headers)?;
+        let now_ms = now_ms.unwrap_or_else(unix_millis_now);
+        let event = self
+            .inner
+            .verify_and_parse(&body, headers, now_ms)
+            .map_err(py_err)?;
+        event_to_py(py, event)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let key = repr(py, &self.app_key)?;
+        Ok(match self.tolerance_ms() {
+            Some(ms) => format!("CallbackVerifier(app_key={key}, tolerance_ms={ms})"),
+            None => format!("CallbackVerifier(app_key={key}, skip_time_check=True)"),
+        })
+    }
+}

@@ -1,0 +1,169 @@
+//! `Client`: the core's blocking client, with the GIL released during every network call.
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use yunxin_ecp::blocking::{self, Client};
+use yunxin_ecp::request::DEFAULT_BASE_URL;
+use yunxin_ecp::{Credentials, QueryBySession, StartCall, StartConf};
+
+use crate::convert::seconds;
+use crate::errors::py_err;
+use crate::records::{PyCallRecord, PyStarted, repr};
+use crate::requests::{PyStartConference, session_kind};
+use crate::signing::PyCredentials;
+
+/// Credentials from `credentials`, else from `app_key`/`app_secret`, else from the environment.
+pub fn resolve_credentials(
+    app_key: Option<String>,
+    app_secret: Option<String>,
+    credentials: Option<&PyCredentials>,
+) -> PyResult<Credentials> {
+    match (credentials, app_key, app_secret) {
+        (Some(c), None, None) => Ok(c.inner.clone()),
+        (Some(_), _, _) => Err(PyTypeError::new_err(
+            "give either credentials or app_key/app_secret, not both",
+        )),
+        (None, None, None) => Credentials::from_env().map_err(py_err),
+        (None, key, secret) => {
+            Credentials::new(key.unwrap_or_default(), secret.unwrap_or_default()).map_err(py_err)
+        }
+    }
+}
+
+/// A blocking ECP client with a pooled connection, TLS verified and timeouts on every wait.
+///
+/// Credentials come from ``credentials``, or ``app_key``/``app_secret``, or else the
+/// ``YUNXIN_APP_KEY``/``YUNXIN_APP_SECRET`` environment variables. Timeouts are in seconds:
+/// ``connect_timeout`` to open a connection, ``timeout`` for one whole attempt. Requests are
+/// retried (at most ``max_retries`` times) only where a retry cannot place a second billable
+/// call. The GIL is released while waiting on the network, so threads overlap. One client can
+/// be shared by any number of threads.
+#[pyclass(module = "yunxin_ecp", name = "Client", frozen)]
+pub struct PyClient {
+    inner: Client,
+    app_key: String,
+}
+
+impl PyClient {
+    pub fn build(
+        credentials: Credentials,
+        base_url: &str,
+        connect_timeout: f64,
+        timeout: f64,
+        max_retries: u32,
+    ) -> PyResult<Self> {
+        let app_key = credentials.app_key().to_owned();
+        let inner = Client::builder(credentials)
+            .base_url(base_url)
+            .map_err(py_err)?
+            .connect_timeout(seconds("connect_timeout", connect_timeout)?)
+            .timeout(seconds("timeout", timeout)?)
+            .max_retries(max_retries)
+            .build()
+            .map_err(py_err)?;
+        Ok(PyClient { inner, app_key })
+    }
+}
+
+#[pymethods]
+impl PyClient {
+    #[new]
+    #[pyo3(signature = (
+        app_key = None,
+        app_secret = None,
+        *,
+        credentials = None,
+        base_url = DEFAULT_BASE_URL,
+        connect_timeout = 5.0,
+        timeout = 15.0,
+        max_retries = 2,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        app_key: Option<String>,
+        app_secret: Option<String>,
+        credentials: Option<PyRef<'_, PyCredentials>>,
+        base_url: &str,
+        connect_timeout: f64,
+        timeout: f64,
+        max_retries: u32,
+    ) -> PyResult<Self> {
+        // The defaults above are spelled out so that they show in the signature Python sees.
+        const _: () = assert!(
+            blocking::DEFAULT_CONNECT_TIMEOUT.as_millis() == 5_000
+                && blocking::DEFAULT_TIMEOUT.as_millis() == 15_000
+                && blocking::DEFAULT_MAX_RETRIES == 2
+        );
+        let credentials = resolve_credentials(app_key, app_secret, credentials.as_deref())?;
+        PyClient::build(credentials, base_url, connect_timeout, timeout, max_retries)
+    }
+
+    /// The base URL requests go to.
+    #[getter]
+    fn base_url(&self) -> &str {
+        self.inner.base_url().as_str()
+    }
+
+    /// The app key requests are signed for.
+    #[getter]
+    fn app_key(&self) -> &str {
+        &self.app_key
+    }
+
+    /// Places a callback call. Raises ``ValidationError`` before sending anything when an
+    /// argument is wrong. When an error's ``retry_advice`` is ``"outcome_unknown"`` the call may
+    /// exist: query before placing it again.
+    #[pyo3(signature = (*, caller_acc, caller, callee, max_dur))]
+    fn start_call(
+        &self,
+        py: Python<'_>,
+        caller_acc: String,
+        caller: String,
+        callee: String,
+        max_dur: &Bound<'_, PyAny>,
+    ) -> PyResult<PyStarted> {
+        let max_dur = crate::convert::max_dur(max_dur)?;
+        let request = StartCall::new(caller_acc, caller, callee, max_dur).map_err(py_err)?;
+        let started = py.detach(|| self.inner.start_call(&request));
+        Ok(PyStarted {
+            inner: started.map_err(py_err)?,
+        })
+    }
+
+    /// Places a phone conference with 2 to 7 ``callees``. Same error rules as ``start_call``.
+    #[pyo3(signature = (*, caller_acc, caller, callees, max_dur))]
+    fn start_conference(
+        &self,
+        py: Python<'_>,
+        caller_acc: String,
+        caller: String,
+        callees: &Bound<'_, PyAny>,
+        max_dur: &Bound<'_, PyAny>,
+    ) -> PyResult<PyStarted> {
+        let conference = PyStartConference::build(caller_acc, caller, callees, max_dur)?;
+        let request: StartConf = conference.inner;
+        let started = py.detach(|| self.inner.start_conf(&request));
+        Ok(PyStarted {
+            inner: started.map_err(py_err)?,
+        })
+    }
+
+    /// Fetches the record of a call (``kind="call"``) or conference (``kind="conference"``);
+    /// retried on transient failures.
+    #[pyo3(signature = (session, *, kind = "call"))]
+    fn query_session(&self, py: Python<'_>, session: String, kind: &str) -> PyResult<PyCallRecord> {
+        let request = QueryBySession::new(session, session_kind(kind)?).map_err(py_err)?;
+        let record = py.detach(|| self.inner.query(&request));
+        Ok(PyCallRecord {
+            inner: record.map_err(py_err)?,
+        })
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Client(app_key={}, base_url={})",
+            repr(py, &self.app_key)?,
+            repr(py, self.inner.base_url().as_str())?
+        ))
+    }
+}

@@ -1,0 +1,154 @@
+//! Conversions between Python values and the core's types: JSON values, raw bodies, header
+//! mappings as web frameworks hand them over, and integer parameters.
+
+use pyo3::IntoPyObjectExt;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyList, PyString};
+use serde_json::Value;
+use yunxin_ecp::validate;
+
+use crate::errors::py_err;
+
+/// A JSON value as plain Python objects (`dict`, `list`, `str`, `int`, `float`, `bool`, `None`).
+pub fn json_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    match value {
+        Value::Null => Ok(py.None().into_bound(py)),
+        Value::Bool(b) => b.into_bound_py_any(py),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into_bound_py_any(py)
+            } else if let Some(u) = n.as_u64() {
+                u.into_bound_py_any(py)
+            } else {
+                n.as_f64().unwrap_or(f64::NAN).into_bound_py_any(py)
+            }
+        }
+        Value::String(s) => s.into_bound_py_any(py),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(json_to_py(py, item)?)?;
+            }
+            Ok(list.into_any())
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (key, item) in map {
+                dict.set_item(key, json_to_py(py, item)?)?;
+            }
+            Ok(dict.into_any())
+        }
+    }
+}
+
+/// The bytes of a body: `bytes`, `bytearray` or `memoryview`, and `str` only when `allow_str`
+/// (response parsing; a callback must be verified on the bytes received, never on decoded text).
+pub fn body_bytes(body: &Bound<'_, PyAny>, allow_str: bool) -> PyResult<Vec<u8>> {
+    if let Ok(b) = body.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(b) = body.cast::<PyByteArray>() {
+        return Ok(b.to_vec());
+    }
+    if let Ok(s) = body.cast::<PyString>() {
+        if allow_str {
+            return Ok(s.extract::<String>()?.into_bytes());
+        }
+        return Err(PyTypeError::new_err(
+            "the body must be the raw bytes received (Django request.body, Flask \
+             request.get_data(), Starlette await request.body()), not str: the MD5 covers the \
+             exact bytes",
+        ));
+    }
+    if body.hasattr("tobytes")? {
+        let bytes = body.call_method0("tobytes")?;
+        if let Ok(b) = bytes.cast::<PyBytes>() {
+            return Ok(b.as_bytes().to_vec());
+        }
+    }
+    Err(PyTypeError::new_err(format!(
+        "the body must be bytes, bytearray or memoryview, not {}",
+        body.get_type().name()?
+    )))
+}
+
+/// Header (name, value) pairs from a mapping (anything with `.items()`: `dict`, Django's
+/// `request.headers`, Flask's `EnvironHeaders`, Starlette's `Headers`) or an iterable of pairs
+/// (ASGI's raw `[(b"name", b"value")]`). Bytes are decoded as Latin-1, as HTTP headers are.
+pub fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    let iter = if headers.hasattr("items")? {
+        headers.call_method0("items")?.try_iter()?
+    } else {
+        headers.try_iter().map_err(|_| {
+            PyTypeError::new_err("headers must be a mapping or an iterable of (name, value) pairs")
+        })?
+    };
+    let mut pairs = Vec::new();
+    for item in iter {
+        let (name, value) = pair(&item?)?;
+        pairs.push((header_text(&name)?, header_text(&value)?));
+    }
+    Ok(pairs)
+}
+
+/// A `(name, value)` tuple, or any other two-item sequence such as a JSON `[name, value]` list.
+fn pair<'py>(item: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let bad = || PyTypeError::new_err("each header must be a (name, value) pair of str or bytes");
+    if item.is_instance_of::<PyString>() || item.is_instance_of::<PyBytes>() {
+        return Err(bad());
+    }
+    let mut parts = item.try_iter().map_err(|_| bad())?;
+    let mut next = || parts.next().transpose();
+    match (next()?, next()?, next()?) {
+        (Some(name), Some(value), None) => Ok((name, value)),
+        _ => Err(bad()),
+    }
+}
+
+fn header_text(value: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(s) = value.cast::<PyString>() {
+        return s.extract();
+    }
+    if let Ok(b) = value.cast::<PyBytes>() {
+        return Ok(b.as_bytes().iter().map(|&c| char::from(c)).collect());
+    }
+    Err(PyTypeError::new_err(format!(
+        "header names and values must be str or bytes, not {}",
+        value.get_type().name()?
+    )))
+}
+
+/// `maxDur` from a Python integer (an `int`, or anything with `__index__` such as NumPy's
+/// integers; not `bool`), checked by the core's rule (positive, fits the wire type).
+pub fn max_dur(value: &Bound<'_, PyAny>) -> PyResult<u32> {
+    let py = value.py();
+    let not_int = || -> PyResult<PyErr> {
+        Ok(PyTypeError::new_err(format!(
+            "max_dur must be an int (seconds), not {}",
+            value.get_type().name()?
+        )))
+    };
+    if value.is_instance_of::<PyBool>() {
+        return Err(not_int()?);
+    }
+    let index = match py.import("operator")?.getattr("index")?.call1((value,)) {
+        Ok(index) => index,
+        Err(e) if e.is_instance_of::<PyTypeError>(py) => return Err(not_int()?),
+        Err(e) => return Err(e),
+    };
+    let text: String = index.str()?.extract()?;
+    validate::parse_max_dur(&text).map_err(py_err)
+}
+
+/// A duration in seconds from a Python number. Negative values become zero, which the core
+/// refuses with its own validation error; NaN and infinity are refused here.
+pub fn seconds(name: &str, value: f64) -> PyResult<std::time::Duration> {
+    if !value.is_finite() {
+        return Err(PyValueError::new_err(format!(
+            "{name} must be a finite number of seconds"
+        )));
+    }
+    std::time::Duration::try_from_secs_f64(value.max(0.0))
+        .map_err(|e| PyValueError::new_err(format!("{name}: {e}")))
+}

@@ -436,14 +436,16 @@ impl Connection {
 
     /// Writes a whole response. `close` is announced in the `Connection` header.
     pub(crate) fn send(&mut self, response: &Response, close: bool) -> io::Result<()> {
-        self.write_all(response.head(close).as_bytes())?;
+        let head = response.head(close);
         match &response.body {
-            Body::Bytes(bytes) => self.write_all(bytes)?,
+            // Head and body in one write: one segment for a small answer, not two.
+            Body::Bytes(bytes) => self.write_all(&[head.as_bytes(), bytes].concat())?,
             Body::Padded {
                 prefix,
                 pad_len,
                 suffix,
             } => {
+                self.write_all(head.as_bytes())?;
                 self.write_all(prefix)?;
                 let chunk = vec![b'x'; PAD_CHUNK.min(*pad_len)];
                 let mut left = *pad_len;

@@ -1,6 +1,7 @@
 """Signing: checksum, nonces, Credentials (secret never shown) and AuthHeaders."""
 
 import hashlib
+import os
 import pickle
 import re
 import time
@@ -112,6 +113,30 @@ def test_sign_now_draws_fresh_nonces_and_reads_the_clock_once() -> None:
         assert h.checksum == yx.checksum(SECRET, h.nonce, h.cur_time)
         seen.add(h.nonce)
     assert len(seen) == 50
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_worker_never_repeats_its_parents_nonces() -> None:
+    # Pre-fork servers (gunicorn, uWSGI) fork after the library has drawn randomness: the
+    # child must not hand out the nonces the parent still holds.
+    creds = yx.Credentials(KEY, SECRET)
+    creds.sign_now()  # the parent now holds a block of randomness
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            os.close(read_end)
+            nonces = " ".join(creds.sign_now().nonce for _ in range(20))
+            os.write(write_end, nonces.encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        child = set(pipe.read().split())
+    os.waitpid(pid, 0)
+    parent = {creds.sign_now().nonce for _ in range(20)}
+    assert len(child) == 20
+    assert not child & parent
 
 
 @pytest.mark.parametrize(

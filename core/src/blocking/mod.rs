@@ -16,6 +16,8 @@
 //! # Ok::<(), yunxin_ecp::Error>(())
 //! ```
 
+mod resolver;
+
 use std::io;
 use std::thread;
 use std::time::Duration;
@@ -114,7 +116,11 @@ impl ClientBuilder {
             .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
             .build();
         Ok(Client {
-            agent: ureq::Agent::new_with_config(config),
+            agent: ureq::Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::new(),
+                resolver::LiteralFirst::default(),
+            ),
             settings: self,
         })
     }

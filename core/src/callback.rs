@@ -174,7 +174,7 @@ pub fn sign_callback(credentials: &Credentials, body: &[u8], cur_time_ms: u64) -
     let md5 = body_md5(body);
     let cur_time = cur_time_ms.to_string();
     CallbackHeaders {
-        checksum: checksum(credentials.expose_secret(), &md5, &cur_time),
+        checksum: checksum(credentials.expose_secret(), &md5, &cur_time).into(),
         app_key: credentials.app_key().to_owned(),
         cur_time,
         md5,

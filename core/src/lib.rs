@@ -46,6 +46,6 @@ pub use request::{
     StartConf,
 };
 pub use response::{ApiError, ProtocolError, ProtocolErrorKind, ResponseError, Started};
-pub use signing::{AuthHeaders, Credentials, checksum};
+pub use signing::{AuthHeaders, Checksum, Credentials, checksum};
 pub use transport::{TransportError, TransportErrorKind};
 pub use validate::{Rule, ValidationError};

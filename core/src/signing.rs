@@ -37,12 +37,86 @@ pub const ENV_APP_SECRET: &str = "YUNXIN_APP_SECRET";
 ///     "90d19362ba1584524bbd9b375b006837a4f676db"
 /// );
 /// ```
-pub fn checksum(secret: &str, nonce: &str, cur_time: &str) -> String {
+pub fn checksum(secret: &str, nonce: &str, cur_time: &str) -> Checksum {
     let mut hasher = Sha1::new();
     hasher.update(secret.as_bytes());
     hasher.update(nonce.as_bytes());
     hasher.update(cur_time.as_bytes());
-    lower_hex(&hasher.finalize())
+    let mut hex = [0u8; 40];
+    // A SHA1 digest is 20 bytes, exactly half the buffer, so encoding cannot fail.
+    let _ = hex::encode_to_slice(hasher.finalize(), &mut hex);
+    Checksum(hex)
+}
+
+/// A `CheckSum`: 40 lowercase hex characters, kept on the stack.
+///
+/// `checksum` sits on every request's path and building a `String` for its result costs as
+/// much as the SHA1 itself; use [`as_str`](Self::as_str), compare with `==`, or convert with
+/// `String::from` / `to_string()` when an owned string is needed.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Checksum([u8; 40]);
+
+impl Checksum {
+    /// The hex text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for Checksum {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Checksum {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for Checksum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Checksum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<str> for Checksum {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Checksum {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Checksum {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl From<Checksum> for String {
+    fn from(sum: Checksum) -> String {
+        sum.as_str().to_owned()
+    }
+}
+
+impl serde::Serialize for Checksum {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 /// Lowercase hex of a digest, encoded on the stack and allocated once (`hex::encode` builds its
@@ -250,7 +324,7 @@ impl Credentials {
         validate_cur_time(cur_time)?;
         let cur_time = cur_time.to_string();
         Ok(AuthHeaders {
-            checksum: checksum(&self.app_secret, nonce, &cur_time),
+            checksum: checksum(&self.app_secret, nonce, &cur_time).into(),
             app_key: self.app_key.clone(),
             nonce: nonce.to_owned(),
             cur_time,
@@ -320,7 +394,7 @@ mod tests {
         let a = c.sign_now().unwrap();
         let b = c.sign_now().unwrap();
         assert_ne!(a.nonce, b.nonce);
-        assert_eq!(a.checksum, checksum("s", &a.nonce, &a.cur_time));
+        assert_eq!(checksum("s", &a.nonce, &a.cur_time), a.checksum);
         assert!(a.cur_time_secs().abs_diff(unix_seconds_now()) <= 1);
     }
 

@@ -161,7 +161,7 @@ fn signature_problems_answer_bad_http_header() {
     let mut cases: Vec<(&str, Vec<(&str, String)>)> = Vec::new();
 
     let mut wrong_sum = auth_headers("abc123", now);
-    wrong_sum[3].1 = yunxin_ecp::checksum("wrong-secret", "abc123", &now.to_string());
+    wrong_sum[3].1 = yunxin_ecp::checksum("wrong-secret", "abc123", &now.to_string()).into();
     cases.push(("checksum_mismatch", wrong_sum));
 
     let mut upper = auth_headers("abc123", now);

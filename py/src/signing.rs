@@ -22,7 +22,7 @@ pub fn checksum(secret: &str, nonce: &str, cur_time: &Bound<'_, PyAny>) -> PyRes
         )));
     }
     let cur_time: String = cur_time.str()?.extract()?;
-    Ok(yunxin_ecp::checksum(secret, nonce, &cur_time))
+    Ok(yunxin_ecp::checksum(secret, nonce, &cur_time).into())
 }
 
 /// A nonce of ``length`` lowercase hex characters (1 to 128) from the OS CSPRNG.

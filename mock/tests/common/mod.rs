@@ -176,7 +176,7 @@ pub fn auth_headers(nonce: &str, cur_time: u64) -> Vec<(&'static str, String)> {
         ("CurTime", cur_time.clone()),
         (
             "CheckSum",
-            yunxin_ecp::checksum(SAMPLE_APP_SECRET, nonce, &cur_time),
+            yunxin_ecp::checksum(SAMPLE_APP_SECRET, nonce, &cur_time).into(),
         ),
     ]
 }

@@ -1,7 +1,8 @@
 //! Prints, for every fault the mock can inject, what the blocking client reports for a start
 //! and for a query, how long it took, and how many requests reached the mock.
 //!
-//! Run: `cargo run --release -p yunxin-ecp-demo --bin fault-table`
+//! Run: `cargo run --release -p yunxin-ecp-demo --bin fault-table` (add `-- --rows` for the
+//! tab-separated rows that `scripts/fault-table.py` gathers from every language).
 
 use std::time::{Duration, Instant};
 
@@ -27,10 +28,10 @@ fn faults() -> Vec<Fault> {
     ]
 }
 
-/// What an outcome looks like in one table cell.
+/// What an outcome looks like in one table cell; the same words in every language.
 fn describe(result: &Result<String, Error>) -> String {
     match result {
-        Ok(session) => format!("ok ({})", &session[..8.min(session.len())]),
+        Ok(_) => "ok".to_owned(),
         Err(Error::Response(ResponseError::Api(e))) => {
             format!("api {} [{}]", e.code, e.retry_advice().code())
         }
@@ -48,6 +49,7 @@ fn describe(result: &Result<String, Error>) -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let rows = std::env::args().any(|a| a == "--rows");
     let mock = MockServer::start(MockConfig::default())?;
     let creds = mock.config().apps[0].clone();
     let client = Client::builder(creds)
@@ -61,15 +63,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let session = client.start_call(&call)?.session;
     let query = QueryBySession::new(&session, SessionKind::Call)?;
 
-    println!(
-        "client: timeout {} ms, 2 retries where safe; each fault applies to the next request only\n",
-        TIMEOUT.as_millis()
-    );
-    println!(
-        "{:<22} | {:<44} {:>8} {:>5} | {:<44} {:>8} {:>5}",
-        "fault", "start call", "time", "sent", "query", "time", "sent"
-    );
-    println!("{}", "-".repeat(150));
+    if !rows {
+        println!(
+            "client: timeout {} ms, 2 retries where safe; each fault applies to the next request only\n",
+            TIMEOUT.as_millis()
+        );
+        println!(
+            "{:<22} | {:<44} {:>8} {:>5} | {:<44} {:>8} {:>5}",
+            "fault", "start call", "time", "sent", "query", "time", "sent"
+        );
+        println!("{}", "-".repeat(150));
+    }
     for fault in faults() {
         let mut cells = Vec::new();
         for start in [true, false] {
@@ -88,6 +92,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 std::thread::sleep(d.saturating_sub(took) + Duration::from_millis(100));
             }
             let sent = mock.stats().requests - before;
+            if rows {
+                let operation = if start { "start_call" } else { "query" };
+                println!(
+                    "ROW\t{}\t{operation}\t{}\t{}",
+                    fault.kind(),
+                    describe(&result),
+                    took.as_millis()
+                );
+            }
             cells.push(format!(
                 "{:<44} {:>6} ms {:>5}",
                 describe(&result),
@@ -96,12 +109,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ));
         }
         let name = format!("{fault:?}");
-        println!("{:<22} | {} | {}", name.chars().take(22).collect::<String>(), cells[0], cells[1]);
+        if !rows {
+            let name: String = name.chars().take(22).collect();
+            println!("{name:<22} | {} | {}", cells[0], cells[1]);
+        }
+    }
+    mock.stop();
+    if rows {
+        println!("DONE");
+        return Ok(());
     }
     println!(
         "\nA start is sent again only after an explicit 416/503 rejection; every other failure\n\
          of a start reports outcome_unknown after exactly one request. Queries retry."
     );
-    mock.stop();
     Ok(())
 }

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Runs every fault mode of the mock against every language binding and prints one table:
+fault, operation, then for each language the error it reported and the time it took, and
+whether its process survived (exited 0 after printing DONE).
+
+Each language's program prints `ROW<TAB>fault<TAB>operation<TAB>outcome<TAB>ms` lines; a
+program that crashes or hangs (bounded by a timeout) is reported as such, with the rows it got
+to. Usage: scripts/fault-table.sh (which builds and installs what the programs need)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT_S = 180
+
+
+def programs() -> "list[tuple[str, list[str]]]":
+    venv_python = os.environ.get("YUNXIN_PY", str(ROOT / ".venv-test" / "bin" / "python"))
+    target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
+    found = [
+        ("rust", [str(Path(target) / "release" / "fault-table"), "--rows"]),
+        ("python", [venv_python, str(ROOT / "tests" / "faults" / "faults.py")]),
+    ]
+    for name, argv in (
+        ("c", [str(Path(target) / "faults-c")]),
+        ("php", ["php", str(ROOT / "tests" / "faults" / "faults.php")]),
+        ("csharp", ["mono", str(Path(target) / "faults-csharp.exe")]),
+    ):
+        script_or_binary = Path(argv[-1])
+        if script_or_binary.exists():
+            found.append((name, argv))
+    return found
+
+
+def run(argv: "list[str]") -> "tuple[dict[tuple[str, str], tuple[str, str]], str]":
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=ROOT)
+        out, status = proc.stdout, ("survived" if proc.returncode == 0 else f"exit {proc.returncode}")
+    except subprocess.TimeoutExpired as e:
+        out, status = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or ""), "HUNG"
+    rows = {}
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 5 and parts[0] == "ROW":
+            rows[(parts[1], parts[2])] = (parts[3], parts[4])
+    if status == "survived" and "DONE" not in out.splitlines():
+        status = "no DONE"
+    return rows, status
+
+
+def main() -> int:
+    results = {name: run(argv) for name, argv in programs()}
+    languages = list(results)
+    keys: "list[tuple[str, str]]" = []
+    for rows, _ in results.values():
+        keys.extend(k for k in rows if k not in keys)
+    width = 54
+    print(f"{'fault':<22} {'operation':<11} " + " ".join(f"{lang:<{width}}" for lang in languages))
+    print("-" * (34 + (width + 1) * len(languages)))
+    for fault, operation in keys:
+        cells = []
+        for lang in languages:
+            outcome, ms = results[lang][0].get((fault, operation), ("MISSING", "-"))
+            cells.append(f"{outcome + ' (' + ms + ' ms)':<{width}}")
+        print(f"{fault:<22} {operation:<11} " + " ".join(cells))
+    print(f"{'process':<34} " + " ".join(f"{results[l][1]:<{width}}" for l in languages))
+    bad = [l for l in languages if results[l][1] != "survived"]
+    missing = [(l, k) for l in languages for k in keys if k not in results[l][0]]
+    passed = len(languages) - len(bad)
+    print(f"fault table: {passed} passed, {len(bad)} failed")
+    if missing:
+        print("missing rows: " + ", ".join(f"{l} {k[0]}/{k[1]}" for l, k in missing))
+    return 1 if bad or missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,576 @@
+//! Reading answers (start and query responses), the call record, the code table and billing.
+
+use std::collections::BTreeMap;
+use std::ffi::{CString, c_char, c_void};
+use std::ptr;
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use yunxin_ecp::billing::billed_minutes;
+use yunxin_ecp::codes::{self, RequestKind};
+use yunxin_ecp::response::{parse_query, parse_start};
+use yunxin_ecp::{CallRecord, Endpoint, Rate};
+
+use crate::args::{self, Out, into_handle};
+use crate::error::{yx_error, yx_result, yx_retry_advice};
+use crate::panic::{ErrOut, guard, guard_value};
+use crate::requests::{endpoint_arg, endpoint_from_i32};
+use crate::strings::{bytes_arg, c_string, opt_ptr, out_string};
+
+/// Reads the answer to a start request (`endpoint` is `YX_ENDPOINT_START_CALL` or
+/// `YX_ENDPOINT_START_CONF`) from its HTTP status and raw body bytes, and writes the session
+/// id to `*session_out` (free with `yx_string_free`). Never trusts the body: an HTML error
+/// page, truncated JSON or a missing session is `YX_PROTOCOL`; a code other than 200 is
+/// `YX_API` with the code, the service's message and the retry advice for a start.
+///
+/// # Safety
+/// `body` must be NULL or valid for reads of `body_len` bytes (NULL only when `body_len` is
+/// 0); `session_out` and `err_out` NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_parse_start_response(
+    endpoint: i32,
+    http_status: u16,
+    body: *const c_void,
+    body_len: usize,
+    session_out: *mut *mut c_char,
+    err_out: *mut *mut yx_error,
+) -> yx_result {
+    // SAFETY: err_out is NULL or valid for a write: this function's contract.
+    let err_out = unsafe { ErrOut::new(err_out) };
+    guard(err_out, || {
+        // SAFETY: forwarded from this function's contract.
+        let (body, out) = unsafe {
+            (
+                bytes_arg(body, body_len, "body")?,
+                Out::new(session_out, "session_out")?,
+            )
+        };
+        let endpoint = endpoint_arg(endpoint, "endpoint")?;
+        if endpoint.kind() != RequestKind::Start {
+            return Err(yx_error::invalid_argument(
+                "endpoint",
+                "must be YX_ENDPOINT_START_CALL or YX_ENDPOINT_START_CONF",
+            ));
+        }
+        let started = parse_start(endpoint, http_status, body)?;
+        out_string(out, started.session);
+        Ok(())
+    })
+}
+
+/// Reads the answer to a `queryBySession` request and writes the record to `*record_out`
+/// (free with `yx_call_record_free`). Errors as for `yx_parse_start_response()`, with the retry
+/// advice of a query.
+///
+/// # Safety
+/// As `yx_parse_start_response()`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_parse_query_response(
+    http_status: u16,
+    body: *const c_void,
+    body_len: usize,
+    record_out: *mut *mut yx_call_record,
+    err_out: *mut *mut yx_error,
+) -> yx_result {
+    // SAFETY: err_out is NULL or valid for a write: this function's contract.
+    let err_out = unsafe { ErrOut::new(err_out) };
+    guard(err_out, || {
+        // SAFETY: forwarded from this function's contract.
+        let (body, out) = unsafe {
+            (
+                bytes_arg(body, body_len, "body")?,
+                Out::new(record_out, "record_out")?,
+            )
+        };
+        let record = parse_query(http_status, body)?;
+        out.write(into_handle(yx_call_record::new(record)));
+        Ok(())
+    })
+}
+
+/// The record of one call or conference, from `yx_parse_query_response()`,
+/// `yx_client_query()` or a call-end callback. Every field is optional: the service documents
+/// them loosely. Free with `yx_call_record_free()`.
+///
+/// Immutable: may be read from any number of threads at once.
+#[derive(Debug, Clone)]
+pub struct yx_call_record {
+    pub(crate) inner: CallRecord,
+    session: Option<CString>,
+    init_account: Option<CString>,
+    caller: Option<CString>,
+    callee: Option<CString>,
+    start_time: Option<CString>,
+    status: Option<CString>,
+    members: Vec<CString>,
+    legs: Vec<[Option<CString>; 3]>,
+}
+
+impl yx_call_record {
+    pub(crate) fn new(inner: CallRecord) -> Self {
+        let c = |s: &Option<String>| s.as_deref().map(c_string);
+        yx_call_record {
+            session: c(&inner.session),
+            init_account: c(&inner.init_account),
+            caller: c(&inner.caller),
+            callee: c(&inner.callee),
+            start_time: c(&inner.start_time),
+            status: c(&inner.status),
+            members: inner
+                .members
+                .iter()
+                .flatten()
+                .map(|m| c_string(m.as_str()))
+                .collect(),
+            legs: inner
+                .legs
+                .iter()
+                .map(|l| [c(&l.endpoint), c(&l.end_time), c(&l.hang_cause)])
+                .collect(),
+            inner,
+        }
+    }
+}
+
+/// Frees a call record. `NULL` is a no-op.
+///
+/// # Safety
+/// `record` must be NULL or a live handle, not used by another thread during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_free(record: *mut yx_call_record) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { args::free_handle(record) }
+}
+
+/// The session id.
+///
+/// Borrowed from the record; NULL when absent or when `record` is NULL.
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_session(record: *const yx_call_record) -> *const c_char {
+    // SAFETY: forwarded from this function's contract.
+    guard_value(ptr::null(), || unsafe {
+        args::peek(record).map_or(ptr::null(), |r| opt_ptr(&r.session))
+    })
+}
+
+/// The `callerAcc` the call was placed for (`initAccount`).
+///
+/// Borrowed from the record; NULL when absent or when `record` is NULL.
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_init_account(
+    record: *const yx_call_record,
+) -> *const c_char {
+    // SAFETY: forwarded from this function's contract.
+    guard_value(ptr::null(), || unsafe {
+        args::peek(record).map_or(ptr::null(), |r| opt_ptr(&r.init_account))
+    })
+}
+
+/// The caller's number (two-party calls).
+///
+/// Borrowed from the record; NULL when absent or when `record` is NULL.
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_caller(record: *const yx_call_record) -> *const c_char {
+    // SAFETY: forwarded from this function's contract.
+    guard_value(ptr::null(), || unsafe {
+        args::peek(record).map_or(ptr::null(), |r| opt_ptr(&r.caller))
+    })
+}
+
+/// The callee's number (two-party calls).
+///
+/// Borrowed from the record; NULL when absent or when `record` is NULL.
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_callee(record: *const yx_call_record) -> *const c_char {
+    // SAFETY: forwarded from this function's contract.
+    guard_value(ptr::null(), || unsafe {
+        args::peek(record).map_or(ptr::null(), |r| opt_ptr(&r.callee))
+    })
+}
+
+/// When the call started, `yyyy-MM-dd HH:mm:ss` Beijing time (`starttime`).
+///
+/// Borrowed from the record; NULL when absent or when `record` is NULL.
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_start_time(record: *const yx_call_record) -> *const c_char {
+    // SAFETY: forwarded from this function's contract.
+    guard_value(ptr::null(), || unsafe {
+        args::peek(record).map_or(ptr::null(), |r| opt_ptr(&r.start_time))
+    })
+}
+
+/// The service's status word, e.g. `"SUCCESS"`, which it reports even when nobody
+/// answered: use `yx_call_record_answered()`.
+///
+/// Borrowed from the record; NULL when absent or when `record` is NULL.
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_status(record: *const yx_call_record) -> *const c_char {
+    // SAFETY: forwarded from this function's contract.
+    guard_value(ptr::null(), || unsafe {
+        args::peek(record).map_or(ptr::null(), |r| opt_ptr(&r.status))
+    })
+}
+
+/// Seconds of conversation (`durationSec`): writes it to `*duration_out` and returns 1 when
+/// the record has it; returns 0 and writes nothing when it is absent or an argument is NULL.
+///
+/// # Safety
+/// `record` must be NULL or a live handle; `duration_out` NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_duration_sec(
+    record: *const yx_call_record,
+    duration_out: *mut u64,
+) -> i32 {
+    guard_value(0, || {
+        // SAFETY: forwarded from this function's contract.
+        let (r, out) = unsafe { (args::peek(record), Out::new(duration_out, "duration_out")) };
+        match (r.and_then(|r| r.inner.duration_sec), out) {
+            (Some(d), Ok(out)) => {
+                out.write(d);
+                1
+            }
+            _ => 0,
+        }
+    })
+}
+
+/// When the session was created, Unix epoch milliseconds (`createtime`): writes it to
+/// `*create_time_out` and returns 1 when the record has it; returns 0 and writes nothing
+/// otherwise.
+///
+/// # Safety
+/// `record` must be NULL or a live handle; `create_time_out` NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_create_time_ms(
+    record: *const yx_call_record,
+    create_time_out: *mut u64,
+) -> i32 {
+    guard_value(0, || {
+        // SAFETY: forwarded from this function's contract.
+        let (r, out) = unsafe {
+            (
+                args::peek(record),
+                Out::new(create_time_out, "create_time_out"),
+            )
+        };
+        match (r.and_then(|r| r.inner.create_time_ms), out) {
+            (Some(t), Ok(out)) => {
+                out.write(t);
+                1
+            }
+            _ => 0,
+        }
+    })
+}
+
+/// 1 when someone talked (`durationSec > 0`), else 0. The `status` word does not tell.
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_answered(record: *const yx_call_record) -> i32 {
+    // SAFETY: forwarded from this function's contract.
+    guard_value(0, || unsafe {
+        args::peek(record).map_or(0, |r| i32::from(r.inner.answered()))
+    })
+}
+
+/// Minutes billed: every started minute counts (61 s is 2 minutes, 0 s is 0).
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_billed_minutes(record: *const yx_call_record) -> u64 {
+    // SAFETY: forwarded from this function's contract.
+    guard_value(0, || unsafe {
+        args::peek(record).map_or(0, |r| r.inner.billed_minutes())
+    })
+}
+
+/// What the call cost in fen (0.01 yuan) at `fen_per_minute` (the published rate is 12,
+/// 0.12 yuan), saturating instead of overflowing.
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_cost_fen(
+    record: *const yx_call_record,
+    fen_per_minute: u64,
+) -> u64 {
+    // SAFETY: forwarded from this function's contract.
+    guard_value(0, || unsafe {
+        args::peek(record).map_or(0, |r| {
+            r.inner.cost(Rate::fen_per_minute(fen_per_minute)).fen
+        })
+    })
+}
+
+/// 1 for a conference record (it lists members), else 0.
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_is_conference(record: *const yx_call_record) -> i32 {
+    // SAFETY: forwarded from this function's contract.
+    guard_value(0, || unsafe {
+        args::peek(record).map_or(0, |r| i32::from(r.inner.is_conference()))
+    })
+}
+
+/// How many conference members the record lists (0 for a two-party call).
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_member_count(record: *const yx_call_record) -> usize {
+    // SAFETY: forwarded from this function's contract.
+    guard_value(0, || unsafe {
+        args::peek(record).map_or(0, |r| r.members.len())
+    })
+}
+
+/// Member `index`'s number. Borrowed from the record; NULL when out of range.
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_member(
+    record: *const yx_call_record,
+    index: usize,
+) -> *const c_char {
+    // SAFETY: forwarded from this function's contract.
+    guard_value(ptr::null(), || unsafe {
+        args::peek(record)
+            .and_then(|r| r.members.get(index))
+            .map_or(ptr::null(), |m| m.as_ptr())
+    })
+}
+
+/// How many legs a two-party call record lists (0 for conferences).
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_leg_count(record: *const yx_call_record) -> usize {
+    // SAFETY: forwarded from this function's contract.
+    guard_value(0, || unsafe {
+        args::peek(record).map_or(0, |r| r.legs.len())
+    })
+}
+
+unsafe fn leg_field(record: *const yx_call_record, index: usize, field: usize) -> *const c_char {
+    // SAFETY: forwarded from the caller's contract.
+    guard_value(ptr::null(), || unsafe {
+        args::peek(record)
+            .and_then(|r| r.legs.get(index))
+            .map_or(ptr::null(), |leg| opt_ptr(&leg[field]))
+    })
+}
+
+/// Leg `index`'s number (`endpoint`). Borrowed from the record; NULL when absent or out of
+/// range.
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_leg_endpoint(
+    record: *const yx_call_record,
+    index: usize,
+) -> *const c_char {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { leg_field(record, index, 0) }
+}
+
+/// When leg `index` ended (`endTime`, Beijing time). Borrowed from the record; NULL when
+/// absent or out of range.
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_leg_end_time(
+    record: *const yx_call_record,
+    index: usize,
+) -> *const c_char {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { leg_field(record, index, 1) }
+}
+
+/// Why leg `index` ended (`hangCause`, e.g. `"NORMAL_CLEARING"`, `"NO_USER_RESPONSE"`).
+/// Borrowed from the record; NULL when absent or out of range.
+///
+/// # Safety
+/// `record` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_leg_hang_cause(
+    record: *const yx_call_record,
+    index: usize,
+) -> *const c_char {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { leg_field(record, index, 2) }
+}
+
+/// Writes the record as JSON to `*json_out` (free with `yx_string_free`): `session`,
+/// `init_account`, `caller`, `callee`, `members` (array or null), `create_time_ms`,
+/// `start_time`, `duration_sec`, `status`, `legs` (`[{"endpoint","end_time","hang_cause"}]`),
+/// `raw` (the record exactly as decoded, with fields this library does not model), then
+/// `answered`, `billed_minutes`, `cost_fen` (at 12 fen a minute) and `is_conference`.
+///
+/// # Safety
+/// `record` must be NULL or a live handle; `json_out` and `err_out` NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_call_record_to_json(
+    record: *const yx_call_record,
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut yx_error,
+) -> yx_result {
+    // SAFETY: err_out is NULL or valid for a write: this function's contract.
+    let err_out = unsafe { ErrOut::new(err_out) };
+    guard(err_out, || {
+        // SAFETY: forwarded from this function's contract.
+        let (r, out) = unsafe {
+            (
+                args::handle(record, "record")?,
+                Out::new(json_out, "json_out")?,
+            )
+        };
+        let view = crate::json::RecordJson::new(&r.inner);
+        out_string(out, crate::json::to_json(&view)?);
+        Ok(())
+    })
+}
+
+/// The meanings of every code the table knows, and the one for any other code.
+fn meanings() -> &'static (BTreeMap<i64, CString>, CString) {
+    static TABLE: OnceLock<(BTreeMap<i64, CString>, CString)> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let unknown = codes::meaning(-1);
+        let known = (0..1000)
+            .map(|code| (code, codes::meaning(code)))
+            .filter(|(_, meaning)| *meaning != unknown)
+            .map(|(code, meaning)| (code, c_string(meaning)))
+            .collect();
+        (known, c_string(unknown))
+    })
+}
+
+/// What a service result code means, in English (`414` gives `"parameter error, or bad http
+/// header (signature or clock)"`; a code outside the table gives `"unknown code"`). A static
+/// string, never freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn yx_code_meaning(code: i64) -> *const c_char {
+    guard_value(ptr::null(), || {
+        let (known, unknown) = meanings();
+        known.get(&code).unwrap_or(unknown).as_ptr()
+    })
+}
+
+/// Whether a request to `endpoint` (a `yx_endpoint` value) that was answered `code` may be
+/// sent again. A start is billable and not idempotent, so 500 gives
+/// `YX_RETRY_OUTCOME_UNKNOWN` for a start but `YX_RETRY_SAFE` for a query. An unknown
+/// `endpoint` gives `YX_RETRY_NEVER`, the safe reading.
+#[unsafe(no_mangle)]
+pub extern "C" fn yx_code_retry_advice(code: i64, endpoint: i32) -> yx_retry_advice {
+    guard_value(yx_retry_advice::YX_RETRY_NEVER, || {
+        endpoint_from_i32(endpoint).map_or(yx_retry_advice::YX_RETRY_NEVER, |e| {
+            codes::retry_advice(code, e.kind()).into()
+        })
+    })
+}
+
+#[derive(Serialize)]
+struct CodeRow {
+    code: i64,
+    meaning: &'static str,
+    retry_start: &'static str,
+    retry_query: &'static str,
+}
+
+/// Writes the whole code table as a JSON array to `*json_out` (free with `yx_string_free`):
+/// `[{"code":200,"meaning":"success","retry_start":"never","retry_query":"never"},...]`.
+///
+/// # Safety
+/// `json_out` and `err_out` must be NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_code_table_json(
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut yx_error,
+) -> yx_result {
+    // SAFETY: err_out is NULL or valid for a write: this function's contract.
+    let err_out = unsafe { ErrOut::new(err_out) };
+    guard(err_out, || {
+        // SAFETY: forwarded from this function's contract.
+        let out = unsafe { Out::new(json_out, "json_out")? };
+        let advice = |code, kind| codes::retry_advice(code, kind).code();
+        let rows: Vec<CodeRow> = meanings()
+            .0
+            .keys()
+            .map(|&code| CodeRow {
+                code,
+                meaning: codes::meaning(code),
+                retry_start: advice(code, Endpoint::StartCall.kind()),
+                retry_query: advice(code, Endpoint::QueryBySession.kind()),
+            })
+            .collect();
+        out_string(out, crate::json::to_json(&rows)?);
+        Ok(())
+    })
+}
+
+/// Minutes billed for a call of `duration_sec` seconds: every started minute counts.
+#[unsafe(no_mangle)]
+pub extern "C" fn yx_billed_minutes(duration_sec: u64) -> u64 {
+    guard_value(0, || billed_minutes(duration_sec))
+}
+
+/// The cost in fen of a call of `duration_sec` seconds at `fen_per_minute` (the published rate
+/// is 12), saturating instead of overflowing.
+#[unsafe(no_mangle)]
+pub extern "C" fn yx_cost_fen(duration_sec: u64, fen_per_minute: u64) -> u64 {
+    guard_value(0, || {
+        Rate::fen_per_minute(fen_per_minute).cost(duration_sec).fen
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn code_table() {
+        // SAFETY: static strings.
+        unsafe {
+            assert_eq!(CStr::from_ptr(yx_code_meaning(200)), c"success");
+            assert_eq!(CStr::from_ptr(yx_code_meaning(12345)), c"unknown code");
+        }
+        assert_eq!(
+            yx_code_retry_advice(500, 1),
+            yx_retry_advice::YX_RETRY_OUTCOME_UNKNOWN
+        );
+        assert_eq!(yx_code_retry_advice(500, 3), yx_retry_advice::YX_RETRY_SAFE);
+        assert_eq!(
+            yx_code_retry_advice(500, 9),
+            yx_retry_advice::YX_RETRY_NEVER
+        );
+        assert!(meanings().0.contains_key(&999));
+        assert_eq!(yx_cost_fen(61, 12), 24);
+    }
+}

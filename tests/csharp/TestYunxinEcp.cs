@@ -1,0 +1,614 @@
+// The C# suite: every case of tests/vectors through the P/Invoke wrapper (csharp/YunxinEcp.cs),
+// the same way core/tests/vectors.rs runs them, digests cross-checked with .NET's own SHA1 and
+// MD5, the wrapper's exceptions and handles, and a client round trip against the in-process mock.
+//
+// Usage: mono TestYunxinEcp.exe VECTOR_DIR   (closes with "csharp: N passed, M failed")
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Json;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Text;
+using YunxinEcp;
+
+internal static class TestYunxinEcp
+{
+    private static int passed;
+    private static int failed;
+
+    private static void Case(string name, Action body)
+    {
+        try
+        {
+            body();
+            passed++;
+        }
+        catch (Exception e)
+        {
+            failed++;
+            Console.Error.WriteLine("FAIL [" + name + "] " + e.GetType().Name + ": " + e.Message);
+        }
+    }
+
+    private static void Check(bool condition, string what)
+    {
+        if (!condition)
+        {
+            throw new Exception("check failed: " + what);
+        }
+    }
+
+    private static T Throws<T>(Action action) where T : Exception
+    {
+        try
+        {
+            action();
+        }
+        catch (T e)
+        {
+            return e;
+        }
+        throw new Exception("expected " + typeof(T).Name);
+    }
+
+    // ---- JSON: build values, compare canonically (object keys sorted) ----
+
+    private static JsonValue J(string s) { return s == null ? null : new JsonPrimitive(s); }
+    private static JsonValue J(long n) { return new JsonPrimitive(n); }
+    private static JsonValue J(ulong? n) { return n.HasValue ? new JsonPrimitive(n.Value) : null; }
+    private static JsonValue J(bool b) { return new JsonPrimitive(b); }
+
+    private static JsonValue Strings(IEnumerable<string> values)
+    {
+        if (values == null)
+        {
+            return null;
+        }
+        var array = new JsonArray();
+        foreach (string v in values)
+        {
+            array.Add(J(v));
+        }
+        return array;
+    }
+
+    private static string Canon(JsonValue v)
+    {
+        if (v == null)
+        {
+            return "null";
+        }
+        var o = v as JsonObject;
+        if (o != null)
+        {
+            return "{" + string.Join(",", o.Keys.OrderBy(k => k, StringComparer.Ordinal)
+                .Select(k => new JsonPrimitive(k).ToString() + ":" + Canon(o[k]))) + "}";
+        }
+        var a = v as JsonArray;
+        if (a != null)
+        {
+            return "[" + string.Join(",", a.Select(Canon)) + "]";
+        }
+        return v.ToString();
+    }
+
+    private static void Same(JsonValue got, JsonValue want)
+    {
+        string g = Canon(got), w = Canon(want);
+        if (g != w)
+        {
+            throw new Exception("\n  got  " + g + "\n  want " + w);
+        }
+    }
+
+    private static string S(JsonValue v, string key)
+    {
+        JsonValue x = v[key];
+        return x == null ? null : (string)x;
+    }
+
+    private static byte[] Bytes(string s) { return Encoding.UTF8.GetBytes(s); }
+
+    private static List<KeyValuePair<string, string>> Pairs(JsonValue array)
+    {
+        var pairs = new List<KeyValuePair<string, string>>();
+        foreach (JsonValue p in (JsonArray)array)
+        {
+            pairs.Add(new KeyValuePair<string, string>((string)p[0], (string)p[1]));
+        }
+        return pairs;
+    }
+
+    private static JsonValue ValidationJson(ValidationException e)
+    {
+        var error = new JsonObject { { "field", J(e.Field) }, { "rule", J(e.Rule) } };
+        if (e.Index >= 0)
+        {
+            error.Add("index", J(e.Index));
+        }
+        return new JsonObject { { "error", error } };
+    }
+
+    private static void NoSecret(YunxinEcpException e, string secret)
+    {
+        if (secret != null && secret.Length >= 4)
+        {
+            Check(!e.Message.Contains(secret), "the secret is not in the message");
+        }
+    }
+
+    private static string Hex(byte[] digest)
+    {
+        var sb = new StringBuilder(digest.Length * 2);
+        foreach (byte b in digest)
+        {
+            sb.Append(b.ToString("x2"));
+        }
+        return sb.ToString();
+    }
+
+    private static string Sha1Hex(string text)
+    {
+        using (var sha = SHA1.Create())
+        {
+            return Hex(sha.ComputeHash(Encoding.UTF8.GetBytes(text)));
+        }
+    }
+
+    private static string Md5Hex(byte[] body)
+    {
+        using (var md5 = MD5.Create())
+        {
+            return Hex(md5.ComputeHash(body));
+        }
+    }
+
+    private static JsonValue Load(string dir, string name)
+    {
+        return JsonValue.Parse(File.ReadAllText(Path.Combine(dir, name), Encoding.UTF8));
+    }
+
+    private static void Signing(string dir)
+    {
+        JsonValue v = Load(dir, "signing.json");
+        foreach (JsonValue c in (JsonArray)v["sign"])
+        {
+            Case("signing.json sign: " + S(c, "name"), () =>
+            {
+                using (var creds = new Credentials(S(c, "app_key"), S(c, "secret")))
+                {
+                    JsonValue got;
+                    try
+                    {
+                        using (AuthHeaders h = creds.Sign(S(c, "nonce"), (ulong)c["cur_time"]))
+                        {
+                            var headers = new JsonArray();
+                            foreach (var pair in h.Pairs)
+                            {
+                                headers.Add(new JsonArray(J(pair.Key), J(pair.Value)));
+                            }
+                            got = new JsonObject { { "headers", headers } };
+                            // .NET's own SHA1 agrees with the library.
+                            Check(Sha1Hex(S(c, "secret") + h.Nonce + h.CurTime) == h.CheckSum, "SHA1 agrees");
+                        }
+                    }
+                    catch (ValidationException e)
+                    {
+                        NoSecret(e, S(c, "secret"));
+                        got = ValidationJson(e);
+                    }
+                    Same(got, c["expect"]);
+                }
+            });
+        }
+        foreach (JsonValue c in (JsonArray)v["credentials"])
+        {
+            Case("signing.json credentials: " + S(c, "name"), () =>
+            {
+                JsonValue got;
+                try
+                {
+                    using (var creds = new Credentials(S(c, "app_key"), S(c, "secret")))
+                    {
+                        Check(creds.AppKey == S(c, "app_key"), "app key");
+                    }
+                    got = J("ok");
+                }
+                catch (ValidationException e)
+                {
+                    got = ValidationJson(e);
+                }
+                Same(got, c["expect"]);
+            });
+        }
+        foreach (JsonValue c in (JsonArray)v["checksum"])
+        {
+            Case("signing.json checksum: " + S(c, "checksum"), () =>
+            {
+                Check(Ecp.Checksum(S(c, "secret"), S(c, "nonce"), S(c, "cur_time")) == S(c, "checksum"), "checksum");
+                Check(Sha1Hex(S(c, "secret") + S(c, "nonce") + S(c, "cur_time")) == S(c, "checksum"), ".NET SHA1");
+            });
+        }
+    }
+
+    private static void Requests(string dir)
+    {
+        JsonValue v = Load(dir, "requests.json");
+        using (var creds = new Credentials(S(v, "app_key"), S(v, "secret")))
+        {
+            foreach (JsonValue c in (JsonArray)v["cases"])
+            {
+                Case("requests.json: " + S(c, "name"), () =>
+                {
+                    JsonValue p = c["params"];
+                    JsonValue got;
+                    try
+                    {
+                        using (AuthHeaders auth = creds.Sign(S(v, "nonce"), (ulong)v["cur_time"]))
+                        using (EcpRequest request = Build(c["request"], p))
+                        {
+                            string baseUrl = ((JsonObject)c).ContainsKey("base_url") ? S(c, "base_url") : null;
+                            PreparedRequest prepared = request.Prepare(baseUrl, auth);
+                            var headers = new JsonArray();
+                            foreach (var h in prepared.Headers)
+                            {
+                                headers.Add(new JsonArray(J(h.Key), J(h.Value)));
+                            }
+                            Check(prepared.Body == request.FormBody(), "form body");
+                            got = new JsonObject
+                            {
+                                { "method", J(prepared.Method) }, { "url", J(prepared.Url) },
+                                { "headers", headers }, { "body", J(prepared.Body) },
+                            };
+                        }
+                    }
+                    catch (ValidationException e)
+                    {
+                        got = ValidationJson(e);
+                    }
+                    Same(got, c["expect"]);
+                });
+            }
+        }
+    }
+
+    private static EcpRequest Build(JsonValue kind, JsonValue p)
+    {
+        switch ((string)kind)
+        {
+            case "start_call":
+                return EcpRequest.StartCall(S(p, "caller_acc"), S(p, "caller"), S(p, "callee"), (uint)p["max_dur"]);
+            case "start_conf":
+                return EcpRequest.StartConf(S(p, "caller_acc"), S(p, "caller"),
+                    ((JsonArray)p["callees"]).Select(x => (string)x).ToList(), (uint)p["max_dur"]);
+            default:
+                return EcpRequest.Query(S(p, "session"), S(p, "kind") == "call" ? SessionKind.Call : SessionKind.Conference);
+        }
+    }
+
+    private static void Responses(string dir)
+    {
+        JsonValue v = Load(dir, "responses.json");
+        foreach (JsonValue c in (JsonArray)v["cases"])
+        {
+            Case("responses.json: " + S(c, "name"), () =>
+            {
+                byte[] body = Bytes(S(c, "body"));
+                int status = (int)c["http_status"];
+                JsonValue got;
+                try
+                {
+                    if (S(c, "endpoint") == "query_by_session")
+                    {
+                        CallRecord r = Ecp.ParseQueryResponse(status, body);
+                        got = new JsonObject { { "ok", new JsonObject
+                        {
+                            { "session", J(r.Session) }, { "duration_sec", J(r.DurationSec) },
+                            { "answered", J(r.Answered) }, { "billed_minutes", J((long)r.BilledMinutes) },
+                            { "cost_fen", J((long)r.CostFen) }, { "legs", J(r.Legs.Length) },
+                            { "members", Strings(r.Members) },
+                        } } };
+                    }
+                    else
+                    {
+                        int endpoint = S(c, "endpoint") == "start_call" ? Endpoint.StartCall : Endpoint.StartConf;
+                        got = new JsonObject { { "ok", new JsonObject { { "session", J(Ecp.ParseStartResponse(endpoint, status, body)) } } } };
+                    }
+                }
+                catch (ApiException e)
+                {
+                    Check(e.Message.Contains("/call/ecp/"), "the message names the endpoint");
+                    got = new JsonObject { { "error", new JsonObject
+                    {
+                        { "kind", J("api") }, { "code", J(e.ApiCode) }, { "message", J(e.ApiMessage) }, { "retry", J(e.RetryAdvice) },
+                    } } };
+                }
+                catch (ProtocolException e)
+                {
+                    Check(e.Message.Contains("/call/ecp/"), "the message names the endpoint");
+                    got = new JsonObject { { "error", new JsonObject
+                    {
+                        { "kind", J("protocol") }, { "protocol", J(e.Reason) }, { "retry", J(e.RetryAdvice) },
+                    } } };
+                }
+                Same(got, c["expect"]);
+            });
+        }
+    }
+
+    private static void Callbacks(string dir)
+    {
+        JsonValue v = Load(dir, "callbacks.json");
+        foreach (JsonValue c in (JsonArray)v["verify"])
+        {
+            Case("callbacks.json verify: " + S(c, "name"), () =>
+            {
+                byte[] body = Bytes(S(c, "body"));
+                var headers = Pairs(c["headers"]);
+                JsonValue tolerance = c["tolerance_ms"];
+                bool numeric = tolerance != null && tolerance.JsonType == JsonType.Number;
+                using (var creds = new Credentials(S(c, "app_key"), S(c, "secret")))
+                using (CallbackVerifier verifier = numeric ? new CallbackVerifier(creds, (ulong)tolerance) : CallbackVerifier.SkipTimeCheck(creds))
+                {
+                    string got;
+                    try
+                    {
+                        verifier.Verify(body, headers, (ulong)c["now_ms"]);
+                        got = "ok";
+                        // .NET's MD5 of the raw bytes, hex-encoded ONCE, is the header the service sent.
+                        string md5 = headers.First(h => h.Key.Equals("MD5", StringComparison.OrdinalIgnoreCase)).Value;
+                        Check(Md5Hex(body) == md5 && Ecp.BodyMd5(body) == md5, "MD5 agrees");
+                    }
+                    catch (CallbackException e)
+                    {
+                        NoSecret(e, S(c, "secret"));
+                        got = e.Reason;
+                    }
+                    Same(J(got), c["expect"]);
+                }
+            });
+        }
+        foreach (JsonValue c in (JsonArray)v["parse"])
+        {
+            Case("callbacks.json parse: " + S(c, "name"), () =>
+            {
+                JsonValue got;
+                try
+                {
+                    CallbackEvent e = Ecp.ParseCallback(Bytes(S(c, "body")));
+                    if (e.IsCallEnd)
+                    {
+                        CallRecord r = e.Record;
+                        got = new JsonObject
+                        {
+                            { "type", J("call_end") }, { "session", J(r.Session) }, { "init_account", J(r.InitAccount) },
+                            { "caller", J(r.Caller) }, { "callee", J(r.Callee) }, { "create_time_ms", J(r.CreateTimeMs) },
+                            { "start_time", J(r.StartTime) }, { "status", J(r.Status) }, { "duration_sec", J(r.DurationSec) },
+                            { "answered", J(r.Answered) }, { "billed_minutes", J((long)r.BilledMinutes) },
+                            { "cost_fen", J((long)r.CostFen) }, { "members", Strings(r.Members) },
+                            { "hang_causes", Strings(r.Legs.Select(l => l.HangCause)) },
+                        };
+                        Check(JsonValue.Parse(r.Json)["session"] == null ? r.Session == null : (string)JsonValue.Parse(r.Json)["session"] == r.Session, "record JSON");
+                    }
+                    else
+                    {
+                        got = new JsonObject { { "type", J("other") }, { "event_type", J(e.EventType) }, { "raw", J(e.Raw) } };
+                    }
+                }
+                catch (CallbackException e)
+                {
+                    got = new JsonObject { { "error", J(e.Reason) } };
+                }
+                Same(got, c["expect"]);
+            });
+        }
+    }
+
+    private static void Server(string dir)
+    {
+        JsonValue v = Load(dir, "server.json");
+        using (var app = new Credentials(S(v, "app_key"), S(v, "secret")))
+        {
+            foreach (JsonValue c in (JsonArray)v["cases"])
+            {
+                Case("server.json: " + S(c, "name"), () =>
+                {
+                    JsonValue got;
+                    try
+                    {
+                        Ecp.VerifyRequest(app, Pairs(c["headers"]), (ulong)c["now_secs"], (ulong)v["window_secs"]);
+                    }
+                    catch (AuthException e)
+                    {
+                        Same(new JsonObject { { "reply", J(Ecp.ReplyBadHttpHeader()) }, { "refusal", J(e.Reason) } }, c["expect"]);
+                        return;
+                    }
+                    try
+                    {
+                        got = JsonValue.Parse(Ecp.ParseServerRequestJson(S(c, "path"), S(c, "query"), Bytes(S(c, "body"))));
+                    }
+                    catch (ValidationException e)
+                    {
+                        got = new JsonObject { { "reply", J(Ecp.ReplyBadParam(e.Field)) }, { "field", J(e.Field) } };
+                    }
+                    Same(got, c["expect"]);
+                });
+            }
+        }
+    }
+
+    private const string Key = "fd460d34e786e7754e505bc4fab0f027";
+    private const string Secret = "xxxxxxxx";
+
+    private static void Wrapper()
+    {
+        Case("wrapper: versions", () =>
+        {
+            Check(Ecp.LibraryAbiVersion == Ecp.AbiVersion, "ABI");
+            Check(Ecp.Version.Split('.').Length >= 3, "version");
+        });
+
+        Case("wrapper: API errors carry the code, the message and the retry advice", () =>
+        {
+            var e = Throws<ApiException>(() => Ecp.ParseStartResponse(Endpoint.StartCall, 200, Bytes("{\"desc\":\"bad http header\",\"code\":414}")));
+            Check(e.ApiCode == 414 && e.ApiMessage == "bad http header" && e.RetryAdvice == "never", "414");
+            Check(e.Kind == "api" && e.Result == Result.Api && e.MaybeSent && e.HttpStatus == 200, "kind");
+            e = Throws<ApiException>(() => Ecp.ParseStartResponse(Endpoint.StartConf, 200, Bytes("{\"code\":500}")));
+            Check(e.RetryAdvice == "outcome_unknown", "a 500 on a start may have placed the call");
+            Check(Ecp.CodeRetryAdvice(500, Endpoint.QueryBySession) == "safe", "a 500 on a query is safe");
+            Check(Ecp.CodeMeaning(416) == "rate limited", "meaning");
+            Check(((JsonArray)JsonValue.Parse(Ecp.CodeTableJson())).Count >= 23, "code table");
+        });
+
+        Case("wrapper: NULL, NUL and invalid input are refused", () =>
+        {
+            var e = Throws<YunxinEcpException>(() => new Credentials(null, Secret));
+            Check(e.Result == Result.NullArgument && e.Field == "app_key", "NULL app key");
+            Throws<ArgumentException>(() => new Credentials(Key, "xx\0xx"));
+            // A lone surrogate is no UTF-8: refused before the call.
+            Throws<ArgumentException>(() => new Credentials(Key, "x\ud800x"));
+            var v = Throws<ValidationException>(() => EcpRequest.StartConf("liuxuanlin", "13777777777", new[] { "13888888888", "+8613666666666" }, 60));
+            Check(v.Field == "callee" && v.Rule == "country_code" && v.Index == 1, "callee[1]");
+            v = Throws<ValidationException>(() => EcpRequest.StartCall("liuxuanlin", "13888888888", "13777777777", 0));
+            Check(v.Field == "maxDur" && v.Rule == "not_positive", "maxDur 0");
+        });
+
+        Case("wrapper: the secret never shows", () =>
+        {
+            using (var creds = new Credentials(Key, "very-secret-value"))
+            {
+                Check(!creds.ToString().Contains("very-secret-value"), "ToString");
+            }
+        });
+
+        Case("wrapper: SignNow agrees with .NET's SHA1; handles survive double Dispose", () =>
+        {
+            var creds = new Credentials(Key, Secret);
+            using (AuthHeaders a = creds.SignNow())
+            using (AuthHeaders b = creds.SignNow())
+            {
+                Check(a.Nonce != b.Nonce && a.Nonce.Length == 32, "fresh nonces");
+                Check(Sha1Hex(Secret + a.Nonce + a.CurTime) == a.CheckSum, "SHA1");
+                long now = (long)(DateTime.UtcNow - new DateTime(1970, 1, 1)).TotalSeconds;
+                Check(Math.Abs(long.Parse(a.CurTime) - now) <= 2, "seconds, now");
+            }
+            PreparedRequest p;
+            using (var call = EcpRequest.StartCall("liuxuanlin", "13888888888", "13777777777", 100))
+            {
+                p = call.PrepareNow(null, creds);
+            }
+            Check(p.Url == "https://api.netease.im/call/ecp/startcall.action" && p.Endpoint == "start_call", "default URL");
+            creds.Dispose();
+            creds.Dispose();
+            Throws<ObjectDisposedException>(() => creds.SignNow());
+        });
+
+        Case("wrapper: the docs' getMD5 (hex-encoded twice) is refused, the right MD5 accepted", () =>
+        {
+            byte[] body = Bytes("{\"callback\":\"{\\\"durationSec\\\":61,\\\"session\\\":\\\"s-3\\\"}\",\"eventType\":\"10\"}");
+            string now = ((long)(DateTime.UtcNow - new DateTime(1970, 1, 1)).TotalMilliseconds).ToString();
+            string md5 = Md5Hex(body);
+            string twice = Hex(Encoding.ASCII.GetBytes(md5));
+            Check(twice.Length == 64, "the docs' 64 characters");
+            using (var creds = new Credentials(Key, Secret))
+            using (var verifier = new CallbackVerifier(creds))
+            {
+                var good = new Dictionary<string, string> { { "AppKey", Key }, { "CurTime", now }, { "MD5", md5 }, { "CheckSum", Sha1Hex(Secret + md5 + now) } };
+                CallbackEvent e = verifier.VerifyAndParse(body, good);
+                Check(e.IsCallEnd && e.Record.Session == "s-3" && e.Record.BilledMinutes == 2, "the record");
+                var bad = new Dictionary<string, string> { { "AppKey", Key }, { "CurTime", now }, { "MD5", twice }, { "CheckSum", Sha1Hex(Secret + twice + now) } };
+                Check(Throws<CallbackException>(() => verifier.Verify(body, bad)).Reason == "md5_mismatch", "md5_mismatch");
+            }
+        });
+    }
+
+    private static void Mock()
+    {
+        Case("mock: start a call and a conference, query both, verify both callbacks", () =>
+        {
+            using (MockServer mock = MockServer.Start())
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (var client = new EcpClient(creds, new ClientOptions { BaseUrl = mock.BaseUrl, TimeoutMs = 20000, BackoffMs = 10 }))
+            {
+                Check(client.BaseUrl == mock.BaseUrl, "base URL");
+                mock.SetCallbackUrl(mock.InboxUrl);
+                mock.SetOutcomeAnswered("13777777777", 61);
+                string call = client.StartCall("liuxuanlin", "13888888888", "13777777777", 100);
+                string conf = client.StartConf("liuxuanlin", "13777777777", new[] { "13888888888", "13666666666" }, 600);
+                Check(call.Length == 36 && call != conf && mock.StartCount == 2, "two starts");
+                CallRecord r = client.Query(call, SessionKind.Call);
+                Check(r.Session == call && r.Answered && r.BilledMinutes == 2 && r.Legs.Length == 2, "the call record");
+                r = client.Query(conf, SessionKind.Conference);
+                Check(r.IsConference && r.Members.Length == 3, "the conference record");
+                Check(Throws<ApiException>(() => client.Query("no-such-session", SessionKind.Call)).ApiCode == 404, "404");
+
+                Check(mock.WaitForInbox(2, 10000) == 2, "two callbacks");
+                using (var verifier = new CallbackVerifier(creds))
+                {
+                    var seen = new List<string>();
+                    for (int i = 0; i < 2; i++)
+                    {
+                        ReceivedCallback post = mock.Inbox(i);
+                        seen.Add(verifier.VerifyAndParse(post.Body, post.Headers).Record.Session);
+                    }
+                    seen.Sort(StringComparer.Ordinal);
+                    var want = new List<string> { call, conf };
+                    want.Sort(StringComparer.Ordinal);
+                    Check(seen.SequenceEqual(want), "both sessions");
+                }
+                Check((int)JsonValue.Parse(mock.StatsJson())["sessions"] == 2, "stats");
+            }
+        });
+
+        Case("mock: a start is never resent once it may have arrived", () =>
+        {
+            string baseUrl;
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            {
+                using (MockServer mock = MockServer.Start())
+                using (var client = new EcpClient(creds, new ClientOptions { BaseUrl = mock.BaseUrl, BackoffMs = 10 }))
+                {
+                    baseUrl = mock.BaseUrl;
+                    mock.InjectFault("server_error");
+                    var api = Throws<ApiException>(() => client.StartCall("liuxuanlin", "13888888888", "13777777777", 100));
+                    Check(api.ApiCode == 500 && api.RetryAdvice == "outcome_unknown", "500");
+                    mock.InjectFault("reset_before_response");
+                    var t = Throws<TransportException>(() => client.StartCall("liuxuanlin", "13888888888", "13777777777", 100));
+                    Check(t.MaybeSent && t.RetryAdvice == "outcome_unknown", "maybe sent");
+                    Check(mock.StartCount == 2, "one attempt each");
+                    mock.InjectFault("rate_limited");
+                    client.StartCall("liuxuanlin", "13888888888", "13777777777", 100);
+                    Check(mock.StartCount == 3, "a 416 is retried");
+                    Check(Throws<YunxinEcpException>(() => mock.InjectFault("gremlins")).Result == Result.InvalidArgument, "unknown fault");
+                    mock.SetEcpEnabled(false);
+                    Check(Throws<ApiException>(() => client.StartCall("liuxuanlin", "13888888888", "13777777777", 100)).ApiCode == 403, "403");
+                }
+                using (var client = new EcpClient(creds, new ClientOptions { BaseUrl = baseUrl, MaxRetries = 0 }))
+                {
+                    var t = Throws<TransportException>(() => client.StartCall("liuxuanlin", "13888888888", "13777777777", 100));
+                    Check(t.Reason == "connect" && !t.MaybeSent && t.RetryAdvice == "safe", "connect, not sent");
+                }
+            }
+        });
+    }
+
+    private static int Main(string[] args)
+    {
+        string dir = args.Length > 0 ? args[0] : "tests/vectors";
+        if (Ecp.LibraryAbiVersion != Ecp.AbiVersion)
+        {
+            Console.Error.WriteLine("libyunxin_ecp has ABI " + Ecp.LibraryAbiVersion);
+            return 2;
+        }
+        Signing(dir);
+        Requests(dir);
+        Responses(dir);
+        Callbacks(dir);
+        Server(dir);
+        Wrapper();
+        Mock();
+        Console.WriteLine("csharp: " + passed + " passed, " + failed + " failed");
+        return failed == 0 ? 0 : 1;
+    }
+}

@@ -1,0 +1,122 @@
+<?php
+/**
+ * End to end: examples/php/callback_handler.php served by PHP's built-in web server receives the
+ * mock's signed call-end callback, verifies it through FFI and logs the record once; a replayed
+ * delivery is not logged twice; a forged one is refused with 401.
+ *
+ * The server runs as production (PHP-FPM) should: with PHP's default ffi.enable=preload, only
+ * preloaded code may use FFI in a web request, so the header is preloaded with ffi.preload (the
+ * library found by the dynamic loader: its FFI_LIB names libyunxin_ecp.so, here through
+ * LD_LIBRARY_PATH) and the wrapper with opcache.preload.
+ * Prints "callback e2e: N passed, M failed" (run.sh folds it into the PHP total).
+ */
+
+declare(strict_types=1);
+
+require dirname(__DIR__, 2) . '/php/YunxinEcp.php';
+
+use YunxinEcp\Client;
+use YunxinEcp\Credentials;
+use YunxinEcp\MockServer;
+
+$passed = 0;
+$failed = 0;
+function expect(bool $ok, string $what): void
+{
+    global $passed, $failed;
+    $ok ? $passed++ : $failed++;
+    if (!$ok) {
+        fwrite(STDERR, "FAIL [callback e2e] $what\n");
+    }
+}
+
+/** POSTs a body with headers; returns the HTTP status. */
+function post(string $url, string $body, array $headers): int
+{
+    $lines = [];
+    foreach ($headers as [$name, $value]) {
+        $lines[] = "$name: $value";
+    }
+    $context = stream_context_create(['http' => [
+        'method' => 'POST', 'header' => implode("\r\n", $lines), 'content' => $body,
+        'ignore_errors' => true, 'timeout' => 10,
+    ]]);
+    @file_get_contents($url, false, $context);
+    preg_match('/^HTTP\/\S+ (\d+)/', $http_response_header[0] ?? '', $m);
+    return (int) ($m[1] ?? 0);
+}
+
+$socket = stream_socket_server('tcp://127.0.0.1:0');
+$port = (int) substr(strrchr(stream_socket_get_name($socket, false), ':'), 1);
+fclose($socket);
+// Only needed when running as root (opcache refuses to preload as root without it).
+$user = function_exists('posix_geteuid') ? posix_getpwuid(posix_geteuid())['name'] : (getenv('USER') ?: 'root');
+$log = tempnam(sys_get_temp_dir(), 'yx-callbacks-');
+$root = dirname(__DIR__, 2);
+$library = getenv('YUNXIN_ECP_LIB') ?: 'libyunxin_ecp.so';
+$libraryDir = str_contains($library, '/') ? dirname(realpath($library)) : '';
+$env = [
+    'LD_LIBRARY_PATH' => trim($libraryDir . ':' . (getenv('LD_LIBRARY_PATH') ?: ''), ':'),
+] + getenv() + [
+    'YUNXIN_APP_KEY' => MockServer::sampleAppKey(),
+    'YUNXIN_APP_SECRET' => MockServer::sampleAppSecret(),
+    'YUNXIN_CALLBACK_LOG' => $log,
+];
+$server = proc_open(
+    [
+        PHP_BINARY,
+        '-d', 'ffi.enable=preload',
+        '-d', "ffi.preload=$root/include/yunxin_ecp_php.h",
+        '-d', 'opcache.enable=1',
+        '-d', 'opcache.enable_cli=1',
+        '-d', "opcache.preload=$root/php/YunxinEcp.php",
+        '-d', 'opcache.preload_user=' . $user,
+        '-S', "127.0.0.1:$port",
+        "$root/examples/php/callback_handler.php",
+    ],
+    [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']],
+    $pipes,
+    $root,
+    $env,
+);
+$url = "http://127.0.0.1:$port/yunxin/callback";
+for ($i = 0; $i < 100 && @fsockopen('127.0.0.1', $port) === false; $i++) {
+    usleep(50000);
+}
+
+$mock = MockServer::start();
+try {
+    $mock->setCallbackUrl($url);
+    $mock->setOutcomeAnswered('13777777777', 61);
+    $client = new Client(new Credentials(MockServer::sampleAppKey(), MockServer::sampleAppSecret()), ['base_url' => $mock->baseUrl()]);
+    $session = $client->startCall('liuxuanlin', '13888888888', '13777777777', 100);
+
+    $lines = [];
+    for ($i = 0; $i < 200 && count($lines) < 1; $i++) {
+        usleep(50000);
+        $lines = array_values(array_filter(explode("\n", (string) file_get_contents($log))));
+    }
+    expect(count($lines) === 1, 'the handler logged the record');
+    $record = json_decode($lines[0] ?? '{}', true);
+    expect(($record['session'] ?? null) === $session, 'of the placed call');
+    expect(($record['billed_minutes'] ?? null) === 2 && ($record['cost_fen'] ?? null) === 24, 'billed 2 minutes, 24 fen');
+
+    $deliveries = $mock->callbacks();
+    expect(count($deliveries) === 1 && $deliveries[0]['status'] === 200, 'the mock saw HTTP 200');
+
+    // A repeated delivery (the service may repeat): 200 again, logged once.
+    $delivery = $deliveries[0];
+    expect(post($url, $delivery['body'], $delivery['headers']) === 200, 'a replay within the tolerance is acknowledged');
+    usleep(200000);
+    expect(count(array_filter(explode("\n", (string) file_get_contents($log)))) === 1, 'and not logged twice');
+
+    // A forged body: refused.
+    expect(post($url, str_replace('61', '6100', $delivery['body']), $delivery['headers']) === 401, 'a forged body gets 401');
+} finally {
+    $mock->stop();
+    proc_terminate($server);
+    proc_close($server);
+    @unlink($log);
+}
+echo "callback e2e: $passed passed, $failed failed\n";
+exit($failed === 0 ? 0 : 1);

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The PHP suite, through PHP's FFI extension and php/YunxinEcp.php, self-sufficient on a fresh
+# Debian machine:
+#
+# - installs php-cli with apt-get when missing (Debian's PHP ships the FFI extension);
+# - builds the library (cargo build --release -p yunxin-ecp-ffi, honouring CARGO_TARGET_DIR);
+# - runs tests/php/test_yunxin_ecp.php (every vector, the wrapper, the client against the mock);
+# - checks the PHP header loads through FFI::load() (its FFI_SCOPE and FFI_LIB directives) and
+#   through ffi.preload + opcache.preload, as the README tells PHP-FPM users to set it up;
+# - runs examples/php/server_api.php against the mock, and the callback handler end to end
+#   behind PHP's built-in web server (tests/php/callback_e2e.php).
+#
+# Closes with "php: N passed, M failed"; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+repo="$(pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
+
+if ! command -v php >/dev/null 2>&1; then
+  echo "installing php-cli"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq || exit 1
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends php-cli || exit 1
+fi
+if ! php -m | grep -qx FFI; then
+  echo "this PHP has no FFI extension" >&2
+  echo "php: 0 passed, 1 failed"
+  exit 1
+fi
+
+cargo build --release -p yunxin-ecp-ffi || exit 1
+libdir="$CARGO_TARGET_DIR/release"
+export YUNXIN_ECP_LIB="$libdir/libyunxin_ecp.so"
+header="$repo/include/yunxin_ecp_php.h"
+
+passed=0
+failed=0
+
+# Adds the counts of a "<label>: N passed, M failed" line from a run's output.
+count() {
+  local label=$1 file=$2 line
+  line="$(grep -E "^$label: [0-9]+ passed, [0-9]+ failed$" "$file" | tail -n 1)"
+  if [ -z "$line" ]; then
+    echo "$label: no summary line" >&2
+    failed=$((failed + 1))
+    return
+  fi
+  passed=$((passed + $(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')))
+  failed=$((failed + $(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')))
+}
+
+# One named check: passes when the command succeeds.
+check() {
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    echo "FAIL [$name]" >&2
+    failed=$((failed + 1))
+  fi
+}
+
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+# (A crash before the summary line counts as a failure in count.)
+php tests/php/test_yunxin_ecp.php "$repo/tests/vectors" >"$out/suite" 2>&1
+grep -v -E '^php: ' "$out/suite"
+count php "$out/suite"
+
+php tests/php/callback_e2e.php >"$out/e2e" 2>&1
+grep -v -E '^callback e2e: ' "$out/e2e"
+count "callback e2e" "$out/e2e"
+
+# FFI::load() reads the header's FFI_LIB ("libyunxin_ecp.so", found by the dynamic loader).
+check "FFI::load() of the PHP header" env LD_LIBRARY_PATH="$libdir" \
+  php -r 'exit(FFI::load($argv[1])->yx_abi_version() === 1 ? 0 : 1);' "$header"
+
+# The PHP-FPM setup from the README: ffi.preload for the header, opcache.preload for the
+# wrapper. YUNXIN_ECP_HEADER points nowhere, so only the preloaded scope can serve.
+user="$(id -un 2>/dev/null || echo root)"
+check "ffi.preload + opcache.preload" env LD_LIBRARY_PATH="$libdir" YUNXIN_ECP_HEADER=/nonexistent \
+  php -d ffi.enable=preload -d "ffi.preload=$header" -d opcache.enable_cli=1 \
+  -d "opcache.preload=$repo/php/YunxinEcp.php" -d "opcache.preload_user=$user" \
+  -r 'exit(YunxinEcp\YunxinEcp::abiVersion() === 1 && class_exists("YunxinEcp\\Client", false) ? 0 : 1);'
+
+check "examples/php/server_api.php against the mock" php examples/php/server_api.php
+
+echo "php: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -9,8 +9,8 @@ cd "$root"
 echo "== Rust"
 cargo run --release -q -p yunxin-ecp-bench --bin sign
 cargo run --release -q -p yunxin-ecp-bench --bin callback
-for bin in ffi-sign ffi-memory; do
-  if [ -f "bench/src/bin/$bin.rs" ]; then cargo run --release -q -p yunxin-ecp-bench --bin "$bin"; fi
+for bin in client-rps ffi; do
+  cargo run --release -q -p yunxin-ecp-bench --bin "$bin"
 done
 
 echo "== Python"

@@ -193,7 +193,7 @@ impl yx_error {
     pub(crate) fn new(kind: yx_result, message: impl Into<String>) -> Box<yx_error> {
         Box::new(yx_error {
             kind,
-            message: c_string(message),
+            message: c_string(message.into()),
             field: None,
             rule: None,
             index: None,

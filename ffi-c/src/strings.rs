@@ -15,13 +15,17 @@ use crate::callbacks::yx_header;
 use crate::error::{Fallible, yx_error};
 
 /// A C string from Rust text. NUL bytes (possible in a body received from the network) are
-/// replaced by U+FFFD, so the result is never cut short.
-pub(crate) fn c_string(text: impl Into<String>) -> CString {
-    let mut text = text.into();
+/// replaced by U+FFFD, so the result is never cut short. The buffer is sized for the
+/// terminator up front: one allocation per string handed out.
+pub(crate) fn c_string(text: impl AsRef<str>) -> CString {
+    let text = text.as_ref();
+    let mut bytes = Vec::with_capacity(text.len() + 1);
     if text.contains('\0') {
-        text = text.replace('\0', "\u{FFFD}");
+        bytes.extend_from_slice(text.replace('\0', "\u{FFFD}").as_bytes());
+    } else {
+        bytes.extend_from_slice(text.as_bytes());
     }
-    CString::new(text).unwrap_or_default()
+    CString::new(bytes).unwrap_or_default()
 }
 
 /// The pointer of an optional borrowed string, NULL when absent.
@@ -30,7 +34,7 @@ pub(crate) fn opt_ptr(s: &Option<CString>) -> *const c_char {
 }
 
 /// Hands an owned string to the caller (freed with `yx_string_free`).
-pub(crate) fn out_string(out: Out<*mut c_char>, text: impl Into<String>) {
+pub(crate) fn out_string(out: Out<*mut c_char>, text: impl AsRef<str>) {
     out.write(c_string(text).into_raw());
 }
 

@@ -31,3 +31,14 @@ for case in load("callbacks.json")["parse"]:
 for case in load("server.json")["cases"]:
     head = "\n".join(f"{k}: {v}" for k, v in case["headers"]).encode()
     put("incoming_request", head + b"\0" + case["query"].encode() + b"\0" + case["body"].encode())
+
+# The C ABI target: the same bodies as raw bytes (its strings are split at 0xFF bytes).
+for case in load("callbacks.json")["parse"]:
+    put("ffi_inputs", case["body"].encode())
+for case in load("responses.json")["cases"]:
+    put("ffi_inputs", case["body"].encode())
+for case in load("requests.json")["cases"]:
+    p = case["params"]
+    if "caller" in p:
+        fields = [p["caller_acc"], p["caller"], p["callee"] if "callee" in p else ",".join(p["callees"])]
+        put("ffi_inputs", b"\xff".join(f.encode() for f in fields))

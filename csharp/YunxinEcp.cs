@@ -485,6 +485,7 @@ namespace YunxinEcp
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_set_callback_url(MockServerHandle server, byte[] url, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_set_ecp_enabled(MockServerHandle server, int enabled, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_reset(MockServerHandle server, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_clear_faults(MockServerHandle server, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern ulong yx_mock_server_start_count(MockServerHandle server);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_stats_json(MockServerHandle server, out IntPtr json, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_callbacks_json(MockServerHandle server, out IntPtr json, out IntPtr err);
@@ -1187,6 +1188,12 @@ namespace YunxinEcp
         {
             IntPtr err;
             Native.Check(Native.yx_mock_server_inject_fault(handle, Native.Utf8(kind, "kind"), times, ms, new UIntPtr(bytes), out err), err);
+        }
+
+        public void ClearFaults()
+        {
+            IntPtr err;
+            Native.Check(Native.yx_mock_server_clear_faults(handle, out err), err);
         }
 
         public void SetCallbackUrl(string url)

@@ -7,6 +7,7 @@ Each language's program prints `ROW<TAB>fault<TAB>operation<TAB>outcome<TAB>ms` 
 program that crashes or hangs (bounded by a timeout) is reported as such, with the rows it got
 to. Usage: scripts/fault-table.sh (which builds and installs what the programs need)."""
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,27 +16,37 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 180
 
 
-def programs() -> "list[tuple[str, list[str]]]":
+def programs() -> "list[tuple[str, list[str], dict[str, str]]]":
     venv_python = os.environ.get("YUNXIN_PY", str(ROOT / ".venv-test" / "bin" / "python"))
     target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
+    lib = str(Path(target) / "release")
+    env = dict(os.environ)
+    # The C program has an rpath; C# and PHP find the release library through these.
+    library_path = os.pathsep.join(filter(None, [lib, env.get("LD_LIBRARY_PATH")]))
+    native = dict(env, LD_LIBRARY_PATH=library_path)
     found = [
-        ("rust", [str(Path(target) / "release" / "fault-table"), "--rows"]),
-        ("python", [venv_python, str(ROOT / "tests" / "faults" / "faults.py")]),
+        ("rust", [str(Path(target) / "release" / "fault-table"), "--rows"], env),
+        ("python", [venv_python, str(ROOT / "tests" / "faults" / "faults.py")], env),
     ]
-    for name, argv in (
-        ("c", [str(Path(target) / "faults-c")]),
-        ("php", ["php", str(ROOT / "tests" / "faults" / "faults.php")]),
-        ("csharp", ["mono", str(Path(target) / "faults-csharp.exe")]),
+    for name, argv, program_env in (
+        ("c", [str(Path(target) / "faults-c")], env),
+        ("php", ["php", "-d", "ffi.enable=1", str(ROOT / "tests" / "faults" / "faults.php")],
+         dict(native, YUNXIN_ECP_LIB=str(Path(lib) / "libyunxin_ecp.so"))),
+        ("csharp", ["mono", str(Path(target) / "faults-csharp.exe")], native),
     ):
         script_or_binary = Path(argv[-1])
-        if script_or_binary.exists():
-            found.append((name, argv))
+        if script_or_binary.exists() and shutil.which(argv[0]):
+            found.append((name, argv, program_env))
     return found
 
 
-def run(argv: "list[str]") -> "tuple[dict[tuple[str, str], tuple[str, str]], str]":
+def run(
+    argv: "list[str]", env: "dict[str, str]"
+) -> "tuple[dict[tuple[str, str], tuple[str, str]], str]":
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=ROOT)
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=ROOT, env=env
+        )
         out, status = proc.stdout, ("survived" if proc.returncode == 0 else f"exit {proc.returncode}")
     except subprocess.TimeoutExpired as e:
         out, status = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or ""), "HUNG"
@@ -50,7 +61,7 @@ def run(argv: "list[str]") -> "tuple[dict[tuple[str, str], tuple[str, str]], str
 
 
 def main() -> int:
-    results = {name: run(argv) for name, argv in programs()}
+    results = {name: run(argv, env) for name, argv, env in programs()}
     languages = list(results)
     keys: "list[tuple[str, str]]" = []
     for rows, _ in results.values():

@@ -35,8 +35,8 @@ pub fn resolve_credentials(
 /// Credentials come from ``credentials``, or ``app_key``/``app_secret``, or else the
 /// ``YUNXIN_APP_KEY``/``YUNXIN_APP_SECRET`` environment variables. Timeouts are in seconds:
 /// ``connect_timeout`` to open a connection, ``timeout`` for one whole attempt. Requests are
-/// retried (at most ``max_retries`` times) only where a retry cannot place a second billable
-/// call. The GIL is released while waiting on the network, so threads overlap. One client can
+/// retried (at most ``max_retries`` times, waiting ``backoff`` seconds before the first retry,
+/// doubling, with jitter) only where a retry cannot place a second billable call. The GIL is released while waiting on the network, so threads overlap. One client can
 /// be shared by any number of threads.
 #[pyclass(module = "yunxin_ecp", name = "Client", frozen)]
 pub struct PyClient {
@@ -51,6 +51,7 @@ impl PyClient {
         connect_timeout: f64,
         timeout: f64,
         max_retries: u32,
+        backoff: f64,
     ) -> PyResult<Self> {
         let app_key = credentials.app_key().to_owned();
         let inner = Client::builder(credentials)
@@ -59,6 +60,7 @@ impl PyClient {
             .connect_timeout(seconds("connect_timeout", connect_timeout)?)
             .timeout(seconds("timeout", timeout)?)
             .max_retries(max_retries)
+            .backoff(seconds("backoff", backoff)?)
             .build()
             .map_err(py_err)?;
         Ok(PyClient { inner, app_key })
@@ -77,6 +79,7 @@ impl PyClient {
         connect_timeout = 5.0,
         timeout = 15.0,
         max_retries = 2,
+        backoff = 0.2,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -87,15 +90,24 @@ impl PyClient {
         connect_timeout: f64,
         timeout: f64,
         max_retries: u32,
+        backoff: f64,
     ) -> PyResult<Self> {
         // The defaults above are spelled out so that they show in the signature Python sees.
         const _: () = assert!(
             blocking::DEFAULT_CONNECT_TIMEOUT.as_millis() == 5_000
                 && blocking::DEFAULT_TIMEOUT.as_millis() == 15_000
                 && blocking::DEFAULT_MAX_RETRIES == 2
+                && blocking::DEFAULT_BACKOFF.as_millis() == 200
         );
         let credentials = resolve_credentials(app_key, app_secret, credentials.as_deref())?;
-        PyClient::build(credentials, base_url, connect_timeout, timeout, max_retries)
+        PyClient::build(
+            credentials,
+            base_url,
+            connect_timeout,
+            timeout,
+            max_retries,
+            backoff,
+        )
     }
 
     /// The base URL requests go to.

@@ -414,14 +414,21 @@ impl PyMockServer {
     }
 
     /// A ``Client`` for this server, signed with its app's credentials.
-    #[pyo3(signature = (*, connect_timeout = 5.0, timeout = 15.0, max_retries = 2))]
-    fn client(&self, connect_timeout: f64, timeout: f64, max_retries: u32) -> PyResult<PyClient> {
+    #[pyo3(signature = (*, connect_timeout = 5.0, timeout = 15.0, max_retries = 2, backoff = 0.2))]
+    fn client(
+        &self,
+        connect_timeout: f64,
+        timeout: f64,
+        max_retries: u32,
+        backoff: f64,
+    ) -> PyResult<PyClient> {
         PyClient::build(
             self.credentials.clone(),
             &self.base_url,
             connect_timeout,
             timeout,
             max_retries,
+            backoff,
         )
     }
 

@@ -37,7 +37,11 @@ def describe(error: "yx.YunxinError | None") -> str:
 def main() -> None:
     with MockServer() as mock:
         client = yx.Client(
-            credentials=mock.credentials, base_url=mock.base_url, timeout=1.0, connect_timeout=1.0
+            credentials=mock.credentials,
+            base_url=mock.base_url,
+            timeout=1.0,
+            connect_timeout=1.0,
+            backoff=0.05,
         )
         call = dict(caller_acc="liuxuanlin", caller="13888888888", callee="13777777777", max_dur=100)
         session = client.start_call(**call).session

@@ -1,0 +1,97 @@
+<?php
+/**
+ * The fault table's PHP side: every fault the mock can inject, against YunxinEcp\Client (PHP's
+ * FFI and php/YunxinEcp.php), for a start call and for a query. Prints one tab-separated ROW per
+ * case and DONE at the end, for scripts/fault-table.py. The outcome words are the same in every
+ * language (see tests/faults/faults.py). The library comes from YUNXIN_ECP_LIB.
+ */
+
+declare(strict_types=1);
+
+require dirname(__DIR__, 2) . '/php/YunxinEcp.php';
+
+use YunxinEcp\ApiException;
+use YunxinEcp\Client;
+use YunxinEcp\Credentials;
+use YunxinEcp\MockServer;
+use YunxinEcp\ProtocolException;
+use YunxinEcp\SessionKind;
+use YunxinEcp\TransportException;
+
+// [kind, ms, bytes]: the same faults, in the same order, as every other language's program.
+const FAULTS = [
+    ['delay', 1500, 0],
+    ['reset_before_response', 0, 0],
+    ['reset_mid_body', 0, 0],
+    ['html_502', 0, 0],
+    ['empty_body', 0, 0],
+    ['garbage_json', 0, 0],
+    ['oversized', 0, 4 * 1024 * 1024],
+    ['rate_limited', 0, 0],
+    ['server_error', 0, 0],
+    ['busy_503', 0, 0],
+];
+
+function describe(?YunxinEcp\Exception $error): string
+{
+    if ($error === null) {
+        return 'ok';
+    }
+    $advice = $error->retryAdvice();
+    if ($error instanceof ApiException) {
+        return "api {$error->apiCode()} [$advice]";
+    }
+    if ($error instanceof ProtocolException) {
+        return "protocol {$error->reason()} [$advice]";
+    }
+    if ($error instanceof TransportException) {
+        $sent = $error->maybeSent() ? 'true' : 'false';
+        return "transport {$error->reason()} sent=$sent [$advice]";
+    }
+    return "{$error->kind()} [$advice]";
+}
+
+function main(): void
+{
+    $mock = MockServer::start();
+    $client = new Client(
+        new Credentials(MockServer::sampleAppKey(), MockServer::sampleAppSecret()),
+        [
+            'base_url' => $mock->baseUrl(),
+            'timeout_ms' => 1000,
+            'connect_timeout_ms' => 1000,
+            'backoff_ms' => 50,
+        ],
+    );
+    $call = ['liuxuanlin', '13888888888', '13777777777', 100];
+    $session = $client->startCall(...$call);
+    foreach (FAULTS as [$kind, $ms, $bytes]) {
+        foreach (['start_call', 'query'] as $operation) {
+            $mock->clearFaults();
+            $mock->injectFault($kind, 1, $ms, $bytes);
+            $began = hrtime(true);
+            $error = null;
+            try {
+                if ($operation === 'start_call') {
+                    $client->startCall(...$call);
+                } else {
+                    $client->query($session, SessionKind::CALL);
+                }
+            } catch (YunxinEcp\Exception $e) {
+                $error = $e;
+            }
+            $took = (hrtime(true) - $began) / 1e6;
+            printf("ROW\t%s\t%s\t%s\t%.0f\n", $kind, $operation, describe($error), $took);
+            fflush(STDOUT);
+            if ($kind === 'delay') {
+                usleep((int) max(0, (1600 - $took) * 1000)); // let the delayed request finish
+            }
+        }
+    }
+    unset($client);
+    $mock->stop();
+    echo "DONE\n";
+    fflush(STDOUT);
+}
+
+main();

@@ -135,7 +135,7 @@ namespace YunxinEcp
         internal ApiException(int result, IntPtr err) : base(result, err) { }
     }
 
-    /// <summary>The answer could not be read (Reason: "html", "not_json", ...).</summary>
+    /// <summary>The answer could not be read (Reason: "html", "not_json", "truncated", ...).</summary>
     public class ProtocolException : YunxinEcpException
     {
         internal ProtocolException(int result, IntPtr err) : base(result, err) { }

@@ -400,7 +400,7 @@ uint16_t yx_error_http_status(const yx_error *err);
 
 /**
  * A stable identifier refining the kind: for `YX_PROTOCOL` what was wrong with the answer
- * (`"empty"`, `"html"`, `"not_json"`, `"not_an_object"`, `"missing_code"`, `"bad_code"`,
+ * (`"empty"`, `"html"`, `"not_json"`, `"truncated"`, `"not_an_object"`, `"missing_code"`, `"bad_code"`,
  * `"missing_result"`, `"http_status"`, `"too_large"`); for `YX_CALLBACK` why the callback was
  * refused (`"missing_header"`, `"malformed_cur_time"`, `"md5_mismatch"`,
  * `"checksum_mismatch"`, `"app_key_mismatch"`, `"stale"`, `"future"`, `"malformed"`); for

@@ -75,8 +75,11 @@ pub enum ProtocolErrorKind {
     Empty,
     /// The body is HTML, typically a proxy's or load balancer's error page.
     Html,
-    /// The body is not JSON, or is truncated JSON.
+    /// The body is not JSON.
     NotJson,
+    /// The body is the start of a JSON document that ends early: the connection or a proxy cut
+    /// it short, so the service may well have acted on the request.
+    Truncated,
     /// The body is JSON but not an object.
     NotAnObject,
     /// The object has no `code`.
@@ -98,6 +101,7 @@ impl ProtocolErrorKind {
             ProtocolErrorKind::Empty => "empty",
             ProtocolErrorKind::Html => "html",
             ProtocolErrorKind::NotJson => "not_json",
+            ProtocolErrorKind::Truncated => "truncated",
             ProtocolErrorKind::NotAnObject => "not_an_object",
             ProtocolErrorKind::MissingCode => "missing_code",
             ProtocolErrorKind::BadCode => "bad_code",
@@ -112,6 +116,7 @@ impl ProtocolErrorKind {
             ProtocolErrorKind::Empty => "an empty body",
             ProtocolErrorKind::Html => "an HTML page (a proxy or gateway error?)",
             ProtocolErrorKind::NotJson => "a body that is not valid JSON",
+            ProtocolErrorKind::Truncated => "JSON that ends early (cut off in transit?)",
             ProtocolErrorKind::NotAnObject => "JSON that is not an object",
             ProtocolErrorKind::MissingCode => "JSON without a code",
             ProtocolErrorKind::BadCode => "a code that is not an integer",
@@ -253,6 +258,7 @@ pub fn parse_envelope(
         Err(_) if body.trim_ascii_start().starts_with(b"<") => {
             return fail(ProtocolErrorKind::Html, None);
         }
+        Err(e) if e.is_eof() => return fail(ProtocolErrorKind::Truncated, Some(e.to_string())),
         Err(e) => return fail(ProtocolErrorKind::NotJson, Some(e.to_string())),
     };
     let code = match envelope.get("code") {

@@ -107,8 +107,8 @@ class ApiError(YunxinError):
 class ProtocolError(YunxinError):
     """The answer could not be read as an ECP response (a proxy's HTML page, truncated JSON ...).
 
-    ``kind`` is ``"empty"``, ``"html"``, ``"not_json"``, ``"not_an_object"``, ``"missing_code"``,
-    ``"bad_code"``, ``"missing_result"``, ``"http_status"`` or ``"too_large"``.
+    ``kind`` is ``"empty"``, ``"html"``, ``"not_json"``, ``"truncated"``, ``"not_an_object"``,
+    ``"missing_code"``, ``"bad_code"``, ``"missing_result"``, ``"http_status"`` or ``"too_large"``.
     """
 
     kind: str

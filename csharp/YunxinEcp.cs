@@ -466,6 +466,7 @@ namespace YunxinEcp
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_builder_set_timeout_ms(ClientBuilderHandle builder, ulong timeoutMs, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_builder_set_max_retries(ClientBuilderHandle builder, uint maxRetries, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_builder_set_backoff_ms(ClientBuilderHandle builder, ulong backoffMs, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_builder_set_max_response_bytes(ClientBuilderHandle builder, ulong maxBytes, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_builder_build(ClientBuilderHandle builder, out ClientHandle client, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_client_free(IntPtr client);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_client_base_url(ClientHandle client);
@@ -1049,6 +1050,8 @@ namespace YunxinEcp
         public uint? MaxRetries { get; set; }
         /// <summary>Default 200, doubling per retry.</summary>
         public ulong? BackoffMs { get; set; }
+        /// <summary>Default 1048576; a longer answer is a ProtocolException (Reason "too_large").</summary>
+        public ulong? MaxResponseBytes { get; set; }
     }
 
     /// <summary>The blocking client: pooled connections, verified TLS, timeouts, safe retries.
@@ -1084,6 +1087,10 @@ namespace YunxinEcp
                 if (options.BackoffMs.HasValue)
                 {
                     Native.Check(Native.yx_client_builder_set_backoff_ms(builder, options.BackoffMs.Value, out err), err);
+                }
+                if (options.MaxResponseBytes.HasValue)
+                {
+                    Native.Check(Native.yx_client_builder_set_max_response_bytes(builder, options.MaxResponseBytes.Value, out err), err);
                 }
                 Native.Check(Native.yx_client_builder_build(builder, out handle, out err), err);
             }

@@ -1504,7 +1504,8 @@ yx_result yx_client_builder_set_max_response_bytes(yx_client_builder *builder,
 
 /**
  * Builds a client with the builder's settings (the builder stays usable and must still be
- * freed). `YX_VALIDATION` (field `timeout`, rule `"not_positive"`) for a zero timeout.
+ * freed). `YX_VALIDATION` (rule `"not_positive"`, field `connect_timeout`, `timeout` or
+ * `max_response_bytes`) for a setting of zero.
  *
  * # Safety
  * `builder` must be NULL or a live handle not being changed by another thread; `client_out`

@@ -36,36 +36,56 @@ pub fn resolve_credentials(
 /// ``YUNXIN_APP_KEY``/``YUNXIN_APP_SECRET`` environment variables. Timeouts are in seconds:
 /// ``connect_timeout`` to open a connection, ``timeout`` for one whole attempt. Requests are
 /// retried (at most ``max_retries`` times, waiting ``backoff`` seconds before the first retry,
-/// doubling, with jitter) only where a retry cannot place a second billable call. The GIL is released while waiting on the network, so threads overlap. One client can
-/// be shared by any number of threads.
+/// doubling, with jitter) only where a retry cannot place a second billable call. An answer
+/// longer than ``max_response_bytes`` is a ``ProtocolError`` (kind ``"too_large"``). The GIL is
+/// released while waiting on the network, so threads overlap. One client can be shared by any
+/// number of threads.
 #[pyclass(module = "yunxin_ecp", name = "Client", frozen)]
 pub struct PyClient {
     inner: Client,
     app_key: String,
 }
 
+/// The keyword arguments `Client(...)` and `MockServer.client(...)` share, as Python gave them.
+pub struct ClientSettings {
+    pub connect_timeout: f64,
+    pub timeout: f64,
+    pub max_retries: u32,
+    pub backoff: f64,
+    pub max_response_bytes: u64,
+}
+
 impl PyClient {
     pub fn build(
         credentials: Credentials,
         base_url: &str,
-        connect_timeout: f64,
-        timeout: f64,
-        max_retries: u32,
-        backoff: f64,
+        settings: &ClientSettings,
     ) -> PyResult<Self> {
         let app_key = credentials.app_key().to_owned();
         let inner = Client::builder(credentials)
             .base_url(base_url)
             .map_err(py_err)?
-            .connect_timeout(seconds("connect_timeout", connect_timeout)?)
-            .timeout(seconds("timeout", timeout)?)
-            .max_retries(max_retries)
-            .backoff(seconds("backoff", backoff)?)
+            .connect_timeout(seconds("connect_timeout", settings.connect_timeout)?)
+            .timeout(seconds("timeout", settings.timeout)?)
+            .max_retries(settings.max_retries)
+            .backoff(seconds("backoff", settings.backoff)?)
+            .max_response_bytes(settings.max_response_bytes)
             .build()
             .map_err(py_err)?;
         Ok(PyClient { inner, app_key })
     }
 }
+
+// The keyword defaults of `Client(...)` and `MockServer.client(...)` are spelled out in their
+// `#[pyo3(signature)]`s so that Python's `inspect.signature` shows them; this fails the build
+// when the core's defaults change.
+const _: () = assert!(
+    blocking::DEFAULT_CONNECT_TIMEOUT.as_millis() == 5_000
+        && blocking::DEFAULT_TIMEOUT.as_millis() == 15_000
+        && blocking::DEFAULT_MAX_RETRIES == 2
+        && blocking::DEFAULT_BACKOFF.as_millis() == 200
+        && blocking::DEFAULT_MAX_RESPONSE_BYTES == 1_048_576
+);
 
 #[pymethods]
 impl PyClient {
@@ -80,6 +100,7 @@ impl PyClient {
         timeout = 15.0,
         max_retries = 2,
         backoff = 0.2,
+        max_response_bytes = 1_048_576,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -91,23 +112,17 @@ impl PyClient {
         timeout: f64,
         max_retries: u32,
         backoff: f64,
+        max_response_bytes: u64,
     ) -> PyResult<Self> {
-        // The defaults above are spelled out so that they show in the signature Python sees.
-        const _: () = assert!(
-            blocking::DEFAULT_CONNECT_TIMEOUT.as_millis() == 5_000
-                && blocking::DEFAULT_TIMEOUT.as_millis() == 15_000
-                && blocking::DEFAULT_MAX_RETRIES == 2
-                && blocking::DEFAULT_BACKOFF.as_millis() == 200
-        );
         let credentials = resolve_credentials(app_key, app_secret, credentials.as_deref())?;
-        PyClient::build(
-            credentials,
-            base_url,
+        let settings = ClientSettings {
             connect_timeout,
             timeout,
             max_retries,
             backoff,
-        )
+            max_response_bytes,
+        };
+        PyClient::build(credentials, base_url, &settings)
     }
 
     /// The base URL requests go to.

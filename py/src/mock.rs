@@ -13,7 +13,7 @@ use yunxin_ecp_mock::{
     SAMPLE_APP_KEY, SAMPLE_APP_SECRET,
 };
 
-use crate::client::PyClient;
+use crate::client::{ClientSettings, PyClient};
 use crate::convert::{json_to_py, seconds};
 use crate::errors::py_err;
 use crate::records::{opt_repr, repr};
@@ -414,22 +414,30 @@ impl PyMockServer {
     }
 
     /// A ``Client`` for this server, signed with its app's credentials.
-    #[pyo3(signature = (*, connect_timeout = 5.0, timeout = 15.0, max_retries = 2, backoff = 0.2))]
+    #[pyo3(signature = (
+        *,
+        connect_timeout = 5.0,
+        timeout = 15.0,
+        max_retries = 2,
+        backoff = 0.2,
+        max_response_bytes = 1_048_576,
+    ))]
     fn client(
         &self,
         connect_timeout: f64,
         timeout: f64,
         max_retries: u32,
         backoff: f64,
+        max_response_bytes: u64,
     ) -> PyResult<PyClient> {
-        PyClient::build(
-            self.credentials.clone(),
-            &self.base_url,
+        let settings = ClientSettings {
             connect_timeout,
             timeout,
             max_retries,
             backoff,
-        )
+            max_response_bytes,
+        };
+        PyClient::build(self.credentials.clone(), &self.base_url, &settings)
     }
 
     /// Stops the server: frees the port and joins its threads. Calling it again does nothing.

@@ -1413,6 +1413,15 @@ static void test_mock_faults(void) {
     CHECK(c == SENTINEL(yx_client));
     yx_error_free(err);
     err = NULL;
+    /* So is a zero size limit, named as such. */
+    CHECK(yx_client_builder_set_timeout_ms(builder, 1000, NULL) == YX_OK);
+    CHECK(yx_client_builder_set_max_response_bytes(builder, 0, NULL) == YX_OK);
+    CHECK(yx_client_builder_build(builder, &c, &err) == YX_VALIDATION);
+    CHECK(streq(yx_error_field(err), "max_response_bytes"));
+    CHECK(streq(yx_error_rule(err), "not_positive"));
+    CHECK(c == SENTINEL(yx_client));
+    yx_error_free(err);
+    err = NULL;
     /* A refused base URL leaves the builder as it was. */
     CHECK(yx_client_builder_set_base_url(builder, "not a url", &err) == YX_VALIDATION);
     yx_error_free(err);

@@ -591,6 +591,34 @@ internal static class TestYunxinEcp
                 }
             }
         });
+
+        Case("client options: MaxResponseBytes sets the limit, zero settings are refused by name", () =>
+        {
+            using (MockServer mock = MockServer.Start())
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            {
+                using (var small = new EcpClient(creds, new ClientOptions { BaseUrl = mock.BaseUrl, MaxRetries = 0, MaxResponseBytes = 1024 }))
+                using (var usual = new EcpClient(creds, new ClientOptions { BaseUrl = mock.BaseUrl, MaxRetries = 0 }))
+                {
+                    // The same 2 KiB answer: too large under 1 KiB, fine under the default 1 MiB.
+                    mock.InjectFault("oversized", bytes: 2048);
+                    Check(Throws<ProtocolException>(() => small.StartCall("liuxuanlin", "13888888888", "13777777777", 100)).Reason == "too_large", "too_large");
+                    mock.InjectFault("oversized", bytes: 2048);
+                    Check(usual.StartCall("liuxuanlin", "13888888888", "13777777777", 100).Length == 36, "2 KiB accepted by default");
+                }
+                var zero = new[]
+                {
+                    Tuple.Create(new ClientOptions { ConnectTimeoutMs = 0 }, "connect_timeout"),
+                    Tuple.Create(new ClientOptions { TimeoutMs = 0 }, "timeout"),
+                    Tuple.Create(new ClientOptions { MaxResponseBytes = 0 }, "max_response_bytes"),
+                };
+                foreach (var z in zero)
+                {
+                    var e = Throws<ValidationException>(() => new EcpClient(creds, z.Item1).Dispose());
+                    Check(e.Field == z.Item2 && e.Rule == "not_positive", "zero " + z.Item2 + ": " + e.Field + "/" + e.Rule);
+                }
+            }
+        });
     }
 
     private static int Main(string[] args)

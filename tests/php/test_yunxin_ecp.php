@@ -436,5 +436,31 @@ test_case('mock: a start is never resent once it may have arrived', function () 
     }
 });
 
+test_case('client options: max_response_bytes sets the limit, zero settings are refused by name', function () {
+    $mock = MockServer::start();
+    $creds = new Credentials(MockServer::sampleAppKey(), MockServer::sampleAppSecret());
+    $small = new Client($creds, ['base_url' => $mock->baseUrl(), 'max_retries' => 0, 'max_response_bytes' => 1024]);
+    $usual = new Client($creds, ['base_url' => $mock->baseUrl(), 'max_retries' => 0]);
+    // The same 2 KiB answer: too large under 1 KiB, fine under the default 1 MiB.
+    $mock->injectFault('oversized', 1, 0, 2048);
+    try {
+        $small->startCall('liuxuanlin', '13888888888', '13777777777', 100);
+        check(false, 'an exception');
+    } catch (ProtocolException $e) {
+        check($e->reason() === 'too_large', 'too_large');
+    }
+    $mock->injectFault('oversized', 1, 0, 2048);
+    check(strlen($usual->startCall('liuxuanlin', '13888888888', '13777777777', 100)) === 36, '2 KiB accepted by default');
+    foreach (['connect_timeout_ms' => 'connect_timeout', 'timeout_ms' => 'timeout', 'max_response_bytes' => 'max_response_bytes'] as $option => $field) {
+        try {
+            new Client($creds, [$option => 0]);
+            check(false, "zero $option refused");
+        } catch (ValidationException $e) {
+            check($e->field() === $field && $e->rule() === 'not_positive', "zero $option: {$e->field()}/{$e->rule()}");
+        }
+    }
+    $mock->stop();
+});
+
 echo "php: $passed passed, $failed failed\n";
 exit($failed === 0 ? 0 : 1);

@@ -97,10 +97,17 @@ def test_client_settings_are_validated() -> None:
     with pytest.raises(yx.ValidationError) as e:
         yx.Client("k", "s", base_url="ftp://x")
     assert (e.value.field, e.value.rule) == ("baseUrl", "url")
-    for kw in ({"timeout": 0}, {"connect_timeout": -1.0}):
+    cases = [
+        ({"timeout": 0}, "timeout"),
+        ({"connect_timeout": -1.0}, "connect_timeout"),
+        ({"max_response_bytes": 0}, "max_response_bytes"),
+    ]
+    for kw, field in cases:
         with pytest.raises(yx.ValidationError) as e:
             yx.Client("k", "s", **kw)  # type: ignore[arg-type]
-        assert (e.value.field, e.value.rule) == ("timeout", "not_positive")
+        assert (e.value.field, e.value.rule) == (field, "not_positive")
+    with pytest.raises(OverflowError):
+        yx.Client("k", "s", max_response_bytes=-1)
     with pytest.raises(ValueError, match="finite"):
         yx.Client("k", "s", timeout=math.inf)
     with pytest.raises(ValueError, match="finite"):
@@ -206,6 +213,16 @@ def test_fault_oversized_answer(mock: MockServer) -> None:
     with pytest.raises(yx.ProtocolError) as e:
         mock.client(max_retries=0).start_call(**CALL)  # type: ignore[arg-type]
     assert e.value.kind == "too_large"
+
+
+def test_max_response_bytes_sets_the_limit(mock: MockServer) -> None:
+    # The same 2 KiB answer: refused under a 1 KiB limit, accepted under the default 1 MiB.
+    mock.inject_fault("oversized", size=2048)
+    with pytest.raises(yx.ProtocolError) as e:
+        mock.client(max_retries=0, max_response_bytes=1024).start_call(**CALL)  # type: ignore[arg-type]
+    assert e.value.kind == "too_large"
+    mock.inject_fault("oversized", size=2048)
+    assert mock.client(max_retries=0).start_call(**CALL).session  # type: ignore[arg-type]
 
 
 def test_fault_delay_within_the_timeout(mock: MockServer, client: yx.Client) -> None:

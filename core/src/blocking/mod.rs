@@ -98,9 +98,15 @@ impl ClientBuilder {
 
     /// Builds the client and its connection pool.
     pub fn build(self) -> Result<Client, Error> {
-        if self.connect_timeout.is_zero() || self.timeout.is_zero() {
+        // A zero would fail every request, later and less clearly than here.
+        let zero = [
+            ("connect_timeout", self.connect_timeout.is_zero()),
+            ("timeout", self.timeout.is_zero()),
+            ("max_response_bytes", self.max_response_bytes == 0),
+        ];
+        if let Some((field, _)) = zero.into_iter().find(|(_, is_zero)| *is_zero) {
             return Err(crate::validate::ValidationError::new(
-                "timeout",
+                field,
                 crate::validate::Rule::NotPositive,
             )
             .into());
@@ -278,5 +284,34 @@ mod tests {
                 .min(MAX_BACKOFF);
             assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
         }
+    }
+
+    #[test]
+    fn a_zero_setting_is_refused_naming_its_field() {
+        let creds = || Credentials::new("key", "secret").unwrap();
+        let field_of = |builder: ClientBuilder| match builder.build() {
+            Err(Error::Validation(e)) => (e.field, e.rule.code()),
+            other => panic!("expected a validation error, got {other:?}"),
+        };
+        let cases = [
+            (
+                Client::builder(creds()).connect_timeout(Duration::ZERO),
+                "connect_timeout",
+            ),
+            (Client::builder(creds()).timeout(Duration::ZERO), "timeout"),
+            (
+                Client::builder(creds()).max_response_bytes(0),
+                "max_response_bytes",
+            ),
+        ];
+        for (builder, field) in cases {
+            assert_eq!(field_of(builder), (field, "not_positive"));
+        }
+        assert!(
+            Client::builder(creds())
+                .max_response_bytes(1)
+                .build()
+                .is_ok()
+        );
     }
 }

@@ -286,6 +286,7 @@ class Client:
         timeout: float = 15.0,
         max_retries: int = 2,
         backoff: float = 0.2,
+        max_response_bytes: int = 1048576,
     ) -> Self: ...
     @property
     def base_url(self) -> str: ...
@@ -414,7 +415,13 @@ class MockServer:
     @property
     def running(self) -> bool: ...
     def client(
-        self, *, connect_timeout: float = 5.0, timeout: float = 15.0, max_retries: int = 2, backoff: float = 0.2
+        self,
+        *,
+        connect_timeout: float = 5.0,
+        timeout: float = 15.0,
+        max_retries: int = 2,
+        backoff: float = 0.2,
+        max_response_bytes: int = 1048576,
     ) -> Client: ...
     def stop(self) -> None: ...
     def __enter__(self) -> Self: ...

@@ -35,6 +35,9 @@ def main() -> None:
             assert record.session == session
 
         http = requests.Session()
+        # The baseline at its best: without this, requests re-reads the proxy environment on
+        # every call (the library reads it once, when the client is built).
+        http.trust_env = False
         url = mock.base_url + "/call/ecp/queryBySession.action"
 
         def hand_rolled() -> None:

@@ -111,7 +111,12 @@ impl ClientBuilder {
             )
             .into());
         }
-        let config = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder();
+        if resolver::is_loopback(self.base_url.as_str()) {
+            // HTTP(S)_PROXY still applies to the real service; a local mock is reached direct.
+            config = config.proxy(None);
+        }
+        let config = config
             .http_status_as_error(false)
             .timeout_connect(Some(self.connect_timeout))
             .timeout_global(Some(self.timeout))

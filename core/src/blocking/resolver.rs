@@ -1,5 +1,6 @@
 //! Host resolution for the client's agent: IP-literal hosts (a local mock, a pinned gateway
-//! address) are used as they are; names go to ureq's resolver.
+//! address) are used as they are; names go to ureq's resolver. Also which hosts are this very
+//! machine, so that no proxy stands between the client and a local mock.
 //!
 //! ureq's default resolver runs every lookup on a new thread when a timeout is set, even for
 //! `127.0.0.1` and even when a pooled connection is reused, which costs more than the whole
@@ -50,6 +51,20 @@ fn literal_addr(uri: &Uri) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, port))
 }
 
+/// Whether `url`'s host is this machine (`localhost` or a loopback address). A proxy from the
+/// environment cannot reach such a host on the caller's behalf: requests to it go direct.
+pub(super) fn is_loopback(url: &str) -> bool {
+    let Ok(uri) = url.parse::<Uri>() else {
+        return false;
+    };
+    match literal_addr(&uri) {
+        Some(addr) => addr.ip().is_loopback(),
+        None => uri
+            .host()
+            .is_some_and(|h| h.eq_ignore_ascii_case("localhost")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +83,26 @@ mod tests {
         );
         assert_eq!(addr("https://api.netease.im/call"), None);
         assert_eq!(addr("http://localhost:80/"), None);
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9",
+            "http://[::1]:1/p",
+            "http://localhost:9",
+            "https://LOCALHOST",
+        ] {
+            assert!(is_loopback(url), "{url}");
+        }
+        for url in [
+            "https://api.netease.im",
+            "http://10.0.0.1",
+            "http://localhost.example.com",
+            "http://[::2]",
+        ] {
+            assert!(!is_loopback(url), "{url}");
+        }
     }
 }

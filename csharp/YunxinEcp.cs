@@ -488,6 +488,7 @@ namespace YunxinEcp
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_reset(MockServerHandle server, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_clear_faults(MockServerHandle server, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern ulong yx_mock_server_start_count(MockServerHandle server);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern ulong yx_mock_server_session_count(MockServerHandle server);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_stats_json(MockServerHandle server, out IntPtr json, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_callbacks_json(MockServerHandle server, out IntPtr json, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_wait_for_inbox(MockServerHandle server, UIntPtr count, ulong timeoutMs, out UIntPtr received, out IntPtr err);
@@ -1178,6 +1179,8 @@ namespace YunxinEcp
         public string BaseUrl { get { return Native.Borrowed(Native.yx_mock_server_base_url(handle)); } }
         public string InboxUrl { get { return Native.Borrowed(Native.yx_mock_server_inbox_url(handle)); } }
         public ulong StartCount { get { return Native.yx_mock_server_start_count(handle); } }
+        /// <summary>Calls and conferences placed; each gets a call-end callback.</summary>
+        public ulong SessionCount { get { return Native.yx_mock_server_session_count(handle); } }
 
         public void SetOutcomeAnswered(string number, ulong durationSec)
         {

@@ -1717,6 +1717,15 @@ yx_result yx_mock_server_reset(const yx_mock_server *server, yx_error **err_out)
 uint64_t yx_mock_server_start_count(const yx_mock_server *server);
 
 /**
+ * How many calls and conferences the mock placed, each of which gets a call-end callback
+ * (`yx_mock_server_sessions_json()` lists them). 0 when `server` is NULL.
+ *
+ * # Safety
+ * `server` must be NULL or a live handle.
+ */
+uint64_t yx_mock_server_session_count(const yx_mock_server *server);
+
+/**
  * Writes the counters as JSON to `*json_out` (free with `yx_string_free`): `requests`,
  * `start_count`, `sessions`, `callbacks`, `connections`, `faults_pending`.
  *

@@ -1033,6 +1033,12 @@ final class MockServer
         return Ffi::get()->yx_mock_server_start_count($this->live());
     }
 
+    /** Calls and conferences placed; each gets a call-end callback. */
+    public function sessionCount(): int
+    {
+        return Ffi::get()->yx_mock_server_session_count($this->live());
+    }
+
     /** @return array<string, int> */
     public function stats(): array
     {

@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
 """Runs every fault mode of the mock against every language binding and prints one table:
 fault, operation, then for each language the error it reported and the time it took, and
-whether its process survived (exited 0 after printing DONE).
+whether its process survived (exited 0 after printing DONE). The last row is the call-end
+callbacks: every call the mock placed, faults or not, must have its callback received and
+verified ("all N verified").
+
+A language fails when its process did not survive, a row is missing, its outcome for a case
+differs from the other languages' (they share one core, so they must agree), or a callback
+was lost or refused.
 
 Each language's program prints `ROW<TAB>fault<TAB>operation<TAB>outcome<TAB>ms` lines; a
 program that crashes or hangs (bounded by a timeout) is reported as such, with the rows it got
@@ -76,13 +82,30 @@ def main() -> int:
             cells.append(f"{outcome + ' (' + ms + ' ms)':<{width}}")
         print(f"{fault:<22} {operation:<11} " + " ".join(cells))
     print(f"{'process':<34} " + " ".join(f"{results[l][1]:<{width}}" for l in languages))
-    bad = [l for l in languages if results[l][1] != "survived"]
-    missing = [(l, k) for l in languages for k in keys if k not in results[l][0]]
-    passed = len(languages) - len(bad)
-    print(f"fault table: {passed} passed, {len(bad)} failed")
-    if missing:
-        print("missing rows: " + ", ".join(f"{l} {k[0]}/{k[1]}" for l, k in missing))
-    return 1 if bad or missing else 0
+    problems: "dict[str, list[str]]" = {lang: [] for lang in languages}
+    for lang in languages:
+        rows, status = results[lang]
+        if status != "survived":
+            problems[lang].append(f"process {status}")
+        for key in keys:
+            if key not in rows:
+                problems[lang].append(f"missing {key[0]}/{key[1]}")
+        callbacks = rows.get(("callbacks", "delivered"), ("", ""))[0]
+        if not callbacks.startswith("all "):
+            problems[lang].append(f"callbacks: {callbacks or 'no row'}")
+    # The majority outcome of each case; a language reporting anything else disagrees.
+    for key in keys:
+        outcomes = [results[lang][0][key][0] for lang in languages if key in results[lang][0]]
+        usual = max(set(outcomes), key=outcomes.count) if outcomes else ""
+        for lang in languages:
+            outcome = results[lang][0].get(key, (usual, ""))[0]
+            if outcome != usual:
+                problems[lang].append(f"{key[0]}/{key[1]}: {outcome!r}, the others {usual!r}")
+    bad = [lang for lang in languages if problems[lang]]
+    print(f"fault table: {len(languages) - len(bad)} passed, {len(bad)} failed")
+    for lang in bad:
+        print(f"{lang}: " + "; ".join(problems[lang]))
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

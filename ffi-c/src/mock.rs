@@ -369,6 +369,19 @@ pub unsafe extern "C" fn yx_mock_server_start_count(server: *const yx_mock_serve
     })
 }
 
+/// How many calls and conferences the mock placed, each of which gets a call-end callback
+/// (`yx_mock_server_sessions_json()` lists them). 0 when `server` is NULL.
+///
+/// # Safety
+/// `server` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_mock_server_session_count(server: *const yx_mock_server) -> u64 {
+    // SAFETY: forwarded from this function's contract.
+    guard_value(0, || unsafe {
+        args::peek(server).map_or(0, |s| s.inner.stats().sessions as u64)
+    })
+}
+
 /// What a `_json` accessor of the mock reports.
 #[derive(Clone, Copy)]
 enum Report {

@@ -1190,6 +1190,7 @@ static void test_mock_round_trip(void) {
   CHECK(yx_start_conf_new("liuxuanlin", "13777777777", callees, 2, 600, &conf, NULL) == YX_OK);
   CHECK(yx_client_start(client, conf, &conf_session, NULL) == YX_OK);
   CHECK(yx_mock_server_start_count(mock) == 2);
+  CHECK(yx_mock_server_session_count(mock) == 2);
 
   if (session != NULL) {
     CHECK(yx_query_new(session, YX_SESSION_CALL, &query, NULL) == YX_OK);
@@ -1390,6 +1391,8 @@ static void test_mock_faults(void) {
   err = NULL;
   CHECK(yx_mock_server_reset(mock, NULL) == YX_OK);
   CHECK(yx_mock_server_start_count(mock) == 0);
+  CHECK(yx_mock_server_session_count(mock) == 0);
+  CHECK(yx_mock_server_session_count(NULL) == 0);
 
   /* A wrong secret: the service's 414, and the secret in no message. */
   CHECK(yx_credentials_new(yx_mock_sample_app_key(), "wrong-secret-value", &wrong, NULL) == YX_OK);

@@ -1,9 +1,11 @@
 // The fault table's C# side: every fault the mock can inject, against YunxinEcp.EcpClient
 // (P/Invoke on libyunxin_ecp through csharp/YunxinEcp.cs), for a start call and for a query.
 // Prints one tab-separated ROW per case and DONE at the end, for scripts/fault-table.py. The
-// outcome words are the same in every language (see tests/faults/faults.py).
-// Built by tests/faults/build-csharp.sh; needs libyunxin_ecp.so on LD_LIBRARY_PATH.
+// outcome words are the same in every language (see tests/faults/faults.py). The last row says
+// whether every call the mock placed had its call-end callback received by the mock's inbox and
+// verified. Built by tests/faults/build-csharp.sh; needs libyunxin_ecp.so on LD_LIBRARY_PATH.
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Threading;
@@ -48,10 +50,44 @@ public static class Faults
         return error.Kind + " [" + error.RetryAdvice + "]";
     }
 
+    // Waits for the callback of every call the mock placed and verifies each.
+    private static string CallbacksOutcome(MockServer mock, CallbackVerifier verifier)
+    {
+        int placed = (int)mock.SessionCount;
+        int received = mock.WaitForInbox(placed, 10000);
+        var verified = new HashSet<string>(StringComparer.Ordinal);
+        int refused = 0;
+        for (int i = 0; i < received; i++)
+        {
+            ReceivedCallback post = mock.Inbox(i);
+            try
+            {
+                CallbackEvent e = verifier.VerifyAndParse(post.Body, post.Headers);
+                if (e.IsCallEnd && e.Record.Session != null)
+                {
+                    verified.Add(e.Record.Session);
+                }
+                else
+                {
+                    refused++;
+                }
+            }
+            catch (CallbackException)
+            {
+                refused++;
+            }
+        }
+        int lost = Math.Max(0, placed - verified.Count);
+        return lost == 0 && refused == 0
+            ? "all " + placed + " verified"
+            : lost + " lost, " + refused + " refused of " + placed;
+    }
+
     public static int Main()
     {
         using (var mock = MockServer.Start())
         using (var credentials = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+        using (var verifier = new CallbackVerifier(credentials))
         using (var client = new EcpClient(credentials, new ClientOptions
         {
             BaseUrl = mock.BaseUrl,
@@ -61,6 +97,7 @@ public static class Faults
         }))
         using (var call = EcpRequest.StartCall("liuxuanlin", "13888888888", "13777777777", 100))
         {
+            mock.SetCallbackUrl(mock.InboxUrl);
             string session = client.Start(call);
             foreach (var fault in Table)
             {
@@ -97,6 +134,10 @@ public static class Faults
                     }
                 }
             }
+            var callbacks = Stopwatch.StartNew();
+            string outcome = CallbacksOutcome(mock, verifier);
+            string waited = Math.Round(callbacks.Elapsed.TotalMilliseconds).ToString("0", CultureInfo.InvariantCulture);
+            Console.Out.Write("ROW\tcallbacks\tdelivered\t" + outcome + "\t" + waited + "\n");
         }
         Console.Out.Write("DONE\n");
         Console.Out.Flush();

@@ -1,11 +1,13 @@
 /* The fault table's C side: every fault the mock can inject, against the blocking client of the
  * C API, for a start call and for a query. Prints one tab-separated ROW per case and DONE at the
  * end, for scripts/fault-table.py. The outcome words are the same in every language (see
- * tests/faults/faults.py). Built by tests/faults/build-c.sh. */
+ * tests/faults/faults.py). The last row says whether every call the mock placed had its call-end
+ * callback received by the mock's inbox and verified. Built by tests/faults/build-c.sh. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -72,6 +74,72 @@ static void describe(const yx_error *err, char *out, size_t size) {
   }
 }
 
+/* A copy (free with free()) of the session of a received callback that verifies as a call
+ * end; NULL otherwise. */
+static char *verified_session(const yx_callback_verifier *verifier,
+                              const yx_received_callback *received) {
+  yx_callback_event *event = NULL;
+  yx_call_record *record = NULL;
+  char *session = NULL;
+  if (yx_callback_verifier_verify_and_parse_now(
+          verifier, yx_received_callback_body(received), yx_received_callback_body_len(received),
+          yx_received_callback_headers(received), yx_received_callback_header_count(received),
+          &event, NULL) == YX_OK &&
+      yx_callback_event_kind(event) == YX_EVENT_CALL_END &&
+      yx_callback_event_record(event, &record, NULL) == YX_OK &&
+      yx_call_record_session(record) != NULL) {
+    session = strdup(yx_call_record_session(record));
+  }
+  yx_call_record_free(record);
+  yx_callback_event_free(event);
+  return session;
+}
+
+/* Waits for the callback of every call the mock placed and verifies each: "all N verified",
+ * else how many were lost or refused. */
+static void callbacks_outcome(const yx_mock_server *mock, const yx_callback_verifier *verifier,
+                              char *out, size_t size) {
+  size_t placed = (size_t)yx_mock_server_session_count(mock);
+  size_t received = 0;
+  if (yx_mock_server_wait_for_inbox(mock, placed, 10000, &received, NULL) != YX_OK) {
+    received = 0;
+  }
+  char **sessions = calloc(received + 1, sizeof *sessions);
+  size_t distinct = 0;
+  size_t refused = 0;
+  for (size_t i = 0; sessions != NULL && i < received; i++) {
+    yx_received_callback *callback = NULL;
+    char *session = NULL;
+    if (yx_mock_server_inbox_get(mock, i, &callback, NULL) == YX_OK) {
+      session = verified_session(verifier, callback);
+    }
+    yx_received_callback_free(callback);
+    if (session == NULL) {
+      refused++;
+      continue;
+    }
+    int seen = 0;
+    for (size_t j = 0; j < distinct; j++) {
+      seen |= strcmp(sessions[j], session) == 0;
+    }
+    if (seen) {
+      free(session);
+    } else {
+      sessions[distinct++] = session;
+    }
+  }
+  for (size_t j = 0; j < distinct; j++) {
+    free(sessions[j]);
+  }
+  free(sessions);
+  size_t lost = placed > distinct ? placed - distinct : 0;
+  if (lost == 0 && refused == 0) {
+    snprintf(out, size, "all %zu verified", placed);
+  } else {
+    snprintf(out, size, "%zu lost, %zu refused of %zu", lost, refused, placed);
+  }
+}
+
 /* Reports a failed setup step and frees its error. */
 static void failed(const char *step, yx_error *err) {
   fprintf(stderr, "%s: %s\n", step, text(yx_error_message(err)));
@@ -87,6 +155,7 @@ int main(void) {
   yx_client *client = NULL;
   yx_request *call = NULL;
   yx_request *query = NULL;
+  yx_callback_verifier *verifier = NULL;
   char *session = NULL;
 
   if (yx_abi_version() != YX_ABI_VERSION) {
@@ -94,12 +163,14 @@ int main(void) {
             (unsigned)yx_abi_version(), YX_ABI_VERSION);
     return 1;
   }
-  if (yx_mock_server_start(&mock, &err) != YX_OK) {
+  if (yx_mock_server_start(&mock, &err) != YX_OK ||
+      yx_mock_server_set_callback_url(mock, yx_mock_server_inbox_url(mock), &err) != YX_OK) {
     failed("mock server", err);
     goto done;
   }
   if (yx_credentials_new(yx_mock_sample_app_key(), yx_mock_sample_app_secret(), &creds, &err) !=
           YX_OK ||
+      yx_callback_verifier_new(creds, 300000, &verifier, &err) != YX_OK ||
       yx_client_builder_new(creds, &builder, &err) != YX_OK ||
       yx_client_builder_set_base_url(builder, yx_mock_server_base_url(mock), &err) != YX_OK ||
       yx_client_builder_set_timeout_ms(builder, 1000, &err) != YX_OK ||
@@ -149,9 +220,16 @@ int main(void) {
       }
     }
   }
+  {
+    char cell[256];
+    double began = now_ms();
+    callbacks_outcome(mock, verifier, cell, sizeof cell);
+    printf("ROW\tcallbacks\tdelivered\t%s\t%.0f\n", cell, now_ms() - began);
+  }
   ok = 1;
 
 done:
+  yx_callback_verifier_free(verifier);
   yx_request_free(query);
   yx_string_free(session);
   yx_request_free(call);

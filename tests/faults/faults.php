@@ -3,7 +3,9 @@
  * The fault table's PHP side: every fault the mock can inject, against YunxinEcp\Client (PHP's
  * FFI and php/YunxinEcp.php), for a start call and for a query. Prints one tab-separated ROW per
  * case and DONE at the end, for scripts/fault-table.py. The outcome words are the same in every
- * language (see tests/faults/faults.py). The library comes from YUNXIN_ECP_LIB.
+ * language (see tests/faults/faults.py). The last row says whether every call the mock placed
+ * had its call-end callback received by the mock's inbox and verified. The library comes from
+ * YUNXIN_ECP_LIB.
  */
 
 declare(strict_types=1);
@@ -11,6 +13,8 @@ declare(strict_types=1);
 require dirname(__DIR__, 2) . '/php/YunxinEcp.php';
 
 use YunxinEcp\ApiException;
+use YunxinEcp\CallbackException;
+use YunxinEcp\CallbackVerifier;
 use YunxinEcp\Client;
 use YunxinEcp\Credentials;
 use YunxinEcp\MockServer;
@@ -51,11 +55,41 @@ function describe(?YunxinEcp\Exception $error): string
     return "{$error->kind()} [$advice]";
 }
 
+/** Waits for the callback of every call the mock placed and verifies each. */
+function callbacks_outcome(MockServer $mock, CallbackVerifier $verifier): string
+{
+    $placed = $mock->sessionCount();
+    $received = $mock->waitForInbox($placed, 10000);
+    $verified = [];
+    $refused = 0;
+    for ($i = 0; $i < $received; $i++) {
+        $post = $mock->inbox($i);
+        try {
+            $event = $verifier->verifyAndParse($post['body'], $post['headers']);
+        } catch (CallbackException $e) {
+            $refused++;
+            continue;
+        }
+        if ($event['type'] === 'call_end' && is_string($event['session'] ?? null)) {
+            $verified[$event['session']] = true;
+        } else {
+            $refused++;
+        }
+    }
+    $lost = max(0, $placed - count($verified));
+    return $lost === 0 && $refused === 0
+        ? "all $placed verified"
+        : "$lost lost, $refused refused of $placed";
+}
+
 function main(): void
 {
     $mock = MockServer::start();
+    $mock->setCallbackUrl($mock->inboxUrl());
+    $credentials = new Credentials(MockServer::sampleAppKey(), MockServer::sampleAppSecret());
+    $verifier = new CallbackVerifier($credentials);
     $client = new Client(
-        new Credentials(MockServer::sampleAppKey(), MockServer::sampleAppSecret()),
+        $credentials,
         [
             'base_url' => $mock->baseUrl(),
             'timeout_ms' => 1000,
@@ -88,6 +122,9 @@ function main(): void
             }
         }
     }
+    $began = hrtime(true);
+    $outcome = callbacks_outcome($mock, $verifier);
+    printf("ROW\tcallbacks\tdelivered\t%s\t%.0f\n", $outcome, (hrtime(true) - $began) / 1e6);
     unset($client);
     $mock->stop();
     echo "DONE\n";

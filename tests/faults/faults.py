@@ -1,8 +1,13 @@
 """The fault table's Python side: every fault the mock can inject, against yunxin_ecp.Client,
 for a start call and for a query. Prints one tab-separated ROW per case and DONE at the end,
-for scripts/fault-table.py. The outcome words are the same in every language."""
+for scripts/fault-table.py. The outcome words are the same in every language.
+
+The mock's call-end callbacks go to a standard-library HTTP receiver here; the last row says
+whether every call the mock placed had its callback received, acknowledged and verified."""
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yunxin_ecp as yx
 from yunxin_ecp.testing import MockServer
@@ -34,8 +39,53 @@ def describe(error: "yx.YunxinError | None") -> str:
     return f"{type(error).__name__} [{error.retry_advice}]"
 
 
+class Receiver(BaseHTTPRequestHandler):
+    """Acknowledges every POST with 200 after keeping its headers and raw body."""
+
+    received: "list[tuple[dict[str, str], bytes]]" = []
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with self.lock:
+            self.received.append((dict(self.headers.items()), body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def callbacks_outcome(mock: MockServer, verifier: yx.CallbackVerifier) -> str:
+    placed = {record["session"] for record in mock.sessions()}
+    deadline = time.monotonic() + 10
+    while len(Receiver.received) < len(placed) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    verified, refused = set(), 0
+    with Receiver.lock:
+        received = list(Receiver.received)
+    for headers, body in received:
+        try:
+            event = verifier.verify_and_parse(body, headers)
+        except yx.CallbackVerificationError:
+            refused += 1
+            continue
+        if isinstance(event, yx.CallEndEvent):
+            verified.add(event.session)
+        else:
+            refused += 1
+    lost = len(placed - verified)
+    if lost == 0 and refused == 0:
+        return f"all {len(placed)} verified"
+    return f"{lost} lost, {refused} refused of {len(placed)}"
+
+
 def main() -> None:
-    with MockServer() as mock:
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    with MockServer(callback_url="http://127.0.0.1:%d/cb" % receiver.server_address[1]) as mock:
+        verifier = yx.CallbackVerifier(mock.credentials)
         client = yx.Client(
             credentials=mock.credentials,
             base_url=mock.base_url,
@@ -62,6 +112,11 @@ def main() -> None:
                 print(f"ROW\t{kind}\t{operation}\t{describe(error)}\t{took:.0f}", flush=True)
                 if kind == "delay":
                     time.sleep(max(0.0, 1.6 - took / 1000))  # let the delayed request finish
+        began = time.perf_counter()
+        outcome = callbacks_outcome(mock, verifier)
+        took = (time.perf_counter() - began) * 1000
+        print(f"ROW\tcallbacks\tdelivered\t{outcome}\t{took:.0f}", flush=True)
+    receiver.shutdown()
     print("DONE", flush=True)
 
 

@@ -1,17 +1,25 @@
 //! Prints, for every fault the mock can inject, what the blocking client reports for a start
-//! and for a query, how long it took, and how many requests reached the mock.
+//! and for a query, how long it took, and how many requests reached the mock. Then checks that
+//! no call-end callback was lost: every call the mock placed, faults or not, must have its
+//! callback received (and acknowledged) by the mock's inbox and verified.
 //!
 //! Run: `cargo run --release -p yunxin-ecp-demo --bin fault-table` (add `-- --rows` for the
 //! tab-separated rows that `scripts/fault-table.py` gathers from every language).
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use yunxin_ecp::blocking::Client;
-use yunxin_ecp::{Error, QueryBySession, ResponseError, SessionKind, StartCall};
+use yunxin_ecp::signing::unix_millis_now;
+use yunxin_ecp::{
+    CallbackEvent, CallbackVerifier, Error, QueryBySession, ResponseError, SessionKind, StartCall,
+};
 use yunxin_ecp_mock::{Fault, MockConfig, MockServer};
 
 /// Client settings for the table: timeouts short enough that the delay fault trips them.
 const TIMEOUT: Duration = Duration::from_millis(1000);
+/// How long the callbacks of the last calls may take to arrive.
+const CALLBACK_WAIT: Duration = Duration::from_secs(10);
 
 fn faults() -> Vec<Fault> {
     vec![
@@ -48,10 +56,42 @@ fn describe(result: &Result<String, Error>) -> String {
     }
 }
 
+/// Waits for the callback of every call the mock placed and verifies each: `all N verified`,
+/// else how many were lost or refused (the same words in every language).
+fn callbacks_outcome(mock: &MockServer, verifier: &CallbackVerifier) -> String {
+    let placed: BTreeSet<String> = mock
+        .sessions()
+        .iter()
+        .filter_map(|record| record["session"].as_str().map(str::to_owned))
+        .collect();
+    let mut verified = BTreeSet::new();
+    let mut refused = 0;
+    for callback in mock.wait_for_inbox(placed.len(), CALLBACK_WAIT) {
+        let headers = callback
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        match verifier.verify_and_parse(&callback.body, headers, unix_millis_now()) {
+            Ok(CallbackEvent::CallEnd(record)) => {
+                verified.insert(record.session.unwrap_or_default());
+            }
+            _ => refused += 1,
+        }
+    }
+    let lost = placed.difference(&verified).count();
+    if lost == 0 && refused == 0 {
+        format!("all {} verified", placed.len())
+    } else {
+        format!("{lost} lost, {refused} refused of {}", placed.len())
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rows = std::env::args().any(|a| a == "--rows");
     let mock = MockServer::start(MockConfig::default())?;
+    mock.set_callback_url(Some(mock.inbox_url()));
     let creds = mock.config().apps[0].clone();
+    let verifier = CallbackVerifier::new(creds.clone());
     let client = Client::builder(creds)
         .base_url(&mock.base_url())?
         .timeout(TIMEOUT)
@@ -114,14 +154,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{name:<22} | {} | {}", cells[0], cells[1]);
         }
     }
+    let began = Instant::now();
+    let callbacks = callbacks_outcome(&mock, &verifier);
+    let took = began.elapsed().as_millis();
     mock.stop();
     if rows {
+        println!("ROW\tcallbacks\tdelivered\t{callbacks}\t{took}");
         println!("DONE");
         return Ok(());
     }
     println!(
         "\nA start is sent again only after an explicit 416/503 rejection; every other failure\n\
-         of a start reports outcome_unknown after exactly one request. Queries retry."
+         of a start reports outcome_unknown after exactly one request. Queries retry.\n\
+         Call-end callbacks of every placed call, received and verified: {callbacks} ({took} ms)."
     );
     Ok(())
 }

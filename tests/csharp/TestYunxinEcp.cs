@@ -558,6 +558,7 @@ internal static class TestYunxinEcp
                     Check(seen.SequenceEqual(want), "both sessions");
                 }
                 Check((int)JsonValue.Parse(mock.StatsJson())["sessions"] == 2, "stats");
+                Check(mock.SessionCount == 2, "session count");
             }
         });
 

@@ -394,6 +394,7 @@ test_case('mock: start a call and a conference, query both, verify both callback
     sort($want);
     same($seen, $want);
     check(count($mock->sessions()) === 2 && $mock->stats()['sessions'] === 2, 'stats');
+    check($mock->sessionCount() === 2, 'session count');
     $mock->stop();
 });
 

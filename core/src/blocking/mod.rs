@@ -130,7 +130,7 @@ impl ClientBuilder {
             agent: ureq::Agent::with_parts(
                 config,
                 ureq::unversioned::transport::DefaultConnector::new(),
-                resolver::LiteralFirst::default(),
+                resolver::HostResolver::default(),
             ),
             settings: self,
         })

@@ -1,38 +1,94 @@
 //! Host resolution for the client's agent: IP-literal hosts (a local mock, a pinned gateway
-//! address) are used as they are; names go to ureq's resolver. Also which hosts are this very
-//! machine, so that no proxy stands between the client and a local mock.
+//! address) are used as they are; names go to ureq's resolver, and their addresses are reused
+//! for a minute. Also which hosts are this very machine, so that no proxy stands between the
+//! client and a local mock.
 //!
 //! ureq's default resolver runs every lookup on a new thread when a timeout is set, even for
-//! `127.0.0.1` and even when a pooled connection is reused, which costs more than the whole
-//! exchange with a local server.
+//! `127.0.0.1` and even when a pooled connection is reused: for a local server that costs more
+//! than the whole exchange, and for `api.netease.im` it is a thread and a DNS query per request
+//! wherever the system does not cache lookups.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use ureq::config::Config;
 use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
 
-/// [`DefaultResolver`], short-circuited for IP literals.
-#[derive(Debug, Default)]
-pub(super) struct LiteralFirst(DefaultResolver);
+/// How long a name's addresses are reused: long enough that a busy client resolves once a
+/// minute, short enough to follow a DNS change soon.
+const NAME_TTL: Duration = Duration::from_secs(60);
+/// Names remembered at most; a client talks to one host, so this is only a bound.
+const MAX_NAMES: usize = 16;
 
-impl Resolver for LiteralFirst {
+/// IP literals as they are; names through `R` (ureq's [`DefaultResolver`]), cached for
+/// [`NAME_TTL`]. Failed lookups are not cached.
+#[derive(Debug)]
+pub(super) struct HostResolver<R = DefaultResolver> {
+    names: R,
+    ttl: Duration,
+    /// (host, port) → when resolved, the addresses.
+    cache: Mutex<HashMap<(String, u16), (Instant, ResolvedSocketAddrs)>>,
+}
+
+impl Default for HostResolver {
+    fn default() -> Self {
+        HostResolver::new(DefaultResolver::default(), NAME_TTL)
+    }
+}
+
+impl<R: Resolver> HostResolver<R> {
+    fn new(names: R, ttl: Duration) -> Self {
+        HostResolver {
+            names,
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<R: Resolver> Resolver for HostResolver<R> {
     fn resolve(
         &self,
         uri: &Uri,
         config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        match literal_addr(uri) {
-            Some(addr) => {
-                let mut addrs = self.empty();
-                addrs.push(addr);
-                Ok(addrs)
-            }
-            None => self.0.resolve(uri, config, timeout),
+        if let Some(addr) = literal_addr(uri) {
+            let mut addrs = self.empty();
+            addrs.push(addr);
+            return Ok(addrs);
         }
+        let Some(key) = uri.host().zip(port_of(uri)).map(|(h, p)| (h.to_owned(), p)) else {
+            return self.names.resolve(uri, config, timeout);
+        };
+        let cache = || self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((at, addrs)) = cache().get(&key) {
+            if at.elapsed() < self.ttl {
+                return Ok(addrs.clone());
+            }
+        }
+        // The lock is not held during the lookup: other threads keep going meanwhile.
+        let addrs = self.names.resolve(uri, config, timeout)?;
+        let mut cache = cache();
+        if cache.len() >= MAX_NAMES {
+            cache.clear();
+        }
+        cache.insert(key, (Instant::now(), addrs.clone()));
+        Ok(addrs)
     }
+}
+
+/// The URI's port, else its scheme's default.
+fn port_of(uri: &Uri) -> Option<u16> {
+    uri.port_u16().or(match uri.scheme_str()? {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    })
 }
 
 /// The socket address of a URI whose host is an IP literal, with the scheme's default port.
@@ -43,12 +99,7 @@ fn literal_addr(uri: &Uri) -> Option<SocketAddr> {
         .trim_end_matches(']')
         .parse()
         .ok()?;
-    let port = uri.port_u16().or(match uri.scheme_str()? {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
-    })?;
-    Some(SocketAddr::new(ip, port))
+    Some(SocketAddr::new(ip, port_of(uri)?))
 }
 
 /// Whether `url`'s host is this machine (`localhost` or a loopback address). A proxy from the
@@ -68,6 +119,79 @@ pub(super) fn is_loopback(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Answers every name with 127.0.0.1 (or fails for `fail.test`), counting the lookups.
+    #[derive(Debug, Default)]
+    struct Counting(AtomicUsize);
+
+    impl Resolver for Counting {
+        fn resolve(
+            &self,
+            uri: &Uri,
+            _: &Config,
+            _: NextTimeout,
+        ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            if uri.host() == Some("fail.test") {
+                return Err(ureq::Error::HostNotFound);
+            }
+            let mut addrs = self.empty();
+            addrs.push(SocketAddr::new(
+                [127, 0, 0, 1].into(),
+                port_of(uri).unwrap(),
+            ));
+            Ok(addrs)
+        }
+    }
+
+    fn lookup<R: Resolver>(resolver: &HostResolver<R>, url: &str) -> Option<Vec<SocketAddr>> {
+        let uri = url.parse::<Uri>().unwrap();
+        let found = resolver.resolve(&uri, &Config::default(), NextTimeout::default());
+        found.ok().map(|addrs| addrs.to_vec())
+    }
+
+    #[test]
+    fn names_are_looked_up_once_per_ttl_literals_never() {
+        let resolver = HostResolver::new(Counting::default(), Duration::from_secs(60));
+        let count = || resolver.names.0.load(Ordering::SeqCst);
+        let local = |port: u16| Some(vec![SocketAddr::new([127, 0, 0, 1].into(), port)]);
+        assert_eq!(lookup(&resolver, "https://api.example.test/a"), local(443));
+        assert_eq!(
+            lookup(&resolver, "https://api.example.test/b?x"),
+            local(443)
+        );
+        assert_eq!(count(), 1);
+        // Another port or host is another entry.
+        assert_eq!(lookup(&resolver, "http://api.example.test/a"), local(80));
+        assert_eq!(lookup(&resolver, "https://other.test:8443/"), local(8443));
+        assert_eq!(count(), 3);
+        // IP literals never reach the name resolver.
+        assert_eq!(lookup(&resolver, "http://127.0.0.1:9/"), local(9));
+        assert_eq!(count(), 3);
+        // Failures are not remembered.
+        assert_eq!(lookup(&resolver, "https://fail.test/"), None);
+        assert_eq!(lookup(&resolver, "https://fail.test/"), None);
+        assert_eq!(count(), 5);
+    }
+
+    #[test]
+    fn expired_entries_are_looked_up_again() {
+        let resolver = HostResolver::new(Counting::default(), Duration::ZERO);
+        for _ in 0..3 {
+            assert!(lookup(&resolver, "https://api.example.test/").is_some());
+        }
+        assert_eq!(resolver.names.0.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let resolver = HostResolver::new(Counting::default(), Duration::from_secs(60));
+        for i in 0..100 {
+            assert!(lookup(&resolver, &format!("https://h{i}.test/")).is_some());
+            assert!(resolver.cache.lock().unwrap().len() <= MAX_NAMES);
+        }
+    }
 
     #[test]
     fn literals_only() {

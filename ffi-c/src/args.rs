@@ -54,6 +54,20 @@ pub(crate) unsafe fn peek<'a, T>(ptr: *const T) -> Option<&'a T> {
     unsafe { ptr.as_ref() }
 }
 
+/// The body of an accessor: `accessor` applied to a live handle; `fallback` for a NULL handle or
+/// a panic.
+///
+/// # Safety
+/// As [`handle`].
+pub(crate) unsafe fn read<T, R: Copy>(
+    ptr: *const T,
+    fallback: R,
+    accessor: impl FnOnce(&T) -> R,
+) -> R {
+    // SAFETY: forwarded from this function's contract.
+    crate::panic::guard_value(fallback, || unsafe { peek(ptr) }.map_or(fallback, accessor))
+}
+
 /// Frees a handle; NULL is a no-op. A panic in a destructor is caught and dropped.
 ///
 /// # Safety

@@ -9,7 +9,7 @@ use yunxin_ecp::{CallbackEvent, CallbackVerifier, TimeCheck};
 
 use crate::args::{self, Out, into_handle};
 use crate::error::{Fallible, yx_error, yx_result};
-use crate::panic::{ErrOut, guard, guard_value};
+use crate::panic::{ErrOut, guard};
 use crate::responses::yx_call_record;
 use crate::signing::yx_credentials;
 use crate::strings::{bytes_arg, c_string, headers_arg, opt_ptr, out_string};
@@ -346,12 +346,12 @@ pub unsafe extern "C" fn yx_callback_event_free(event: *mut yx_callback_event) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_callback_event_kind(event: *const yx_callback_event) -> i32 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(event).map_or(0, |e| match e.inner {
+    unsafe {
+        args::read(event, 0, |e| match e.inner {
             CallbackEvent::CallEnd(_) => yx_event_kind::YX_EVENT_CALL_END as i32,
             CallbackEvent::Other { .. } => yx_event_kind::YX_EVENT_OTHER as i32,
         })
-    })
+    }
 }
 
 /// The `eventType` as text (`"10"` for a call end). Borrowed from the event; NULL when the
@@ -362,9 +362,7 @@ pub unsafe extern "C" fn yx_callback_event_kind(event: *const yx_callback_event)
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_callback_event_type(event: *const yx_callback_event) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(event).map_or(ptr::null(), |e| opt_ptr(&e.event_type))
-    })
+    unsafe { args::read(event, ptr::null(), |e| opt_ptr(&e.event_type)) }
 }
 
 /// For `YX_EVENT_OTHER`: the body exactly as received (invalid UTF-8 and NUL bytes replaced by
@@ -375,9 +373,7 @@ pub unsafe extern "C" fn yx_callback_event_type(event: *const yx_callback_event)
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_callback_event_raw(event: *const yx_callback_event) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(event).map_or(ptr::null(), |e| opt_ptr(&e.raw))
-    })
+    unsafe { args::read(event, ptr::null(), |e| opt_ptr(&e.raw)) }
 }
 
 /// For `YX_EVENT_CALL_END`: writes a copy of the call record to `*record_out` (free it with

@@ -10,7 +10,7 @@ use yunxin_ecp::{BaseUrl, Credentials};
 
 use crate::args::{self, Out, into_handle};
 use crate::error::{Fallible, yx_error, yx_result};
-use crate::panic::{ErrOut, guard, guard_value};
+use crate::panic::{ErrOut, guard};
 use crate::requests::{Request, yx_request};
 use crate::responses::yx_call_record;
 use crate::signing::yx_credentials;
@@ -306,9 +306,7 @@ pub unsafe extern "C" fn yx_client_free(client: *mut yx_client) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_client_base_url(client: *const yx_client) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(client).map_or(ptr::null(), |c| c.base_url.as_ptr())
-    })
+    unsafe { args::read(client, ptr::null(), |c| c.base_url.as_ptr()) }
 }
 
 /// Places a call or a conference (`request` from `yx_start_call_new()` or

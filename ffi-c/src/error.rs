@@ -396,9 +396,7 @@ pub unsafe extern "C" fn yx_error_free(err: *mut yx_error) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_error_kind(err: *const yx_error) -> yx_result {
     // SAFETY: forwarded from this function's contract.
-    guard_value(yx_result::YX_NULL_ARGUMENT, || unsafe {
-        args::peek(err).map_or(yx_result::YX_NULL_ARGUMENT, |e| e.kind)
-    })
+    unsafe { args::read(err, yx_result::YX_NULL_ARGUMENT, |e| e.kind) }
 }
 
 /// A message for people, in English: what went wrong and, where it helps, what to do. Never
@@ -409,9 +407,7 @@ pub unsafe extern "C" fn yx_error_kind(err: *const yx_error) -> yx_result {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_error_message(err: *const yx_error) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(err).map_or(ptr::null(), |e| e.message.as_ptr())
-    })
+    unsafe { args::read(err, ptr::null(), |e| e.message.as_ptr()) }
 }
 
 /// The argument or API parameter concerned: for `YX_VALIDATION` the parameter (`"callee"`,
@@ -424,9 +420,7 @@ pub unsafe extern "C" fn yx_error_message(err: *const yx_error) -> *const c_char
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_error_field(err: *const yx_error) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(err).map_or(ptr::null(), |e| opt_ptr(&e.field))
-    })
+    unsafe { args::read(err, ptr::null(), |e| opt_ptr(&e.field)) }
 }
 
 /// For `YX_VALIDATION`: the stable identifier of the broken rule (`"empty"`, `"length"`,
@@ -440,9 +434,7 @@ pub unsafe extern "C" fn yx_error_field(err: *const yx_error) -> *const c_char {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_error_rule(err: *const yx_error) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(err).map_or(ptr::null(), |e| opt_ptr(&e.rule))
-    })
+    unsafe { args::read(err, ptr::null(), |e| opt_ptr(&e.rule)) }
 }
 
 /// For `YX_VALIDATION` of a list parameter (the conference callees): the position of the
@@ -453,12 +445,11 @@ pub unsafe extern "C" fn yx_error_rule(err: *const yx_error) -> *const c_char {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_error_index(err: *const yx_error) -> i64 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(-1, || unsafe {
-        args::peek(err)
-            .and_then(|e| e.index)
-            .and_then(|i| i64::try_from(i).ok())
-            .unwrap_or(-1)
-    })
+    unsafe {
+        args::read(err, -1, |e| {
+            e.index.and_then(|i| i64::try_from(i).ok()).unwrap_or(-1)
+        })
+    }
 }
 
 /// For `YX_API`: the service's code (e.g. 414, 403, 500). 0 for other kinds.
@@ -468,9 +459,7 @@ pub unsafe extern "C" fn yx_error_index(err: *const yx_error) -> i64 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_error_api_code(err: *const yx_error) -> i64 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(err).and_then(|e| e.api_code).unwrap_or(0)
-    })
+    unsafe { args::read(err, 0, |e| e.api_code.unwrap_or(0)) }
 }
 
 /// For `YX_API`: the service's own explanation (`msg`, else `desc`), when it sent one. NULL
@@ -481,9 +470,7 @@ pub unsafe extern "C" fn yx_error_api_code(err: *const yx_error) -> i64 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_error_api_message(err: *const yx_error) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(err).map_or(ptr::null(), |e| opt_ptr(&e.api_message))
-    })
+    unsafe { args::read(err, ptr::null(), |e| opt_ptr(&e.api_message)) }
 }
 
 /// For `YX_API` and `YX_PROTOCOL`: the HTTP status of the answer (business errors come with
@@ -494,9 +481,7 @@ pub unsafe extern "C" fn yx_error_api_message(err: *const yx_error) -> *const c_
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_error_http_status(err: *const yx_error) -> u16 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(err).map_or(0, |e| e.http_status)
-    })
+    unsafe { args::read(err, 0, |e| e.http_status) }
 }
 
 /// A stable identifier refining the kind: for `YX_PROTOCOL` what was wrong with the answer
@@ -514,9 +499,7 @@ pub unsafe extern "C" fn yx_error_http_status(err: *const yx_error) -> u16 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_error_reason(err: *const yx_error) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(err).map_or(ptr::null(), |e| opt_ptr(&e.reason))
-    })
+    unsafe { args::read(err, ptr::null(), |e| opt_ptr(&e.reason)) }
 }
 
 /// Whether the request that failed may be sent again. A start request (billable, not
@@ -529,9 +512,7 @@ pub unsafe extern "C" fn yx_error_reason(err: *const yx_error) -> *const c_char 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_error_retry_advice(err: *const yx_error) -> yx_retry_advice {
     // SAFETY: forwarded from this function's contract.
-    guard_value(yx_retry_advice::YX_RETRY_NEVER, || unsafe {
-        args::peek(err).map_or(yx_retry_advice::YX_RETRY_NEVER, |e| e.retry)
-    })
+    unsafe { args::read(err, yx_retry_advice::YX_RETRY_NEVER, |e| e.retry) }
 }
 
 /// 1 when the request may have reached the service: always for `YX_API` and `YX_PROTOCOL`
@@ -543,9 +524,7 @@ pub unsafe extern "C" fn yx_error_retry_advice(err: *const yx_error) -> yx_retry
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_error_maybe_sent(err: *const yx_error) -> i32 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(err).map_or(0, |e| i32::from(e.maybe_sent))
-    })
+    unsafe { args::read(err, 0, |e| i32::from(e.maybe_sent)) }
 }
 
 /// For `YX_API` and `YX_PROTOCOL`: the body of the answer as received (invalid UTF-8 and NUL
@@ -556,9 +535,7 @@ pub unsafe extern "C" fn yx_error_maybe_sent(err: *const yx_error) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_error_raw_body(err: *const yx_error) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(err).map_or(ptr::null(), |e| opt_ptr(&e.raw_body))
-    })
+    unsafe { args::read(err, ptr::null(), |e| opt_ptr(&e.raw_body)) }
 }
 
 /// The endpoint the failed request was for (a `yx_endpoint` value), or 0 when the error is
@@ -569,11 +546,11 @@ pub unsafe extern "C" fn yx_error_raw_body(err: *const yx_error) -> *const c_cha
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_error_endpoint(err: *const yx_error) -> i32 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(err)
-            .and_then(|e| e.endpoint)
-            .map_or(0, |ep| yx_endpoint::from(ep) as i32)
-    })
+    unsafe {
+        args::read(err, 0, |e| {
+            e.endpoint.map_or(0, |ep| yx_endpoint::from(ep) as i32)
+        })
+    }
 }
 
 /// Writes the whole error as a JSON object to `*json_out` (free it with `yx_string_free`):

@@ -12,7 +12,7 @@ use yunxin_ecp_mock::{
 use crate::args::{self, Out, into_handle};
 use crate::callbacks::yx_header;
 use crate::error::{Fallible, yx_error, yx_result};
-use crate::panic::{ErrOut, guard, guard_value};
+use crate::panic::{ErrOut, guard};
 use crate::strings::{c_string, opt_str_arg, out_string, str_arg};
 
 const SAMPLE_KEY: &std::ffi::CStr = c"fd460d34e786e7754e505bc4fab0f027";
@@ -134,9 +134,7 @@ pub unsafe extern "C" fn yx_mock_server_free(server: *mut yx_mock_server) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_mock_server_base_url(server: *const yx_mock_server) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(server).map_or(ptr::null(), |s| s.base_url.as_ptr())
-    })
+    unsafe { args::read(server, ptr::null(), |s| s.base_url.as_ptr()) }
 }
 
 /// The URL of the server's own inbox: set it as the callback URL and the server POSTs its
@@ -148,9 +146,7 @@ pub unsafe extern "C" fn yx_mock_server_base_url(server: *const yx_mock_server) 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_mock_server_inbox_url(server: *const yx_mock_server) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(server).map_or(ptr::null(), |s| s.inbox_url.as_ptr())
-    })
+    unsafe { args::read(server, ptr::null(), |s| s.inbox_url.as_ptr()) }
 }
 
 /// Runs `action` on a live server.
@@ -364,9 +360,7 @@ pub unsafe extern "C" fn yx_mock_server_reset(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_mock_server_start_count(server: *const yx_mock_server) -> u64 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(server).map_or(0, |s| s.inner.start_count())
-    })
+    unsafe { args::read(server, 0, |s| s.inner.start_count()) }
 }
 
 /// How many calls and conferences the mock placed, each of which gets a call-end callback
@@ -377,9 +371,7 @@ pub unsafe extern "C" fn yx_mock_server_start_count(server: *const yx_mock_serve
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_mock_server_session_count(server: *const yx_mock_server) -> u64 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(server).map_or(0, |s| s.inner.stats().sessions as u64)
-    })
+    unsafe { args::read(server, 0, |s| s.inner.stats().sessions as u64) }
 }
 
 /// What a `_json` accessor of the mock reports.
@@ -572,9 +564,7 @@ pub unsafe extern "C" fn yx_received_callback_body(
     received: *const yx_received_callback,
 ) -> *const u8 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(received).map_or(ptr::null(), |r| r.body.as_ptr())
-    })
+    unsafe { args::read(received, ptr::null(), |r| r.body.as_ptr()) }
 }
 
 /// The length of the body in bytes; 0 when `received` is NULL.
@@ -586,9 +576,7 @@ pub unsafe extern "C" fn yx_received_callback_body_len(
     received: *const yx_received_callback,
 ) -> usize {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(received).map_or(0, |r| r.body.len())
-    })
+    unsafe { args::read(received, 0, |r| r.body.len()) }
 }
 
 /// The headers as received, an array of `yx_received_callback_header_count()` entries that
@@ -602,9 +590,7 @@ pub unsafe extern "C" fn yx_received_callback_headers(
     received: *const yx_received_callback,
 ) -> *const yx_header {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(received).map_or(ptr::null(), |r| r.headers.as_ptr())
-    })
+    unsafe { args::read(received, ptr::null(), |r| r.headers.as_ptr()) }
 }
 
 /// How many headers `yx_received_callback_headers()` holds; 0 when `received` is NULL.
@@ -616,9 +602,7 @@ pub unsafe extern "C" fn yx_received_callback_header_count(
     received: *const yx_received_callback,
 ) -> usize {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(received).map_or(0, |r| r.headers.len())
-    })
+    unsafe { args::read(received, 0, |r| r.headers.len()) }
 }
 
 /// When the POST arrived, Unix epoch milliseconds; 0 when `received` is NULL.
@@ -630,7 +614,5 @@ pub unsafe extern "C" fn yx_received_callback_received_at_ms(
     received: *const yx_received_callback,
 ) -> u64 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(received).map_or(0, |r| r.received_at_ms)
-    })
+    unsafe { args::read(received, 0, |r| r.received_at_ms) }
 }

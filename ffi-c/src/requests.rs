@@ -279,9 +279,7 @@ pub unsafe extern "C" fn yx_request_free(request: *mut yx_request) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_request_endpoint(request: *const yx_request) -> i32 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(request).map_or(0, |r| yx_endpoint::from(r.inner.endpoint()) as i32)
-    })
+    unsafe { args::read(request, 0, |r| yx_endpoint::from(r.inner.endpoint()) as i32) }
 }
 
 /// Writes the form body (UTF-8, percent-encoded) to `*body_out`; free it with
@@ -458,9 +456,7 @@ pub unsafe extern "C" fn yx_prepared_request_free(prepared: *mut yx_prepared_req
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_prepared_request_endpoint(prepared: *const yx_prepared_request) -> i32 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(prepared).map_or(0, |p| yx_endpoint::from(p.inner.endpoint) as i32)
-    })
+    unsafe { args::read(prepared, 0, |p| yx_endpoint::from(p.inner.endpoint) as i32) }
 }
 
 /// The HTTP method, always `"POST"`. Borrowed from the handle; NULL when `prepared` is NULL.
@@ -472,9 +468,7 @@ pub unsafe extern "C" fn yx_prepared_request_method(
     prepared: *const yx_prepared_request,
 ) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(prepared).map_or(ptr::null(), |p| p.method.as_ptr())
-    })
+    unsafe { args::read(prepared, ptr::null(), |p| p.method.as_ptr()) }
 }
 
 /// The full URL. Borrowed from the handle; NULL when `prepared` is NULL.
@@ -486,9 +480,7 @@ pub unsafe extern "C" fn yx_prepared_request_url(
     prepared: *const yx_prepared_request,
 ) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(prepared).map_or(ptr::null(), |p| p.url.as_ptr())
-    })
+    unsafe { args::read(prepared, ptr::null(), |p| p.url.as_ptr()) }
 }
 
 /// The form body, UTF-8 percent-encoded (so it holds no NUL byte: `strlen` gives its length).
@@ -501,9 +493,7 @@ pub unsafe extern "C" fn yx_prepared_request_body(
     prepared: *const yx_prepared_request,
 ) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(prepared).map_or(ptr::null(), |p| p.body.as_ptr())
-    })
+    unsafe { args::read(prepared, ptr::null(), |p| p.body.as_ptr()) }
 }
 
 /// How many headers to send: the four auth headers and `Content-Type`, in that order. 0 when
@@ -516,9 +506,7 @@ pub unsafe extern "C" fn yx_prepared_request_header_count(
     prepared: *const yx_prepared_request,
 ) -> usize {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(prepared).map_or(0, |p| p.headers.len())
-    })
+    unsafe { args::read(prepared, 0, |p| p.headers.len()) }
 }
 
 /// The name of header `index`. Borrowed from the handle; NULL when `prepared` is NULL or
@@ -532,11 +520,13 @@ pub unsafe extern "C" fn yx_prepared_request_header_name(
     index: usize,
 ) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(prepared)
-            .and_then(|p| p.headers.get(index))
-            .map_or(ptr::null(), |(name, _)| name.as_ptr())
-    })
+    unsafe {
+        args::read(prepared, ptr::null(), |p| {
+            p.headers
+                .get(index)
+                .map_or(ptr::null(), |(name, _)| name.as_ptr())
+        })
+    }
 }
 
 /// The value of header `index`. Borrowed from the handle; NULL when `prepared` is NULL or
@@ -550,11 +540,13 @@ pub unsafe extern "C" fn yx_prepared_request_header_value(
     index: usize,
 ) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(prepared)
-            .and_then(|p| p.headers.get(index))
-            .map_or(ptr::null(), |(_, value)| value.as_ptr())
-    })
+    unsafe {
+        args::read(prepared, ptr::null(), |p| {
+            p.headers
+                .get(index)
+                .map_or(ptr::null(), |(_, value)| value.as_ptr())
+        })
+    }
 }
 
 /// Writes the prepared request as JSON to `*json_out` (free with `yx_string_free`):

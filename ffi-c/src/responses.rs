@@ -151,9 +151,7 @@ pub unsafe extern "C" fn yx_call_record_free(record: *mut yx_call_record) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_call_record_session(record: *const yx_call_record) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(record).map_or(ptr::null(), |r| opt_ptr(&r.session))
-    })
+    unsafe { args::read(record, ptr::null(), |r| opt_ptr(&r.session)) }
 }
 
 /// The `callerAcc` the call was placed for (`initAccount`).
@@ -167,9 +165,7 @@ pub unsafe extern "C" fn yx_call_record_init_account(
     record: *const yx_call_record,
 ) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(record).map_or(ptr::null(), |r| opt_ptr(&r.init_account))
-    })
+    unsafe { args::read(record, ptr::null(), |r| opt_ptr(&r.init_account)) }
 }
 
 /// The caller's number (two-party calls).
@@ -181,9 +177,7 @@ pub unsafe extern "C" fn yx_call_record_init_account(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_call_record_caller(record: *const yx_call_record) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(record).map_or(ptr::null(), |r| opt_ptr(&r.caller))
-    })
+    unsafe { args::read(record, ptr::null(), |r| opt_ptr(&r.caller)) }
 }
 
 /// The callee's number (two-party calls).
@@ -195,9 +189,7 @@ pub unsafe extern "C" fn yx_call_record_caller(record: *const yx_call_record) ->
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_call_record_callee(record: *const yx_call_record) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(record).map_or(ptr::null(), |r| opt_ptr(&r.callee))
-    })
+    unsafe { args::read(record, ptr::null(), |r| opt_ptr(&r.callee)) }
 }
 
 /// When the call started, `yyyy-MM-dd HH:mm:ss` Beijing time (`starttime`).
@@ -209,9 +201,7 @@ pub unsafe extern "C" fn yx_call_record_callee(record: *const yx_call_record) ->
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_call_record_start_time(record: *const yx_call_record) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(record).map_or(ptr::null(), |r| opt_ptr(&r.start_time))
-    })
+    unsafe { args::read(record, ptr::null(), |r| opt_ptr(&r.start_time)) }
 }
 
 /// The service's status word, e.g. `"SUCCESS"`, which it reports even when nobody
@@ -224,9 +214,7 @@ pub unsafe extern "C" fn yx_call_record_start_time(record: *const yx_call_record
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_call_record_status(record: *const yx_call_record) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(record).map_or(ptr::null(), |r| opt_ptr(&r.status))
-    })
+    unsafe { args::read(record, ptr::null(), |r| opt_ptr(&r.status)) }
 }
 
 /// Seconds of conversation (`durationSec`): writes it to `*duration_out` and returns 1 when
@@ -288,9 +276,7 @@ pub unsafe extern "C" fn yx_call_record_create_time_ms(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_call_record_answered(record: *const yx_call_record) -> i32 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(record).map_or(0, |r| i32::from(r.inner.answered()))
-    })
+    unsafe { args::read(record, 0, |r| i32::from(r.inner.answered())) }
 }
 
 /// Minutes billed: every started minute counts (61 s is 2 minutes, 0 s is 0).
@@ -300,9 +286,7 @@ pub unsafe extern "C" fn yx_call_record_answered(record: *const yx_call_record) 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_call_record_billed_minutes(record: *const yx_call_record) -> u64 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(record).map_or(0, |r| r.inner.billed_minutes())
-    })
+    unsafe { args::read(record, 0, |r| r.inner.billed_minutes()) }
 }
 
 /// What the call cost in fen (0.01 yuan) at `fen_per_minute` (the published rate is 12,
@@ -316,11 +300,11 @@ pub unsafe extern "C" fn yx_call_record_cost_fen(
     fen_per_minute: u64,
 ) -> u64 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(record).map_or(0, |r| {
+    unsafe {
+        args::read(record, 0, |r| {
             r.inner.cost(Rate::fen_per_minute(fen_per_minute)).fen
         })
-    })
+    }
 }
 
 /// 1 for a conference record (it lists members), else 0.
@@ -330,9 +314,7 @@ pub unsafe extern "C" fn yx_call_record_cost_fen(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_call_record_is_conference(record: *const yx_call_record) -> i32 {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(record).map_or(0, |r| i32::from(r.inner.is_conference()))
-    })
+    unsafe { args::read(record, 0, |r| i32::from(r.inner.is_conference())) }
 }
 
 /// How many conference members the record lists (0 for a two-party call).
@@ -342,9 +324,7 @@ pub unsafe extern "C" fn yx_call_record_is_conference(record: *const yx_call_rec
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_call_record_member_count(record: *const yx_call_record) -> usize {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(record).map_or(0, |r| r.members.len())
-    })
+    unsafe { args::read(record, 0, |r| r.members.len()) }
 }
 
 /// Member `index`'s number. Borrowed from the record; NULL when out of range.
@@ -357,11 +337,11 @@ pub unsafe extern "C" fn yx_call_record_member(
     index: usize,
 ) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(record)
-            .and_then(|r| r.members.get(index))
-            .map_or(ptr::null(), |m| m.as_ptr())
-    })
+    unsafe {
+        args::read(record, ptr::null(), |r| {
+            r.members.get(index).map_or(ptr::null(), |m| m.as_ptr())
+        })
+    }
 }
 
 /// How many legs a two-party call record lists (0 for conferences).
@@ -371,18 +351,18 @@ pub unsafe extern "C" fn yx_call_record_member(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_call_record_leg_count(record: *const yx_call_record) -> usize {
     // SAFETY: forwarded from this function's contract.
-    guard_value(0, || unsafe {
-        args::peek(record).map_or(0, |r| r.legs.len())
-    })
+    unsafe { args::read(record, 0, |r| r.legs.len()) }
 }
 
 unsafe fn leg_field(record: *const yx_call_record, index: usize, field: usize) -> *const c_char {
     // SAFETY: forwarded from the caller's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(record)
-            .and_then(|r| r.legs.get(index))
-            .map_or(ptr::null(), |leg| opt_ptr(&leg[field]))
-    })
+    unsafe {
+        args::read(record, ptr::null(), |r| {
+            r.legs
+                .get(index)
+                .map_or(ptr::null(), |leg| opt_ptr(&leg[field]))
+        })
+    }
 }
 
 /// Leg `index`'s number (`endpoint`). Borrowed from the record; NULL when absent or out of

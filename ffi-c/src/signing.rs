@@ -10,7 +10,7 @@ use yunxin_ecp::{AuthHeaders, Credentials, checksum};
 
 use crate::args::{self, Out, into_handle};
 use crate::error::{yx_error, yx_result};
-use crate::panic::{ErrOut, guard, guard_value};
+use crate::panic::{ErrOut, guard};
 use crate::strings::{bytes_arg, c_string, out_string, str_arg};
 
 /// An app key and its secret. Create with `yx_credentials_new()` or
@@ -129,9 +129,7 @@ pub unsafe extern "C" fn yx_credentials_app_key(
     credentials: *const yx_credentials,
 ) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(credentials).map_or(ptr::null(), |c| c.app_key.as_ptr())
-    })
+    unsafe { args::read(credentials, ptr::null(), |c| c.app_key.as_ptr()) }
 }
 
 /// Signs with a given nonce and `CurTime` (UTC Unix **seconds**): the pure building block the
@@ -215,9 +213,7 @@ pub unsafe extern "C" fn yx_auth_headers_free(headers: *mut yx_auth_headers) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_auth_headers_app_key(headers: *const yx_auth_headers) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(headers).map_or(ptr::null(), |h| h.app_key.as_ptr())
-    })
+    unsafe { args::read(headers, ptr::null(), |h| h.app_key.as_ptr()) }
 }
 
 /// The `Nonce` header value. Borrowed from the handle; NULL when `headers` is NULL.
@@ -227,9 +223,7 @@ pub unsafe extern "C" fn yx_auth_headers_app_key(headers: *const yx_auth_headers
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_auth_headers_nonce(headers: *const yx_auth_headers) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(headers).map_or(ptr::null(), |h| h.nonce.as_ptr())
-    })
+    unsafe { args::read(headers, ptr::null(), |h| h.nonce.as_ptr()) }
 }
 
 /// The `CurTime` header value (decimal seconds). Borrowed from the handle; NULL when
@@ -242,9 +236,7 @@ pub unsafe extern "C" fn yx_auth_headers_cur_time(
     headers: *const yx_auth_headers,
 ) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(headers).map_or(ptr::null(), |h| h.cur_time.as_ptr())
-    })
+    unsafe { args::read(headers, ptr::null(), |h| h.cur_time.as_ptr()) }
 }
 
 /// The `CheckSum` header value (40 lowercase hex characters). Borrowed from the handle; NULL
@@ -257,9 +249,7 @@ pub unsafe extern "C" fn yx_auth_headers_checksum(
     headers: *const yx_auth_headers,
 ) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    guard_value(ptr::null(), || unsafe {
-        args::peek(headers).map_or(ptr::null(), |h| h.checksum.as_ptr())
-    })
+    unsafe { args::read(headers, ptr::null(), |h| h.checksum.as_ptr()) }
 }
 
 #[derive(Serialize)]

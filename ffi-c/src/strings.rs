@@ -63,6 +63,28 @@ pub(crate) unsafe fn opt_str_arg<'a>(ptr: *const c_char, name: &str) -> Fallible
     unsafe { str_arg(ptr, name) }.map(Some)
 }
 
+/// Reads an array of `count` values. `ptr` may be NULL only when `count` is 0; a `count`
+/// whose bytes could not fit in memory is refused rather than trusted.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reads of `count` values of `T`, unchanged during `'a`.
+unsafe fn slice_arg<'a, T>(ptr: *const T, count: usize, name: &str) -> Fallible<&'a [T]> {
+    if count == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(yx_error::null_argument(name));
+    }
+    if count > isize::MAX as usize / size_of::<T>().max(1) {
+        return Err(yx_error::invalid_argument(
+            name,
+            "is longer than memory allows",
+        ));
+    }
+    // SAFETY: forwarded from this function's contract; not NULL, size checked.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, count) })
+}
+
 /// Reads `len` raw bytes. `ptr` may be NULL only when `len` is 0.
 ///
 /// # Safety
@@ -72,20 +94,8 @@ pub(crate) unsafe fn bytes_arg<'a>(
     len: usize,
     name: &str,
 ) -> Fallible<&'a [u8]> {
-    if len == 0 {
-        return Ok(&[]);
-    }
-    if ptr.is_null() {
-        return Err(yx_error::null_argument(name));
-    }
-    if isize::try_from(len).is_err() {
-        return Err(yx_error::invalid_argument(
-            name,
-            "is longer than memory allows",
-        ));
-    }
-    // SAFETY: forwarded from this function's contract; not NULL, and `len` fits in an isize.
-    Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
+    // SAFETY: forwarded from this function's contract.
+    unsafe { slice_arg(ptr.cast::<u8>(), len, name) }
 }
 
 /// Reads an array of `count` required strings. `ptr` may be NULL only when `count` is 0.
@@ -98,20 +108,8 @@ pub(crate) unsafe fn str_array_arg<'a>(
     count: usize,
     name: &str,
 ) -> Fallible<Vec<&'a str>> {
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    if ptr.is_null() {
-        return Err(yx_error::null_argument(name));
-    }
-    if count > isize::MAX as usize / size_of::<*const c_char>() {
-        return Err(yx_error::invalid_argument(
-            name,
-            "is longer than memory allows",
-        ));
-    }
-    // SAFETY: forwarded from this function's contract; not NULL, size checked.
-    let items = unsafe { std::slice::from_raw_parts(ptr, count) };
+    // SAFETY: forwarded from this function's contract.
+    let items = unsafe { slice_arg(ptr, count, name) }?;
     items
         .iter()
         .enumerate()
@@ -131,20 +129,8 @@ pub(crate) unsafe fn headers_arg<'a>(
     count: usize,
     name: &str,
 ) -> Fallible<Vec<(&'a str, &'a str)>> {
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    if ptr.is_null() {
-        return Err(yx_error::null_argument(name));
-    }
-    if count > isize::MAX as usize / size_of::<yx_header>() {
-        return Err(yx_error::invalid_argument(
-            name,
-            "is longer than memory allows",
-        ));
-    }
-    // SAFETY: forwarded from this function's contract; not NULL, size checked.
-    let items = unsafe { std::slice::from_raw_parts(ptr, count) };
+    // SAFETY: forwarded from this function's contract.
+    let items = unsafe { slice_arg(ptr, count, name) }?;
     items
         .iter()
         .enumerate()

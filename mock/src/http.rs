@@ -16,6 +16,16 @@ use crate::state::Shared;
 
 /// How often a blocked read or write wakes up to check for shutdown.
 pub(crate) const POLL: Duration = Duration::from_millis(100);
+
+/// Whether a socket call with a [`POLL`] timeout merely timed out (or was interrupted): the
+/// caller checks for shutdown and tries again.
+pub(crate) fn is_poll_expiry(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
 /// Longest request head accepted (request line and headers).
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Most headers accepted in one request.
@@ -298,16 +308,7 @@ impl Connection {
                 self.buf.extend_from_slice(&chunk[..n]);
                 Ok(true)
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
-                Ok(true)
-            }
+            Err(e) if is_poll_expiry(&e) => Ok(true),
             Err(e) => Err(e),
         }
     }
@@ -416,14 +417,7 @@ impl Connection {
             match self.stream.write(bytes) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => bytes = &bytes[n..],
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
+                Err(e) if is_poll_expiry(&e) => {
                     if self.shared.stopping() || Instant::now() > deadline {
                         return Err(e);
                     }

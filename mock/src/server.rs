@@ -17,7 +17,7 @@ use crate::callbacks::{self, WAIT_STEP};
 use crate::config::{MockConfig, Outcome};
 use crate::control;
 use crate::faults::Fault;
-use crate::http::{Connection, Incoming};
+use crate::http::{Connection, Incoming, is_poll_expiry};
 use crate::state::{
     CallbackDelivery, ReceivedCallback, RecordedRequest, Shared, State, Stats, lock,
 };
@@ -297,11 +297,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
                 }
             }
             // The poll interval passed with no connection.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
+            Err(e) if is_poll_expiry(&e) => {}
             // A transient failure such as too many open files: look again shortly.
             Err(_) => thread::sleep(ACCEPT_POLL),
         }

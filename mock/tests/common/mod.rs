@@ -103,6 +103,24 @@ pub fn raw_exchange(stream: &mut TcpStream, request: &[u8]) -> io::Result<RawAns
     read_response(stream, &mut Vec::new())
 }
 
+/// Parsed headers as owned pairs, and the body length their `Content-Length` gives (0 without).
+fn owned_head(headers: &[httparse::Header<'_>]) -> (Vec<(String, String)>, usize) {
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_owned(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect();
+    let length = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Content-Length"))
+        .map_or(0, |(_, v)| v.parse().unwrap());
+    (headers, length)
+}
+
 /// Reads one response from `stream`, keeping bytes past its end in `buf` for the next one.
 pub fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<RawAnswer> {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -114,21 +132,7 @@ pub fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Ra
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?
         {
             let status = response.code.unwrap_or(0);
-            let headers: Vec<(String, String)> = response
-                .headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.name.to_owned(),
-                        String::from_utf8_lossy(h.value).into_owned(),
-                    )
-                })
-                .collect();
-            let length: usize = headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("Content-Length"))
-                .map(|(_, v)| v.parse().unwrap())
-                .unwrap_or(0);
+            let (headers, length) = owned_head(response.headers);
             while buf.len() < head_len + length {
                 fill(stream, buf, deadline)?;
             }
@@ -274,20 +278,7 @@ fn serve_callbacks(
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut request = httparse::Request::new(&mut headers);
         if let Ok(httparse::Status::Complete(head_len)) = request.parse(&buf) {
-            let headers: Vec<(String, String)> = request
-                .headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.name.to_owned(),
-                        String::from_utf8_lossy(h.value).into_owned(),
-                    )
-                })
-                .collect();
-            let length: usize = headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("Content-Length"))
-                .map_or(0, |(_, v)| v.parse().unwrap());
+            let (headers, length) = owned_head(request.headers);
             if buf.len() >= head_len + length {
                 let body = buf[head_len..head_len + length].to_vec();
                 buf.drain(..head_len + length);

@@ -27,14 +27,7 @@ command -v make >/dev/null 2>&1 || need+=(make)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
 dpkg -s libjansson-dev >/dev/null 2>&1 || need+=(libjansson-dev)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]}"
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq || exit 1
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${need[@]}" ||
-    exit 1
-fi
+bash scripts/apt-install.sh "${need[@]}" || exit 1
 
 cargo build --release -p yunxin-ecp-ffi || exit 1
 rm -rf "$build"

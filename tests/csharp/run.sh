@@ -18,14 +18,7 @@ need=()
 command -v mcs >/dev/null 2>&1 || need+=(mono-mcs)
 command -v mono >/dev/null 2>&1 || need+=(mono-runtime)
 dpkg -s libmono-system-json4.0-cil >/dev/null 2>&1 || need+=(libmono-system-json4.0-cil)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]}"
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq || exit 1
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${need[@]}" ||
-    exit 1
-fi
+bash scripts/apt-install.sh "${need[@]}" || exit 1
 
 cargo build --release -p yunxin-ecp-ffi || exit 1
 export LD_LIBRARY_PATH="$CARGO_TARGET_DIR/release${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

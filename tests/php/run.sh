@@ -16,13 +16,7 @@ cd "$(dirname "$0")/../.."
 repo="$(pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 
-if ! command -v php >/dev/null 2>&1; then
-  echo "installing php-cli"
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq || exit 1
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends php-cli || exit 1
-fi
+command -v php >/dev/null 2>&1 || bash scripts/apt-install.sh php-cli || exit 1
 if ! php -m | grep -qx FFI; then
   echo "this PHP has no FFI extension" >&2
   echo "php: 0 passed, 1 failed"

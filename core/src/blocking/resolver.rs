@@ -8,7 +8,6 @@
 //! than the whole exchange, and for `api.netease.im` it is a thread and a DNS query per request
 //! wherever the system does not cache lookups.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -30,8 +29,17 @@ const MAX_NAMES: usize = 16;
 pub(super) struct HostResolver<R = DefaultResolver> {
     names: R,
     ttl: Duration,
-    /// (host, port) → when resolved, the addresses.
-    cache: Mutex<HashMap<(String, u16), (Instant, ResolvedSocketAddrs)>>,
+    /// A few names at most: a linear scan finds one without building a key per request.
+    cache: Mutex<Vec<Resolved>>,
+}
+
+/// A name's addresses, and when they were looked up.
+#[derive(Debug)]
+struct Resolved {
+    host: String,
+    port: u16,
+    at: Instant,
+    addrs: ResolvedSocketAddrs,
 }
 
 impl Default for HostResolver {
@@ -45,7 +53,7 @@ impl<R: Resolver> HostResolver<R> {
         HostResolver {
             names,
             ttl,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(Vec::new()),
         }
     }
 }
@@ -62,22 +70,30 @@ impl<R: Resolver> Resolver for HostResolver<R> {
             addrs.push(addr);
             return Ok(addrs);
         }
-        let Some(key) = uri.host().zip(port_of(uri)).map(|(h, p)| (h.to_owned(), p)) else {
+        let (Some(host), Some(port)) = (uri.host(), port_of(uri)) else {
             return self.names.resolve(uri, config, timeout);
         };
         let cache = || self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((at, addrs)) = cache().get(&key) {
-            if at.elapsed() < self.ttl {
-                return Ok(addrs.clone());
-            }
+        let same = |r: &Resolved| r.port == port && r.host == host;
+        if let Some(hit) = cache()
+            .iter()
+            .find(|r| same(r) && r.at.elapsed() < self.ttl)
+        {
+            return Ok(hit.addrs.clone());
         }
         // The lock is not held during the lookup: other threads keep going meanwhile.
         let addrs = self.names.resolve(uri, config, timeout)?;
         let mut cache = cache();
+        cache.retain(|r| !same(r));
         if cache.len() >= MAX_NAMES {
             cache.clear();
         }
-        cache.insert(key, (Instant::now(), addrs.clone()));
+        cache.push(Resolved {
+            host: host.to_owned(),
+            port,
+            at: Instant::now(),
+            addrs: addrs.clone(),
+        });
         Ok(addrs)
     }
 }

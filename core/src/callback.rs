@@ -13,9 +13,10 @@ use serde::Serialize;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
+use crate::headers::pick;
 use crate::record::CallRecord;
 use crate::signing::{Credentials, checksum, unix_millis_now};
-use crate::validate::parse_decimal;
+use crate::validate::parse_timestamp;
 
 /// The default clock tolerance for callbacks: five minutes, as for signed requests.
 pub const DEFAULT_TOLERANCE_MS: u64 = 300_000;
@@ -49,7 +50,12 @@ pub enum CallbackError {
         /// The header's name.
         header: &'static str,
     },
-    /// `CurTime` is not a decimal number of milliseconds.
+    /// A signature header (`MD5`, `CheckSum`, `CurTime` or `AppKey`) arrives more than once.
+    DuplicateHeader {
+        /// The header's name.
+        header: &'static str,
+    },
+    /// `CurTime` is not a decimal number of milliseconds (or is written with leading zeros).
     MalformedCurTime,
     /// `MD5` does not match the body: the body was altered, or the digest was computed over
     /// something else than the raw bytes.
@@ -84,6 +90,7 @@ impl CallbackError {
     pub fn reason(&self) -> &'static str {
         match self {
             CallbackError::MissingHeader { .. } => "missing_header",
+            CallbackError::DuplicateHeader { .. } => "duplicate_header",
             CallbackError::MalformedCurTime => "malformed_cur_time",
             CallbackError::Md5Mismatch => "md5_mismatch",
             CallbackError::ChecksumMismatch => "checksum_mismatch",
@@ -100,8 +107,11 @@ impl fmt::Display for CallbackError {
         f.write_str("callback refused: ")?;
         match self {
             CallbackError::MissingHeader { header } => write!(f, "header {header} is missing"),
+            CallbackError::DuplicateHeader { header } => {
+                write!(f, "header {header} is sent more than once")
+            }
             CallbackError::MalformedCurTime => {
-                f.write_str("CurTime is not a decimal number of milliseconds")
+                f.write_str("CurTime is not a decimal number of milliseconds without leading zeros")
             }
             CallbackError::Md5Mismatch => f.write_str("MD5 does not match the raw body bytes"),
             CallbackError::ChecksumMismatch => {
@@ -228,21 +238,12 @@ impl CallbackVerifier {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let mut found: [Option<String>; 4] = Default::default();
-        const NAMES: [&str; 4] = ["MD5", "CheckSum", "CurTime", "AppKey"];
-        for (name, value) in headers {
-            if let Some(i) = NAMES
-                .iter()
-                .position(|n| n.eq_ignore_ascii_case(name.as_ref().trim()))
-            {
-                found[i] = Some(value.as_ref().trim().to_owned());
-            }
-        }
-        let [md5, sum, cur_time, app_key] = found;
+        let [md5, sum, cur_time, app_key] = pick(headers, ["MD5", "CheckSum", "CurTime", "AppKey"])
+            .map_err(|header| CallbackError::DuplicateHeader { header })?;
         let md5 = md5.ok_or(CallbackError::MissingHeader { header: "MD5" })?;
         let sum = sum.ok_or(CallbackError::MissingHeader { header: "CheckSum" })?;
         let cur_time = cur_time.ok_or(CallbackError::MissingHeader { header: "CurTime" })?;
-        let sent_ms: u64 = parse_decimal(&cur_time).ok_or(CallbackError::MalformedCurTime)?;
+        let sent_ms: u64 = parse_timestamp(&cur_time).ok_or(CallbackError::MalformedCurTime)?;
 
         let expected_md5 = body_md5(body);
         if !bool::from(expected_md5.as_bytes().ct_eq(md5.as_bytes())) {

@@ -28,6 +28,7 @@ pub mod blocking;
 pub mod callback;
 pub mod codes;
 mod error;
+mod headers;
 pub mod record;
 pub mod request;
 pub mod response;

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::codes::{self, RequestKind, RetryAdvice};
 use crate::record::CallRecord;
 use crate::request::Endpoint;
+use crate::validate;
 
 /// A start request's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -92,6 +93,10 @@ pub enum ProtocolErrorKind {
     HttpStatus,
     /// The body exceeded the client's size limit.
     TooLarge,
+    /// An HTTP redirect (any 3xx). It is never followed: the redirected request would carry a
+    /// live signature to another host, and a client that re-sends a start could place a second
+    /// billable call. `detail` holds the `Location`, when there is one.
+    Redirect,
 }
 
 impl ProtocolErrorKind {
@@ -108,6 +113,7 @@ impl ProtocolErrorKind {
             ProtocolErrorKind::MissingResult => "missing_result",
             ProtocolErrorKind::HttpStatus => "http_status",
             ProtocolErrorKind::TooLarge => "too_large",
+            ProtocolErrorKind::Redirect => "redirect",
         }
     }
 
@@ -123,6 +129,7 @@ impl ProtocolErrorKind {
             ProtocolErrorKind::MissingResult => "code 200 without the expected result",
             ProtocolErrorKind::HttpStatus => "code 200 with an HTTP error status",
             ProtocolErrorKind::TooLarge => "a body over the size limit",
+            ProtocolErrorKind::Redirect => "a redirect, which is never followed",
         }
     }
 }
@@ -143,6 +150,24 @@ pub struct ProtocolError {
 }
 
 impl ProtocolError {
+    /// The longest `Location` kept in a redirect error; a hostile server chooses its length.
+    pub const MAX_LOCATION_CHARS: usize = 512;
+
+    /// A redirect refused, with where it pointed (cut to [`Self::MAX_LOCATION_CHARS`]) and
+    /// without the body, for HTTP clients that see the `Location` header.
+    pub fn redirect(endpoint: Endpoint, http_status: u16, location: Option<&str>) -> Self {
+        let mut e = ProtocolError::new(endpoint, ProtocolErrorKind::Redirect, http_status, b"");
+        e.detail = location.map(|l| {
+            let kept: String = l
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(Self::MAX_LOCATION_CHARS)
+                .collect();
+            format!("Location: {kept}")
+        });
+        e
+    }
+
     /// Builds one; public so HTTP clients can report their own size-limit refusals the same way.
     pub fn new(endpoint: Endpoint, kind: ProtocolErrorKind, http_status: u16, body: &[u8]) -> Self {
         ProtocolError {
@@ -249,6 +274,14 @@ pub fn parse_envelope(
         e.detail = detail;
         Err(ResponseError::Protocol(e))
     };
+    // Before the body: a redirect's body may well look like a success, and it is not one.
+    if (300..400).contains(&http_status) {
+        return Err(ResponseError::Protocol(ProtocolError::redirect(
+            endpoint,
+            http_status,
+            None,
+        )));
+    }
     if body.iter().all(u8::is_ascii_whitespace) {
         return fail(ProtocolErrorKind::Empty, None);
     }
@@ -301,18 +334,25 @@ pub fn parse_start(
         Value::String(s) => Some(s.as_str()),
         _ => None,
     };
-    match session.filter(|s| !s.is_empty()) {
-        Some(s) => Ok(Started {
-            session: s.to_owned(),
-            raw: obj.clone(),
-        }),
-        None => Err(missing_result(
+    let Some(session) = session.filter(|s| !s.is_empty()) else {
+        return Err(missing_result(
             endpoint,
             http_status,
             body,
             "no obj.session",
-        )),
+        ));
+    };
+    // The same rule a query applies to the session it is given, so a session that a start
+    // returns can always be queried, and a hostile answer cannot hand the caller megabytes or
+    // line breaks to log.
+    if let Err(e) = validate::session(session) {
+        let detail = format!("obj.session {}", e.rule);
+        return Err(missing_result(endpoint, http_status, body, &detail));
     }
+    Ok(Started {
+        session: session.to_owned(),
+        raw: obj.clone(),
+    })
 }
 
 /// Reads a `queryBySession` response: `obj` is the call record (an object, or a string holding one).

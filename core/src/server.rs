@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
+use crate::headers::pick;
 use crate::request::{QueryBySession, SessionKind, StartCall, StartConf};
 use crate::signing::{Credentials, MAX_NONCE_LEN, checksum};
 use crate::validate::{self, Rule, ValidationError};
@@ -29,6 +30,11 @@ pub enum AuthRefusal {
         /// The header's name.
         header: &'static str,
     },
+    /// An auth header arrives more than once.
+    DuplicateHeader {
+        /// The header's name.
+        header: &'static str,
+    },
     /// No app with this `AppKey`.
     UnknownAppKey,
     /// The nonce is longer than 128 characters.
@@ -36,7 +42,7 @@ pub enum AuthRefusal {
         /// Characters given.
         length: usize,
     },
-    /// `CurTime` is not a decimal number.
+    /// `CurTime` is not a decimal number (or is written with leading zeros).
     MalformedCurTime,
     /// `CurTime` is more than the window away from the server's clock (or is in milliseconds).
     OutsideWindow {
@@ -52,6 +58,7 @@ impl AuthRefusal {
     pub fn reason(&self) -> &'static str {
         match self {
             AuthRefusal::MissingHeader { .. } => "missing_header",
+            AuthRefusal::DuplicateHeader { .. } => "duplicate_header",
             AuthRefusal::UnknownAppKey => "unknown_app_key",
             AuthRefusal::NonceTooLong { .. } => "nonce_too_long",
             AuthRefusal::MalformedCurTime => "malformed_cur_time",
@@ -66,11 +73,14 @@ impl fmt::Display for AuthRefusal {
         f.write_str("bad http header: ")?;
         match self {
             AuthRefusal::MissingHeader { header } => write!(f, "{header} is missing"),
+            AuthRefusal::DuplicateHeader { header } => write!(f, "{header} is sent more than once"),
             AuthRefusal::UnknownAppKey => f.write_str("unknown AppKey"),
             AuthRefusal::NonceTooLong { length } => {
                 write!(f, "Nonce has {length} characters, over {MAX_NONCE_LEN}")
             }
-            AuthRefusal::MalformedCurTime => f.write_str("CurTime is not a number of seconds"),
+            AuthRefusal::MalformedCurTime => {
+                f.write_str("CurTime is not a number of seconds without leading zeros")
+            }
             AuthRefusal::OutsideWindow { skew_secs } => write!(
                 f,
                 "CurTime is {skew_secs} s from the server clock, outside the {REQUEST_WINDOW_SECS} s window"
@@ -95,17 +105,9 @@ where
     K: AsRef<str>,
     V: AsRef<str>,
 {
-    const NAMES: [&str; 4] = ["AppKey", "Nonce", "CurTime", "CheckSum"];
-    let mut found: [Option<String>; 4] = Default::default();
-    for (name, value) in headers {
-        if let Some(i) = NAMES
-            .iter()
-            .position(|n| n.eq_ignore_ascii_case(name.as_ref().trim()))
-        {
-            found[i] = Some(value.as_ref().trim().to_owned()).filter(|v| !v.is_empty());
-        }
-    }
-    let [key, nonce, cur_time, sum] = found;
+    let [key, nonce, cur_time, sum] = pick(headers, ["AppKey", "Nonce", "CurTime", "CheckSum"])
+        .map_err(|header| AuthRefusal::DuplicateHeader { header })?
+        .map(|value| value.filter(|v| !v.is_empty()));
     let key = key.ok_or(AuthRefusal::MissingHeader { header: "AppKey" })?;
     let nonce = nonce.ok_or(AuthRefusal::MissingHeader { header: "Nonce" })?;
     let cur_time = cur_time.ok_or(AuthRefusal::MissingHeader { header: "CurTime" })?;
@@ -115,7 +117,7 @@ where
     if length > MAX_NONCE_LEN {
         return Err(AuthRefusal::NonceTooLong { length });
     }
-    let sent: u64 = validate::parse_decimal(&cur_time).ok_or(AuthRefusal::MalformedCurTime)?;
+    let sent: u64 = validate::parse_timestamp(&cur_time).ok_or(AuthRefusal::MalformedCurTime)?;
     let expected = checksum(credentials.expose_secret(), &nonce, &cur_time);
     if !bool::from(expected.as_bytes().ct_eq(sum.as_bytes())) {
         return Err(AuthRefusal::ChecksumMismatch);

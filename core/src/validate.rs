@@ -76,6 +76,21 @@ pub enum Rule {
     Url,
     /// A list parameter that is not a JSON array of numbers.
     JsonArray,
+    /// A wait that must be positive is zero, negative or not a number.
+    PositiveSeconds,
+    /// A wait that may be zero is negative or not a number.
+    NonNegativeSeconds,
+    /// A setting larger than any sane use of it (a wait of days would overflow the clock
+    /// arithmetic of every request, and hide a unit mistake).
+    AtMost {
+        /// The largest value accepted.
+        max: u64,
+        /// The unit of `max`.
+        unit: &'static str,
+    },
+    /// A decimal number written with leading zeros: `0170…` and `170…` would be two spellings
+    /// of one signed value, so one signature would verify for two different headers.
+    LeadingZero,
 }
 
 impl Rule {
@@ -99,6 +114,11 @@ impl Rule {
             Rule::Milliseconds => "milliseconds",
             Rule::Url => "url",
             Rule::JsonArray => "json_array",
+            // Same code as an integer's: callers check one rule for "zero is not allowed".
+            Rule::PositiveSeconds => "not_positive",
+            Rule::NonNegativeSeconds => "negative",
+            Rule::AtMost { .. } => "at_most",
+            Rule::LeadingZero => "leading_zero",
         }
     }
 }
@@ -139,6 +159,10 @@ impl fmt::Display for Rule {
                 "must be an absolute http:// or https:// URL without query or fragment",
             ),
             Rule::JsonArray => f.write_str("must be a JSON array of numbers, e.g. [\"13800000000\"]"),
+            Rule::PositiveSeconds => f.write_str("must be a positive number of seconds"),
+            Rule::NonNegativeSeconds => f.write_str("must be a number of seconds, 0 or more"),
+            Rule::AtMost { max, unit } => write!(f, "must be at most {max} {unit}"),
+            Rule::LeadingZero => f.write_str("must be a decimal number without leading zeros"),
         }
     }
 }
@@ -155,7 +179,9 @@ pub struct ValidationError {
 }
 
 impl ValidationError {
-    pub(crate) fn new(field: &'static str, rule: Rule) -> Self {
+    /// A refusal of `field` by `rule`; public so that bindings can report their own argument
+    /// conversions (a Python `bool` where a count belongs) with the same type.
+    pub fn new(field: &'static str, rule: Rule) -> Self {
         ValidationError {
             field,
             index: None,
@@ -277,6 +303,60 @@ pub fn parse_max_dur(value: &str) -> Result<u32, ValidationError> {
         parse_decimal::<u32>(value).ok_or(ValidationError::new("maxDur", Rule::NotInteger))?;
     max_dur(parsed)?;
     Ok(parsed)
+}
+
+/// Parses a signed timestamp (`CurTime`): plain ASCII digits, and no leading zero, so that each
+/// value has exactly one spelling under the signature.
+pub(crate) fn parse_timestamp(value: &str) -> Option<u64> {
+    if value.len() > 1 && value.starts_with('0') {
+        return None;
+    }
+    parse_decimal(value)
+}
+
+/// Longest wait a client setting accepts: ten minutes, far beyond any ECP exchange.
+pub const MAX_WAIT_SECS: u64 = 600;
+
+/// Checks a wait setting (a timeout, a backoff): at most [`MAX_WAIT_SECS`], and positive unless
+/// `zero_ok`.
+pub fn wait(
+    field: &'static str,
+    value: std::time::Duration,
+    zero_ok: bool,
+) -> Result<std::time::Duration, ValidationError> {
+    if value.is_zero() && !zero_ok {
+        return Err(ValidationError::new(field, Rule::PositiveSeconds));
+    }
+    if value > std::time::Duration::from_secs(MAX_WAIT_SECS) {
+        return Err(ValidationError::new(
+            field,
+            Rule::AtMost {
+                max: MAX_WAIT_SECS,
+                unit: "seconds",
+            },
+        ));
+    }
+    Ok(value)
+}
+
+/// [`wait`] for a number of seconds as a binding receives it (Python's `float`): NaN and
+/// negative values are refused rather than clamped, and huge ones never reach `Duration`'s
+/// panicking arithmetic.
+pub fn wait_secs_f64(
+    field: &'static str,
+    secs: f64,
+    zero_ok: bool,
+) -> Result<std::time::Duration, ValidationError> {
+    let sign_rule = if zero_ok {
+        Rule::NonNegativeSeconds
+    } else {
+        Rule::PositiveSeconds
+    };
+    if secs.is_nan() || secs < 0.0 {
+        return Err(ValidationError::new(field, sign_rule));
+    }
+    let capped = secs.min(MAX_WAIT_SECS as f64 + 1.0);
+    wait(field, std::time::Duration::from_secs_f64(capped), zero_ok)
 }
 
 /// Parses an unsigned decimal integer of plain ASCII digits: no sign, no spaces, no exponent.

@@ -306,7 +306,9 @@ impl From<CallbackError> for Box<yx_error> {
     fn from(e: CallbackError) -> Self {
         let mut out = yx_error::new(yx_result::YX_CALLBACK, e.to_string());
         out.reason = Some(c_string(e.reason()));
-        if let CallbackError::MissingHeader { header } = e {
+        if let CallbackError::MissingHeader { header } | CallbackError::DuplicateHeader { header } =
+            e
+        {
             out.field = Some(c_string(header));
         }
         out
@@ -317,7 +319,7 @@ impl From<AuthRefusal> for Box<yx_error> {
     fn from(e: AuthRefusal) -> Self {
         let mut out = yx_error::new(yx_result::YX_AUTH, e.to_string());
         out.reason = Some(c_string(e.reason()));
-        if let AuthRefusal::MissingHeader { header } = e {
+        if let AuthRefusal::MissingHeader { header } | AuthRefusal::DuplicateHeader { header } = e {
             out.field = Some(c_string(header));
         }
         out
@@ -486,10 +488,10 @@ pub unsafe extern "C" fn yx_error_http_status(err: *const yx_error) -> u16 {
 
 /// A stable identifier refining the kind: for `YX_PROTOCOL` what was wrong with the answer
 /// (`"empty"`, `"html"`, `"not_json"`, `"truncated"`, `"not_an_object"`, `"missing_code"`, `"bad_code"`,
-/// `"missing_result"`, `"http_status"`, `"too_large"`); for `YX_CALLBACK` why the callback was
-/// refused (`"missing_header"`, `"malformed_cur_time"`, `"md5_mismatch"`,
+/// `"missing_result"`, `"http_status"`, `"too_large"`, `"redirect"`); for `YX_CALLBACK` why the callback was
+/// refused (`"missing_header"`, `"duplicate_header"`, `"malformed_cur_time"`, `"md5_mismatch"`,
 /// `"checksum_mismatch"`, `"app_key_mismatch"`, `"stale"`, `"future"`, `"malformed"`); for
-/// `YX_AUTH` why the request was refused (`"missing_header"`, `"unknown_app_key"`,
+/// `YX_AUTH` why the request was refused (`"missing_header"`, `"duplicate_header"`, `"unknown_app_key"`,
 /// `"nonce_too_long"`, `"malformed_cur_time"`, `"outside_window"`, `"checksum_mismatch"`); for
 /// `YX_TRANSPORT` the failed step (`"connect"`, `"timeout"`, `"tls"`, `"io"`). NULL otherwise.
 /// Borrowed from `err`.

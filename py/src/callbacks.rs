@@ -135,7 +135,11 @@ pub struct PyCallbackVerifier {
 impl PyCallbackVerifier {
     #[new]
     #[pyo3(signature = (credentials, *, tolerance_ms = 300_000, skip_time_check = false))]
-    fn new(credentials: &PyCredentials, tolerance_ms: u64, skip_time_check: bool) -> Self {
+    fn new(
+        credentials: &PyCredentials,
+        #[pyo3(from_py_with = crate::convert::tolerance_ms)] tolerance_ms: u64,
+        skip_time_check: bool,
+    ) -> Self {
         // The default above is spelled out so that it shows in the signature Python sees.
         const _: () = assert!(DEFAULT_TOLERANCE_MS == 300_000);
         let check = if skip_time_check {

@@ -65,10 +65,10 @@ impl PyClient {
         let inner = Client::builder(credentials)
             .base_url(base_url)
             .map_err(py_err)?
-            .connect_timeout(seconds("connect_timeout", settings.connect_timeout)?)
-            .timeout(seconds("timeout", settings.timeout)?)
+            .connect_timeout(seconds("connect_timeout", settings.connect_timeout, false)?)
+            .timeout(seconds("timeout", settings.timeout, false)?)
             .max_retries(settings.max_retries)
-            .backoff(seconds("backoff", settings.backoff)?)
+            .backoff(seconds("backoff", settings.backoff, true)?)
             .max_response_bytes(settings.max_response_bytes)
             .build()
             .map_err(py_err)?;
@@ -110,9 +110,9 @@ impl PyClient {
         base_url: &str,
         connect_timeout: f64,
         timeout: f64,
-        max_retries: u32,
+        #[pyo3(from_py_with = crate::convert::max_retries)] max_retries: u32,
         backoff: f64,
-        max_response_bytes: u64,
+        #[pyo3(from_py_with = crate::convert::max_response_bytes)] max_response_bytes: u64,
     ) -> PyResult<Self> {
         let credentials = resolve_credentials(app_key, app_secret, credentials.as_deref())?;
         let settings = ClientSettings {

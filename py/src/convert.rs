@@ -2,7 +2,7 @@
 //! mappings as web frameworks hand them over, and integer parameters.
 
 use pyo3::IntoPyObjectExt;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyList, PyString};
 use serde_json::Value;
@@ -141,14 +141,52 @@ pub fn max_dur(value: &Bound<'_, PyAny>) -> PyResult<u32> {
     validate::parse_max_dur(&text).map_err(py_err)
 }
 
-/// A duration in seconds from a Python number. Negative values become zero, which the core
-/// refuses with its own validation error; NaN and infinity are refused here.
-pub fn seconds(name: &str, value: f64) -> PyResult<std::time::Duration> {
-    if !value.is_finite() {
-        return Err(PyValueError::new_err(format!(
-            "{name} must be a finite number of seconds"
-        )));
+/// A wait in seconds from a Python number, by the core's rule: NaN, negative (and zero unless
+/// `zero_ok`) and absurdly long waits are refused naming the argument.
+pub fn seconds(field: &'static str, value: f64, zero_ok: bool) -> PyResult<std::time::Duration> {
+    validate::wait_secs_f64(field, value, zero_ok).map_err(py_err)
+}
+
+/// An unsigned integer argument (an `int`, or anything with `__index__`), refused with a
+/// `ValidationError` naming `field` when it is a `bool` (Python's `True` is the integer 1, so
+/// `tolerance_ms=True` would otherwise mean one millisecond) or out of `T`'s range (where a raw
+/// `OverflowError` would name nothing).
+pub fn uint_arg<T: TryFrom<i128>>(field: &'static str, value: &Bound<'_, PyAny>) -> PyResult<T> {
+    let refuse = || {
+        py_err(validate::ValidationError::new(
+            field,
+            validate::Rule::NotInteger,
+        ))
+    };
+    if value.is_instance_of::<PyBool>() {
+        return Err(refuse());
     }
-    std::time::Duration::try_from_secs_f64(value.max(0.0))
-        .map_err(|e| PyValueError::new_err(format!("{name}: {e}")))
+    let py = value.py();
+    let index = match py.import("operator")?.getattr("index")?.call1((value,)) {
+        Ok(index) => index,
+        Err(e) if e.is_instance_of::<PyTypeError>(py) => {
+            return Err(PyTypeError::new_err(format!(
+                "{field} must be an int, not {}",
+                value.get_type().name()?
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    let wide: i128 = index.extract().map_err(|_| refuse())?;
+    T::try_from(wide).map_err(|_| refuse())
+}
+
+/// `from_py_with` converters for the integer settings, each naming its argument.
+pub fn tolerance_ms(value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    uint_arg("tolerance_ms", value)
+}
+
+/// See [`tolerance_ms`].
+pub fn max_retries(value: &Bound<'_, PyAny>) -> PyResult<u32> {
+    uint_arg("max_retries", value)
+}
+
+/// See [`tolerance_ms`].
+pub fn max_response_bytes(value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    uint_arg("max_response_bytes", value)
 }

@@ -26,7 +26,9 @@ pub fn auth_err(refusal: &AuthRefusal) -> PyErr {
     Python::attach(|py| {
         let kwargs = PyDict::new(py);
         let header = match refusal {
-            AuthRefusal::MissingHeader { header } => Some(*header),
+            AuthRefusal::MissingHeader { header } | AuthRefusal::DuplicateHeader { header } => {
+                Some(*header)
+            }
             _ => None,
         };
         kwargs
@@ -98,7 +100,9 @@ fn transport_kwargs(kwargs: &Bound<'_, PyDict>, e: &TransportError) -> PyResult<
 fn callback_kwargs(kwargs: &Bound<'_, PyDict>, e: &CallbackError) -> PyResult<()> {
     kwargs.set_item("reason", e.reason())?;
     let header = match e {
-        CallbackError::MissingHeader { header } => Some(*header),
+        CallbackError::MissingHeader { header } | CallbackError::DuplicateHeader { header } => {
+            Some(*header)
+        }
         _ => None,
     };
     kwargs.set_item("header", header)

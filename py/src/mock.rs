@@ -374,7 +374,7 @@ impl PyMockServer {
             apps: vec![credentials.clone()],
             accids: accids.unwrap_or(defaults.accids.clone()),
             callback_url,
-            call_duration: seconds("call_duration", call_duration)?,
+            call_duration: seconds("call_duration", call_duration, true)?,
             default_outcome: default_outcome
                 .map_or(defaults.default_outcome.clone(), |o| o.inner.clone()),
             duplicate_callbacks,
@@ -426,9 +426,9 @@ impl PyMockServer {
         &self,
         connect_timeout: f64,
         timeout: f64,
-        max_retries: u32,
+        #[pyo3(from_py_with = crate::convert::max_retries)] max_retries: u32,
         backoff: f64,
-        max_response_bytes: u64,
+        #[pyo3(from_py_with = crate::convert::max_response_bytes)] max_response_bytes: u64,
     ) -> PyResult<PyClient> {
         let settings = ClientSettings {
             connect_timeout,
@@ -509,7 +509,7 @@ impl PyMockServer {
     /// Adds ``seconds`` of latency to every ECP request; 0 turns it off.
     #[pyo3(signature = (seconds))]
     fn set_latency(&self, seconds: f64) -> PyResult<()> {
-        let latency = crate::convert::seconds("seconds", seconds)?;
+        let latency = crate::convert::seconds("seconds", seconds, true)?;
         self.with(|s| s.set_latency(latency))
     }
 
@@ -561,7 +561,7 @@ impl PyMockServer {
     /// ``timeout`` seconds passed, and returns them all.
     #[pyo3(signature = (count, *, timeout = 5.0))]
     fn wait_for_callbacks(&self, count: usize, timeout: f64) -> PyResult<Vec<PyCallbackDelivery>> {
-        let timeout: Duration = seconds("timeout", timeout)?;
+        let timeout: Duration = seconds("timeout", timeout, true)?;
         let callbacks = self.with(|s| s.wait_for_callbacks(count, timeout))?;
         Ok(wrap_callbacks(callbacks))
     }

@@ -240,6 +240,15 @@ def responses():
     proto("query success without record", "query_by_session", 200, '{"code":200,"obj":7}', "missing_result", "safe")
     proto("success code with HTTP 500", "query_by_session", 500, '{"code":200,"obj":{}}', "http_status", "safe")
     proto("HTTP 400 html: URL and body do not match", "start_call", 400, "<html><body>400 Bad Request</body></html>", "html", "never")
+    # A 3xx is never followed, and its body is never read as an answer, however good it looks.
+    for status in (301, 302, 303, 307, 308):
+        proto("HTTP %d on a start" % status, "start_call", status, '{"code":200,"obj":{"session":"%s"}}' % sid, "redirect", "outcome_unknown")
+    proto("HTTP 302 on a query", "query_by_session", 302, "", "redirect", "safe")
+    # A started session must be one that a query accepts (printable ASCII, 1 to 128 characters).
+    proto("session with a line break", "start_call", 200, '{"code":200,"obj":{"session":"a\\r\\nX-Injected: 1"}}', "missing_result", "outcome_unknown")
+    proto("session with a space", "start_conf", 200, '{"code":200,"obj":{"session":"a b"}}', "missing_result", "outcome_unknown")
+    proto("session of 129 characters", "start_call", 200, '{"code":200,"obj":{"session":"%s"}}' % ("s" * 129), "missing_result", "outcome_unknown")
+    ok("session of 128 characters", "start_call", 200, '{"code":200,"obj":{"session":"%s"}}' % ("s" * 128), {"session": "s" * 128})
     return {"cases": cases}
 
 
@@ -305,6 +314,15 @@ def callbacks():
         case("%s header missing" % name, DOC_CALL, h, t, 300000, "missing_header")
     h = [x for j, x in enumerate(signed(DOC_CALL)) if j != 1]
     case("AppKey header absent (optional)", DOC_CALL, h, t, 300000, "ok")
+    # A signature header sent twice: a proxy reading the first copy and a verifier reading the
+    # last would disagree, so any repeat is refused, whatever the order or the values.
+    for i, name in [(3, "MD5"), (4, "CheckSum"), (2, "CurTime"), (1, "AppKey")]:
+        good = signed(DOC_CALL)
+        case("%s sent twice, forged copy first" % name, DOC_CALL, [[name.lower(), "0" * 40]] + good, t, 300000, "duplicate_header")
+        case("%s sent twice, same value" % name, DOC_CALL, good + [good[i]], t, 300000, "duplicate_header")
+    # Signed over the zero-padded spelling: one signature must not verify for two CurTime texts.
+    h = signed(DOC_CALL, cur="0%d" % t)
+    case("CurTime with a leading zero", DOC_CALL, h, t, 300000, "malformed_cur_time")
 
     parse = [
         {"name": "documented call", "body": DOC_CALL, "expect": {"type": "call_end", "session": "7c4b7673-4f70-4164-82a0-decb84d77914",
@@ -382,6 +400,10 @@ def server():
          form([("callerAcc", "liuxuanlin"), ("caller", "13777777777"), ("callee", "13888888888,13666666666"), ("maxDur", "100")]), bad("callee"))
     case("query type 3", Q, headers(), "", "session=abc-1&type=3", bad("type"))
     case("query without session", Q, headers(), "", "type=1", bad("session"))
+    for i, name in enumerate(["AppKey", "Nonce", "CurTime", "CheckSum"]):
+        case("%s sent twice" % name, SC, [[name, "forged"]] + headers(), "", call_body, dict(hdr414, refusal="duplicate_header"))
+    # "abc" + "01700000000" and "abc0" + "1700000000" hash alike: a leading zero is refused.
+    case("CurTime with a leading zero", SC, headers(cur="0%d" % now), "", call_body, dict(hdr414, refusal="malformed_cur_time"))
     return {"app_key": APP_KEY, "secret": SECRET, "window_secs": 300, "cases": cases}
 
 

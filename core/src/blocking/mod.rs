@@ -29,6 +29,7 @@ use crate::request::{BaseUrl, EcpRequest, PreparedRequest, QueryBySession, Start
 use crate::response::{ProtocolError, ProtocolErrorKind, ResponseError, Started};
 use crate::signing::Credentials;
 use crate::transport::{TransportError, TransportErrorKind};
+use crate::validate::{self, Rule, ValidationError};
 
 /// Default time allowed to open a connection (DNS, TCP, TLS).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -85,6 +86,7 @@ impl ClientBuilder {
     }
 
     /// First backoff delay (default 200 ms); doubles per retry, capped at 5 s, with jitter.
+    /// Zero retries at once.
     pub fn backoff(mut self, delay: Duration) -> Self {
         self.backoff = delay;
         self
@@ -98,18 +100,13 @@ impl ClientBuilder {
 
     /// Builds the client and its connection pool.
     pub fn build(self) -> Result<Client, Error> {
-        // A zero would fail every request, later and less clearly than here.
-        let zero = [
-            ("connect_timeout", self.connect_timeout.is_zero()),
-            ("timeout", self.timeout.is_zero()),
-            ("max_response_bytes", self.max_response_bytes == 0),
-        ];
-        if let Some((field, _)) = zero.into_iter().find(|(_, is_zero)| *is_zero) {
-            return Err(crate::validate::ValidationError::new(
-                field,
-                crate::validate::Rule::NotPositive,
-            )
-            .into());
+        // Refused here, naming the setting, rather than failing every request later (a zero) or
+        // panicking in the clock arithmetic of every request (a wait of centuries).
+        validate::wait("connect_timeout", self.connect_timeout, false)?;
+        validate::wait("timeout", self.timeout, false)?;
+        validate::wait("backoff", self.backoff, true)?;
+        if self.max_response_bytes == 0 {
+            return Err(ValidationError::new("max_response_bytes", Rule::NotPositive).into());
         }
         let mut config = ureq::Agent::config_builder();
         if resolver::is_loopback(self.base_url.as_str()) {
@@ -118,6 +115,9 @@ impl ClientBuilder {
         }
         let config = config
             .http_status_as_error(false)
+            // ureq follows up to 10 redirects by default, re-sending the signed headers to the
+            // new host and a start a second time; a 3xx is reported instead (see `exchange`).
+            .max_redirects(0)
             .timeout_connect(Some(self.connect_timeout))
             .timeout_global(Some(self.timeout))
             .user_agent(USER_AGENT)
@@ -217,6 +217,14 @@ impl Client {
         let transport = |e: ureq::Error| Error::from(transport_error(prepared, e, attempt));
         let mut response = request.send(prepared.body.as_str()).map_err(transport)?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            let location = response
+                .headers()
+                .get(ureq::http::header::LOCATION)
+                .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+            let e = ProtocolError::redirect(prepared.endpoint, status, location.as_deref());
+            return Err(ResponseError::Protocol(e).into());
+        }
         let body = response
             .body_mut()
             .with_config()

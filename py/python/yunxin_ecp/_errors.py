@@ -108,7 +108,8 @@ class ProtocolError(YunxinError):
     """The answer could not be read as an ECP response (a proxy's HTML page, truncated JSON ...).
 
     ``kind`` is ``"empty"``, ``"html"``, ``"not_json"``, ``"truncated"``, ``"not_an_object"``,
-    ``"missing_code"``, ``"bad_code"``, ``"missing_result"``, ``"http_status"`` or ``"too_large"``.
+    ``"missing_code"``, ``"bad_code"``, ``"missing_result"``, ``"http_status"``, ``"too_large"`` or
+    ``"redirect"`` (any 3xx: never followed; ``detail`` holds the ``Location``).
     """
 
     kind: str
@@ -201,8 +202,8 @@ class TimeoutError(TransportError, builtins.TimeoutError):
 class CallbackVerificationError(YunxinError):
     """An incoming call-end callback was refused, or could not be parsed.
 
-    ``reason`` is ``"missing_header"`` (``header`` names it), ``"malformed_cur_time"``,
-    ``"md5_mismatch"``, ``"checksum_mismatch"``, ``"app_key_mismatch"``, ``"stale"``,
+    ``reason`` is ``"missing_header"`` or ``"duplicate_header"`` (``header`` names it),
+    ``"malformed_cur_time"``, ``"md5_mismatch"``, ``"checksum_mismatch"``, ``"app_key_mismatch"``, ``"stale"``,
     ``"future"`` or ``"malformed"``. Answer such a request with HTTP 403 (or 400 when malformed).
     """
 
@@ -226,7 +227,8 @@ class CallbackVerificationError(YunxinError):
 class AuthRefusedError(YunxinError):
     """An incoming signed request was refused (server side; the service answers 414).
 
-    ``reason`` is ``"missing_header"`` (``header`` names it), ``"unknown_app_key"``,
+    ``reason`` is ``"missing_header"`` or ``"duplicate_header"`` (``header`` names it),
+    ``"unknown_app_key"``,
     ``"nonce_too_long"``, ``"malformed_cur_time"``, ``"outside_window"`` or
     ``"checksum_mismatch"``.
     """

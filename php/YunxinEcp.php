@@ -166,7 +166,7 @@ class Exception extends \RuntimeException
         return $this->detail['http_status'] ?? null;
     }
 
-    /** The refinement of the kind: "html", "md5_mismatch", "connect", ... */
+    /** The refinement of the kind: "html", "redirect", "md5_mismatch", "connect", ... */
     public function reason(): ?string
     {
         return $this->detail['reason'] ?? null;
@@ -195,7 +195,7 @@ class Exception extends \RuntimeException
 class ValidationException extends Exception {}
 /** The service answered with a code other than 200: see apiCode() and retryAdvice(). */
 class ApiException extends Exception {}
-/** The answer could not be read: see reason(). */
+/** The answer could not be read, or was a redirect (never followed): see reason(). */
 class ProtocolException extends Exception {}
 /** A callback was refused or unreadable: see reason(). */
 class CallbackException extends Exception {}
@@ -204,75 +204,219 @@ class AuthException extends Exception {}
 /** No complete answer came back: see reason() and maybeSent(). */
 class TransportException extends Exception {}
 
-/** @internal Calls into the library and turns its conventions into PHP's. */
+/**
+ * @internal One object of the library (a `yx_credentials *`, `yx_request *`, ...), freed with its
+ * `<type>_free` function by close() or when the last reference to this goes. The wrapper classes
+ * hold one each and hand it to Native, never the pointer itself (see Native for why).
+ */
+final class Handle
+{
+    /** The `<type> *` the library writes the new object's address to: from then on, the handle. */
+    private CData $cell;
+    private bool $open = false;
+
+    public function __construct(public readonly string $type)
+    {
+        $this->cell = Ffi::get()->new("$type*");
+    }
+
+    public function __destruct()
+    {
+        $this->close();
+    }
+
+    /** Frees the library's object; later uses are refused with a LogicException. Idempotent. */
+    public function close(): void
+    {
+        if ($this->open) {
+            try {
+                Native::value("{$this->type}_free", [$this]);
+            } finally {
+                $this->open = false;
+            }
+        }
+    }
+
+    public function isOpen(): bool
+    {
+        return $this->open;
+    }
+
+    /** @internal For Native: the pointer to pass to the library. */
+    public function pointer(): CData
+    {
+        if (!$this->open) {
+            throw new \LogicException("the {$this->type} is closed");
+        }
+        return $this->cell;
+    }
+
+    /** @internal For Native: where a constructor function writes the pointer (`<type> **`). */
+    public function target(): CData
+    {
+        if ($this->open) {
+            throw new \LogicException("the {$this->type} is open already");
+        }
+        return NativeFfi::addr($this->cell);
+    }
+
+    /** @internal For Native: the constructor function succeeded. */
+    public function opened(): void
+    {
+        $this->open = !NativeFfi::isNull($this->cell);
+    }
+
+    /** Two handles of one pointer would free it twice: share the object instead. */
+    public function __clone()
+    {
+        $this->open = false; // the copy, destroyed once this throws, must not free the object
+        throw new \LogicException('a library handle cannot be cloned');
+    }
+
+    /** @return array<string, mixed> */
+    public function __serialize(): array
+    {
+        throw new \LogicException('a library handle cannot be serialized');
+    }
+
+    /** @param array<string, mixed> $data */
+    public function __unserialize(array $data): void
+    {
+        throw new \LogicException('a library handle cannot be unserialized');
+    }
+
+    /** @return array{type: string, open: bool} */
+    public function __debugInfo(): array
+    {
+        return ['type' => $this->type, 'open' => $this->open];
+    }
+}
+
+/**
+ * @internal A list argument, checked when made: Native passes it to the library as two
+ * arguments, a C array and its length.
+ */
+final class CList
+{
+    /** @param list<string>|list<array{0: string, 1: string}> $items */
+    private function __construct(public readonly bool $headers, public readonly array $items) {}
+
+    /**
+     * A `const char *[]`: strings (or integers, as decimal text) without NUL bytes.
+     *
+     * @param array<mixed> $values
+     */
+    public static function strings(array $values, string $name): self
+    {
+        $items = [];
+        foreach (array_values($values) as $i => $value) {
+            $items[] = self::text($value, "{$name}[$i]");
+        }
+        return new self(false, $items);
+    }
+
+    /**
+     * A `yx_header[]` from ['Name' => 'value', ...] or [['Name', 'value'], ...].
+     *
+     * @param array<mixed> $headers
+     */
+    public static function headers(array $headers): self
+    {
+        $items = [];
+        foreach ($headers as $name => $value) {
+            $i = count($items);
+            if (is_array($value)) {
+                if (!array_is_list($value) || count($value) !== 2) {
+                    throw new \InvalidArgumentException("headers[$i] must be a name and a value");
+                }
+                [$name, $value] = $value;
+            }
+            $items[] = [self::text($name, "headers[$i].name"), self::text($value, "headers[$i].value")];
+        }
+        return new self(true, $items);
+    }
+
+    private static function text(mixed $value, string $name): string
+    {
+        if (is_int($value)) {
+            return (string) $value;
+        }
+        if (!is_string($value)) {
+            throw new \InvalidArgumentException("$name must be a string, not " . get_debug_type($value));
+        }
+        return Native::text($value, $name);
+    }
+}
+
+/**
+ * @internal Calls into the library and turns its conventions into PHP's.
+ *
+ * Every call goes through invoke(), and every FFI\CData lives in its locals or in a Handle's
+ * property: no PHP function here or in the classes above takes a CData argument. An exception
+ * keeps the arguments of every frame on the stack when it is made (unless
+ * zend.exception_ignore_args is on), and a CData among them outlives what it points to: an
+ * FFI::addr() of a local `yx_request *` out-variable points into that local's buffer and names
+ * that local's type, both freed when the frame that owned the local returned, so rendering the
+ * trace later ((string), print_r, an uncaught exception's report) read freed memory.
+ *
+ * The C arguments ($args) are plain PHP values: int, string (bytes, or a C string checked with
+ * text()), null (a NULL pointer), Handle (its pointer), \SensitiveParameterValue (its value: a
+ * secret, which so never shows in a trace) and CList (its C array and length).
+ */
 final class Native
 {
     /** Calls a fallible function (its last argument, err_out, is added here); throws on error. */
-    public static function call(string $function, mixed ...$args): void
+    public static function call(string $function, array $args = []): void
     {
-        $ffi = Ffi::get();
-        $err = $ffi->new('yx_error*');
-        $result = $ffi->$function(...[...$args, NativeFfi::addr($err)]);
-        if ($result !== Result::OK) {
-            throw self::exception($result, $err);
-        }
+        self::invoke($function, $args, true);
     }
 
-    /** Builds the exception for a failed call and frees the error object. */
-    private static function exception(int $result, CData $err): Exception
+    /** As call(), for a function whose out-parameter (before err_out) is a `char *`: the text. */
+    public static function string(string $function, array $args = []): string
     {
-        $ffi = Ffi::get();
-        $detail = ['kind' => 'other', 'message' => 'unknown error'];
-        if (!NativeFfi::isNull($err)) {
-            $json = $ffi->new('char*');
-            if ($ffi->yx_error_to_json($err, NativeFfi::addr($json), null) === Result::OK) {
-                $detail = json_decode(self::take($json), true, 512, JSON_THROW_ON_ERROR);
-            } else {
-                $detail['message'] = (string) $ffi->yx_error_message($err);
-            }
-            $ffi->yx_error_free($err);
-        }
-        return match ($result) {
-            Result::VALIDATION => new ValidationException($result, $detail),
-            Result::API => new ApiException($result, $detail),
-            Result::PROTOCOL => new ProtocolException($result, $detail),
-            Result::CALLBACK => new CallbackException($result, $detail),
-            Result::AUTH => new AuthException($result, $detail),
-            Result::TRANSPORT => new TransportException($result, $detail),
-            default => new Exception($result, $detail),
-        };
-    }
-
-    /** Copies a `char *` the library returned into a PHP string and frees it. */
-    public static function take(CData $string): string
-    {
-        try {
-            return NativeFfi::string($string);
-        } finally {
-            Ffi::get()->yx_string_free($string);
-        }
-    }
-
-    /** Calls a function whose out-parameter is a `char *` (before err_out); returns the text. */
-    public static function string(string $function, mixed ...$args): string
-    {
-        $out = Ffi::get()->new('char*');
-        self::call($function, ...[...$args, NativeFfi::addr($out)]);
-        return self::take($out);
+        return self::invoke($function, $args, true, 'string');
     }
 
     /** As string(), decoding the JSON the library wrote. */
-    public static function json(string $function, mixed ...$args): mixed
+    public static function json(string $function, array $args = []): mixed
     {
-        return json_decode(self::string($function, ...$args), true, 512, JSON_THROW_ON_ERROR);
+        return json_decode(self::string($function, $args), true, 512, JSON_THROW_ON_ERROR);
     }
 
-    /** Calls a function whose out-parameter is a handle of `$type`; returns the handle. */
-    public static function handle(string $type, string $function, mixed ...$args): CData
+    /** As call(), for a function whose out-parameter is a new `$type *`: its handle. */
+    public static function handle(string $type, string $function, array $args = []): Handle
     {
-        $out = Ffi::get()->new("$type*");
-        self::call($function, ...[...$args, NativeFfi::addr($out)]);
-        return $out;
+        $handle = new Handle($type);
+        self::invoke($function, $args, true, $handle);
+        return $handle;
+    }
+
+    /** As call(), for a function whose out-parameter is a `size_t`. */
+    public static function size(string $function, array $args = []): int
+    {
+        return self::invoke($function, $args, true, 'size_t');
+    }
+
+    /** Calls a function without err_out; returns its number or `const char *` as PHP's (null: void). */
+    public static function value(string $function, array $args = []): int|string|null
+    {
+        return self::invoke($function, $args, false);
+    }
+
+    /** Calls a function returning `const uint8_t *`: its $length bytes. */
+    public static function bytes(string $function, array $args, int $length): string
+    {
+        return self::invoke($function, $args, false, 'bytes', $length);
+    }
+
+    /**
+     * Calls a function returning `const yx_header *`: its $count pairs.
+     *
+     * @return list<array{0: string, 1: string}>
+     */
+    public static function headers(string $function, array $args, int $count): array
+    {
+        return self::invoke($function, $args, false, 'headers', $count);
     }
 
     /**
@@ -287,71 +431,181 @@ final class Native
         return $value;
     }
 
-    /**
-     * Copies PHP strings into C memory for a `const char *` array or struct field; the copies
-     * stay alive as long as `$keep`.
-     *
-     * @param list<CData> $keep
-     */
-    public static function cString(string $value, string $name, array &$keep): CData
+    /** text() for a secret: the value travels wrapped, so no frame of a trace shows it. */
+    public static function secret(#[\SensitiveParameter] string $value, string $name): \SensitiveParameterValue
     {
-        $value = self::text($value, $name);
-        $length = strlen($value);
-        $buffer = NativeFfi::new('char[' . ($length + 1) . ']');
-        if ($length > 0) {
-            NativeFfi::memcpy($buffer, $value, $length);
+        if (str_contains($value, "\0")) {
+            throw new \InvalidArgumentException("$name contains a NUL byte");
         }
-        $buffer[$length] = "\0";
-        $keep[] = $buffer;
-        return NativeFfi::cast('char*', NativeFfi::addr($buffer[0]));
+        return new \SensitiveParameterValue($value);
+    }
+
+    /** An integer for a `uint64_t` or `size_t`: a negative one is refused, not wrapped around. */
+    public static function u64(int $value, string $name): int
+    {
+        return self::range($value, $name, 0, PHP_INT_MAX);
+    }
+
+    /** An integer for a `uint32_t`. */
+    public static function u32(int $value, string $name): int
+    {
+        return self::range($value, $name, 0, 0xFFFF_FFFF);
+    }
+
+    /** An integer for a `uint16_t`. */
+    public static function u16(int $value, string $name): int
+    {
+        return self::range($value, $name, 0, 0xFFFF);
+    }
+
+    /** An integer for an `int32_t`. */
+    public static function i32(int $value, string $name): int
+    {
+        return self::range($value, $name, -0x8000_0000, 0x7FFF_FFFF);
+    }
+
+    private static function range(int $value, string $name, int $min, int $max): int
+    {
+        if ($value < $min || $value > $max) {
+            throw new \InvalidArgumentException("$name $value is out of range ($min to $max)");
+        }
+        return $value;
     }
 
     /**
-     * A `const char *[]` from a list of strings.
+     * The one place that calls the library.
      *
-     * @param list<string> $values
-     * @param list<CData> $keep
+     * @param list<mixed> $args
+     * @param Handle|'string'|'size_t'|'bytes'|'headers'|null $out
      */
-    public static function stringArray(array $values, string $name, array &$keep): ?CData
+    private static function invoke(string $function, array $args, bool $fallible, Handle|string|null $out = null, int $length = 0): mixed
     {
-        $values = array_values($values);
-        if ($values === []) {
+        $ffi = Ffi::get();
+        $keep = []; // C copies of strings and the arrays holding them, alive until the call returns
+        $cString = static function (string $value) use (&$keep): CData {
+            $length = strlen($value);
+            $buffer = NativeFfi::new('char[' . ($length + 1) . ']');
+            if ($length > 0) {
+                NativeFfi::memcpy($buffer, $value, $length);
+            }
+            $keep[] = $buffer;
+            return NativeFfi::cast('char*', NativeFfi::addr($buffer[0]));
+        };
+        $cargs = [];
+        foreach ($args as $arg) {
+            if ($arg instanceof Handle) {
+                $cargs[] = $arg->pointer();
+            } elseif ($arg instanceof \SensitiveParameterValue) {
+                $cargs[] = $arg->getValue();
+            } elseif ($arg instanceof CList) {
+                $count = count($arg->items);
+                if ($count === 0) {
+                    array_push($cargs, null, 0);
+                    continue;
+                }
+                $array = $ffi->new(($arg->headers ? 'yx_header' : 'const char*') . "[$count]");
+                foreach ($arg->items as $i => $item) {
+                    if ($arg->headers) {
+                        $array[$i]->name = $cString($item[0]);
+                        $array[$i]->value = $cString($item[1]);
+                    } else {
+                        $array[$i] = $cString($item);
+                    }
+                }
+                $keep[] = $array;
+                array_push($cargs, $array, $count);
+            } elseif ($arg === null || is_int($arg) || is_string($arg)) {
+                $cargs[] = $arg;
+            } else {
+                throw new \LogicException("$function: cannot pass " . get_debug_type($arg));
+            }
+        }
+        $cell = null;
+        if ($out instanceof Handle) {
+            $cargs[] = $out->target();
+        } elseif ($out === 'string' || $out === 'size_t') {
+            $cell = $ffi->new($out === 'string' ? 'char*' : 'size_t');
+            $cargs[] = NativeFfi::addr($cell);
+        }
+        $err = null;
+        if ($fallible) {
+            $err = $ffi->new('yx_error*');
+            $cargs[] = NativeFfi::addr($err);
+        }
+
+        try {
+            $result = $ffi->$function(...$cargs);
+        } catch (\Throwable $e) {
+            // FFI refused an argument: a bug of this file. That exception's trace holds the C
+            // arguments, which die with this frame: pass on its message only.
+            throw new \LogicException("$function: {$e->getMessage()}");
+        }
+
+        if ($fallible && $result !== Result::OK) {
+            $detail = ['kind' => 'other', 'message' => 'unknown error'];
+            if (!NativeFfi::isNull($err)) {
+                $json = $ffi->new('char*');
+                if ($ffi->yx_error_to_json($err, NativeFfi::addr($json), null) === Result::OK && !NativeFfi::isNull($json)) {
+                    $decoded = json_decode(NativeFfi::string($json), true);
+                    $ffi->yx_string_free($json);
+                    if (is_array($decoded)) {
+                        $detail = $decoded;
+                    }
+                } else {
+                    $detail['message'] = (string) $ffi->yx_error_message($err);
+                }
+                $ffi->yx_error_free($err);
+            }
+            // Made here, with every CData of the call still a local of this frame.
+            throw self::exception($result, $detail);
+        }
+
+        if ($out instanceof Handle) {
+            $out->opened();
             return null;
         }
-        $array = Ffi::get()->new('const char*[' . count($values) . ']');
-        foreach ($values as $i => $value) {
-            $array[$i] = self::cString((string) $value, "{$name}[$i]", $keep);
+        if ($out === 'string') {
+            if (NativeFfi::isNull($cell)) {
+                return '';
+            }
+            $text = NativeFfi::string($cell);
+            $ffi->yx_string_free($cell);
+            return $text;
         }
-        $keep[] = $array;
-        return $array;
+        if ($out === 'size_t') {
+            return $cell->cdata;
+        }
+        if ($out === 'bytes') {
+            return $length === 0 || $result === null || NativeFfi::isNull($result) ? '' : NativeFfi::string($result, $length);
+        }
+        if ($out === 'headers') {
+            $pairs = [];
+            for ($i = 0; $i < $length; $i++) {
+                $pairs[] = [NativeFfi::string($result[$i]->name), NativeFfi::string($result[$i]->value)];
+            }
+            return $pairs;
+        }
+        if ($result instanceof CData) {
+            if (NativeFfi::typeof($result)->getKind() === NativeFfi\CType::TYPE_VOID) {
+                return null;
+            }
+            throw new \LogicException("$function returns a pointer: read it with bytes() or headers()");
+        }
+        return $result;
     }
 
-    /**
-     * A `yx_header[]` from ['Name' => 'value', ...] or [['Name', 'value'], ...].
-     *
-     * @param array<mixed> $headers
-     * @param list<CData> $keep
-     * @return array{0: ?CData, 1: int}
-     */
-    public static function headers(array $headers, array &$keep): array
+    /** The exception of a failed call, from plain values. */
+    private static function exception(int $result, array $detail): Exception
     {
-        $pairs = [];
-        foreach ($headers as $name => $value) {
-            if (is_array($value)) {
-                [$name, $value] = array_values($value);
-            }
-            $pairs[] = [(string) $name, (string) $value];
-        }
-        if ($pairs === []) {
-            return [null, 0];
-        }
-        $array = Ffi::get()->new('yx_header[' . count($pairs) . ']');
-        foreach ($pairs as $i => [$name, $value]) {
-            $array[$i]->name = self::cString($name, "headers[$i].name", $keep);
-            $array[$i]->value = self::cString($value, "headers[$i].value", $keep);
-        }
-        $keep[] = $array;
-        return [$array, count($pairs)];
+        return match ($result) {
+            Result::VALIDATION => new ValidationException($result, $detail),
+            Result::API => new ApiException($result, $detail),
+            Result::PROTOCOL => new ProtocolException($result, $detail),
+            Result::CALLBACK => new CallbackException($result, $detail),
+            Result::AUTH => new AuthException($result, $detail),
+            Result::TRANSPORT => new TransportException($result, $detail),
+            default => new Exception($result, $detail),
+        };
     }
 }
 
@@ -361,49 +615,48 @@ final class YunxinEcp
     /** The library's version, e.g. "0.1.0". */
     public static function version(): string
     {
-        return Ffi::get()->yx_version();
+        return Native::value('yx_version');
     }
 
     /** The library's ABI version. */
     public static function abiVersion(): int
     {
-        return Ffi::get()->yx_abi_version();
+        return Native::value('yx_abi_version');
     }
 
     /** Lowercase hex SHA1($secret . $nonce . $curTime): the bare CheckSum digest. */
-    public static function checksum(string $secret, string $nonce, string $curTime): string
+    public static function checksum(#[\SensitiveParameter] string $secret, string $nonce, string $curTime): string
     {
-        return Native::string(
-            'yx_checksum',
-            Native::text($secret, 'secret'),
+        return Native::string('yx_checksum', [
+            Native::secret($secret, 'secret'),
             Native::text($nonce, 'nonce'),
             Native::text($curTime, 'cur_time'),
-        );
+        ]);
     }
 
     /** Lowercase hex MD5 of raw bytes, hex-encoded once (32 characters). */
     public static function bodyMd5(string $body): string
     {
-        return Native::string('yx_body_md5', $body, strlen($body));
+        return Native::string('yx_body_md5', [$body, strlen($body)]);
     }
 
     /** A nonce of $length lowercase hex characters from the OS CSPRNG. */
     public static function generateNonce(int $length = 32): string
     {
-        return Native::string('yx_generate_nonce', $length);
+        return Native::string('yx_generate_nonce', [Native::u64($length, 'length')]);
     }
 
     /** What a service code means. */
     public static function codeMeaning(int $code): string
     {
-        return Ffi::get()->yx_code_meaning($code);
+        return Native::value('yx_code_meaning', [$code]);
     }
 
     /** Whether a request to $endpoint answered $code may be sent again ("never", "safe", ...). */
     public static function codeRetryAdvice(int $code, int $endpoint): string
     {
-        $ffi = Ffi::get();
-        return $ffi->yx_retry_advice_code($ffi->yx_code_retry_advice($code, $endpoint));
+        $advice = Native::value('yx_code_retry_advice', [$code, Native::i32($endpoint, 'endpoint')]);
+        return Native::value('yx_retry_advice_code', [$advice]);
     }
 
     /** @return list<array{code: int, meaning: string, retry_start: string, retry_query: string}> */
@@ -415,19 +668,24 @@ final class YunxinEcp
     /** Minutes billed for a call: every started minute counts. */
     public static function billedMinutes(int $durationSec): int
     {
-        return Ffi::get()->yx_billed_minutes($durationSec);
+        return Native::value('yx_billed_minutes', [Native::u64($durationSec, 'duration_sec')]);
     }
 
     /** The cost in fen at $fenPerMinute (12 is the published rate). */
     public static function costFen(int $durationSec, int $fenPerMinute = 12): int
     {
-        return Ffi::get()->yx_cost_fen($durationSec, $fenPerMinute);
+        return Native::value('yx_cost_fen', [Native::u64($durationSec, 'duration_sec'), Native::u64($fenPerMinute, 'fen_per_minute')]);
     }
 
     /** Reads a start answer (Endpoint::START_CALL or START_CONF) and returns the session. */
     public static function parseStartResponse(int $endpoint, int $httpStatus, string $body): string
     {
-        return Native::string('yx_parse_start_response', $endpoint, $httpStatus, $body, strlen($body));
+        return Native::string('yx_parse_start_response', [
+            Native::i32($endpoint, 'endpoint'),
+            Native::u16($httpStatus, 'http_status'),
+            $body,
+            strlen($body),
+        ]);
     }
 
     /**
@@ -437,8 +695,11 @@ final class YunxinEcp
      */
     public static function parseQueryResponse(int $httpStatus, string $body): array
     {
-        $record = Native::handle('yx_call_record', 'yx_parse_query_response', $httpStatus, $body, strlen($body));
-        return CallRecord::fromHandle($record);
+        return CallRecord::fromHandle(Native::handle('yx_call_record', 'yx_parse_query_response', [
+            Native::u16($httpStatus, 'http_status'),
+            $body,
+            strlen($body),
+        ]));
     }
 
     /**
@@ -449,8 +710,7 @@ final class YunxinEcp
      */
     public static function parseCallback(string $body): array
     {
-        $event = Native::handle('yx_callback_event', 'yx_callback_parse', $body, strlen($body));
-        return CallbackVerifier::eventToArray($event);
+        return CallbackVerifier::eventToArray(Native::handle('yx_callback_event', 'yx_callback_parse', [$body, strlen($body)]));
     }
 
     /**
@@ -460,9 +720,12 @@ final class YunxinEcp
      */
     public static function verifyRequest(Credentials $app, array $headers, ?int $nowSecs = null, int $windowSecs = 300): void
     {
-        $keep = [];
-        [$array, $count] = Native::headers($headers, $keep);
-        Native::call('yx_server_verify_request', $app->handle(), $array, $count, $nowSecs ?? time(), $windowSecs);
+        Native::call('yx_server_verify_request', [
+            $app->handle(),
+            CList::headers($headers),
+            Native::u64($nowSecs ?? time(), 'now_secs'),
+            Native::u64($windowSecs, 'window_secs'),
+        ]);
     }
 
     /**
@@ -472,14 +735,12 @@ final class YunxinEcp
      */
     public static function parseServerRequest(string $path, string $query, string $body): array
     {
-        $request = new Request(Native::handle(
-            'yx_request',
-            'yx_server_parse_request',
+        $request = new Request(Native::handle('yx_request', 'yx_server_parse_request', [
             Native::text($path, 'path'),
             Native::text($query, 'query'),
             $body,
             strlen($body),
-        ));
+        ]));
         return $request->toArray();
     }
 
@@ -492,23 +753,21 @@ final class YunxinEcp
     /** {"code":414,"msg":"bad param '<field>'"} */
     public static function replyBadParam(string $field): string
     {
-        return Native::string('yx_server_reply_bad_param', Native::text($field, 'field'));
+        return Native::string('yx_server_reply_bad_param', [Native::text($field, 'field')]);
     }
 }
 
-/** An app key and secret. The secret never appears in a message or a dump of this object. */
+/** An app key and secret. The secret never appears in a message, a trace or a dump of this object. */
 final class Credentials
 {
-    private CData $handle;
+    private Handle $handle;
 
     public function __construct(string $appKey, #[\SensitiveParameter] string $appSecret)
     {
-        $this->handle = Native::handle(
-            'yx_credentials',
-            'yx_credentials_new',
+        $this->handle = Native::handle('yx_credentials', 'yx_credentials_new', [
             Native::text($appKey, 'app_key'),
-            Native::text($appSecret, 'app_secret'),
-        );
+            Native::secret($appSecret, 'app_secret'),
+        ]);
     }
 
     /** Reads YUNXIN_APP_KEY and YUNXIN_APP_SECRET. */
@@ -519,51 +778,43 @@ final class Credentials
         return $self;
     }
 
-    public function __destruct()
-    {
-        if (isset($this->handle)) {
-            Ffi::get()->yx_credentials_free($this->handle);
-        }
-    }
-
     public function __clone()
     {
         throw new \LogicException('credentials cannot be cloned');
     }
 
-    /** @return array<string, string> */
+    /** @return array<string, ?string> */
     public function __debugInfo(): array
     {
-        return ['appKey' => $this->appKey(), 'appSecret' => '<redacted>'];
+        $open = isset($this->handle) && $this->handle->isOpen();
+        return ['appKey' => $open ? $this->appKey() : null, 'appSecret' => '<redacted>'];
     }
 
     /** @internal */
-    public function handle(): CData
+    public function handle(): Handle
     {
         return $this->handle;
     }
 
     public function appKey(): string
     {
-        return Ffi::get()->yx_credentials_app_key($this->handle);
+        return Native::value('yx_credentials_app_key', [$this->handle]);
     }
 
     /** Signs with a given nonce and CurTime (seconds): the building block the vectors test. */
     public function sign(string $nonce, int $curTime): AuthHeaders
     {
-        return new AuthHeaders(Native::handle(
-            'yx_auth_headers',
-            'yx_credentials_sign',
+        return new AuthHeaders(Native::handle('yx_auth_headers', 'yx_credentials_sign', [
             $this->handle,
             Native::text($nonce, 'nonce'),
-            $curTime,
-        ));
+            Native::u64($curTime, 'cur_time'),
+        ]));
     }
 
     /** Signs with a fresh nonce and one reading of the clock; once per request and retry. */
     public function signNow(): AuthHeaders
     {
-        return new AuthHeaders(Native::handle('yx_auth_headers', 'yx_credentials_sign_now', $this->handle));
+        return new AuthHeaders(Native::handle('yx_auth_headers', 'yx_credentials_sign_now', [$this->handle]));
     }
 }
 
@@ -571,22 +822,22 @@ final class Credentials
 final class AuthHeaders
 {
     /** @internal */
-    public function __construct(private CData $handle) {}
-
-    public function __destruct()
+    public function __construct(private Handle $handle)
     {
-        Ffi::get()->yx_auth_headers_free($this->handle);
+        if ($handle->type !== 'yx_auth_headers') {
+            throw new \InvalidArgumentException("a {$handle->type} is not auth headers");
+        }
     }
 
     /** @internal */
-    public function handle(): CData
+    public function handle(): Handle
     {
         return $this->handle;
     }
 
     public function checksum(): string
     {
-        return Ffi::get()->yx_auth_headers_checksum($this->handle);
+        return Native::value('yx_auth_headers_checksum', [$this->handle]);
     }
 
     /**
@@ -595,7 +846,7 @@ final class AuthHeaders
      */
     public function toArray(): array
     {
-        return Native::json('yx_auth_headers_to_json', $this->handle);
+        return Native::json('yx_auth_headers_to_json', [$this->handle]);
     }
 }
 
@@ -603,24 +854,22 @@ final class AuthHeaders
 final class Request
 {
     /** @internal */
-    public function __construct(private CData $handle) {}
-
-    public function __destruct()
+    public function __construct(private Handle $handle)
     {
-        Ffi::get()->yx_request_free($this->handle);
+        if ($handle->type !== 'yx_request') {
+            throw new \InvalidArgumentException("a {$handle->type} is not a request");
+        }
     }
 
     /** A callback call: rings $caller, then $callee, for at most $maxDur seconds. */
     public static function startCall(string $callerAcc, string $caller, string $callee, int $maxDur): self
     {
-        return new self(Native::handle(
-            'yx_request',
-            'yx_start_call_new',
+        return new self(Native::handle('yx_request', 'yx_start_call_new', [
             Native::text($callerAcc, 'caller_acc'),
             Native::text($caller, 'caller'),
             Native::text($callee, 'callee'),
-            self::maxDur($maxDur),
-        ));
+            Native::u32($maxDur, 'maxDur'),
+        ]));
     }
 
     /**
@@ -630,53 +879,43 @@ final class Request
      */
     public static function startConf(string $callerAcc, string $caller, array $callees, int $maxDur): self
     {
-        $keep = [];
-        return new self(Native::handle(
-            'yx_request',
-            'yx_start_conf_new',
+        return new self(Native::handle('yx_request', 'yx_start_conf_new', [
             Native::text($callerAcc, 'caller_acc'),
             Native::text($caller, 'caller'),
-            Native::stringArray($callees, 'callees', $keep),
-            count($callees),
-            self::maxDur($maxDur),
-        ));
+            CList::strings($callees, 'callees'),
+            Native::u32($maxDur, 'maxDur'),
+        ]));
     }
 
     /** A query for one session; $kind is SessionKind::CALL or SessionKind::CONFERENCE. */
     public static function query(string $session, int $kind): self
     {
-        return new self(Native::handle('yx_request', 'yx_query_new', Native::text($session, 'session'), $kind));
-    }
-
-    private static function maxDur(int $maxDur): int
-    {
-        // maxDur crosses as a uint32_t: out of range is refused here, not wrapped around.
-        if ($maxDur < 0 || $maxDur > 0xFFFFFFFF) {
-            throw new \InvalidArgumentException("maxDur $maxDur is out of range");
-        }
-        return $maxDur;
+        return new self(Native::handle('yx_request', 'yx_query_new', [
+            Native::text($session, 'session'),
+            Native::i32($kind, 'kind'),
+        ]));
     }
 
     /** @internal */
-    public function handle(): CData
+    public function handle(): Handle
     {
         return $this->handle;
     }
 
     public function endpoint(): int
     {
-        return Ffi::get()->yx_request_endpoint($this->handle);
+        return Native::value('yx_request_endpoint', [$this->handle]);
     }
 
     public function formBody(): string
     {
-        return Native::string('yx_request_form_body', $this->handle);
+        return Native::string('yx_request_form_body', [$this->handle]);
     }
 
     /** @return array{request: string, params: array<string, mixed>} */
     public function toArray(): array
     {
-        return Native::json('yx_request_to_json', $this->handle);
+        return Native::json('yx_request_to_json', [$this->handle]);
     }
 
     /**
@@ -687,14 +926,11 @@ final class Request
      */
     public function prepare(?string $baseUrl, AuthHeaders $auth): array
     {
-        $prepared = Native::handle(
-            'yx_prepared_request',
-            'yx_request_prepare',
+        return self::preparedToArray(Native::handle('yx_prepared_request', 'yx_request_prepare', [
             $this->handle,
             $baseUrl === null ? null : Native::text($baseUrl, 'base_url'),
             $auth->handle(),
-        );
-        return self::preparedToArray($prepared);
+        ]));
     }
 
     /**
@@ -705,23 +941,20 @@ final class Request
      */
     public function prepareNow(?string $baseUrl, Credentials $credentials): array
     {
-        $prepared = Native::handle(
-            'yx_prepared_request',
-            'yx_request_prepare_now',
+        return self::preparedToArray(Native::handle('yx_prepared_request', 'yx_request_prepare_now', [
             $this->handle,
             $baseUrl === null ? null : Native::text($baseUrl, 'base_url'),
             $credentials->handle(),
-        );
-        return self::preparedToArray($prepared);
+        ]));
     }
 
     /** @return array<string, mixed> */
-    private static function preparedToArray(CData $prepared): array
+    private static function preparedToArray(Handle $prepared): array
     {
         try {
-            return Native::json('yx_prepared_request_to_json', $prepared);
+            return Native::json('yx_prepared_request_to_json', [$prepared]);
         } finally {
-            Ffi::get()->yx_prepared_request_free($prepared);
+            $prepared->close();
         }
     }
 }
@@ -738,12 +971,12 @@ final class CallRecord
      * @internal
      * @return array<string, mixed>
      */
-    public static function fromHandle(CData $record): array
+    public static function fromHandle(Handle $record): array
     {
         try {
-            return Native::json('yx_call_record_to_json', $record);
+            return Native::json('yx_call_record_to_json', [$record]);
         } finally {
-            Ffi::get()->yx_call_record_free($record);
+            $record->close();
         }
     }
 }
@@ -751,27 +984,23 @@ final class CallRecord
 /** Verifies call-end callbacks for one app. */
 final class CallbackVerifier
 {
-    private CData $handle;
+    private Handle $handle;
 
     /** Refuses callbacks whose CurTime is more than $toleranceMs away (0 is not "off"). */
     public function __construct(Credentials $credentials, int $toleranceMs = 300000)
     {
-        $this->handle = Native::handle('yx_callback_verifier', 'yx_callback_verifier_new', $credentials->handle(), $toleranceMs);
+        $this->handle = Native::handle('yx_callback_verifier', 'yx_callback_verifier_new', [
+            $credentials->handle(),
+            Native::u64($toleranceMs, 'tolerance_ms'),
+        ]);
     }
 
     /** A verifier that does not check CurTime: only for re-verifying stored callbacks. */
     public static function skipTimeCheck(Credentials $credentials): self
     {
         $self = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
-        $self->handle = Native::handle('yx_callback_verifier', 'yx_callback_verifier_new_skip_time_check', $credentials->handle());
+        $self->handle = Native::handle('yx_callback_verifier', 'yx_callback_verifier_new_skip_time_check', [$credentials->handle()]);
         return $self;
-    }
-
-    public function __destruct()
-    {
-        if (isset($this->handle)) {
-            Ffi::get()->yx_callback_verifier_free($this->handle);
-        }
     }
 
     /**
@@ -802,12 +1031,12 @@ final class CallbackVerifier
      */
     public function verify(string $body, array $headers, ?int $nowMs = null): void
     {
-        $keep = [];
-        [$array, $count] = Native::headers($headers, $keep);
         if ($nowMs === null) {
-            Native::call('yx_callback_verifier_verify_now', $this->handle, $body, strlen($body), $array, $count);
+            Native::call('yx_callback_verifier_verify_now', [$this->handle, $body, strlen($body), CList::headers($headers)]);
         } else {
-            Native::call('yx_callback_verifier_verify', $this->handle, $body, strlen($body), $array, $count, $nowMs);
+            Native::call('yx_callback_verifier_verify', [
+                $this->handle, $body, strlen($body), CList::headers($headers), Native::u64($nowMs, 'now_ms'),
+            ]);
         }
     }
 
@@ -819,24 +1048,28 @@ final class CallbackVerifier
      */
     public function verifyAndParse(string $body, array $headers, ?int $nowMs = null): array
     {
-        $keep = [];
-        [$array, $count] = Native::headers($headers, $keep);
         $event = $nowMs === null
-            ? Native::handle('yx_callback_event', 'yx_callback_verifier_verify_and_parse_now', $this->handle, $body, strlen($body), $array, $count)
-            : Native::handle('yx_callback_event', 'yx_callback_verifier_verify_and_parse', $this->handle, $body, strlen($body), $array, $count, $nowMs);
+            ? Native::handle('yx_callback_event', 'yx_callback_verifier_verify_and_parse_now', [
+                $this->handle, $body, strlen($body), CList::headers($headers),
+            ])
+            : Native::handle('yx_callback_event', 'yx_callback_verifier_verify_and_parse', [
+                $this->handle, $body, strlen($body), CList::headers($headers), Native::u64($nowMs, 'now_ms'),
+            ]);
         return self::eventToArray($event);
     }
 
     /**
+     * Reads an event handle into an array and frees the handle.
+     *
      * @internal
      * @return array<string, mixed>
      */
-    public static function eventToArray(CData $event): array
+    public static function eventToArray(Handle $event): array
     {
         try {
-            return Native::json('yx_callback_event_to_json', $event);
+            return Native::json('yx_callback_event_to_json', [$event]);
         } finally {
-            Ffi::get()->yx_callback_event_free($event);
+            $event->close();
         }
     }
 }
@@ -847,7 +1080,17 @@ final class CallbackVerifier
  */
 final class Client
 {
-    private CData $handle;
+    /** Each option's setter, and the largest value it takes (null: a string). */
+    private const OPTIONS = [
+        'base_url' => ['yx_client_builder_set_base_url', null],
+        'connect_timeout_ms' => ['yx_client_builder_set_connect_timeout_ms', PHP_INT_MAX],
+        'timeout_ms' => ['yx_client_builder_set_timeout_ms', PHP_INT_MAX],
+        'max_retries' => ['yx_client_builder_set_max_retries', 0xFFFF_FFFF],
+        'backoff_ms' => ['yx_client_builder_set_backoff_ms', PHP_INT_MAX],
+        'max_response_bytes' => ['yx_client_builder_set_max_response_bytes', PHP_INT_MAX],
+    ];
+
+    private Handle $handle;
 
     /**
      * @param array{base_url?: string, connect_timeout_ms?: int, timeout_ms?: int,
@@ -855,44 +1098,37 @@ final class Client
      */
     public function __construct(Credentials $credentials, array $options = [])
     {
-        $ffi = Ffi::get();
-        $builder = Native::handle('yx_client_builder', 'yx_client_builder_new', $credentials->handle());
-        try {
-            $setters = [
-                'base_url' => 'yx_client_builder_set_base_url',
-                'connect_timeout_ms' => 'yx_client_builder_set_connect_timeout_ms',
-                'timeout_ms' => 'yx_client_builder_set_timeout_ms',
-                'max_retries' => 'yx_client_builder_set_max_retries',
-                'backoff_ms' => 'yx_client_builder_set_backoff_ms',
-                'max_response_bytes' => 'yx_client_builder_set_max_response_bytes',
-            ];
-            foreach ($options as $name => $value) {
-                if (!isset($setters[$name])) {
-                    throw new \InvalidArgumentException("unknown client option $name");
-                }
-                if (is_string($value)) {
-                    $value = Native::text($value, $name);
-                } elseif (!is_int($value) || $value < 0) {
-                    throw new \InvalidArgumentException("client option $name must be a non-negative integer");
-                }
-                Native::call($setters[$name], $builder, $value);
+        $settings = [];
+        foreach ($options as $name => $value) {
+            if (!is_string($name) || !isset(self::OPTIONS[$name])) {
+                throw new \InvalidArgumentException("unknown client option $name");
             }
-            $this->handle = Native::handle('yx_client', 'yx_client_builder_build', $builder);
-        } finally {
-            $ffi->yx_client_builder_free($builder);
+            [$setter, $max] = self::OPTIONS[$name];
+            if ($max === null) {
+                if (!is_string($value)) {
+                    throw new \InvalidArgumentException("client option $name must be a string");
+                }
+                $settings[$setter] = Native::text($value, $name);
+            } elseif (!is_int($value) || $value < 0 || $value > $max) {
+                throw new \InvalidArgumentException("client option $name must be an integer from 0 to $max");
+            } else {
+                $settings[$setter] = $value;
+            }
         }
-    }
-
-    public function __destruct()
-    {
-        if (isset($this->handle)) {
-            Ffi::get()->yx_client_free($this->handle);
+        $builder = Native::handle('yx_client_builder', 'yx_client_builder_new', [$credentials->handle()]);
+        try {
+            foreach ($settings as $setter => $value) {
+                Native::call($setter, [$builder, $value]);
+            }
+            $this->handle = Native::handle('yx_client', 'yx_client_builder_build', [$builder]);
+        } finally {
+            $builder->close();
         }
     }
 
     public function baseUrl(): string
     {
-        return Ffi::get()->yx_client_base_url($this->handle);
+        return Native::value('yx_client_base_url', [$this->handle]);
     }
 
     /** Places a call; returns the session. On an exception, see its retryAdvice(). */
@@ -914,7 +1150,7 @@ final class Client
     /** Sends a start request built with Request::startCall() or Request::startConf(). */
     public function start(Request $request): string
     {
-        return Native::string('yx_client_start', $this->handle, $request->handle());
+        return Native::string('yx_client_start', [$this->handle, $request->handle()]);
     }
 
     /**
@@ -925,20 +1161,14 @@ final class Client
     public function query(string $session, int $kind = SessionKind::CALL): array
     {
         $request = Request::query($session, $kind);
-        $record = Native::handle('yx_call_record', 'yx_client_query', $this->handle, $request->handle());
-        return CallRecord::fromHandle($record);
+        return CallRecord::fromHandle(Native::handle('yx_call_record', 'yx_client_query', [$this->handle, $request->handle()]));
     }
 }
 
 /** The local mock of the ECP API, in-process on an ephemeral port of 127.0.0.1. */
 final class MockServer
 {
-    private ?CData $handle;
-
-    private function __construct(CData $handle)
-    {
-        $this->handle = $handle;
-    }
+    private function __construct(private Handle $handle) {}
 
     /** Starts one with the default settings (the samples' app key and secret, accid liuxuanlin). */
     public static function start(): self
@@ -948,20 +1178,19 @@ final class MockServer
 
     public static function sampleAppKey(): string
     {
-        return Ffi::get()->yx_mock_sample_app_key();
+        return Native::value('yx_mock_sample_app_key');
     }
 
     public static function sampleAppSecret(): string
     {
-        return Ffi::get()->yx_mock_sample_app_secret();
+        return Native::value('yx_mock_sample_app_secret');
     }
 
     /** Stops the server: frees its port and joins its threads. */
     public function stop(): void
     {
-        if ($this->handle !== null) {
-            Ffi::get()->yx_mock_server_free($this->handle);
-            $this->handle = null;
+        if (isset($this->handle)) {
+            $this->handle->close();
         }
     }
 
@@ -970,106 +1199,125 @@ final class MockServer
         $this->stop();
     }
 
-    private function live(): CData
+    /** One server, one owner: a copy would stop it when either went. */
+    public function __clone()
     {
-        return $this->handle ?? throw new \LogicException('the mock server is stopped');
+        unset($this->handle); // the copy, destroyed once this throws, must not stop the server
+        throw new \LogicException('a mock server cannot be cloned');
+    }
+
+    private function live(): Handle
+    {
+        if (!isset($this->handle) || !$this->handle->isOpen()) {
+            throw new \LogicException('the mock server is stopped');
+        }
+        return $this->handle;
     }
 
     public function baseUrl(): string
     {
-        return Ffi::get()->yx_mock_server_base_url($this->live());
+        return Native::value('yx_mock_server_base_url', [$this->live()]);
     }
 
     /** Give this as the callback URL and the server POSTs its callbacks to itself. */
     public function inboxUrl(): string
     {
-        return Ffi::get()->yx_mock_server_inbox_url($this->live());
+        return Native::value('yx_mock_server_inbox_url', [$this->live()]);
     }
 
     public function setOutcomeAnswered(string $number, int $durationSec): void
     {
-        Native::call('yx_mock_server_set_outcome_answered', $this->live(), Native::text($number, 'number'), $durationSec);
+        Native::call('yx_mock_server_set_outcome_answered', [
+            $this->live(), Native::text($number, 'number'), Native::u64($durationSec, 'duration_sec'),
+        ]);
     }
 
     public function setOutcomeNoAnswer(string $number, string $hangCause): void
     {
-        Native::call('yx_mock_server_set_outcome_no_answer', $this->live(), Native::text($number, 'number'), Native::text($hangCause, 'hang_cause'));
+        Native::call('yx_mock_server_set_outcome_no_answer', [
+            $this->live(), Native::text($number, 'number'), Native::text($hangCause, 'hang_cause'),
+        ]);
     }
 
     /** $kind: delay (uses $ms), reset_before_response, reset_mid_body, html_502, empty_body,
      *  garbage_json, oversized (uses $bytes), rate_limited, server_error, busy_503. */
     public function injectFault(string $kind, int $times = 1, int $ms = 0, int $bytes = 0): void
     {
-        Native::call('yx_mock_server_inject_fault', $this->live(), Native::text($kind, 'kind'), $times, $ms, $bytes);
+        Native::call('yx_mock_server_inject_fault', [
+            $this->live(),
+            Native::text($kind, 'kind'),
+            Native::u32($times, 'times'),
+            Native::u64($ms, 'ms'),
+            Native::u64($bytes, 'bytes'),
+        ]);
     }
 
     public function clearFaults(): void
     {
-        Native::call('yx_mock_server_clear_faults', $this->live());
+        Native::call('yx_mock_server_clear_faults', [$this->live()]);
     }
 
     public function setCallbackUrl(?string $url): void
     {
-        Native::call('yx_mock_server_set_callback_url', $this->live(), $url === null ? null : Native::text($url, 'url'));
+        Native::call('yx_mock_server_set_callback_url', [$this->live(), $url === null ? null : Native::text($url, 'url')]);
     }
 
     public function setEcpEnabled(bool $enabled): void
     {
-        Native::call('yx_mock_server_set_ecp_enabled', $this->live(), $enabled ? 1 : 0);
+        Native::call('yx_mock_server_set_ecp_enabled', [$this->live(), $enabled ? 1 : 0]);
     }
 
     public function setLatencyMs(int $ms): void
     {
-        Native::call('yx_mock_server_set_latency_ms', $this->live(), $ms);
+        Native::call('yx_mock_server_set_latency_ms', [$this->live(), Native::u64($ms, 'latency_ms')]);
     }
 
     public function reset(): void
     {
-        Native::call('yx_mock_server_reset', $this->live());
+        Native::call('yx_mock_server_reset', [$this->live()]);
     }
 
     public function startCount(): int
     {
-        return Ffi::get()->yx_mock_server_start_count($this->live());
+        return Native::value('yx_mock_server_start_count', [$this->live()]);
     }
 
     /** Calls and conferences placed; each gets a call-end callback. */
     public function sessionCount(): int
     {
-        return Ffi::get()->yx_mock_server_session_count($this->live());
+        return Native::value('yx_mock_server_session_count', [$this->live()]);
     }
 
     /** @return array<string, int> */
     public function stats(): array
     {
-        return Native::json('yx_mock_server_stats_json', $this->live());
+        return Native::json('yx_mock_server_stats_json', [$this->live()]);
     }
 
     /** @return list<array<string, mixed>> */
     public function requests(): array
     {
-        return Native::json('yx_mock_server_requests_json', $this->live());
+        return Native::json('yx_mock_server_requests_json', [$this->live()]);
     }
 
     /** @return list<array<string, mixed>> */
     public function sessions(): array
     {
-        return Native::json('yx_mock_server_sessions_json', $this->live());
+        return Native::json('yx_mock_server_sessions_json', [$this->live()]);
     }
 
     /** @return list<array<string, mixed>> */
     public function callbacks(): array
     {
-        return Native::json('yx_mock_server_callbacks_json', $this->live());
+        return Native::json('yx_mock_server_callbacks_json', [$this->live()]);
     }
 
     /** Waits for at least $count inbox POSTs (or the timeout); returns how many arrived. */
     public function waitForInbox(int $count, int $timeoutMs = 10000): int
     {
-        $ffi = Ffi::get();
-        $received = $ffi->new('size_t');
-        Native::call('yx_mock_server_wait_for_inbox', $this->live(), $count, $timeoutMs, NativeFfi::addr($received));
-        return $received->cdata;
+        return Native::size('yx_mock_server_wait_for_inbox', [
+            $this->live(), Native::u64($count, 'count'), Native::u64($timeoutMs, 'timeout_ms'),
+        ]);
     }
 
     /**
@@ -1079,24 +1327,19 @@ final class MockServer
      */
     public function inbox(int $index): array
     {
-        $ffi = Ffi::get();
-        $received = Native::handle('yx_received_callback', 'yx_mock_server_inbox_get', $this->live(), $index);
+        $received = Native::handle('yx_received_callback', 'yx_mock_server_inbox_get', [
+            $this->live(), Native::u64($index, 'index'),
+        ]);
         try {
-            $length = $ffi->yx_received_callback_body_len($received);
-            $body = $length === 0 ? '' : NativeFfi::string($ffi->yx_received_callback_body($received), $length);
-            $headers = [];
-            $array = $ffi->yx_received_callback_headers($received);
-            $count = $ffi->yx_received_callback_header_count($received);
-            for ($i = 0; $i < $count; $i++) {
-                $headers[] = [NativeFfi::string($array[$i]->name), NativeFfi::string($array[$i]->value)];
-            }
+            $length = Native::value('yx_received_callback_body_len', [$received]);
+            $count = Native::value('yx_received_callback_header_count', [$received]);
             return [
-                'body' => $body,
-                'headers' => $headers,
-                'received_at_ms' => $ffi->yx_received_callback_received_at_ms($received),
+                'body' => Native::bytes('yx_received_callback_body', [$received], $length),
+                'headers' => Native::headers('yx_received_callback_headers', [$received], $count),
+                'received_at_ms' => Native::value('yx_received_callback_received_at_ms', [$received]),
             ];
         } finally {
-            $ffi->yx_received_callback_free($received);
+            $received->close();
         }
     }
 }

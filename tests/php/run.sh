@@ -5,6 +5,9 @@
 # - installs php-cli with apt-get when missing (Debian's PHP ships the FFI extension);
 # - builds the library (cargo build --release -p yunxin-ecp-ffi, honouring CARGO_TARGET_DIR);
 # - runs tests/php/test_yunxin_ecp.php (every vector, the wrapper, the client against the mock);
+# - runs tests/php/test_adversarial.php: PHP traces with arguments (every error path's exception
+#   rendered every way, caught and uncaught, in child processes under PHP's built-in defaults with
+#   zend.exception_ignore_args off and on: no crash, no secret) and hostile callers;
 # - checks the PHP header loads through FFI::load() (its FFI_SCOPE and FFI_LIB directives) and
 #   through ffi.preload + opcache.preload, as the README tells PHP-FPM users to set it up;
 # - runs examples/php/server_api.php against the mock, and the callback handler end to end
@@ -65,6 +68,10 @@ trap 'rm -rf "$out"' EXIT
 php tests/php/test_yunxin_ecp.php "$repo/tests/vectors" >"$out/suite" 2>&1
 grep -v -E '^php: ' "$out/suite"
 count php "$out/suite"
+
+php tests/php/test_adversarial.php >"$out/adversarial" 2>&1
+grep -v -E '^adversarial: ' "$out/adversarial"
+count adversarial "$out/adversarial"
 
 php tests/php/callback_e2e.php >"$out/e2e" 2>&1
 grep -v -E '^callback e2e: ' "$out/e2e"

@@ -140,7 +140,8 @@ typedef enum {
 } yx_retry_advice;
 
 /**
- * One of the three ECP endpoints. Functions take and return it as an `int32_t`.
+ * One of the three ECP endpoints, or (in errors only) any other YunXin API path. Functions take
+ * and return it as an `int32_t`.
  */
 typedef enum {
   /**
@@ -155,6 +156,11 @@ typedef enum {
    * `/call/ecp/queryBySession.action`: the record of one call or conference.
    */
   YX_ENDPOINT_QUERY_BY_SESSION = 3,
+  /**
+   * Any other YunXin server API path (a generic request); named by errors, never accepted
+   * as an argument.
+   */
+  YX_ENDPOINT_API = 4,
 } yx_endpoint;
 
 /**
@@ -413,10 +419,10 @@ uint16_t yx_error_http_status(const yx_error *err);
 /**
  * A stable identifier refining the kind: for `YX_PROTOCOL` what was wrong with the answer
  * (`"empty"`, `"html"`, `"not_json"`, `"truncated"`, `"not_an_object"`, `"missing_code"`, `"bad_code"`,
- * `"missing_result"`, `"http_status"`, `"too_large"`); for `YX_CALLBACK` why the callback was
- * refused (`"missing_header"`, `"malformed_cur_time"`, `"md5_mismatch"`,
+ * `"missing_result"`, `"http_status"`, `"too_large"`, `"redirect"`); for `YX_CALLBACK` why the callback was
+ * refused (`"missing_header"`, `"duplicate_header"`, `"malformed_cur_time"`, `"md5_mismatch"`,
  * `"checksum_mismatch"`, `"app_key_mismatch"`, `"stale"`, `"future"`, `"malformed"`); for
- * `YX_AUTH` why the request was refused (`"missing_header"`, `"unknown_app_key"`,
+ * `YX_AUTH` why the request was refused (`"missing_header"`, `"duplicate_header"`, `"unknown_app_key"`,
  * `"nonce_too_long"`, `"malformed_cur_time"`, `"outside_window"`, `"checksum_mismatch"`); for
  * `YX_TRANSPORT` the failed step (`"connect"`, `"timeout"`, `"tls"`, `"io"`). NULL otherwise.
  * Borrowed from `err`.

@@ -49,8 +49,13 @@ impl RetryAdvice {
 pub enum RequestKind {
     /// `startcall` and `startconf`: billable, not idempotent.
     Start,
-    /// `queryBySession`: read-only, idempotent.
+    /// `queryBySession`, or another API's request that its caller marked idempotent: sending it
+    /// twice does no harm.
     Query,
+    /// Another YunXin API's request that its caller did not mark idempotent. What it does is
+    /// unknown here (it may create a user or send a message), so, stricter than a start, it is
+    /// sent again only when it provably never left: no answer code makes a retry safe.
+    NotIdempotent,
 }
 
 /// The English meaning of a result code, from the manual's table and the shared IM code table.
@@ -91,6 +96,7 @@ pub fn meaning(code: i64) -> &'static str {
 /// assert_eq!(retry_advice(500, RequestKind::Start), RetryAdvice::OutcomeUnknown);
 /// assert_eq!(retry_advice(500, RequestKind::Query), RetryAdvice::Safe);
 /// assert_eq!(retry_advice(416, RequestKind::Start), RetryAdvice::Backoff);
+/// assert_eq!(retry_advice(503, RequestKind::NotIdempotent), RetryAdvice::OutcomeUnknown);
 /// ```
 pub fn retry_advice(code: i64, kind: RequestKind) -> RetryAdvice {
     use RetryAdvice::*;
@@ -102,6 +108,10 @@ pub fn retry_advice(code: i64, kind: RequestKind) -> RetryAdvice {
         // The service may have placed the call before timing out or failing.
         (RequestKind::Start, 408 | 431 | 500) => OutcomeUnknown,
         (RequestKind::Query, 408 | 415 | 500 | 514) => Safe,
+        // A 503 is not taken as proof that nothing happened: that reading of the code table
+        // holds for the ECP endpoints, and this request may be any other API's. A 416 falls to
+        // `Never`: rejected, and when to send it again is the caller's decision.
+        (RequestKind::NotIdempotent, 408 | 415 | 431 | 500 | 503 | 514) => OutcomeUnknown,
         _ => Never,
     }
 }

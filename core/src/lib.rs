@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod billing;
 #[cfg(feature = "blocking")]
 pub mod blocking;
@@ -29,6 +30,7 @@ pub mod callback;
 pub mod codes;
 mod error;
 mod headers;
+pub mod mask;
 pub mod record;
 pub mod request;
 pub mod response;
@@ -37,6 +39,7 @@ pub mod signing;
 pub mod transport;
 pub mod validate;
 
+pub use api::ApiRequest;
 pub use billing::{Cost, Rate};
 pub use callback::{CallbackError, CallbackEvent, CallbackVerifier, TimeCheck};
 pub use codes::RetryAdvice;

@@ -1,5 +1,6 @@
-//! The three ECP requests, validated when they are built and turned into a [`PreparedRequest`]
-//! that any HTTP client can send: method, URL, headers and form body.
+//! The three ECP requests, and [`ApiRequest`] for any other YunXin server API, validated when
+//! they are built and turned into a [`PreparedRequest`] that any HTTP client can send: method,
+//! URL, headers and form body.
 
 use std::fmt;
 
@@ -11,14 +12,18 @@ use crate::response::{self, ResponseError, Started};
 use crate::signing::AuthHeaders;
 use crate::validate::{self, Rule, ValidationError};
 
-/// The exact `Content-Type` every ECP request carries.
+pub use crate::api::ApiRequest;
+
+/// The exact `Content-Type` every request carries.
 pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded;charset=utf-8";
 /// The production gateway.
 pub const DEFAULT_BASE_URL: &str = "https://api.netease.im";
 
-/// One of the three ECP endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// One of the three ECP endpoints, or any other YunXin server API (an [`ApiRequest`]).
+///
+/// Errors and prepared requests name their endpoint with this type; its [`kind`](Self::kind)
+/// decides which failures may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     /// `/call/ecp/startcall.action`: a callback call (rings the caller, then the callee).
     StartCall,
@@ -26,35 +31,45 @@ pub enum Endpoint {
     StartConf,
     /// `/call/ecp/queryBySession.action`: the record of one call or conference.
     QueryBySession,
+    /// Any other path, sent with an [`ApiRequest`]. The path itself lives in the request and in
+    /// the errors (`path`), so that this type stays `Copy` and every ECP table stays three rows;
+    /// `idempotent` is the caller's word that sending the request twice does no harm.
+    Api {
+        /// Whether the request may be sent again after it may have arrived.
+        idempotent: bool,
+    },
 }
 
 impl Endpoint {
-    /// Every endpoint, for tables and servers.
+    /// The three ECP endpoints, for tables and servers ([`Endpoint::Api`] is not among them).
     pub const ALL: [Endpoint; 3] = [
         Endpoint::StartCall,
         Endpoint::StartConf,
         Endpoint::QueryBySession,
     ];
 
-    /// The path below the base URL.
+    /// The path below the base URL; empty for [`Endpoint::Api`], whose path is its request's.
     pub fn path(self) -> &'static str {
         match self {
             Endpoint::StartCall => "/call/ecp/startcall.action",
             Endpoint::StartConf => "/call/ecp/startconf.action",
             Endpoint::QueryBySession => "/call/ecp/queryBySession.action",
+            Endpoint::Api { .. } => "",
         }
     }
 
-    /// The endpoint served at `path`, if any.
+    /// The ECP endpoint served at `path`, if any (never [`Endpoint::Api`]).
     pub fn from_path(path: &str) -> Option<Endpoint> {
         Endpoint::ALL.into_iter().find(|e| e.path() == path)
     }
 
-    /// Whether the endpoint places a billable call (and so must not be retried blindly).
+    /// Whether the endpoint places a billable call, only reads, or is another API's request
+    /// (and so must not be retried blindly).
     pub fn kind(self) -> RequestKind {
         match self {
             Endpoint::StartCall | Endpoint::StartConf => RequestKind::Start,
-            Endpoint::QueryBySession => RequestKind::Query,
+            Endpoint::QueryBySession | Endpoint::Api { idempotent: true } => RequestKind::Query,
+            Endpoint::Api { idempotent: false } => RequestKind::NotIdempotent,
         }
     }
 
@@ -64,13 +79,24 @@ impl Endpoint {
             Endpoint::StartCall => "start_call",
             Endpoint::StartConf => "start_conf",
             Endpoint::QueryBySession => "query_by_session",
+            Endpoint::Api { .. } => "api",
         }
+    }
+}
+
+/// Serialized as its [`code`](Endpoint::code), a plain string for every variant.
+impl Serialize for Endpoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
     }
 }
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.path())
+        match self {
+            Endpoint::Api { .. } => f.write_str("the API request"),
+            ecp => f.write_str(ecp.path()),
+        }
     }
 }
 
@@ -104,7 +130,12 @@ impl BaseUrl {
 
     /// The full URL of an endpoint.
     pub fn url(&self, endpoint: Endpoint) -> String {
-        format!("{}{}", self.0, endpoint.path())
+        self.url_of(endpoint.path())
+    }
+
+    /// The full URL of a path (which starts with `/`).
+    pub fn url_of(&self, path: &str) -> String {
+        format!("{}{}", self.0, path)
     }
 }
 
@@ -127,6 +158,30 @@ pub struct PreparedRequest {
     pub headers: Vec<(&'static str, String)>,
     /// The form body, UTF-8 percent-encoded.
     pub body: String,
+}
+
+impl PreparedRequest {
+    /// A signed form POST: the four auth headers and the `Content-Type`, in that order.
+    pub(crate) fn form_post(
+        endpoint: Endpoint,
+        url: String,
+        auth: &AuthHeaders,
+        body: String,
+    ) -> Self {
+        let mut headers: Vec<(&'static str, String)> = auth
+            .pairs()
+            .into_iter()
+            .map(|(name, value)| (name, value.to_owned()))
+            .collect();
+        headers.push(("Content-Type", FORM_CONTENT_TYPE.to_owned()));
+        PreparedRequest {
+            endpoint,
+            method: "POST",
+            url,
+            headers,
+            body,
+        }
+    }
 }
 
 /// What the three requests share: an endpoint, form parameters and a response parser.
@@ -154,19 +209,12 @@ pub trait EcpRequest {
 
     /// The request with its auth headers, ready to send. Sign afresh for every attempt.
     fn prepare(&self, base_url: &BaseUrl, auth: &AuthHeaders) -> PreparedRequest {
-        let mut headers: Vec<(&'static str, String)> = auth
-            .pairs()
-            .into_iter()
-            .map(|(name, value)| (name, value.to_owned()))
-            .collect();
-        headers.push(("Content-Type", FORM_CONTENT_TYPE.to_owned()));
-        PreparedRequest {
-            endpoint: Self::ENDPOINT,
-            method: "POST",
-            url: base_url.url(Self::ENDPOINT),
-            headers,
-            body: self.form_body(),
-        }
+        PreparedRequest::form_post(
+            Self::ENDPOINT,
+            base_url.url(Self::ENDPOINT),
+            auth,
+            self.form_body(),
+        )
     }
 }
 

@@ -1,6 +1,9 @@
 //! Reading what the service answered: the envelope `{"code", "msg"|"desc", "obj"}` into a typed
 //! result, an [`ApiError`] (the service said no) or a [`ProtocolError`] (the answer is unusable, such
 //! as a proxy's HTML error page). Nothing here panics, whatever the bytes.
+//!
+//! [`parse_api_response`] reads the answer of any other YunXin server API the same way, and hands
+//! back the whole JSON object: those APIs put their results in `info`, `data` or elsewhere.
 
 use std::fmt;
 
@@ -26,6 +29,9 @@ pub struct Started {
 pub struct ApiError {
     /// The endpoint that answered.
     pub endpoint: Endpoint,
+    /// For [`Endpoint::Api`], the path requested, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// The service's code, e.g. 414.
     pub code: i64,
     /// The service's explanation: `msg`, else `desc`.
@@ -53,7 +59,7 @@ impl fmt::Display for ApiError {
         write!(
             f,
             "{} answered code {} ({})",
-            self.endpoint,
+            Target(self.endpoint, self.path.as_deref()),
             self.code,
             self.meaning()
         )?;
@@ -61,9 +67,32 @@ impl fmt::Display for ApiError {
             write!(f, ": {m}")?;
         }
         if self.retry_advice() == RetryAdvice::OutcomeUnknown {
-            f.write_str("; the call may have been placed: query before trying again")?;
+            f.write_str(outcome_unknown(self.endpoint))?;
         }
         Ok(())
+    }
+}
+
+/// What an error message names: the ECP endpoint's path, or the path of an [`Endpoint::Api`]
+/// request.
+pub(crate) struct Target<'a>(pub(crate) Endpoint, pub(crate) Option<&'a str>);
+
+impl fmt::Display for Target<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target(Endpoint::Api { .. }, Some(path)) => f.write_str(path),
+            Target(endpoint, _) => endpoint.fmt(f),
+        }
+    }
+}
+
+/// The advice appended to a message whose request may have taken effect.
+pub(crate) fn outcome_unknown(endpoint: Endpoint) -> &'static str {
+    match endpoint.kind() {
+        RequestKind::NotIdempotent => {
+            "; the request may have taken effect: check before sending it again"
+        }
+        _ => "; the call may have been placed: query before trying again",
     }
 }
 
@@ -139,6 +168,9 @@ impl ProtocolErrorKind {
 pub struct ProtocolError {
     /// The endpoint that answered.
     pub endpoint: Endpoint,
+    /// For [`Endpoint::Api`], the path requested, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// What was wrong.
     pub kind: ProtocolErrorKind,
     /// Detail such as the JSON parser's message, when there is one.
@@ -172,6 +204,7 @@ impl ProtocolError {
     pub fn new(endpoint: Endpoint, kind: ProtocolErrorKind, http_status: u16, body: &[u8]) -> Self {
         ProtocolError {
             endpoint,
+            path: None,
             kind,
             detail: None,
             http_status,
@@ -185,7 +218,7 @@ impl ProtocolError {
         match (self.http_status, self.endpoint.kind()) {
             (400, _) => RetryAdvice::Never,
             (_, RequestKind::Query) => RetryAdvice::Safe,
-            (_, RequestKind::Start) => RetryAdvice::OutcomeUnknown,
+            (_, RequestKind::Start | RequestKind::NotIdempotent) => RetryAdvice::OutcomeUnknown,
         }
     }
 }
@@ -195,7 +228,7 @@ impl fmt::Display for ProtocolError {
         write!(
             f,
             "{} answered HTTP {} with {}",
-            self.endpoint,
+            Target(self.endpoint, self.path.as_deref()),
             self.http_status,
             self.kind.describe()
         )?;
@@ -205,7 +238,7 @@ impl fmt::Display for ProtocolError {
         if self.http_status == 400 {
             f.write_str("; HTTP 400 means the URL and the body do not match")?;
         } else if self.retry_advice() == RetryAdvice::OutcomeUnknown {
-            f.write_str("; the call may have been placed: query before trying again")?;
+            f.write_str(outcome_unknown(self.endpoint))?;
         }
         Ok(())
     }
@@ -250,6 +283,16 @@ impl ResponseError {
             ResponseError::Protocol(e) => &e.raw_body,
         }
     }
+
+    /// The same error, naming the path of the [`Endpoint::Api`] request it answers.
+    pub(crate) fn with_path(mut self, path: &str) -> Self {
+        let slot = match &mut self {
+            ResponseError::Api(e) => &mut e.path,
+            ResponseError::Protocol(e) => &mut e.path,
+        };
+        *slot = Some(path.to_owned());
+        self
+    }
 }
 
 impl fmt::Display for ResponseError {
@@ -269,6 +312,36 @@ pub fn parse_envelope(
     http_status: u16,
     body: &[u8],
 ) -> Result<Value, ResponseError> {
+    let mut envelope = read_envelope(endpoint, http_status, body)?;
+    Ok(envelope.remove("obj").unwrap_or(Value::Null))
+}
+
+/// Reads the answer of any YunXin server API: on code 200, the whole JSON object (with its
+/// `code`), since other APIs return their results under `info`, `data` and other names.
+/// Refusals are the same as for the ECP endpoints: a code other than 200 is an [`ApiError`]
+/// with the code table's meaning, a 3xx a [`ProtocolError`] of kind redirect.
+///
+/// Errors name [`Endpoint::Api`] without a path and advise as for a request not marked
+/// idempotent; [`ApiRequest::parse_response`](crate::ApiRequest::parse_response) fills both in.
+///
+/// ```
+/// use yunxin_ecp::response::parse_api_response;
+/// let info = parse_api_response(200, br#"{"code":200,"info":{"accid":"demo"}}"#)?;
+/// assert_eq!(info["info"]["accid"], "demo");
+/// let refused = parse_api_response(200, br#"{"code":414,"desc":"already register"}"#).unwrap_err();
+/// assert!(refused.to_string().contains("code 414"));
+/// # Ok::<(), yunxin_ecp::ResponseError>(())
+/// ```
+pub fn parse_api_response(http_status: u16, body: &[u8]) -> Result<Value, ResponseError> {
+    read_envelope(Endpoint::Api { idempotent: false }, http_status, body).map(Value::Object)
+}
+
+/// The envelope as a JSON object, once its `code` is 200 and its HTTP status 2xx.
+fn read_envelope(
+    endpoint: Endpoint,
+    http_status: u16,
+    body: &[u8],
+) -> Result<Map<String, Value>, ResponseError> {
     let fail = |kind, detail: Option<String>| {
         let mut e = ProtocolError::new(endpoint, kind, http_status, body);
         e.detail = detail;
@@ -285,7 +358,7 @@ pub fn parse_envelope(
     if body.iter().all(u8::is_ascii_whitespace) {
         return fail(ProtocolErrorKind::Empty, None);
     }
-    let mut envelope: Map<String, Value> = match serde_json::from_slice(body) {
+    let envelope: Map<String, Value> = match serde_json::from_slice(body) {
         Ok(Value::Object(map)) => map,
         Ok(_) => return fail(ProtocolErrorKind::NotAnObject, None),
         Err(_) if body.trim_ascii_start().starts_with(b"<") => {
@@ -310,6 +383,7 @@ pub fn parse_envelope(
             .map(str::to_owned);
         return Err(ResponseError::Api(ApiError {
             endpoint,
+            path: None,
             code,
             message,
             http_status,
@@ -319,7 +393,7 @@ pub fn parse_envelope(
     if !(200..300).contains(&http_status) {
         return fail(ProtocolErrorKind::HttpStatus, None);
     }
-    Ok(envelope.remove("obj").unwrap_or(Value::Null))
+    Ok(envelope)
 }
 
 /// Reads a start response (`startcall` or `startconf`): `obj.session`.

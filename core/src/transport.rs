@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::codes::{RequestKind, RetryAdvice};
 use crate::request::Endpoint;
+use crate::response::{Target, outcome_unknown};
 
 /// Which step of the exchange failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -42,6 +43,9 @@ impl TransportErrorKind {
 pub struct TransportError {
     /// The endpoint the request was for.
     pub endpoint: Endpoint,
+    /// For [`Endpoint::Api`], the path requested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// Which step failed.
     pub kind: TransportErrorKind,
     /// Whether the request may have reached the service (false only when provably not sent).
@@ -58,7 +62,7 @@ impl TransportError {
     pub fn retry_advice(&self) -> RetryAdvice {
         match (self.maybe_sent, self.endpoint.kind()) {
             (false, _) | (true, RequestKind::Query) => RetryAdvice::Safe,
-            (true, RequestKind::Start) => RetryAdvice::OutcomeUnknown,
+            (true, RequestKind::Start | RequestKind::NotIdempotent) => RetryAdvice::OutcomeUnknown,
         }
     }
 }
@@ -74,7 +78,9 @@ impl fmt::Display for TransportError {
         write!(
             f,
             "{} {step} after {} attempt(s): {}",
-            self.endpoint, self.attempts, self.detail
+            Target(self.endpoint, self.path.as_deref()),
+            self.attempts,
+            self.detail
         )?;
         match (self.maybe_sent, self.endpoint.kind()) {
             (false, _) => f.write_str("; the request was not sent"),
@@ -82,6 +88,7 @@ impl fmt::Display for TransportError {
                 "; the request may have reached the service and the call may have been placed: \
                  query before trying again",
             ),
+            (true, RequestKind::NotIdempotent) => f.write_str(outcome_unknown(self.endpoint)),
             (true, RequestKind::Query) => f.write_str("; safe to retry"),
         }
     }

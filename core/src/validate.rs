@@ -91,6 +91,11 @@ pub enum Rule {
     /// A decimal number written with leading zeros: `0170…` and `170…` would be two spellings
     /// of one signed value, so one signature would verify for two different headers.
     LeadingZero,
+    /// A path for [`crate::ApiRequest`] that is not a plain absolute path below the base URL.
+    ApiPath {
+        /// What is wrong with it.
+        problem: &'static str,
+    },
 }
 
 impl Rule {
@@ -119,6 +124,7 @@ impl Rule {
             Rule::NonNegativeSeconds => "negative",
             Rule::AtMost { .. } => "at_most",
             Rule::LeadingZero => "leading_zero",
+            Rule::ApiPath { .. } => "api_path",
         }
     }
 }
@@ -163,6 +169,9 @@ impl fmt::Display for Rule {
             Rule::NonNegativeSeconds => f.write_str("must be a number of seconds, 0 or more"),
             Rule::AtMost { max, unit } => write!(f, "must be at most {max} {unit}"),
             Rule::LeadingZero => f.write_str("must be a decimal number without leading zeros"),
+            Rule::ApiPath { problem } => {
+                write!(f, "must be a plain absolute path such as /nimserver/user/create.action: {problem}")
+            }
         }
     }
 }

@@ -260,6 +260,7 @@ fn server_vectors() {
             Endpoint::QueryBySession => params.query().map(|r| json!({ "request": "query", "params": {
                 "session": r.session(),
                 "kind": if r.kind() == SessionKind::Call { "call" } else { "conference" } } })),
+            Endpoint::Api { .. } => unreachable!("from_path names only ECP endpoints"),
         };
         let got = got.unwrap_or_else(
             |e| json!({ "reply": yunxin_ecp::server::reply::bad_param(e.field), "field": e.field }),

@@ -17,7 +17,8 @@ use crate::panic::{ErrOut, guard, guard_value};
 use crate::signing::{yx_auth_headers, yx_credentials};
 use crate::strings::{c_string, opt_str_arg, out_string, str_arg, str_array_arg};
 
-/// One of the three ECP endpoints. Functions take and return it as an `int32_t`.
+/// One of the three ECP endpoints, or (in errors only) any other YunXin API path. Functions take
+/// and return it as an `int32_t`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum yx_endpoint {
@@ -27,6 +28,9 @@ pub enum yx_endpoint {
     YX_ENDPOINT_START_CONF = 2,
     /// `/call/ecp/queryBySession.action`: the record of one call or conference.
     YX_ENDPOINT_QUERY_BY_SESSION = 3,
+    /// Any other YunXin server API path (a generic request); named by errors, never accepted
+    /// as an argument.
+    YX_ENDPOINT_API = 4,
 }
 
 impl From<Endpoint> for yx_endpoint {
@@ -35,6 +39,7 @@ impl From<Endpoint> for yx_endpoint {
             Endpoint::StartCall => yx_endpoint::YX_ENDPOINT_START_CALL,
             Endpoint::StartConf => yx_endpoint::YX_ENDPOINT_START_CONF,
             Endpoint::QueryBySession => yx_endpoint::YX_ENDPOINT_QUERY_BY_SESSION,
+            Endpoint::Api { .. } => yx_endpoint::YX_ENDPOINT_API,
         }
     }
 }

@@ -114,6 +114,9 @@ pub unsafe extern "C" fn yx_server_parse_request(
             Endpoint::StartCall => Request::Call(params.start_call()?),
             Endpoint::StartConf => Request::Conf(params.start_conf()?),
             Endpoint::QueryBySession => Request::Query(params.query()?),
+            Endpoint::Api { .. } => {
+                return Err(yx_error::invalid_argument("path", "is not an ECP endpoint"));
+            }
         };
         out.write(into_handle(yx_request { inner }));
         Ok(())

@@ -221,6 +221,8 @@ fn handle(shared: &Shared, endpoint: Endpoint, request: &Request) -> Answer {
     match endpoint {
         Endpoint::StartCall | Endpoint::StartConf => start(shared, endpoint, &params, credentials),
         Endpoint::QueryBySession => query(shared, &params, credentials),
+        // Never routed here: `Endpoint::from_path` names only the three ECP endpoints.
+        Endpoint::Api { .. } => Answer::error(404, "not found"),
     }
 }
 

@@ -79,6 +79,11 @@ pub fn parse_request(
             let inner = params.query().map_err(py_err)?;
             Py::new(py, PyQueryBySession { inner })?.into_any()
         }
+        Endpoint::Api { .. } => {
+            return Err(PyValueError::new_err(format!(
+                "no ECP endpoint at path {path:?}"
+            )));
+        }
     })
 }
 

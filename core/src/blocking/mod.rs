@@ -5,6 +5,11 @@
 //! start request is retried after a connect failure (nothing was sent) or an explicit 416/503
 //! rejection, never after a read timeout, a reset or a 500.
 //!
+//! Any other YunXin server API goes through [`Client::request`] with the same signing, limits
+//! and typed errors. Every attempt is logged through the `log` facade under the target
+//! `yunxin_ecp` (see [`events`]): sent, answered, retried, given up, with phone numbers masked
+//! and no header or body.
+//!
 //! ```no_run
 //! use yunxin_ecp::{Credentials, StartCall, QueryBySession, SessionKind};
 //! use yunxin_ecp::blocking::Client;
@@ -16,18 +21,24 @@
 //! # Ok::<(), yunxin_ecp::Error>(())
 //! ```
 
+pub mod events;
 mod resolver;
 
 use std::io;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
+use crate::api::ApiRequest;
 use crate::codes::RetryAdvice;
 use crate::error::Error;
 use crate::record::CallRecord;
-use crate::request::{BaseUrl, EcpRequest, PreparedRequest, QueryBySession, StartCall, StartConf};
+use crate::request::{
+    BaseUrl, EcpRequest, Endpoint, PreparedRequest, QueryBySession, StartCall, StartConf,
+};
 use crate::response::{ProtocolError, ProtocolErrorKind, ResponseError, Started};
-use crate::signing::Credentials;
+use crate::signing::{AuthHeaders, Credentials};
 use crate::transport::{TransportError, TransportErrorKind};
 use crate::validate::{self, Rule, ValidationError};
 
@@ -182,13 +193,66 @@ impl Client {
 
     /// Sends any ECP request, signing each attempt afresh and retrying only where safe.
     pub fn send<R: EcpRequest>(&self, request: &R) -> Result<R::Output, Error> {
+        self.run(
+            R::ENDPOINT,
+            R::ENDPOINT.path(),
+            |auth| request.prepare(&self.settings.base_url, auth),
+            R::parse_response,
+        )
+    }
+
+    /// Sends a request to any YunXin server API and returns the whole JSON answer on code 200,
+    /// with the same signing, timeouts, size limit, redirect refusal and typed errors as the
+    /// ECP requests. Unless the request is marked
+    /// [`idempotent`](ApiRequest::idempotent), it is retried only after a connect failure
+    /// (nothing was sent); after anything else that may have reached the service the error's
+    /// advice is [`RetryAdvice::OutcomeUnknown`].
+    ///
+    /// ```no_run
+    /// use yunxin_ecp::{ApiRequest, Credentials};
+    /// use yunxin_ecp::blocking::Client;
+    ///
+    /// let client = Client::builder(Credentials::from_env()?).build()?;
+    /// let user = ApiRequest::new("/nimserver/user/getUinfos.action", [("accids", r#"["demo"]"#)])?
+    ///     .idempotent(true);
+    /// println!("{}", client.request(&user)?["uinfos"]);
+    /// # Ok::<(), yunxin_ecp::Error>(())
+    /// ```
+    pub fn request(&self, request: &ApiRequest) -> Result<Value, Error> {
+        self.run(
+            request.endpoint(),
+            request.path(),
+            |auth| request.prepare(&self.settings.base_url, auth),
+            |status, body| request.parse_response(status, body),
+        )
+    }
+
+    /// The attempt loop shared by every request: sign, send, parse, and decide from the
+    /// error's retry advice whether to go again.
+    fn run<T>(
+        &self,
+        endpoint: Endpoint,
+        path: &str,
+        prepare: impl Fn(&AuthHeaders) -> PreparedRequest,
+        parse: impl Fn(u16, &[u8]) -> Result<T, ResponseError>,
+    ) -> Result<T, Error> {
+        // Only a generic request's errors carry its path; an ECP endpoint names its own.
+        let error_path = matches!(endpoint, Endpoint::Api { .. }).then_some(path);
+        let log = events::CallLog::new(endpoint, path);
         let mut attempt: u32 = 1;
         loop {
             let auth = self.settings.credentials.sign_now()?;
-            let prepared = request.prepare(&self.settings.base_url, &auth);
+            let prepared = prepare(&auth);
+            log.sent(attempt);
+            let started = Instant::now();
+            let mut status = None;
             let result = self
-                .exchange(&prepared, attempt)
-                .and_then(|(status, body)| R::parse_response(status, &body).map_err(Error::from));
+                .exchange(&prepared, error_path, attempt)
+                .and_then(|(code, body)| {
+                    status = Some(code);
+                    parse(code, &body).map_err(Error::from)
+                });
+            log.outcome(attempt, &result, status, started.elapsed());
             let error = match result {
                 Ok(output) => return Ok(output),
                 Err(error) => error,
@@ -201,20 +265,36 @@ impl Client {
                     _ => false,
                 };
             if !retry {
+                log.gave_up(attempt, &error);
                 return Err(error);
             }
-            thread::sleep(backoff_delay(self.settings.backoff, attempt));
+            let delay = backoff_delay(self.settings.backoff, attempt);
+            log.retry(attempt, &error, delay);
+            thread::sleep(delay);
             attempt += 1;
         }
     }
 
-    /// One HTTP exchange: the status and the body bytes, or why there are none.
-    fn exchange(&self, prepared: &PreparedRequest, attempt: u32) -> Result<(u16, Vec<u8>), Error> {
+    /// One HTTP exchange: the status and the body bytes, or why there are none. `path` is set
+    /// for a generic request, so that its errors name it.
+    fn exchange(
+        &self,
+        prepared: &PreparedRequest,
+        path: Option<&str>,
+        attempt: u32,
+    ) -> Result<(u16, Vec<u8>), Error> {
         let mut request = self.agent.post(&prepared.url);
         for (name, value) in &prepared.headers {
             request = request.header(*name, value.as_str());
         }
-        let transport = |e: ureq::Error| Error::from(transport_error(prepared, e, attempt));
+        let transport = |e: ureq::Error| Error::from(transport_error(prepared, path, e, attempt));
+        let protocol = |e: ProtocolError| {
+            let e = ResponseError::Protocol(e);
+            Error::from(match path {
+                Some(path) => e.with_path(path),
+                None => e,
+            })
+        };
         let mut response = request.send(prepared.body.as_str()).map_err(transport)?;
         let status = response.status().as_u16();
         if response.status().is_redirection() {
@@ -223,7 +303,7 @@ impl Client {
                 .get(ureq::http::header::LOCATION)
                 .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
             let e = ProtocolError::redirect(prepared.endpoint, status, location.as_deref());
-            return Err(ResponseError::Protocol(e).into());
+            return Err(protocol(e));
         }
         let body = response
             .body_mut()
@@ -236,7 +316,7 @@ impl Client {
                 let mut e =
                     ProtocolError::new(prepared.endpoint, ProtocolErrorKind::TooLarge, status, b"");
                 e.detail = Some(format!("over {} bytes", self.settings.max_response_bytes));
-                Err(ResponseError::Protocol(e).into())
+                Err(protocol(e))
             }
             Err(e) => Err(transport(e)),
         }
@@ -246,6 +326,7 @@ impl Client {
 /// Maps a ureq failure to a transport error, deciding whether the request may have been sent.
 fn transport_error(
     prepared: &PreparedRequest,
+    path: Option<&str>,
     error: ureq::Error,
     attempts: u32,
 ) -> TransportError {
@@ -262,6 +343,7 @@ fn transport_error(
     };
     TransportError {
         endpoint: prepared.endpoint,
+        path: path.map(str::to_owned),
         kind,
         maybe_sent,
         detail: error.to_string(),

@@ -9,7 +9,7 @@ cd "$root"
 echo "== Rust"
 cargo run --release -q -p yunxin-ecp-bench --bin sign
 cargo run --release -q -p yunxin-ecp-bench --bin callback
-for bin in client-rps ffi; do
+for bin in client-rps log-overhead ffi; do
   cargo run --release -q -p yunxin-ecp-bench --bin "$bin"
 done
 

@@ -7,12 +7,13 @@ use std::time::Instant;
 use serde_json::Value;
 use yunxin_ecp::codes::RequestKind;
 use yunxin_ecp::server::{self, Params, reply};
-use yunxin_ecp::signing::{unix_millis_now, unix_seconds_now};
+use yunxin_ecp::signing::unix_millis_now;
 use yunxin_ecp::{Credentials, Endpoint, SessionKind, StartCall, StartConf, ValidationError};
 
 use crate::callbacks::CallbackJob;
 use crate::config::Outcome;
-use crate::faults::{Fault, GARBAGE_JSON, NGINX_502_HTML};
+use crate::control::REDIRECT_TARGET;
+use crate::faults::{Fault, GARBAGE_JSON, NGINX_302_HTML, NGINX_502_HTML};
 use crate::http::{Body, Request, Response};
 use crate::records;
 use crate::state::{RecordedRequest, Session, Shared};
@@ -58,7 +59,7 @@ impl Answer {
 pub(crate) fn serve(shared: &Shared, endpoint: Endpoint, request: &Request) -> Reply {
     if request.method != "POST" {
         let mut response = Response::text(405, "only POST is accepted");
-        response.extra_headers.push(("Allow", "POST"));
+        response.extra_headers.push(("Allow", "POST".to_owned()));
         let mut recorded = record_of(request, Some(endpoint), None);
         recorded.http_status = Some(response.status);
         keep(shared, recorded);
@@ -76,7 +77,7 @@ pub(crate) fn serve(shared: &Shared, endpoint: Endpoint, request: &Request) -> R
     let mut recorded = record_of(request, Some(endpoint), fault.clone());
     let reply = match &fault {
         Some(f) if f.rejects_before_handler() => {
-            let (response, code) = rejection(f);
+            let (response, code) = rejection(f, request);
             recorded.code = code;
             Reply::Send(response)
         }
@@ -101,7 +102,7 @@ pub(crate) fn serve(shared: &Shared, endpoint: Endpoint, request: &Request) -> R
 fn keep(shared: &Shared, mut recorded: RecordedRequest) {
     let mut state = shared.state();
     recorded.seq = state.next_seq();
-    state.record(recorded, shared.config.request_log_limit);
+    state.record(recorded);
 }
 
 /// Answers a request to a path that is not an ECP endpoint (HTTP 404), recording it.
@@ -125,7 +126,7 @@ fn record_of(
         path: request.path.clone(),
         query: request.query.clone(),
         endpoint,
-        headers: request.headers.clone(),
+        headers: request.headers.iter().map(redact).collect(),
         body: String::from_utf8_lossy(&request.body).into_owned(),
         fault,
         http_status: None,
@@ -135,9 +136,30 @@ fn record_of(
     }
 }
 
+/// A header as the log keeps it: a `CheckSum` is replaced by its length, since with the
+/// `Nonce` and `CurTime` beside it, it would sign any request of the app for five minutes.
+fn redact((name, value): &(String, String)) -> (String, String) {
+    if name.eq_ignore_ascii_case("CheckSum") {
+        let shown = format!("<redacted, {} characters>", value.chars().count());
+        (name.clone(), shown)
+    } else {
+        (name.clone(), value.clone())
+    }
+}
+
 /// The answer of a fault that turns the request away before the service sees it.
-fn rejection(fault: &Fault) -> (Response, Option<i64>) {
+fn rejection(fault: &Fault, request: &Request) -> (Response, Option<i64>) {
     match fault {
+        Fault::Redirect => {
+            let mut page = Response::new(302, "text/html", NGINX_302_HTML.as_bytes().to_vec());
+            let host = request
+                .local
+                .map_or_else(|| "127.0.0.1".to_owned(), |a| a.to_string());
+            let location = format!("http://{host}{REDIRECT_TARGET}{}", request.path);
+            page.extra_headers.push(("Location", location));
+            page.extra_headers.push(("Server", "nginx".to_owned()));
+            (page, None)
+        }
         Fault::RateLimited => (
             Response::json(200, reply::error(416, "rate limited")),
             Some(416),
@@ -148,7 +170,7 @@ fn rejection(fault: &Fault) -> (Response, Option<i64>) {
         ),
         _ => {
             let mut page = Response::new(502, "text/html", NGINX_502_HTML.as_bytes().to_vec());
-            page.extra_headers.push(("Server", "nginx"));
+            page.extra_headers.push(("Server", "nginx".to_owned()));
             (page, None)
         }
     }
@@ -206,7 +228,7 @@ fn handle(shared: &Shared, endpoint: Endpoint, request: &Request) -> Answer {
         shared.state().start_count += 1;
     }
     let config = &shared.config;
-    let now = config.fixed_clock_secs.unwrap_or_else(unix_seconds_now);
+    let now = shared.clock_secs();
     let app = |key: &str| config.apps.iter().find(|c| c.app_key() == key);
     let credentials =
         match server::verify_request(request.header_pairs(), app, now, config.window_secs) {
@@ -301,7 +323,7 @@ fn start(shared: &Shared, endpoint: Endpoint, params: &Params, app: &Credentials
         Session {
             app_key: app.app_key().to_owned(),
             kind,
-            record,
+            record: record.into(),
         },
     );
     drop(state);
@@ -331,7 +353,7 @@ fn query(shared: &Shared, params: &Params, app: &Credentials) -> Answer {
         .session_index
         .get(query.session())
         .filter(|s| s.kind == query.kind() && s.app_key == app.app_key())
-        .map(|s| &s.record);
+        .map(|s| &*s.record);
     match record {
         Some(record) => Answer::new(200, reply::success(record)),
         None => Answer::error(404, "session not found"),

@@ -113,7 +113,8 @@ fn deliver_all(shared: &Shared, agent: &ureq::Agent, job: &CallbackJob) {
             return;
         }
         let delivery = deliver(agent, &url, job, &body, attempt);
-        shared.state().callbacks.push(delivery);
+        let size = delivery.body.len();
+        shared.state().callbacks.push(delivery, size);
     }
 }
 

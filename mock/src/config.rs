@@ -29,11 +29,37 @@ pub const DEFAULT_CALLBACK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest request body accepted; larger ones get HTTP 413. Real ECP requests are a few
 /// hundred bytes.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
-/// How long an idle keep-alive connection is kept open.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a kept-alive connection may wait for its next request. Short, because an idle
+/// socket holds a thread and a connection slot that a waiting client could use; HTTP clients
+/// reconnect when a pooled connection was closed.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a new connection may take to send the first byte of its first request: a client
+/// that connects and says nothing is either gone or hostile.
+pub const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one request may take to arrive once its first byte came, so that a client sending
+/// a byte a second (slowloris) cannot keep a connection for long. A real ECP request is a few
+/// hundred bytes and arrives in one segment.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most connections served at once (one thread each). When all are taken, the longest-idle one
+/// is closed to make room, or else the newcomer is answered HTTP 503.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// How many requests [`crate::MockServer::requests`] keeps (the oldest are dropped first), so a
 /// long benchmark cannot grow the log without bound.
 pub const DEFAULT_REQUEST_LOG_LIMIT: usize = 10_000;
+/// Most bytes (bodies, headers, paths) the request log holds; the oldest requests are dropped
+/// first. Without it, 10,000 requests with 64 KiB bodies would hold 640 MiB.
+pub const DEFAULT_REQUEST_LOG_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// How many POSTs the inbox keeps (the oldest are dropped first): the inbox takes
+/// unauthenticated POSTs from anyone who can reach the port.
+pub const DEFAULT_INBOX_LIMIT: usize = 1_000;
+/// Most bytes (bodies and headers) the inbox holds; the oldest POSTs are dropped first.
+pub const DEFAULT_INBOX_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// How many placed sessions are kept (the oldest are forgotten first, and `queryBySession`
+/// answers 404 for them): the samples' secret is public, so anyone can place calls.
+pub const DEFAULT_SESSION_LIMIT: usize = 10_000;
+/// How many callback deliveries [`crate::MockServer::callbacks`] keeps (the oldest are dropped
+/// first).
+pub const DEFAULT_CALLBACK_LOG_LIMIT: usize = 10_000;
 
 /// How a simulated call ends, decided by the callee's number (see
 /// [`crate::MockServer::set_outcome`]).
@@ -108,10 +134,32 @@ pub struct MockConfig {
     pub callback_timeout: Duration,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
-    /// How long an idle keep-alive connection stays open.
+    /// How long a kept-alive connection may wait for its next request.
     pub idle_timeout: Duration,
+    /// How long a new connection may wait before sending its first byte.
+    pub first_byte_timeout: Duration,
+    /// How long one request may take to arrive once it has begun (also how long a response may
+    /// wait for a client that does not read it).
+    pub request_timeout: Duration,
+    /// Most connections served at once.
+    pub max_connections: usize,
     /// How many recorded requests are kept.
     pub request_log_limit: usize,
+    /// Most bytes the recorded requests may hold together.
+    pub request_log_max_bytes: usize,
+    /// How many POSTs the inbox keeps.
+    pub inbox_limit: usize,
+    /// Most bytes the inbox may hold together.
+    pub inbox_max_bytes: usize,
+    /// How many placed sessions are kept for `queryBySession`.
+    pub session_limit: usize,
+    /// How many callback deliveries are kept.
+    pub callback_log_limit: usize,
+    /// Shifts the mock's clock by this many seconds (negative: behind), both the `Date` header
+    /// of every answer and the "now" that a request's `CurTime` is checked against, so that a
+    /// client's diagnosis of clock skew can be tested without touching the machine's clock.
+    /// Applied on top of [`fixed_clock_secs`](Self::fixed_clock_secs).
+    pub clock_skew: i64,
 }
 
 impl Default for MockConfig {
@@ -133,7 +181,16 @@ impl Default for MockConfig {
             callback_timeout: DEFAULT_CALLBACK_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            first_byte_timeout: DEFAULT_FIRST_BYTE_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             request_log_limit: DEFAULT_REQUEST_LOG_LIMIT,
+            request_log_max_bytes: DEFAULT_REQUEST_LOG_MAX_BYTES,
+            inbox_limit: DEFAULT_INBOX_LIMIT,
+            inbox_max_bytes: DEFAULT_INBOX_MAX_BYTES,
+            session_limit: DEFAULT_SESSION_LIMIT,
+            callback_log_limit: DEFAULT_CALLBACK_LOG_LIMIT,
+            clock_skew: 0,
         }
     }
 }

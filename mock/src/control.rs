@@ -12,13 +12,13 @@ use yunxin_ecp::server::Params;
 use crate::config::Outcome;
 use crate::faults::{FAULT_KINDS, Fault};
 use crate::http::{Request, Response};
-use crate::state::{ReceivedCallback, Shared, State};
+use crate::state::{ReceivedCallback, Shared, State, to_json_array};
 
 /// Where the control routes live.
 pub(crate) const PREFIX: &str = "/_mock";
 
 /// Every route, for `GET /_mock`.
-const ROUTES: [&str; 14] = [
+const ROUTES: [&str; 15] = [
     "GET /_mock",
     "GET /_mock/stats",
     "GET /_mock/requests",
@@ -33,10 +33,16 @@ const ROUTES: [&str; 14] = [
     "POST /_mock/reset",
     "POST /_mock/inbox",
     "GET /_mock/inbox",
+    "ANY /_mock/redirect-target/<path>",
 ];
 
 /// The route that records callbacks POSTed to it.
 pub(crate) const INBOX: &str = "/_mock/inbox";
+/// Where the `redirect` fault sends clients (the original path appended).
+pub(crate) const REDIRECT_TARGET: &str = "/_mock/redirect-target";
+/// What the redirect target answers: a success, so that a client which follows redirects
+/// believes the call was placed while the mock placed nothing.
+const REDIRECT_TARGET_ANSWER: &str = r#"{"code":200,"obj":{"session":"redirect-target-session"}}"#;
 
 /// Whether `path` is a control route.
 pub(crate) fn is_control(path: &str) -> bool {
@@ -45,14 +51,29 @@ pub(crate) fn is_control(path: &str) -> bool {
 
 /// Serves one control request.
 pub(crate) fn handle(shared: &Shared, request: &Request) -> Response {
+    if is_redirect_target(&request.path) {
+        shared.state().redirect_target_hits += 1;
+        return Response::json(200, REDIRECT_TARGET_ANSWER);
+    }
     let params = Params::parse(&request.query, &request.body);
     let route = request.path.trim_end_matches('/');
+    // The logs are copied as pointers under the lock and serialized after it is released, so
+    // that reading a full log never stalls the requests being served.
     let result = match (request.method.as_str(), route) {
         ("GET", PREFIX) => Ok(ok_json(&json!({ "routes": ROUTES, "faults": FAULT_KINDS }))),
         ("GET", "/_mock/stats") => Ok(ok_json(&shared.stats())),
-        ("GET", "/_mock/requests") => Ok(ok_json(&shared.state().requests)),
-        ("GET", "/_mock/sessions") => Ok(ok_json(&shared.state().records())),
-        ("GET", "/_mock/callbacks") => Ok(ok_json(&shared.state().callbacks)),
+        ("GET", "/_mock/requests") => {
+            let requests = shared.state().requests.snapshot();
+            Ok(Response::json(200, to_json_array(&requests)))
+        }
+        ("GET", "/_mock/sessions") => {
+            let records = shared.state().records();
+            Ok(Response::json(200, to_json_array(&records)))
+        }
+        ("GET", "/_mock/callbacks") => {
+            let callbacks = shared.state().callbacks.snapshot();
+            Ok(Response::json(200, to_json_array(&callbacks)))
+        }
         ("POST", "/_mock/outcome") => set_outcome(shared, &params),
         ("POST", "/_mock/fault") => inject_fault(shared, &params),
         ("POST", "/_mock/faults/clear") => {
@@ -88,14 +109,19 @@ pub(crate) fn handle(shared: &Shared, request: &Request) -> Response {
         }
         // Answers like a receiver that accepted the callback: HTTP 200, promptly.
         ("POST", INBOX) => {
-            shared.state().inbox.push(ReceivedCallback {
+            let received = ReceivedCallback {
                 headers: request.headers.clone(),
                 body: request.body.clone(),
                 received_at_ms: yunxin_ecp::signing::unix_millis_now(),
-            });
+            };
+            let size = received.size();
+            shared.state().inbox.push(received, size);
             Ok(ok_json(&json!({ "code": 200 })))
         }
-        ("GET", INBOX) => Ok(ok_json(&shared.state().inbox)),
+        ("GET", INBOX) => {
+            let inbox = shared.state().inbox.snapshot();
+            Ok(Response::json(200, to_json_array(&inbox)))
+        }
         (_, route)
             if ROUTES
                 .iter()
@@ -106,6 +132,12 @@ pub(crate) fn handle(shared: &Shared, request: &Request) -> Response {
         _ => return error(404, "no such control route: GET /_mock lists them"),
     };
     result.unwrap_or_else(|e| error(400, &e))
+}
+
+/// Whether `path` is the redirect target or under it.
+fn is_redirect_target(path: &str) -> bool {
+    path.strip_prefix(REDIRECT_TARGET)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// Returns the server to the state it started in. Callbacks still waiting for their call to end

@@ -45,10 +45,16 @@ pub enum Fault {
     /// Refuses the request with `{"code":503,"msg":"server busy"}` before it reaches the service
     /// (nothing placed).
     Busy503,
+    /// Answers `302 Found` before the request reaches the service (nothing placed), with a
+    /// `Location` on the mock's own `/_mock/redirect-target` plus the original path, which
+    /// answers a success and counts its hits
+    /// ([`crate::MockServer::redirect_target_hits`]): a client that follows redirects both
+    /// leaks its signed headers and reports a call that does not exist.
+    Redirect,
 }
 
 /// Every fault kind's wire name, as the control API and the recorded requests spell it.
-pub const FAULT_KINDS: [&str; 10] = [
+pub const FAULT_KINDS: [&str; 11] = [
     "delay",
     "reset_before_response",
     "reset_mid_body",
@@ -59,6 +65,7 @@ pub const FAULT_KINDS: [&str; 10] = [
     "rate_limited",
     "server_error",
     "busy_503",
+    "redirect",
 ];
 
 impl Fault {
@@ -75,6 +82,7 @@ impl Fault {
             Fault::RateLimited => "rate_limited",
             Fault::ServerError => "server_error",
             Fault::Busy503 => "busy_503",
+            Fault::Redirect => "redirect",
         }
     }
 
@@ -93,6 +101,7 @@ impl Fault {
             "rate_limited" => Fault::RateLimited,
             "server_error" => Fault::ServerError,
             "busy_503" => Fault::Busy503,
+            "redirect" => Fault::Redirect,
             other => {
                 return Err(format!(
                     "unknown fault kind '{other}', expected one of {}",
@@ -106,7 +115,10 @@ impl Fault {
     /// Whether the fault turns the request away before the service handles it, so that nothing
     /// is placed and the start is not counted.
     pub(crate) fn rejects_before_handler(&self) -> bool {
-        matches!(self, Fault::Html502 | Fault::RateLimited | Fault::Busy503)
+        matches!(
+            self,
+            Fault::Html502 | Fault::RateLimited | Fault::Busy503 | Fault::Redirect
+        )
     }
 }
 
@@ -127,6 +139,9 @@ impl Serialize for Fault {
 /// The page nginx writes for a 502, which a client must report as a protocol error rather
 /// than choke on.
 pub(crate) const NGINX_502_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+/// The page nginx writes with a 302.
+pub(crate) const NGINX_302_HTML: &str = "<html>\r\n<head><title>302 Found</title></head>\r\n<body>\r\n<center><h1>302 Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
 /// The truncated body of [`Fault::GarbageJson`].
 pub(crate) const GARBAGE_JSON: &str = r#"{"code":200,"obj":{"sess"#;

@@ -3,11 +3,15 @@
 //! cut in half). One [`Connection`] per accepted socket, served by its own thread.
 //!
 //! Every wait is bounded and wakes at least every [`POLL`] to notice that the server is
-//! stopping, so a stopped server never leaves a thread behind.
+//! stopping, so a stopped server never leaves a thread behind. Each connection also publishes
+//! what it is doing in a [`Watch`], so that the listener can close an idle or stalled one when
+//! every slot is taken, instead of turning a new client away.
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
-use std::sync::Arc;
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use socket2::SockRef;
@@ -26,14 +30,11 @@ pub(crate) fn is_poll_expiry(e: &io::Error) -> bool {
     )
 }
 
-/// Longest request head accepted (request line and headers).
+/// Longest request head accepted (request line and headers), complete or not: what the
+/// documentation promises, and far more than an ECP request needs.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Most headers accepted in one request.
 const MAX_HEADERS: usize = 64;
-/// Longest time a client may take to send one request once it has started.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest time a response may take to be written to a client that does not read.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pause between the half body of a reset-mid-body fault and the reset, so that the bytes reach
 /// the client before the reset does.
 const HALF_BODY_PAUSE: Duration = Duration::from_millis(50);
@@ -50,6 +51,8 @@ pub(crate) struct Request {
     pub(crate) body: Vec<u8>,
     /// The client asked to close the connection after this request.
     pub(crate) close: bool,
+    /// The address the client connected to, for answers that point back at the mock.
+    pub(crate) local: Option<SocketAddr>,
 }
 
 impl Request {
@@ -89,7 +92,7 @@ impl Body {
 pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) content_type: &'static str,
-    pub(crate) extra_headers: Vec<(&'static str, &'static str)>,
+    pub(crate) extra_headers: Vec<(&'static str, String)>,
     pub(crate) body: Body,
     /// Close the connection after writing.
     pub(crate) close: bool,
@@ -126,10 +129,11 @@ impl Response {
         self
     }
 
-    /// The status line and headers.
-    fn head(&self, close: bool) -> String {
+    /// The status line and headers. `date` is the `Date` header, sent with every answer as
+    /// the real gateway does, so that clients can measure their clock against the mock's.
+    fn head(&self, close: bool, date: &str) -> String {
         let mut head = format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n",
+            "HTTP/1.1 {} {}\r\nDate: {date}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n",
             self.status,
             reason(self.status),
             self.content_type,
@@ -142,6 +146,23 @@ impl Response {
         head.push_str("\r\n");
         head
     }
+
+    /// The whole answer as bytes, for a small answer written in one go (a padded body is
+    /// written as its head alone).
+    pub(crate) fn encode(&self, close: bool, date: &str) -> Vec<u8> {
+        let head = self.head(close, date);
+        match &self.body {
+            Body::Bytes(bytes) => [head.as_bytes(), bytes].concat(),
+            Body::Padded { .. } => head.into_bytes(),
+        }
+    }
+}
+
+/// The answer to a request head over [`MAX_HEAD_BYTES`] or with too many headers. JSON, like
+/// every answer of the gateway; its code is 414 ("bad http header"), never retried, rather
+/// than 431, which in the service's code table means "duplicate request, may have succeeded".
+fn head_too_large() -> Response {
+    Response::json(431, r#"{"code":414,"desc":"request head too large"}"#)
 }
 
 /// The reason phrase of the statuses the mock writes.
@@ -149,6 +170,7 @@ fn reason(status: u16) -> &'static str {
     match status {
         100 => "Continue",
         200 => "OK",
+        302 => "Found",
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
@@ -188,6 +210,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, Response> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) if len > MAX_HEAD_BYTES => Err(head_too_large()),
         Ok(httparse::Status::Complete(len)) => Ok(Some(Head {
             method: req.method.unwrap_or_default().to_owned(),
             target: req.path.unwrap_or_default().to_owned(),
@@ -204,11 +227,10 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, Response> {
                 .collect(),
             len,
         })),
-        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
-            Err(Response::text(431, "request head too large"))
-        }
+        // Everything buffered belongs to the unfinished head.
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => Err(head_too_large()),
         Ok(httparse::Status::Partial) => Ok(None),
-        Err(httparse::Error::TooManyHeaders) => Err(Response::text(431, "too many headers")),
+        Err(httparse::Error::TooManyHeaders) => Err(head_too_large()),
         Err(e) => Err(Response::text(400, &format!("malformed request: {e}"))),
     }
 }
@@ -271,26 +293,178 @@ fn body_length(head: &Head, max_body: usize) -> Result<usize, Response> {
     Ok(length)
 }
 
+/// What a connection's thread is doing, as the listener sees it when it looks for a connection
+/// to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+enum Phase {
+    /// Starting, or handling a request (latency, faults, the service): never closed to make
+    /// room.
+    Busy = 0,
+    /// Waiting for a request, with none of it received for a whole poll interval: the
+    /// cheapest to close. A connection is not idle before its thread has looked, or a request
+    /// already waiting in the kernel's buffer would be lost.
+    Idle = 1,
+    /// Receiving a request.
+    Reading = 2,
+    /// Sending an answer.
+    Writing = 3,
+    /// Closed by the listener to make room.
+    Evicted = 4,
+}
+
+const PHASE_SHIFT: u32 = 60;
+const TIME_MASK: u64 = (1 << PHASE_SHIFT) - 1;
+
+/// How long a connection that is receiving or sending must have made no progress before the
+/// listener may close it to make room: long enough that no client on a working network is
+/// cut off mid-request, short enough that a client trickling bytes cannot hold a slot.
+const STALL_GRACE: Duration = Duration::from_secs(1);
+
+/// A connection's socket and its phase with the time the phase began or last made progress
+/// (milliseconds since the server started), packed in one word: the listener closes a
+/// connection only if the word is still what it judged by, so a thread that has just received
+/// a request is never cut off for being idle.
+pub(crate) struct Watch {
+    stream: TcpStream,
+    word: AtomicU64,
+}
+
+/// A connection as the listener tracks it.
+pub(crate) struct Slot {
+    pub(crate) handle: JoinHandle<()>,
+    /// Weak, so that the socket closes as soon as its thread lets go of it.
+    pub(crate) watch: Weak<Watch>,
+}
+
+impl Slot {
+    /// Whether the connection still holds one of the server's slots.
+    pub(crate) fn is_open(&self) -> bool {
+        !self.handle.is_finished() && self.watch.upgrade().is_some_and(|w| !w.evicted())
+    }
+
+    /// Whether the connection is waiting for a request with nothing received.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.watch.upgrade().is_some_and(|w| w.is_idle())
+    }
+}
+
+/// The thread's connection was closed by the listener.
+#[derive(Debug)]
+struct Evicted;
+
+impl Watch {
+    fn pack(phase: Phase, at_ms: u64) -> u64 {
+        ((phase as u64) << PHASE_SHIFT) | (at_ms & TIME_MASK)
+    }
+
+    fn phase_of(word: u64) -> Phase {
+        match word >> PHASE_SHIFT {
+            0 => Phase::Busy,
+            1 => Phase::Idle,
+            2 => Phase::Reading,
+            3 => Phase::Writing,
+            _ => Phase::Evicted,
+        }
+    }
+
+    /// Records the thread's phase, unless the listener closed the connection first.
+    fn set(&self, phase: Phase, at_ms: u64) -> Result<(), Evicted> {
+        self.word
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
+                (Self::phase_of(w) != Phase::Evicted).then(|| Self::pack(phase, at_ms))
+            })
+            .map(drop)
+            .map_err(|_| Evicted)
+    }
+
+    fn evicted(&self) -> bool {
+        Self::phase_of(self.word.load(Ordering::Acquire)) == Phase::Evicted
+    }
+
+    /// Whether the connection is waiting for a request with nothing received.
+    pub(crate) fn is_idle(&self) -> bool {
+        Self::phase_of(self.word.load(Ordering::Acquire)) == Phase::Idle
+    }
+
+    /// How eager the listener is to close this connection, lower first: an idle one by the
+    /// time it became idle, then one stalled past [`STALL_GRACE`] by its last progress. `None`
+    /// for one that is busy or progressing. The word judged by comes along for [`Self::evict`].
+    pub(crate) fn eviction_rank(&self, now_ms: u64) -> Option<((u8, u64), u64)> {
+        let word = self.word.load(Ordering::Acquire);
+        let since = word & TIME_MASK;
+        let grace = u64::try_from(STALL_GRACE.as_millis()).unwrap_or(u64::MAX);
+        match Self::phase_of(word) {
+            Phase::Idle => Some(((0, since), word)),
+            Phase::Reading | Phase::Writing if now_ms.saturating_sub(since) >= grace => {
+                Some(((1, since), word))
+            }
+            _ => None,
+        }
+    }
+
+    /// Closes the connection if it is still in the state `judged` was read from. Shutting the
+    /// socket down wakes its thread at once (its read sees the end, its write fails) and tells
+    /// the client, which sees an ordinary close of an idle keep-alive connection.
+    pub(crate) fn evict(&self, judged: u64) -> bool {
+        let evicted = Self::pack(Phase::Evicted, 0);
+        let won = self
+            .word
+            .compare_exchange(judged, evicted, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if won {
+            let _ = self.stream.shutdown(Shutdown::Both);
+        }
+        won
+    }
+}
+
+/// What one read from the socket gave.
+enum Fill {
+    /// Bytes were added to the buffer.
+    Data,
+    /// The poll interval passed without a byte.
+    Nothing,
+    /// The client closed its side, or the socket failed.
+    End,
+}
+
 /// One client connection.
 pub(crate) struct Connection {
-    stream: TcpStream,
+    watch: Arc<Watch>,
     buf: Vec<u8>,
     shared: Arc<Shared>,
+    local: Option<SocketAddr>,
+    /// Requests read so far: the first one has its own (first-byte) deadline.
+    served: u64,
 }
 
 impl Connection {
     /// Prepares an accepted socket: blocking with a short read timeout (to poll for shutdown)
     /// and no Nagle delay (small answers must not wait for an ACK on a kept-alive connection).
+    /// Returns the watch the listener keeps.
     pub(crate) fn new(stream: TcpStream, shared: Arc<Shared>) -> io::Result<Connection> {
         stream.set_nonblocking(false)?;
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(POLL))?;
         stream.set_write_timeout(Some(POLL))?;
-        Ok(Connection {
+        let local = stream.local_addr().ok();
+        let watch = Arc::new(Watch {
             stream,
+            word: AtomicU64::new(Watch::pack(Phase::Busy, shared.now_ms())),
+        });
+        Ok(Connection {
+            watch,
             buf: Vec::new(),
             shared,
+            local,
+            served: 0,
         })
+    }
+
+    /// What the listener keeps to watch and, if need be, close this connection.
+    pub(crate) fn watch(&self) -> Weak<Watch> {
+        Arc::downgrade(&self.watch)
     }
 
     /// The state shared with the rest of the server.
@@ -298,24 +472,41 @@ impl Connection {
         Arc::clone(&self.shared)
     }
 
-    /// Reads bytes into the buffer. `Ok(false)` when the client closed the connection; a timeout
-    /// reads nothing and returns `Ok(true)`.
-    fn fill(&mut self) -> io::Result<bool> {
+    fn stream(&self) -> &TcpStream {
+        &self.watch.stream
+    }
+
+    fn set_phase(&self, phase: Phase) -> Result<(), Evicted> {
+        self.watch.set(phase, self.shared.now_ms())
+    }
+
+    /// Reads bytes into the buffer.
+    fn fill(&mut self) -> Fill {
         let mut chunk = [0u8; 8192];
-        match self.stream.read(&mut chunk) {
-            Ok(0) => Ok(false),
+        match self.stream().read(&mut chunk) {
+            Ok(0) => Fill::End,
             Ok(n) => {
                 self.buf.extend_from_slice(&chunk[..n]);
-                Ok(true)
+                Fill::Data
             }
-            Err(e) if is_poll_expiry(&e) => Ok(true),
-            Err(e) => Err(e),
+            Err(e) if is_poll_expiry(&e) => Fill::Nothing,
+            Err(_) => Fill::End,
         }
     }
 
-    /// Reads the next request, waiting up to the idle timeout for it to begin.
+    /// Reads the next request, waiting up to the first-byte timeout (first request) or the
+    /// idle timeout (the next ones) for it to begin, and up to the request timeout for the
+    /// rest of it.
     pub(crate) fn read_request(&mut self) -> Incoming {
         let waiting_since = Instant::now();
+        let config = &self.shared.config;
+        let patience = if self.served == 0 {
+            config.first_byte_timeout
+        } else {
+            config.idle_timeout
+        };
+        let idle_from = self.shared.now_ms();
+        let mut idle = false;
         let mut started: Option<Instant> = None;
         let head = loop {
             // Empty lines between requests are ignored (RFC 9112 2.2); the PHP sample sends
@@ -334,12 +525,20 @@ impl Connection {
                 }
                 started.get_or_insert_with(Instant::now);
             }
-            if let Some(outcome) = self.check_waiting(waiting_since, started) {
+            if let Some(outcome) = self.check_waiting(waiting_since, patience, started) {
                 return outcome;
             }
-            match self.fill() {
-                Ok(true) => {}
-                Ok(false) | Err(_) => return Incoming::Closed,
+            let progress = match self.fill() {
+                Fill::Data if !self.buf.is_empty() => self.set_phase(Phase::Reading),
+                Fill::Nothing if self.buf.is_empty() && !idle => {
+                    idle = true;
+                    self.watch.set(Phase::Idle, idle_from)
+                }
+                Fill::Data | Fill::Nothing => Ok(()),
+                Fill::End => return Incoming::Closed,
+            };
+            if progress.is_err() {
+                return Incoming::Closed;
             }
         };
         let started = started.unwrap_or_else(Instant::now);
@@ -358,14 +557,23 @@ impl Connection {
             return Incoming::Closed;
         }
         while self.buf.len() < head.len + length {
-            if let Some(outcome) = self.check_waiting(waiting_since, Some(started)) {
+            if let Some(outcome) = self.check_waiting(waiting_since, patience, Some(started)) {
                 return outcome;
             }
             match self.fill() {
-                Ok(true) => {}
-                Ok(false) | Err(_) => return Incoming::Closed,
+                Fill::Data => {
+                    if self.set_phase(Phase::Reading).is_err() {
+                        return Incoming::Closed;
+                    }
+                }
+                Fill::Nothing => {}
+                Fill::End => return Incoming::Closed,
             }
         }
+        if self.set_phase(Phase::Busy).is_err() {
+            return Incoming::Closed;
+        }
+        self.served += 1;
         let body = self.buf[head.len..head.len + length].to_vec();
         self.buf.drain(..head.len + length);
 
@@ -389,36 +597,51 @@ impl Connection {
             headers: head.headers,
             body,
             close,
+            local: self.local,
         })
     }
 
-    /// Ends a wait when the server stops, the connection idled out, or a started request took
-    /// too long.
-    fn check_waiting(&self, waiting_since: Instant, started: Option<Instant>) -> Option<Incoming> {
-        if self.shared.stopping() {
+    /// Ends a wait when the server stops, the listener closed the connection, the connection
+    /// waited `patience` for a request to begin, or a begun request took too long.
+    fn check_waiting(
+        &self,
+        waiting_since: Instant,
+        patience: Duration,
+        started: Option<Instant>,
+    ) -> Option<Incoming> {
+        if self.shared.stopping() || self.watch.evicted() {
             return Some(Incoming::Closed);
         }
         match started {
-            Some(t) if t.elapsed() > REQUEST_TIMEOUT => Some(Incoming::Refused(
+            Some(t) if t.elapsed() > self.shared.config.request_timeout => Some(Incoming::Refused(
                 Response::text(408, "request not received in time").closing(),
             )),
-            None if waiting_since.elapsed() > self.shared.config.idle_timeout => {
-                Some(Incoming::Closed)
-            }
+            None if waiting_since.elapsed() > patience => Some(Incoming::Closed),
             _ => None,
         }
     }
 
-    /// Writes all of `bytes`, retrying on the poll timeout until the server stops or the write
-    /// deadline passes.
+    /// Writes all of `bytes`, retrying on the poll timeout until the server stops, the
+    /// listener closes the connection, or the client has taken nothing for the request
+    /// timeout.
     fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
-        let deadline = Instant::now() + WRITE_TIMEOUT;
+        let stall = self.shared.config.request_timeout;
+        let mut last_progress = Instant::now();
         while !bytes.is_empty() {
-            match self.stream.write(bytes) {
+            match self.stream().write(bytes) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => bytes = &bytes[n..],
+                Ok(n) => {
+                    bytes = &bytes[n..];
+                    last_progress = Instant::now();
+                    if self.set_phase(Phase::Writing).is_err() {
+                        return Err(io::ErrorKind::ConnectionAborted.into());
+                    }
+                }
                 Err(e) if is_poll_expiry(&e) => {
-                    if self.shared.stopping() || Instant::now() > deadline {
+                    if self.shared.stopping()
+                        || self.watch.evicted()
+                        || last_progress.elapsed() > stall
+                    {
                         return Err(e);
                     }
                 }
@@ -430,16 +653,19 @@ impl Connection {
 
     /// Writes a whole response. `close` is announced in the `Connection` header.
     pub(crate) fn send(&mut self, response: &Response, close: bool) -> io::Result<()> {
-        let head = response.head(close);
+        if self.set_phase(Phase::Writing).is_err() {
+            return Err(io::ErrorKind::ConnectionAborted.into());
+        }
+        let date = self.shared.http_date();
         match &response.body {
             // Head and body in one write: one segment for a small answer, not two.
-            Body::Bytes(bytes) => self.write_all(&[head.as_bytes(), bytes].concat())?,
+            Body::Bytes(_) => self.write_all(&response.encode(close, &date))?,
             Body::Padded {
                 prefix,
                 pad_len,
                 suffix,
             } => {
-                self.write_all(head.as_bytes())?;
+                self.write_all(response.head(close, &date).as_bytes())?;
                 self.write_all(prefix)?;
                 let chunk = vec![b'x'; PAD_CHUNK.min(*pad_len)];
                 let mut left = *pad_len;
@@ -451,7 +677,9 @@ impl Connection {
                 self.write_all(suffix)?;
             }
         }
-        self.stream.flush()
+        self.stream().flush()?;
+        self.set_phase(Phase::Busy)
+            .map_err(|_| io::ErrorKind::ConnectionAborted.into())
     }
 
     /// Writes the head and the first half of the body, then resets the connection.
@@ -460,11 +688,11 @@ impl Connection {
             Body::Bytes(bytes) => bytes.clone(),
             Body::Padded { prefix, .. } => prefix.clone(),
         };
-        let head = response.head(false);
+        let head = response.head(false, &self.shared.http_date());
         if self.write_all(head.as_bytes()).is_ok()
             && self.write_all(&body[..body.len() / 2]).is_ok()
         {
-            let _ = self.stream.flush();
+            let _ = self.stream().flush();
             self.shared.sleep(HALF_BODY_PAUSE);
         }
         self.reset();
@@ -473,8 +701,8 @@ impl Connection {
     /// Closes the connection with a TCP reset (RST) instead of an orderly close: `SO_LINGER`
     /// with a zero timeout makes the close abortive, so the client sees "connection reset".
     pub(crate) fn reset(self) {
-        let _ = SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
-        drop(self.stream);
+        let _ = SockRef::from(self.stream()).set_linger(Some(Duration::ZERO));
+        drop(self.watch);
     }
 }
 

@@ -1,8 +1,11 @@
 //! The server: a listener thread that accepts connections, one thread per connection, one
 //! callback worker, and the handle tests use to steer and inspect it all.
 
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::{
+    IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
+};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::{self, JoinHandle};
@@ -17,16 +20,25 @@ use crate::callbacks::{self, WAIT_STEP};
 use crate::config::{MockConfig, Outcome};
 use crate::control;
 use crate::faults::Fault;
-use crate::http::{Connection, Incoming, is_poll_expiry};
+use crate::http::{Connection, Incoming, Response, Slot, is_poll_expiry};
 use crate::state::{
     CallbackDelivery, ReceivedCallback, RecordedRequest, Shared, State, Stats, lock,
 };
 
 /// How often the listener checks for shutdown while no connection arrives.
 const ACCEPT_POLL: Duration = Duration::from_millis(100);
-/// Most connections served at once; more are closed on accept, so a runaway client cannot
-/// exhaust the machine's threads.
-const MAX_CONNECTIONS: usize = 512;
+/// The answer to a connection that arrives when every slot is busy: an HTTP answer that a
+/// client can report (and, for a start, safely retry: nothing was placed), not a silent close.
+const BUSY_BODY: &str = r#"{"code":503,"desc":"mock busy: too many connections"}"#;
+/// How long a turned-away connection is kept to read what its client sent. Closing a socket
+/// with unread bytes sends a reset, which can destroy the 503 before the client reads it.
+const LINGER: Duration = Duration::from_secs(1);
+/// Most turned-away connections lingering at once (the oldest is closed first), so that a
+/// flood of them costs a bounded number of sockets.
+const MAX_LINGERING: usize = 256;
+/// How many times the listener looks for a connection to close when every candidate it picks
+/// starts working before it can close it.
+const EVICTION_ATTEMPTS: usize = 4;
 
 /// A running mock of the ECP API on a local port.
 ///
@@ -67,6 +79,9 @@ impl MockServer {
             shutdown: Default::default(),
             connections: Mutex::new(Vec::new()),
             connection_count: Default::default(),
+            rejected_connections: Default::default(),
+            evicted_connections: Default::default(),
+            epoch: Instant::now(),
             callback_jobs: Mutex::new(Some(jobs)),
         });
         let worker = {
@@ -139,7 +154,7 @@ impl MockServer {
         }
         let connections = std::mem::take(&mut *lock(&self.shared.connections));
         for connection in connections {
-            let _ = connection.join();
+            let _ = connection.handle.join();
         }
         lock(&self.shared.callback_jobs).take();
         if let Some(worker) = self.worker.take() {
@@ -187,9 +202,11 @@ impl MockServer {
         self.shared.state().ecp_enabled = enabled;
     }
 
-    /// Every recorded request, oldest first (control routes are not recorded).
+    /// Every recorded request kept, oldest first (control routes are not recorded; see
+    /// [`MockConfig::request_log_limit`] and [`MockConfig::request_log_max_bytes`]).
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.state().requests.iter().cloned().collect()
+        let snapshot = self.shared.state().requests.snapshot();
+        snapshot.iter().map(|r| RecordedRequest::clone(r)).collect()
     }
 
     /// How many start requests reached the service handler, whatever their answer. A start
@@ -201,18 +218,28 @@ impl MockServer {
     /// The record of every placed call and conference, in placement order: the JSON object that
     /// `queryBySession` answers and the callback carries.
     pub fn sessions(&self) -> Vec<Value> {
-        self.shared.state().records()
+        let records = self.shared.state().records();
+        records.iter().map(|r| Value::clone(r)).collect()
     }
 
-    /// Every callback POST made so far.
+    /// Every callback POST kept, oldest first (see [`MockConfig::callback_log_limit`]).
     pub fn callbacks(&self) -> Vec<CallbackDelivery> {
-        self.shared.state().callbacks.clone()
+        let snapshot = self.shared.state().callbacks.snapshot();
+        snapshot
+            .iter()
+            .map(|c| CallbackDelivery::clone(c))
+            .collect()
     }
 
     /// Waits until at least `count` callback POSTs were made or `timeout` passed, and returns
     /// them: tests wait on this instead of sleeping a guessed time.
     pub fn wait_for_callbacks(&self, count: usize, timeout: Duration) -> Vec<CallbackDelivery> {
-        wait_for(count, timeout, || self.callbacks())
+        wait_for(
+            count,
+            timeout,
+            || self.shared.state().callbacks.len(),
+            || self.callbacks(),
+        )
     }
 
     /// The URL of this server's inbox: give it as another mock's `callback_url` (or to any
@@ -221,15 +248,31 @@ impl MockServer {
         format!("{}{}", self.base_url(), control::INBOX)
     }
 
-    /// Every POST received on the inbox route, in order of arrival.
+    /// Every POST kept by the inbox route, in order of arrival (see
+    /// [`MockConfig::inbox_limit`] and [`MockConfig::inbox_max_bytes`]).
     pub fn inbox(&self) -> Vec<ReceivedCallback> {
-        self.shared.state().inbox.clone()
+        let snapshot = self.shared.state().inbox.snapshot();
+        snapshot
+            .iter()
+            .map(|r| ReceivedCallback::clone(r))
+            .collect()
     }
 
     /// Waits until at least `count` POSTs reached the inbox or `timeout` passed, and returns
     /// what arrived.
     pub fn wait_for_inbox(&self, count: usize, timeout: Duration) -> Vec<ReceivedCallback> {
-        wait_for(count, timeout, || self.inbox())
+        wait_for(
+            count,
+            timeout,
+            || self.shared.state().inbox.len(),
+            || self.inbox(),
+        )
+    }
+
+    /// How many requests reached `/_mock/redirect-target` (any method): non-zero after a
+    /// [`Fault::Redirect`] means the client followed the redirect, signed headers and all.
+    pub fn redirect_target_hits(&self) -> u64 {
+        self.shared.state().redirect_target_hits
     }
 
     /// The counters.
@@ -245,16 +288,19 @@ impl MockServer {
     }
 }
 
-/// Polls `fetch` until it returns at least `count` items or `timeout` passes.
-fn wait_for<T>(count: usize, timeout: Duration, fetch: impl Fn() -> Vec<T>) -> Vec<T> {
+/// Polls `len` until it reaches `count` or `timeout` passes, then returns `fetch()`: only the
+/// length is read while waiting, so a full log is not copied every few milliseconds.
+fn wait_for<T>(
+    count: usize,
+    timeout: Duration,
+    len: impl Fn() -> usize,
+    fetch: impl Fn() -> Vec<T>,
+) -> Vec<T> {
     let deadline = Instant::now().checked_add(timeout);
-    loop {
-        let items = fetch();
-        if items.len() >= count || deadline.is_some_and(|d| Instant::now() >= d) {
-            return items;
-        }
+    while len() < count && deadline.is_none_or(|d| Instant::now() < d) {
         thread::sleep(WAIT_STEP);
     }
+    fetch()
 }
 
 impl Drop for MockServer {
@@ -271,29 +317,36 @@ impl std::fmt::Debug for MockServer {
     }
 }
 
-/// Accepts connections until shutdown, giving each its own thread.
+/// Accepts connections until shutdown, giving each its own thread. When every slot is taken,
+/// an idle or stalled connection is closed to make room, or else the newcomer is answered 503.
 fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    let mut lingering = VecDeque::new();
     loop {
         let accepted = listener.accept();
         if shared.stopping() {
             return;
         }
+        drain_lingering(&mut lingering);
         match accepted {
             Ok((stream, _)) => {
+                shared.connection_count.fetch_add(1, Ordering::Relaxed);
                 let mut connections = lock(&shared.connections);
-                connections.retain(|c| !c.is_finished());
-                if connections.len() >= MAX_CONNECTIONS {
+                connections.retain(|c| !c.handle.is_finished());
+                let open = connections.iter().filter(|c| c.is_open()).count();
+                if open >= shared.config.max_connections && !make_room(shared, &connections) {
+                    drop(connections);
+                    turn_away(shared, stream, &mut lingering);
                     continue;
                 }
-                shared.connection_count.fetch_add(1, Ordering::Relaxed);
                 let Ok(connection) = Connection::new(stream, Arc::clone(shared)) else {
                     continue;
                 };
+                let watch = connection.watch();
                 let spawned = thread::Builder::new()
                     .name("ecp-mock-connection".into())
                     .spawn(move || serve_connection(connection));
                 if let Ok(handle) = spawned {
-                    connections.push(handle);
+                    connections.push(Slot { handle, watch });
                 }
             }
             // The poll interval passed with no connection.
@@ -302,6 +355,76 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             Err(_) => thread::sleep(ACCEPT_POLL),
         }
     }
+}
+
+/// Closes the connection the listener can best spare: the longest-idle one, else the one
+/// stalled longest. Busy connections and those making progress are never closed.
+fn make_room(shared: &Shared, connections: &[Slot]) -> bool {
+    for _ in 0..EVICTION_ATTEMPTS {
+        let now = shared.now_ms();
+        let best = connections
+            .iter()
+            .filter_map(|slot| {
+                let watch = slot.watch.upgrade()?;
+                let (rank, judged) = watch.eviction_rank(now)?;
+                Some((rank, judged, watch))
+            })
+            .min_by_key(|(rank, ..)| *rank);
+        let Some((_, judged, watch)) = best else {
+            return false;
+        };
+        if watch.evict(judged) {
+            shared.evicted_connections.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+    }
+    false
+}
+
+/// A connection turned away with a 503, kept a moment to read what its client sent.
+struct Lingering {
+    stream: TcpStream,
+    until: Instant,
+}
+
+/// Answers 503 on a connection that found every slot busy, without giving it a thread.
+fn turn_away(shared: &Shared, stream: TcpStream, lingering: &mut VecDeque<Lingering>) {
+    shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
+    let busy = Response::json(503, BUSY_BODY).encode(true, &shared.http_date());
+    // Non-blocking: a fresh socket's send buffer takes a small answer whole, and the listener
+    // must never wait on a client.
+    if stream.set_nonblocking(true).is_err() || (&stream).write_all(&busy).is_err() {
+        return;
+    }
+    let _ = stream.shutdown(Shutdown::Write);
+    if lingering.len() >= MAX_LINGERING {
+        lingering.pop_front();
+    }
+    lingering.push_back(Lingering {
+        stream,
+        until: Instant::now() + LINGER,
+    });
+}
+
+/// Reads and discards what turned-away clients sent; closes those that closed their side or
+/// whose time is up.
+fn drain_lingering(lingering: &mut VecDeque<Lingering>) {
+    let now = Instant::now();
+    let mut sink = [0u8; 4096];
+    lingering.retain_mut(|l| {
+        if now >= l.until {
+            return false;
+        }
+        // Bounded, so that a client streaming bytes cannot hold the listener.
+        for _ in 0..16 {
+            match l.stream.read(&mut sink) {
+                Ok(0) => return false,
+                Ok(_) => {}
+                Err(e) => return e.kind() == io::ErrorKind::WouldBlock,
+            }
+        }
+        true
+    });
 }
 
 /// Serves requests on one connection until it closes, a fault resets it, or the server stops.

@@ -5,9 +5,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -16,6 +15,7 @@ use yunxin_ecp::{Endpoint, SessionKind};
 use crate::callbacks::CallbackJob;
 use crate::config::{MockConfig, Outcome};
 use crate::faults::{Fault, FaultQueue};
+use crate::http::Slot;
 
 /// One request as the mock received it and what it did with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,7 +31,10 @@ pub struct RecordedRequest {
     pub query: String,
     /// The ECP endpoint the path names, if any.
     pub endpoint: Option<Endpoint>,
-    /// Every header, in the order received.
+    /// Every header, in the order received, except that the value of `CheckSum` is replaced
+    /// by `<redacted, N characters>`: with the `Nonce` and `CurTime` beside it, a CheckSum is a
+    /// five-minute key for any request of the app, and this log is readable by anyone who can
+    /// reach the port.
     pub headers: Vec<(String, String)>,
     /// The body, decoded as UTF-8 (invalid bytes replaced).
     pub body: String,
@@ -102,6 +105,93 @@ pub struct Stats {
     pub connections: u64,
     /// Requests the queued faults will still apply to.
     pub faults_pending: usize,
+    /// Requests that reached `/_mock/redirect-target` (any method): a client that follows the
+    /// `redirect` fault's `302` lands there.
+    pub redirect_target_hits: u64,
+    /// Connections open now.
+    pub open_connections: usize,
+    /// Of those, the ones waiting for a request with nothing received: the first to be closed
+    /// when a new connection finds every slot taken.
+    pub idle_connections: usize,
+    /// Connections answered HTTP 503 on arrival because every slot was busy.
+    pub rejected_connections: u64,
+    /// Idle or stalled connections closed to make room for a new one.
+    pub evicted_connections: u64,
+}
+
+/// Entries kept oldest first, at most a count and a total size, the oldest dropped first.
+/// Entries are shared (`Arc`) so that a reader copies pointers under the state lock and
+/// serializes after releasing it.
+#[derive(Debug)]
+pub(crate) struct BoundedLog<T> {
+    entries: VecDeque<(Arc<T>, usize)>,
+    bytes: usize,
+    limit: usize,
+    max_bytes: usize,
+}
+
+impl<T> BoundedLog<T> {
+    pub(crate) fn new(limit: usize, max_bytes: usize) -> Self {
+        BoundedLog {
+            entries: VecDeque::new(),
+            bytes: 0,
+            limit,
+            max_bytes,
+        }
+    }
+
+    /// Adds `entry` of `size` bytes. The newest entry is kept even when it alone is over the
+    /// byte limit, so that the last thing that happened can always be read.
+    pub(crate) fn push(&mut self, entry: T, size: usize) {
+        self.entries.push_back((Arc::new(entry), size));
+        self.bytes = self.bytes.saturating_add(size);
+        while self.entries.len() > self.limit
+            || (self.bytes > self.max_bytes && self.entries.len() > 1)
+        {
+            match self.entries.pop_front() {
+                Some((_, size)) => self.bytes -= size,
+                None => break,
+            }
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The entries, oldest first: cheap to take under the lock.
+    pub(crate) fn snapshot(&self) -> Vec<Arc<T>> {
+        self.entries.iter().map(|(e, _)| Arc::clone(e)).collect()
+    }
+}
+
+/// Serializes shared entries as a JSON array, outside any lock.
+pub(crate) fn to_json_array<T: Serialize>(entries: &[Arc<T>]) -> String {
+    let refs: Vec<&T> = entries.iter().map(|e| &**e).collect();
+    // Every value logged here is built from strings, integers and JSON values.
+    serde_json::to_string(&refs).unwrap_or_default()
+}
+
+impl RecordedRequest {
+    /// What the entry costs in the log's byte budget.
+    pub(crate) fn size(&self) -> usize {
+        self.method.len()
+            + self.path.len()
+            + self.query.len()
+            + self.body.len()
+            + headers_size(&self.headers)
+    }
+}
+
+impl ReceivedCallback {
+    /// What the entry costs in the inbox's byte budget.
+    pub(crate) fn size(&self) -> usize {
+        self.body.len() + headers_size(&self.headers)
+    }
+}
+
+fn headers_size(headers: &[(String, String)]) -> usize {
+    headers.iter().map(|(k, v)| k.len() + v.len()).sum()
 }
 
 /// A placed call or conference.
@@ -109,7 +199,8 @@ pub struct Stats {
 pub(crate) struct Session {
     pub(crate) app_key: String,
     pub(crate) kind: SessionKind,
-    pub(crate) record: Value,
+    /// Shared, so that listing the sessions copies pointers under the lock.
+    pub(crate) record: Arc<Value>,
 }
 
 /// The settings tests change at run time and what the server observed.
@@ -121,13 +212,15 @@ pub(crate) struct State {
     pub(crate) ecp_enabled: bool,
     pub(crate) latency: Duration,
     pub(crate) faults: FaultQueue,
-    pub(crate) requests: VecDeque<RecordedRequest>,
+    pub(crate) requests: BoundedLog<RecordedRequest>,
     pub(crate) request_total: u64,
     pub(crate) start_count: u64,
-    pub(crate) sessions: Vec<String>,
+    pub(crate) sessions: VecDeque<String>,
     pub(crate) session_index: HashMap<String, Session>,
-    pub(crate) callbacks: Vec<CallbackDelivery>,
-    pub(crate) inbox: Vec<ReceivedCallback>,
+    session_limit: usize,
+    pub(crate) callbacks: BoundedLog<CallbackDelivery>,
+    pub(crate) inbox: BoundedLog<ReceivedCallback>,
+    pub(crate) redirect_target_hits: u64,
     /// Counts resets, so that callbacks of calls placed before a reset are not delivered after it.
     pub(crate) generation: u64,
 }
@@ -142,13 +235,15 @@ impl State {
             ecp_enabled: config.ecp_enabled,
             latency: Duration::ZERO,
             faults: FaultQueue::default(),
-            requests: VecDeque::new(),
+            requests: BoundedLog::new(config.request_log_limit, config.request_log_max_bytes),
             request_total: 0,
             start_count: 0,
-            sessions: Vec::new(),
+            sessions: VecDeque::new(),
             session_index: HashMap::new(),
-            callbacks: Vec::new(),
-            inbox: Vec::new(),
+            session_limit: config.session_limit,
+            callbacks: BoundedLog::new(config.callback_log_limit, usize::MAX),
+            inbox: BoundedLog::new(config.inbox_limit, config.inbox_max_bytes),
+            redirect_target_hits: 0,
             generation: 0,
         }
     }
@@ -167,26 +262,29 @@ impl State {
         self.request_total
     }
 
-    /// Keeps a request, dropping the oldest beyond `limit`.
-    pub(crate) fn record(&mut self, request: RecordedRequest, limit: usize) {
-        self.requests.push_back(request);
-        while self.requests.len() > limit {
-            self.requests.pop_front();
+    /// Keeps a request, dropping the oldest beyond the log's limits.
+    pub(crate) fn record(&mut self, request: RecordedRequest) {
+        let size = request.size();
+        self.requests.push(request, size);
+    }
+
+    /// Stores a placed session, forgetting the oldest beyond the limit.
+    pub(crate) fn place(&mut self, id: String, session: Session) {
+        self.sessions.push_back(id.clone());
+        self.session_index.insert(id, session);
+        while self.sessions.len() > self.session_limit {
+            if let Some(old) = self.sessions.pop_front() {
+                self.session_index.remove(&old);
+            }
         }
     }
 
-    /// Stores a placed session.
-    pub(crate) fn place(&mut self, id: String, session: Session) {
-        self.sessions.push(id.clone());
-        self.session_index.insert(id, session);
-    }
-
-    /// The records of every placed session, in placement order.
-    pub(crate) fn records(&self) -> Vec<Value> {
+    /// The records of every kept session, in placement order: pointers, cheap under the lock.
+    pub(crate) fn records(&self) -> Vec<Arc<Value>> {
         self.sessions
             .iter()
             .filter_map(|id| self.session_index.get(id))
-            .map(|s| s.record.clone())
+            .map(|s| Arc::clone(&s.record))
             .collect()
     }
 }
@@ -196,8 +294,13 @@ pub(crate) struct Shared {
     pub(crate) config: MockConfig,
     pub(crate) state: Mutex<State>,
     pub(crate) shutdown: AtomicBool,
-    pub(crate) connections: Mutex<Vec<JoinHandle<()>>>,
+    /// Every connection thread not yet joined, with what it is doing.
+    pub(crate) connections: Mutex<Vec<Slot>>,
     pub(crate) connection_count: AtomicU64,
+    pub(crate) rejected_connections: AtomicU64,
+    pub(crate) evicted_connections: AtomicU64,
+    /// The origin of the connections' activity times.
+    pub(crate) epoch: Instant,
     /// Feeds the callback worker; taken out (closing the channel) when the server stops, which
     /// wakes the worker at once.
     pub(crate) callback_jobs: Mutex<Option<Sender<CallbackJob>>>,
@@ -240,16 +343,58 @@ impl Shared {
 
     /// The current counters.
     pub(crate) fn stats(&self) -> Stats {
-        let connections = self.connection_count.load(Ordering::Relaxed);
+        let (open_connections, idle_connections) = lock(&self.connections)
+            .iter()
+            .filter(|slot| slot.is_open())
+            .fold((0, 0), |(open, idle), slot| {
+                (open + 1, idle + usize::from(slot.is_idle()))
+            });
         let state = self.state();
         Stats {
             requests: state.request_total,
             start_count: state.start_count,
             sessions: state.sessions.len(),
             callbacks: state.callbacks.len(),
-            connections,
+            connections: self.connection_count.load(Ordering::Relaxed),
             faults_pending: state.faults.pending(),
+            redirect_target_hits: state.redirect_target_hits,
+            open_connections,
+            idle_connections,
+            rejected_connections: self.rejected_connections.load(Ordering::Relaxed),
+            evicted_connections: self.evicted_connections.load(Ordering::Relaxed),
         }
+    }
+
+    /// Milliseconds since the server started: the clock of the connections' activity times.
+    pub(crate) fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The mock's clock in Unix seconds: the pinned clock or the system's, shifted by the
+    /// configured skew. Request signatures are checked against it.
+    pub(crate) fn clock_secs(&self) -> u64 {
+        let now = self
+            .config
+            .fixed_clock_secs
+            .unwrap_or_else(yunxin_ecp::signing::unix_seconds_now);
+        now.saturating_add_signed(self.config.clock_skew)
+    }
+
+    /// The `Date` header of an answer (RFC 7231 IMF-fixdate), on the same clock as the
+    /// signature check, so that a client comparing it with its own clock measures the skew
+    /// that decides its 414s.
+    pub(crate) fn http_date(&self) -> String {
+        let now = match self.config.fixed_clock_secs {
+            Some(secs) => SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
+            None => SystemTime::now(),
+        };
+        let skew = Duration::from_secs(self.config.clock_skew.unsigned_abs());
+        let shifted = if self.config.clock_skew >= 0 {
+            now.checked_add(skew)
+        } else {
+            now.checked_sub(skew)
+        };
+        httpdate::fmt_http_date(shifted.unwrap_or(now).max(SystemTime::UNIX_EPOCH))
     }
 }
 

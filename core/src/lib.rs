@@ -38,6 +38,7 @@ pub mod server;
 pub mod signing;
 pub mod transport;
 pub mod validate;
+pub mod views;
 
 pub use api::ApiRequest;
 pub use billing::{Cost, Rate};

@@ -7,7 +7,7 @@ use yunxin_ecp::signing::unix_millis_now;
 use yunxin_ecp::{CallbackEvent, CallbackVerifier, TimeCheck};
 
 use crate::convert::{body_bytes, header_pairs};
-use crate::errors::py_err;
+use crate::errors::{py_err, validation_err};
 use crate::records::{PyCallRecord, opt_repr, repr};
 use crate::signing::PyCredentials;
 
@@ -108,16 +108,80 @@ pub fn sign_callback<'py>(
     cur_time_ms: Option<u64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let body = body_bytes(body, false)?;
-    let signed = callback::sign_callback(
-        &credentials.inner,
-        &body,
-        cur_time_ms.unwrap_or_else(unix_millis_now),
-    );
+    let cur_time_ms = match cur_time_ms {
+        Some(ms) => milliseconds("cur_time_ms", ms)?,
+        None => unix_millis_now(),
+    };
+    let signed = callback::sign_callback(&credentials.inner, &body, cur_time_ms);
     let dict = PyDict::new(py);
     for (name, value) in signed.pairs() {
         dict.set_item(name, value)?;
     }
     Ok(dict)
+}
+
+/// Any epoch time below this is seconds, not milliseconds: 10^11 ms is March 1973, 10^11 s the
+/// year 5138.
+const MILLIS_FLOOR: u64 = 100_000_000_000;
+
+/// Refuses an epoch time in seconds where milliseconds belong (`time.time()` where
+/// `time.time() * 1000` was meant): compared with a callback's `CurTime` it would read as 50
+/// years in the future, and a signature made with it would be refused as stale.
+fn milliseconds(argument: &str, value: u64) -> PyResult<u64> {
+    if value < MILLIS_FLOOR {
+        return Err(validation_err(
+            argument,
+            "seconds",
+            format!(
+                "invalid {argument}: {value} looks like seconds; callbacks are timed in Unix \
+                 milliseconds (int(time.time() * 1000))"
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+/// The signature headers a callback carries.
+const SIGNATURE_HEADERS: [&str; 4] = ["MD5", "CheckSum", "CurTime", "AppKey"];
+
+/// The headers as the verifier reads them, with a signature header whose value holds a comma
+/// split into one pair per part: a WSGI server (Flask, Django) joins a header sent twice into
+/// one comma-separated value, and none of these values has a comma of its own. The verifier then
+/// refuses it as sent twice (`duplicate_header`), as it does when an ASGI server hands over
+/// both copies.
+fn signed_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    let mut pairs = header_pairs(headers)?;
+    let joined = |(name, value): &(String, String)| {
+        value.contains(',')
+            && SIGNATURE_HEADERS
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name.trim()))
+    };
+    if pairs.iter().any(joined) {
+        pairs = pairs
+            .into_iter()
+            .flat_map(|pair| {
+                if joined(&pair) {
+                    let (name, value) = pair;
+                    value
+                        .split(',')
+                        .map(|part| (name.clone(), part.to_owned()))
+                        .collect()
+                } else {
+                    vec![pair]
+                }
+            })
+            .collect();
+    }
+    Ok(pairs)
+}
+
+/// `now_ms`, or the clock.
+fn now(now_ms: Option<u64>) -> PyResult<u64> {
+    match now_ms {
+        Some(ms) => milliseconds("now_ms", ms),
+        None => Ok(unix_millis_now()),
+    }
 }
 
 /// Verifies call-end callbacks for one app: the ``MD5`` of the raw body, the ``CheckSum``
@@ -175,8 +239,9 @@ impl PyCallbackVerifier {
     }
 
     /// Verifies ``body`` (the raw bytes received) against ``headers`` (any mapping or iterable
-    /// of pairs; names matched case-insensitively) at ``now_ms`` (default: the clock). Raises
-    /// ``CallbackVerificationError`` with ``.reason`` when refused.
+    /// of pairs; names matched case-insensitively) at ``now_ms`` (Unix milliseconds; default:
+    /// the clock). Raises ``CallbackVerificationError`` with ``.reason`` when refused, and
+    /// ``ValidationError`` for a ``now_ms`` that looks like seconds.
     #[pyo3(signature = (body, headers, *, now_ms = None))]
     fn verify(
         &self,
@@ -184,9 +249,9 @@ impl PyCallbackVerifier {
         headers: &Bound<'_, PyAny>,
         now_ms: Option<u64>,
     ) -> PyResult<()> {
+        let now_ms = now(now_ms)?;
         let body = body_bytes(body, false)?;
-        let headers = header_pairs(headers)?;
-        let now_ms = now_ms.unwrap_or_else(unix_millis_now);
+        let headers = signed_pairs(headers)?;
         self.inner.verify(&body, headers, now_ms).map_err(py_err)
     }
 
@@ -200,9 +265,9 @@ impl PyCallbackVerifier {
         headers: &Bound<'_, PyAny>,
         now_ms: Option<u64>,
     ) -> PyResult<Py<PyAny>> {
+        let now_ms = now(now_ms)?;
         let body = body_bytes(body, false)?;
-        let headers = header_pairs(headers)?;
-        let now_ms = now_ms.unwrap_or_else(unix_millis_now);
+        let headers = signed_pairs(headers)?;
         let event = self
             .inner
             .verify_and_parse(&body, headers, now_ms)

@@ -1,10 +1,14 @@
 //! Conversions between Python values and the core's types: JSON values, raw bodies, header
 //! mappings as web frameworks hand them over, and integer parameters.
 
+use std::borrow::Cow;
+
 use pyo3::IntoPyObjectExt;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyAttributeError, PyTypeError};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyList, PyString};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
 use serde_json::Value;
 use yunxin_ecp::validate;
 
@@ -42,18 +46,19 @@ pub fn json_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, Py
     }
 }
 
-/// The bytes of a body: `bytes`, `bytearray` or `memoryview`, and `str` only when `allow_str`
-/// (response parsing; a callback must be verified on the bytes received, never on decoded text).
-pub fn body_bytes(body: &Bound<'_, PyAny>, allow_str: bool) -> PyResult<Vec<u8>> {
+/// The bytes of a body: `bytes` (borrowed, not copied), `bytearray` or `memoryview`, and `str`
+/// only when `allow_str` (response parsing; a callback must be verified on the bytes received,
+/// never on decoded text).
+pub fn body_bytes<'a>(body: &'a Bound<'_, PyAny>, allow_str: bool) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(b) = body.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
+        return Ok(Cow::Borrowed(b.as_bytes()));
     }
     if let Ok(b) = body.cast::<PyByteArray>() {
-        return Ok(b.to_vec());
+        return Ok(Cow::Owned(b.to_vec()));
     }
     if let Ok(s) = body.cast::<PyString>() {
         if allow_str {
-            return Ok(s.extract::<String>()?.into_bytes());
+            return Ok(Cow::Owned(s.extract::<String>()?.into_bytes()));
         }
         return Err(PyTypeError::new_err(
             "the body must be the raw bytes received (Django request.body, Flask \
@@ -61,10 +66,9 @@ pub fn body_bytes(body: &Bound<'_, PyAny>, allow_str: bool) -> PyResult<Vec<u8>>
              exact bytes",
         ));
     }
-    if body.hasattr("tobytes")? {
-        let bytes = body.call_method0("tobytes")?;
+    if let Ok(bytes) = body.call_method0(intern!(body.py(), "tobytes")) {
         if let Ok(b) = bytes.cast::<PyBytes>() {
-            return Ok(b.as_bytes().to_vec());
+            return Ok(Cow::Owned(b.as_bytes().to_vec()));
         }
     }
     Err(PyTypeError::new_err(format!(
@@ -76,18 +80,38 @@ pub fn body_bytes(body: &Bound<'_, PyAny>, allow_str: bool) -> PyResult<Vec<u8>>
 /// Header (name, value) pairs from a mapping (anything with `.items()`: `dict`, Django's
 /// `request.headers`, Flask's `EnvironHeaders`, Starlette's `Headers`) or an iterable of pairs
 /// (ASGI's raw `[(b"name", b"value")]`). Bytes are decoded as Latin-1, as HTTP headers are.
+/// A `dict` is read directly and a mapping through one call of `items()`.
 pub fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
-    let iter = if headers.hasattr("items")? {
-        headers.call_method0("items")?.try_iter()?
-    } else {
-        headers.try_iter().map_err(|_| {
-            PyTypeError::new_err("headers must be a mapping or an iterable of (name, value) pairs")
-        })?
+    if let Ok(dict) = headers.cast::<PyDict>() {
+        let mut pairs = Vec::with_capacity(dict.len());
+        for (name, value) in dict.iter() {
+            pairs.push((header_text(&name)?, header_text(&value)?));
+        }
+        return Ok(pairs);
+    }
+    let py = headers.py();
+    let items = match headers.getattr(intern!(py, "items")) {
+        Ok(items) => Some(items.call0()?),
+        Err(e) if e.is_instance_of::<PyAttributeError>(py) => None,
+        Err(e) => return Err(e),
     };
-    let mut pairs = Vec::new();
+    let iter = match &items {
+        Some(items) => items.try_iter()?,
+        None => headers.try_iter().map_err(|_| {
+            PyTypeError::new_err("headers must be a mapping or an iterable of (name, value) pairs")
+        })?,
+    };
+    let mut pairs = Vec::with_capacity(16);
     for item in iter {
-        let (name, value) = pair(&item?)?;
-        pairs.push((header_text(&name)?, header_text(&value)?));
+        let item = item?;
+        let pair = match item.cast::<PyTuple>() {
+            Ok(t) if t.len() == 2 => (header_text(&t.get_item(0)?)?, header_text(&t.get_item(1)?)?),
+            _ => {
+                let (name, value) = pair(&item)?;
+                (header_text(&name)?, header_text(&value)?)
+            }
+        };
+        pairs.push(pair);
     }
     Ok(pairs)
 }
@@ -108,7 +132,7 @@ fn pair<'py>(item: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bound<'py
 
 fn header_text(value: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = value.cast::<PyString>() {
-        return s.extract();
+        return Ok(s.to_cow()?.into_owned());
     }
     if let Ok(b) = value.cast::<PyBytes>() {
         return Ok(b.as_bytes().iter().map(|&c| char::from(c)).collect());
@@ -117,6 +141,14 @@ fn header_text(value: &Bound<'_, PyAny>) -> PyResult<String> {
         "header names and values must be str or bytes, not {}",
         value.get_type().name()?
     )))
+}
+
+/// Python's `operator.index(value)`, looked up once.
+fn index<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    static INDEX: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    INDEX
+        .import(value.py(), "operator", "index")?
+        .call1((value,))
 }
 
 /// `maxDur` from a Python integer (an `int`, or anything with `__index__` such as NumPy's
@@ -132,7 +164,7 @@ pub fn max_dur(value: &Bound<'_, PyAny>) -> PyResult<u32> {
     if value.is_instance_of::<PyBool>() {
         return Err(not_int()?);
     }
-    let index = match py.import("operator")?.getattr("index")?.call1((value,)) {
+    let index = match index(value) {
         Ok(index) => index,
         Err(e) if e.is_instance_of::<PyTypeError>(py) => return Err(not_int()?),
         Err(e) => return Err(e),
@@ -162,7 +194,7 @@ pub fn uint_arg<T: TryFrom<i128>>(field: &'static str, value: &Bound<'_, PyAny>)
         return Err(refuse());
     }
     let py = value.py();
-    let index = match py.import("operator")?.getattr("index")?.call1((value,)) {
+    let index = match index(value) {
         Ok(index) => index,
         Err(e) if e.is_instance_of::<PyTypeError>(py) => {
             return Err(PyTypeError::new_err(format!(

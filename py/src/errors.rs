@@ -3,22 +3,99 @@
 //! The exception classes are plain Python classes in `yunxin_ecp/_errors.py` (so that they can
 //! inherit from both `YunxinError` and a builtin such as `ValueError` on every Python version);
 //! this module only fills in their attributes from the core's error values. Messages are the
-//! core's own `Display`, so every language reports the same words.
+//! core's own `Display`, so every language reports the same words, except that a
+//! `ValidationError` names the Python argument the caller used beside the wire field
+//! (`invalid max_dur (maxDur): ...`).
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyModule};
 use yunxin_ecp::server::AuthRefusal;
+use yunxin_ecp::signing::{ENV_APP_KEY, ENV_APP_SECRET};
 use yunxin_ecp::{
     CallbackError, Error, ResponseError, TransportError, TransportErrorKind, ValidationError,
 };
 
 const ERRORS_MODULE: &str = "yunxin_ecp._errors";
 
-/// Converts any core error into the matching Python exception.
+/// Whose words a `ValidationError` is reported in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Words {
+    /// The Python API's: a wire field is named as the argument the caller gave it in
+    /// (`maxDur` as `max_dur`), with the wire name beside it.
+    Python,
+    /// A conference's: as [`Words::Python`], and the callee list is the argument `callees`.
+    Conference,
+    /// The wire's: the error is about an incoming request's parameters (server side), which
+    /// no Python argument carries.
+    Wire,
+}
+
+impl Words {
+    /// The Python argument that carries `field`; `field` itself where the names agree.
+    pub fn argument(self, field: &'static str) -> &'static str {
+        if self == Words::Wire {
+            return field;
+        }
+        match field {
+            "callerAcc" => "caller_acc",
+            "maxDur" => "max_dur",
+            "callee" if self == Words::Conference => "callees",
+            "type" => "kind",
+            "baseUrl" => "base_url",
+            "appKey" | ENV_APP_KEY => "app_key",
+            "appSecret" | ENV_APP_SECRET => "app_secret",
+            "CurTime" => "cur_time",
+            other => other,
+        }
+    }
+}
+
+/// Converts any core error into the matching Python exception; a `ValidationError` names the
+/// Python argument (see [`Words::Python`]).
 pub fn py_err(error: impl Into<Error>) -> PyErr {
+    err_in(Words::Python, error)
+}
+
+/// [`py_err`] for the arguments of a conference (`callees`).
+pub fn conference_err(error: impl Into<Error>) -> PyErr {
+    err_in(Words::Conference, error)
+}
+
+/// [`py_err`] for an incoming request's parameters: wire names only.
+pub fn wire_err(error: impl Into<Error>) -> PyErr {
+    err_in(Words::Wire, error)
+}
+
+/// Converts a core error, naming a refused value in `words`.
+pub fn err_in(words: Words, error: impl Into<Error>) -> PyErr {
     let error = error.into();
-    Python::attach(|py| build(py, &error).unwrap_or_else(|e| e))
+    Python::attach(|py| build(py, &error, words).unwrap_or_else(|e| e))
+}
+
+/// A `ValidationError` the core has no rule for (a Python argument's own check), with its own
+/// message: `field` is the name the caller used, `rule` a stable code.
+pub fn validation_err(field: &str, rule: &str, message: String) -> PyErr {
+    Python::attach(|py| {
+        let kwargs = PyDict::new(py);
+        kwargs
+            .set_item("field", field)
+            .and_then(|()| kwargs.set_item("argument", field))
+            .and_then(|()| kwargs.set_item("rule", rule))
+            .and_then(|()| instantiate(py, "ValidationError", message, &kwargs))
+            .unwrap_or_else(|e| e)
+    })
+}
+
+/// The core's `ValidationError` with its own message replaced (same field, rule and argument).
+pub fn validation_err_saying(e: &ValidationError, words: Words, message: String) -> PyErr {
+    Python::attach(|py| {
+        let kwargs = PyDict::new(py);
+        validation_kwargs(&kwargs, e, words)
+            .and_then(|()| instantiate(py, "ValidationError", message, &kwargs))
+            .unwrap_or_else(|e| e)
+    })
 }
 
 /// Converts a refused incoming request (server side) into `AuthRefusedError`.
@@ -40,15 +117,15 @@ pub fn auth_err(refusal: &AuthRefusal) -> PyErr {
 }
 
 /// Builds the exception; an `Err` only if the exception classes themselves are broken.
-fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
+fn build(py: Python<'_>, error: &Error, words: Words) -> PyResult<PyErr> {
     let kwargs = PyDict::new(py);
     let advice = error.retry_advice();
     kwargs.set_item("retry_advice", advice.code())?;
     kwargs.set_item("retryable", advice.is_safe())?;
     let class = match error {
         Error::Validation(e) => {
-            validation_kwargs(&kwargs, e)?;
-            "ValidationError"
+            validation_kwargs(&kwargs, e, words)?;
+            return instantiate(py, "ValidationError", validation_message(e, words), &kwargs);
         }
         Error::Response(ResponseError::Api(e)) => {
             kwargs.set_item("endpoint", e.endpoint.code())?;
@@ -78,10 +155,28 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
     instantiate(py, class, error.to_string(), &kwargs)
 }
 
-fn validation_kwargs(kwargs: &Bound<'_, PyDict>, e: &ValidationError) -> PyResult<()> {
+fn validation_kwargs(
+    kwargs: &Bound<'_, PyDict>,
+    e: &ValidationError,
+    words: Words,
+) -> PyResult<()> {
     kwargs.set_item("field", e.field)?;
+    kwargs.set_item("argument", words.argument(e.field))?;
     kwargs.set_item("rule", e.rule.code())?;
     kwargs.set_item("index", e.index)
+}
+
+/// The core's message, with the Python argument first where it differs from the wire field:
+/// `invalid max_dur (maxDur): must be a positive integer`.
+fn validation_message(e: &ValidationError, words: Words) -> String {
+    let argument = words.argument(e.field);
+    if argument == e.field {
+        return e.to_string();
+    }
+    match e.index {
+        Some(i) => format!("invalid {argument}[{i}] ({}[{i}]): {}", e.field, e.rule),
+        None => format!("invalid {argument} ({}): {}", e.field, e.rule),
+    }
 }
 
 fn transport_kwargs(kwargs: &Bound<'_, PyDict>, e: &TransportError) -> PyResult<&'static str> {
@@ -108,16 +203,18 @@ fn callback_kwargs(kwargs: &Bound<'_, PyDict>, e: &CallbackError) -> PyResult<()
     kwargs.set_item("header", header)
 }
 
-/// Calls `yunxin_ecp._errors.<class>(message, **kwargs)`.
-fn instantiate(
+/// Calls `yunxin_ecp._errors.<class>(message, **kwargs)`: the exception, not yet raised.
+pub fn instantiate(
     py: Python<'_>,
     class: &str,
     message: String,
     kwargs: &Bound<'_, PyDict>,
 ) -> PyResult<PyErr> {
-    let class = py
-        .import(ERRORS_MODULE)
-        .and_then(|m| m.getattr(class))
+    // Imported once: a refused callback or a retried request builds one exception per attempt.
+    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    let class = MODULE
+        .get_or_try_init(py, || py.import(ERRORS_MODULE).map(Bound::unbind))
+        .and_then(|m| m.bind(py).getattr(class))
         .map_err(|e| {
             PyRuntimeError::new_err(format!(
                 "{ERRORS_MODULE} is unavailable ({e}); original error: {message}"

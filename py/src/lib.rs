@@ -9,6 +9,7 @@ mod client;
 mod convert;
 mod errors;
 mod mock;
+mod policy;
 mod records;
 mod requests;
 mod server;
@@ -61,6 +62,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(server::reply_started, m)?)?;
 
     m.add_class::<client::PyClient>()?;
+    m.add_class::<policy::PyClientConfig>()?;
 
     m.add_class::<mock::PyMockServer>()?;
     m.add_class::<mock::PyOutcome>()?;

@@ -10,7 +10,7 @@ use yunxin_ecp::{
 };
 
 use crate::convert::{body_bytes, max_dur};
-use crate::errors::py_err;
+use crate::errors::{Words, conference_err, py_err, validation_err_saying};
 use crate::records::{PyCallRecord, PyStarted, repr};
 use crate::signing::{PyAuthHeaders, PyCredentials};
 
@@ -181,12 +181,27 @@ impl PyStartConference {
             ));
         }
         let callees: Vec<String> = callees
-            .try_iter()?
-            .map(|c| c?.extract())
+            .try_iter()
+            .map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "callees must be a list of numbers (str), not {}",
+                    type_name(callees)
+                ))
+            })?
+            .enumerate()
+            .map(|(i, c)| {
+                let c = c?;
+                c.extract().map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "callees[{i}] must be a str (a phone number), not {}",
+                        type_name(&c)
+                    ))
+                })
+            })
             .collect::<PyResult<_>>()?;
         let max_dur = self::max_dur(max_dur)?;
         Ok(PyStartConference {
-            inner: StartConf::new(caller_acc, caller, callees, max_dur).map_err(py_err)?,
+            inner: StartConf::new(caller_acc, caller, callees, max_dur).map_err(conference_err)?,
         })
     }
 }
@@ -263,14 +278,28 @@ impl PyStartConference {
     }
 }
 
-/// Parses the Python spelling of a session kind.
+/// Parses the Python spelling of a session kind (the wire's `1` and `2` are accepted too).
 pub fn session_kind(kind: &str) -> PyResult<SessionKind> {
     match kind {
         "call" => Ok(SessionKind::Call),
         "conference" => Ok(SessionKind::Conference),
-        // The wire values, checked (and refused) by the core's own rule.
-        other => SessionKind::from_wire(other).map_err(py_err),
+        // The wire values, checked (and refused) by the core's own rule, in the caller's words.
+        other => SessionKind::from_wire(other).map_err(|e| {
+            validation_err_saying(
+                &e,
+                Words::Python,
+                "invalid kind (type): must be \"call\" or \"conference\"".to_owned(),
+            )
+        }),
     }
+}
+
+/// The name of a value's type, for a `TypeError`'s message.
+fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value
+        .get_type()
+        .name()
+        .map_or_else(|_| "an unknown type".to_owned(), |n| n.to_string())
 }
 
 /// The Python spelling of a session kind.

@@ -8,7 +8,7 @@ use yunxin_ecp::server::{self, Params, reply};
 use yunxin_ecp::signing::unix_seconds_now;
 
 use crate::convert::{body_bytes, header_pairs};
-use crate::errors::{auth_err, py_err};
+use crate::errors::{auth_err, wire_err};
 use crate::requests::{PyQueryBySession, PyStartCall, PyStartConference};
 use crate::signing::PyCredentials;
 
@@ -68,15 +68,15 @@ pub fn parse_request(
         .ok_or_else(|| PyValueError::new_err(format!("no ECP endpoint at path {path:?}")))?;
     Ok(match endpoint {
         Endpoint::StartCall => {
-            let inner = params.start_call().map_err(py_err)?;
+            let inner = params.start_call().map_err(wire_err)?;
             Py::new(py, PyStartCall { inner })?.into_any()
         }
         Endpoint::StartConf => {
-            let inner = params.start_conf().map_err(py_err)?;
+            let inner = params.start_conf().map_err(wire_err)?;
             Py::new(py, PyStartConference { inner })?.into_any()
         }
         Endpoint::QueryBySession => {
-            let inner = params.query().map_err(py_err)?;
+            let inner = params.query().map_err(wire_err)?;
             Py::new(py, PyQueryBySession { inner })?.into_any()
         }
         Endpoint::Api { .. } => {

@@ -55,7 +55,7 @@ impl PyCredentials {
     #[staticmethod]
     fn from_env() -> PyResult<Self> {
         Ok(PyCredentials {
-            inner: Credentials::from_env().map_err(py_err)?,
+            inner: crate::client::credentials_from_env()?,
         })
     }
 

@@ -60,7 +60,9 @@ def test_validation_error_from_the_core() -> None:
         yx.StartConference(caller_acc="liuxuanlin", caller="13888888888", callees=["13777777777", "0571"], max_dur=10)
     err = e.value
     assert (err.field, err.rule, err.index, err.retry_advice, err.retryable) == ("callee", "landline_length", 1, "never", False)
-    assert str(err).startswith("invalid callee[1]: a landline is 0, the area code and the number")
+    # The Python argument first, the wire field beside it.
+    assert err.argument == "callees"
+    assert str(err).startswith("invalid callees[1] (callee[1]): a landline is 0, the area code and the number")
 
 
 @pytest.mark.parametrize(

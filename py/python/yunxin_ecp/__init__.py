@@ -3,7 +3,9 @@
 Sign requests (``checksum``, ``Credentials.sign_now``), build them for your own HTTP client
 (``StartCall(...).prepare(credentials)``) and parse the answers (``parse_start_response``,
 ``parse_query_response``), or let ``Client`` do the round trip. Verify call-end callbacks on the
-raw body with ``CallbackVerifier``. Every failure is a ``YunxinError``.
+raw body with ``CallbackVerifier``. Every failure is a ``YunxinError``. ``AsyncClient`` is the
+same client for asyncio, on httpx (``pip install "yunxin-ecp[async]"``), and
+``yunxin_ecp.integrations`` verifies callbacks in Flask, Django and FastAPI views.
 
 ``yunxin_ecp.testing`` holds a local mock of the service for your own tests, and
 ``yunxin_ecp.server`` the service's side (signature checks and parameter reading).
@@ -11,6 +13,7 @@ raw body with ``CallbackVerifier``. Every failure is a ``YunxinError``.
 
 from typing import Union
 
+from ._async import AsyncClient
 from ._errors import (
     ApiError,
     AuthRefusedError,
@@ -75,6 +78,7 @@ __all__ = [
     "parse_callback",
     "sign_callback",
     "Client",
+    "AsyncClient",
     "YunxinError",
     "ValidationError",
     "ApiError",

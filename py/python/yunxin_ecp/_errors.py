@@ -41,12 +41,14 @@ class YunxinError(Exception):
 class ValidationError(YunxinError, ValueError):
     """An argument was refused before anything was built or sent.
 
-    ``field`` is the API parameter (``"callee"``, ``"maxDur"``, ``"nonce"`` ...), ``rule`` a stable
-    code (``"country_code"``, ``"length"``, ``"duplicate"`` ...), and ``index`` the position in a
-    list parameter, or ``None``.
+    ``field`` is the API parameter (``"callee"``, ``"maxDur"``, ``"nonce"`` ...), ``argument`` the
+    Python argument that carried it (``"callees"``, ``"max_dur"``, ``"kind"`` ...; the same as
+    ``field`` where the names agree), ``rule`` a stable code (``"country_code"``, ``"length"``,
+    ``"duplicate"`` ...), and ``index`` the position in a list parameter, or ``None``.
     """
 
     field: str
+    argument: str
     rule: str
     index: Optional[int]
 
@@ -57,11 +59,13 @@ class ValidationError(YunxinError, ValueError):
         field: str = "",
         rule: str = "",
         index: Optional[int] = None,
+        argument: Optional[str] = None,
         retry_advice: str = "never",
         retryable: bool = False,
     ) -> None:
         super().__init__(message, retry_advice=retry_advice, retryable=retryable)
         self.field = field
+        self.argument = field if argument is None else argument
         self.rule = rule
         self.index = index
 

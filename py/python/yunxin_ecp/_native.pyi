@@ -7,6 +7,8 @@ from typing import Any, Literal, Optional, Protocol, SupportsIndex, Union, final
 
 from typing_extensions import Self, TypeAlias
 
+from ._errors import ProtocolError, TransportError
+
 __all__ = [
     "__version__",
     "DEFAULT_BASE_URL",
@@ -295,6 +297,48 @@ class Client:
     def start_call(self, *, caller_acc: str, caller: str, callee: str, max_dur: SupportsIndex) -> Started: ...
     def start_conference(self, *, caller_acc: str, caller: str, callees: Iterable[str], max_dur: SupportsIndex) -> Started: ...
     def query_session(self, session: str, *, kind: _SessionKind = "call") -> CallRecord: ...
+
+@final
+class _ClientConfig:
+    """Private to ``AsyncClient``: ``Client``'s settings, retry policy and error reports."""
+
+    def __new__(
+        cls,
+        app_key: Optional[str] = None,
+        app_secret: Optional[str] = None,
+        *,
+        credentials: Optional[Credentials] = None,
+        base_url: str = ...,
+        connect_timeout: float = 5.0,
+        timeout: float = 15.0,
+        max_retries: int = 2,
+        backoff: float = 0.2,
+        max_response_bytes: int = 1048576,
+    ) -> Self: ...
+    @property
+    def credentials(self) -> Credentials: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def connect_timeout(self) -> float: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def backoff(self) -> float: ...
+    @property
+    def max_response_bytes(self) -> int: ...
+    @property
+    def loopback(self) -> bool: ...
+    @property
+    def user_agent(self) -> str: ...
+    def retry_delay(self, error: BaseException, attempt: int) -> Optional[float]: ...
+    def transport_error(
+        self, endpoint: str, kind: Literal["connect", "timeout", "tls", "io"], *, maybe_sent: bool, detail: str, attempts: int
+    ) -> TransportError: ...
+    def redirect_error(self, endpoint: str, http_status: int, location: Optional[str]) -> ProtocolError: ...
+    def too_large_error(self, endpoint: str, http_status: int) -> ProtocolError: ...
 
 # yunxin_ecp.testing
 

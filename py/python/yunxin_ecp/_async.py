@@ -1,0 +1,295 @@
+"""``AsyncClient``: the ECP client for asyncio (and trio), on httpx.
+
+It is ``Client`` with ``await``: the same methods, keyword settings, defaults, validation,
+exceptions and retry rules. Every attempt is signed afresh by the request builders of this
+package and read by its response parsers; the settings are checked, and every retry decided, by
+the same Rust code as the blocking client's. httpx carries the bytes: pooled connections,
+timeouts, TLS verified. httpx is an optional dependency (``pip install "yunxin-ecp[async]"``),
+imported when the first ``AsyncClient`` is built.
+
+Those who prefer the blocking client in async code can run it in a worker thread; it releases
+the GIL while it waits on the network::
+
+    started = await asyncio.to_thread(
+        client.start_call, caller_acc="liuxuanlin", caller="13888888888",
+        callee="13777777777", max_dur=100,
+    )
+"""
+
+from __future__ import annotations
+
+import builtins
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Callable, Iterable, Literal, Optional, Protocol, SupportsIndex, TypeVar
+
+from ._errors import YunxinError
+from ._native import (
+    DEFAULT_BASE_URL,
+    CallRecord,
+    Credentials,
+    PreparedRequest,
+    QueryBySession,
+    StartCall,
+    StartConference,
+    Started,
+    _ClientConfig,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["AsyncClient"]
+
+_T = TypeVar("_T")
+_Self = TypeVar("_Self", bound="AsyncClient")
+
+INSTALL_HINT = 'yunxin_ecp.AsyncClient needs httpx: pip install "yunxin-ecp[async]"'
+
+# Connections kept open per client: as many as the blocking client's pool keeps idle.
+_MAX_KEEPALIVE = 32
+_MAX_CONNECTIONS = 100
+
+
+def _import_httpx() -> tuple[ModuleType, ModuleType]:
+    """httpx and anyio (httpx's own dependency), or an ImportError that says what to install."""
+    try:
+        import anyio
+        import httpx
+    except ImportError as e:
+        raise ImportError(INSTALL_HINT, name="httpx") from e
+    return httpx, anyio
+
+
+class _Request(Protocol):
+    def prepare(self, signer: Credentials, *, base_url: str = ...) -> PreparedRequest: ...
+
+
+class AsyncClient:
+    """An async ECP client on httpx, with the blocking ``Client``'s surface and rules.
+
+    Credentials come from ``credentials``, or ``app_key``/``app_secret``, or else the
+    ``YUNXIN_APP_KEY``/``YUNXIN_APP_SECRET`` environment variables. ``connect_timeout`` bounds
+    opening a connection and ``timeout`` one whole attempt (seconds). Requests are retried (at
+    most ``max_retries`` times, after ``backoff`` seconds, doubling, jittered) only where a retry
+    cannot place a second billable call. An answer longer than ``max_response_bytes`` is a
+    ``ProtocolError`` (kind ``"too_large"``); a redirect is never followed (``ProtocolError`` of
+    kind ``"redirect"``, its ``Location`` in ``detail``). A base URL on this machine bypasses the
+    environment's proxies.
+
+    ``http_client`` sends through an ``httpx.AsyncClient`` you already have (it is not closed
+    by ``aclose()``; its proxy and TLS settings apply, while timeouts, redirects and the size
+    limit are set per request); ``transport`` builds the client's own on an httpx transport
+    (``httpx.MockTransport`` in tests). Use it as ``async with AsyncClient() as client:``, or
+    call ``await client.aclose()``. One client serves any number of concurrent tasks.
+    """
+
+    def __init__(
+        self,
+        app_key: Optional[str] = None,
+        app_secret: Optional[str] = None,
+        *,
+        credentials: Optional[Credentials] = None,
+        base_url: str = DEFAULT_BASE_URL,
+        connect_timeout: float = 5.0,
+        timeout: float = 15.0,
+        max_retries: int = 2,
+        backoff: float = 0.2,
+        max_response_bytes: int = 1048576,
+        http_client: Optional[httpx.AsyncClient] = None,
+        transport: Optional[httpx.AsyncBaseTransport] = None,
+    ) -> None:
+        httpx, anyio = _import_httpx()
+        config = _ClientConfig(
+            app_key,
+            app_secret,
+            credentials=credentials,
+            base_url=base_url,
+            connect_timeout=connect_timeout,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            max_response_bytes=max_response_bytes,
+        )
+        if http_client is not None and transport is not None:
+            raise TypeError("give either http_client or transport, not both")
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise TypeError(f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}")
+        self._httpx = httpx
+        self._anyio = anyio
+        self._config = config
+        self._credentials = config.credentials
+        self._base_url = config.base_url
+        self._deadline = config.timeout
+        self._limit = config.max_response_bytes
+        self._timeouts = httpx.Timeout(config.timeout, connect=config.connect_timeout)
+        self._user_agent = f"{config.user_agent} httpx/{httpx.__version__}"
+        self._owns_http = http_client is None
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                timeout=self._timeouts,
+                follow_redirects=False,
+                # A local mock is reached direct; a transport given for tests is used as given.
+                trust_env=not (config.loopback or transport is not None),
+                transport=transport,
+                limits=httpx.Limits(max_connections=_MAX_CONNECTIONS, max_keepalive_connections=_MAX_KEEPALIVE),
+            )
+        self._http: httpx.AsyncClient = http_client
+
+    @property
+    def base_url(self) -> str:
+        """The base URL requests go to."""
+        return self._base_url
+
+    @property
+    def app_key(self) -> str:
+        """The app key requests are signed for."""
+        return self._credentials.app_key
+
+    async def start_call(self, *, caller_acc: str, caller: str, callee: str, max_dur: SupportsIndex) -> Started:
+        """Places a callback call. Raises ``ValidationError`` before sending anything when an
+        argument is wrong. When an error's ``retry_advice`` is ``"outcome_unknown"`` the call
+        may exist: query before placing it again."""
+        request = StartCall(caller_acc=caller_acc, caller=caller, callee=callee, max_dur=max_dur)
+        return await self._send(request, StartCall.parse_response)
+
+    async def start_conference(
+        self, *, caller_acc: str, caller: str, callees: Iterable[str], max_dur: SupportsIndex
+    ) -> Started:
+        """Places a phone conference with 2 to 7 ``callees``. Same error rules as
+        ``start_call``."""
+        request = StartConference(caller_acc=caller_acc, caller=caller, callees=callees, max_dur=max_dur)
+        return await self._send(request, StartConference.parse_response)
+
+    async def query_session(self, session: str, *, kind: Literal["call", "conference"] = "call") -> CallRecord:
+        """Fetches the record of a call (``kind="call"``) or conference
+        (``kind="conference"``); retried on transient failures."""
+        request = QueryBySession(session, kind=kind)
+        return await self._send(request, QueryBySession.parse_response)
+
+    async def aclose(self) -> None:
+        """Closes the client's connections (not those of an ``http_client`` passed in)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self: _Self) -> _Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncClient(app_key={self.app_key!r}, base_url={self._base_url!r})"
+
+    async def _send(self, request: _Request, parse: Callable[[int, bytes], _T]) -> _T:
+        """Signs, sends and reads one request, retrying where the blocking client would."""
+        attempt = 1
+        while True:
+            prepared = request.prepare(self._credentials, base_url=self._base_url)
+            try:
+                status, body = await self._exchange(prepared, attempt)
+                return parse(status, body)
+            except YunxinError as error:
+                delay = self._config.retry_delay(error, attempt)
+                if delay is None:
+                    raise
+            await self._anyio.sleep(delay)
+            attempt += 1
+
+    async def _exchange(self, prepared: PreparedRequest, attempt: int) -> tuple[int, bytes]:
+        """One HTTP exchange: the status and the body, or the exception that says why not."""
+        httpx = self._httpx
+        endpoint = prepared.endpoint
+        headers = prepared.header_pairs
+        headers.append(("User-Agent", self._user_agent))
+        try:
+            with self._anyio.fail_after(self._deadline):
+                async with self._http.stream(
+                    "POST",
+                    prepared.url,
+                    headers=headers,
+                    content=prepared.content,
+                    timeout=self._timeouts,
+                    follow_redirects=False,
+                ) as response:
+                    status = response.status_code
+                    if 300 <= status < 400:
+                        raise self._config.redirect_error(endpoint, status, response.headers.get("location"))
+                    return status, await self._read_body(response, endpoint)
+        except httpx.RequestError as e:
+            raise self._transport_error(endpoint, e, attempt) from e
+        except builtins.TimeoutError as e:  # the attempt's deadline, over while waiting on the answer
+            raise self._config.transport_error(
+                endpoint,
+                "timeout",
+                maybe_sent=True,
+                detail=f"no complete answer within {self._deadline:g} s",
+                attempts=attempt,
+            ) from e
+
+    async def _read_body(self, response: httpx.Response, endpoint: str) -> bytes:
+        """The body, read no further than ``max_response_bytes``."""
+        limit = self._limit
+        length = response.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise self._config.too_large_error(endpoint, response.status_code)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise self._config.too_large_error(endpoint, response.status_code)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _transport_error(self, endpoint: str, e: Exception, attempt: int) -> Exception:
+        """httpx's failure as this package's ``TransportError``, deciding whether the request may
+        have been sent: only a failure to connect proves that it was not."""
+        httpx = self._httpx
+        kind: str
+        if isinstance(e, httpx.ConnectTimeout):
+            kind, maybe_sent = "connect", False
+        elif isinstance(e, httpx.PoolTimeout):  # no connection was free: nothing was sent
+            kind, maybe_sent = "timeout", False
+        elif isinstance(e, (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)):
+            kind, maybe_sent = ("tls" if _caused_by_tls(e) else "connect"), False
+        elif isinstance(e, httpx.TimeoutException):  # reading the answer, or writing the request
+            kind, maybe_sent = "timeout", True
+        else:  # ReadError, WriteError, RemoteProtocolError (a reset), DecodingError ...
+            kind, maybe_sent = "io", True
+        return self._config.transport_error(
+            endpoint, kind, maybe_sent=maybe_sent, detail=_describe(e), attempts=attempt
+        )
+
+
+def _chain(e: BaseException) -> list[BaseException]:
+    """The exception and what caused it, a few levels deep."""
+    chain: list[BaseException] = []
+    seen: Optional[BaseException] = e
+    while seen is not None and len(chain) < 8:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return chain
+
+
+def _describe(e: BaseException) -> str:
+    """``ReadError (ConnectionResetError: [Errno 104] Connection reset by peer)``: httpx's
+    exception and the first cause that says something."""
+    said = next(((c, str(c)) for c in _chain(e) if str(c)), None)
+    if said is None:
+        return type(e).__name__
+    cause, text = said
+    if cause is e:
+        return f"{type(e).__name__}: {text}"
+    return f"{type(e).__name__} ({type(cause).__name__}: {text})"
+
+
+def _caused_by_tls(e: BaseException) -> bool:
+    import ssl
+
+    return any(isinstance(c, ssl.SSLError) for c in _chain(e))
+

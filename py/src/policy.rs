@@ -1,0 +1,289 @@
+//! `_ClientConfig`: what the async client (`yunxin_ecp.AsyncClient`, Python on httpx) takes from
+//! Rust so that it validates, retries and reports exactly as the blocking client does: the
+//! settings checked by the same rules, the retry decision and its backoff, and the exceptions
+//! for what only an HTTP stack sees (a transport failure, a redirect's `Location`, a body over
+//! the size limit), built from the core's own error values and words.
+//!
+//! The retry decision and the backoff below follow `yunxin_ecp::blocking::Client::send` line for
+//! line; the core keeps them private to its blocking client, so they are written here once more
+//! (in Rust, beside the settings they read) rather than in Python.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use yunxin_ecp::blocking::USER_AGENT;
+use yunxin_ecp::request::DEFAULT_BASE_URL;
+use yunxin_ecp::{
+    BaseUrl, Endpoint, Error, ProtocolError, ProtocolErrorKind, ResponseError, Rule,
+    TransportError, TransportErrorKind, ValidationError,
+};
+
+use crate::client::resolve_credentials;
+use crate::convert::seconds;
+use crate::errors::py_err;
+use crate::records::repr;
+use crate::signing::PyCredentials;
+
+/// Longest backoff delay between two attempts (the blocking client's `MAX_BACKOFF`).
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The settings of a client that runs on a Python HTTP stack, validated as ``Client``'s are,
+/// with the blocking client's retry policy and error reports. Private to ``AsyncClient``.
+#[pyclass(module = "yunxin_ecp._native", name = "_ClientConfig", frozen)]
+pub struct PyClientConfig {
+    credentials: Py<PyCredentials>,
+    base_url: BaseUrl,
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_retries: u32,
+    backoff: Duration,
+    max_response_bytes: u64,
+}
+
+#[pymethods]
+impl PyClientConfig {
+    #[new]
+    #[pyo3(signature = (
+        app_key = None,
+        app_secret = None,
+        *,
+        credentials = None,
+        base_url = DEFAULT_BASE_URL,
+        connect_timeout = 5.0,
+        timeout = 15.0,
+        max_retries = 2,
+        backoff = 0.2,
+        max_response_bytes = 1_048_576,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        app_key: Option<String>,
+        app_secret: Option<String>,
+        credentials: Option<PyRef<'_, PyCredentials>>,
+        base_url: &str,
+        connect_timeout: f64,
+        timeout: f64,
+        #[pyo3(from_py_with = crate::convert::max_retries)] max_retries: u32,
+        backoff: f64,
+        #[pyo3(from_py_with = crate::convert::max_response_bytes)] max_response_bytes: u64,
+    ) -> PyResult<Self> {
+        let credentials = resolve_credentials(app_key, app_secret, credentials.as_deref())?;
+        // The order and the rules of `Client::builder(..).base_url(..)...build()`.
+        let base_url = BaseUrl::new(base_url).map_err(py_err)?;
+        let connect_timeout = seconds("connect_timeout", connect_timeout, false)?;
+        let timeout = seconds("timeout", timeout, false)?;
+        let backoff = seconds("backoff", backoff, true)?;
+        if max_response_bytes == 0 {
+            return Err(py_err(ValidationError::new(
+                "max_response_bytes",
+                Rule::NotPositive,
+            )));
+        }
+        Ok(PyClientConfig {
+            credentials: Py::new(py, PyCredentials { inner: credentials })?,
+            base_url,
+            connect_timeout,
+            timeout,
+            max_retries,
+            backoff,
+            max_response_bytes,
+        })
+    }
+
+    /// The credentials every attempt is signed with (afresh).
+    #[getter]
+    fn credentials(&self, py: Python<'_>) -> Py<PyCredentials> {
+        self.credentials.clone_ref(py)
+    }
+
+    /// The base URL, without a trailing slash.
+    #[getter]
+    fn base_url(&self) -> &str {
+        self.base_url.as_str()
+    }
+
+    /// Seconds allowed to open a connection.
+    #[getter]
+    fn connect_timeout(&self) -> f64 {
+        self.connect_timeout.as_secs_f64()
+    }
+
+    /// Seconds allowed for one whole attempt, connect to last body byte.
+    #[getter]
+    fn timeout(&self) -> f64 {
+        self.timeout.as_secs_f64()
+    }
+
+    /// Retries after the first attempt, where safe.
+    #[getter]
+    fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The first backoff delay, in seconds.
+    #[getter]
+    fn backoff(&self) -> f64 {
+        self.backoff.as_secs_f64()
+    }
+
+    /// The largest response body accepted.
+    #[getter]
+    fn max_response_bytes(&self) -> u64 {
+        self.max_response_bytes
+    }
+
+    /// Whether the base URL's host is this machine (``localhost`` or a loopback address):
+    /// such a host is reached directly, whatever proxy the environment names.
+    #[getter]
+    fn loopback(&self) -> bool {
+        is_loopback(self.base_url.as_str())
+    }
+
+    /// The ``User-Agent`` of the blocking client.
+    #[getter]
+    fn user_agent(&self) -> &'static str {
+        USER_AGENT
+    }
+
+    /// Seconds to wait before sending the request again after ``error`` ended attempt number
+    /// ``attempt`` (1 for the first), or ``None`` to raise it. Decided from the error's
+    /// ``retry_advice`` as the blocking client decides: ``"safe"`` and ``"backoff"`` while
+    /// retries remain, ``"once_after_delay"`` after the first attempt only, never anything else
+    /// (a start that may have been placed is never sent again). The delay doubles from
+    /// ``backoff`` with each retry, capped at 5 s, half of it random ("equal jitter").
+    fn retry_delay(&self, error: &Bound<'_, PyAny>, attempt: u32) -> PyResult<Option<f64>> {
+        let advice = match error.getattr(pyo3::intern!(error.py(), "retry_advice")) {
+            Ok(advice) => advice.extract::<String>().unwrap_or_default(),
+            Err(_) => return Ok(None),
+        };
+        let retry = attempt >= 1
+            && attempt <= self.max_retries
+            && match advice.as_str() {
+                "safe" | "backoff" => true,
+                "once_after_delay" => attempt == 1,
+                _ => false,
+            };
+        Ok(retry.then(|| backoff_delay(self.backoff, attempt).as_secs_f64()))
+    }
+
+    /// The ``TransportError`` (or ``TimeoutError``) the blocking client raises for a failure
+    /// below HTTP: ``kind`` is ``"connect"``, ``"timeout"``, ``"tls"`` or ``"io"``, and
+    /// ``maybe_sent`` false only when the request provably never left. Returned, not raised.
+    #[pyo3(signature = (endpoint, kind, *, maybe_sent, detail, attempts))]
+    fn transport_error(
+        &self,
+        py: Python<'_>,
+        endpoint: &str,
+        kind: &str,
+        maybe_sent: bool,
+        detail: String,
+        attempts: u32,
+    ) -> PyResult<Py<PyAny>> {
+        let kind = match kind {
+            "connect" => TransportErrorKind::Connect,
+            "timeout" => TransportErrorKind::Timeout,
+            "tls" => TransportErrorKind::Tls,
+            "io" => TransportErrorKind::Io,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "no transport error kind {other:?}"
+                )));
+            }
+        };
+        let error = TransportError {
+            endpoint: endpoint_named(endpoint)?,
+            path: None,
+            kind,
+            maybe_sent,
+            detail,
+            attempts,
+        };
+        Ok(py_err(Error::from(error)).into_value(py).into_any())
+    }
+
+    /// The ``ProtocolError`` of kind ``"redirect"`` for a 3xx answer, with its ``Location``
+    /// (never followed). Returned, not raised.
+    #[pyo3(signature = (endpoint, http_status, location))]
+    fn redirect_error(
+        &self,
+        py: Python<'_>,
+        endpoint: &str,
+        http_status: u16,
+        location: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
+        let e = ProtocolError::redirect(endpoint_named(endpoint)?, http_status, location);
+        Ok(py_err(ResponseError::Protocol(e)).into_value(py).into_any())
+    }
+
+    /// The ``ProtocolError`` of kind ``"too_large"`` for a body over ``max_response_bytes``.
+    /// Returned, not raised.
+    #[pyo3(signature = (endpoint, http_status))]
+    fn too_large_error(
+        &self,
+        py: Python<'_>,
+        endpoint: &str,
+        http_status: u16,
+    ) -> PyResult<Py<PyAny>> {
+        let mut e = ProtocolError::new(
+            endpoint_named(endpoint)?,
+            ProtocolErrorKind::TooLarge,
+            http_status,
+            b"",
+        );
+        e.detail = Some(format!("over {} bytes", self.max_response_bytes));
+        Ok(py_err(ResponseError::Protocol(e)).into_value(py).into_any())
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "_ClientConfig(app_key={}, base_url={})",
+            repr(py, self.credentials.get().inner.app_key())?,
+            repr(py, self.base_url.as_str())?
+        ))
+    }
+}
+
+/// The endpoint a `PreparedRequest.endpoint` names.
+fn endpoint_named(code: &str) -> PyResult<Endpoint> {
+    [
+        Endpoint::StartCall,
+        Endpoint::StartConf,
+        Endpoint::QueryBySession,
+    ]
+    .into_iter()
+    .find(|e| e.code() == code)
+    .ok_or_else(|| PyValueError::new_err(format!("no ECP endpoint {code:?}")))
+}
+
+/// Exponential backoff with "equal jitter", as the blocking client waits: half the delay fixed,
+/// half random, so that many clients rejected together do not come back together.
+fn backoff_delay(base: Duration, attempt: u32) -> Duration {
+    let full = base
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(MAX_BACKOFF);
+    let mut random = [0u8; 4];
+    let fraction = match getrandom::fill(&mut random) {
+        Ok(()) => f64::from(u32::from_le_bytes(random)) / f64::from(u32::MAX),
+        Err(_) => 0.5,
+    };
+    full / 2 + (full / 2).mul_f64(fraction)
+}
+
+/// Whether a base URL's host is `localhost` or a loopback address (`127.0.0.0/8`, `::1`).
+fn is_loopback(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}

@@ -4,111 +4,182 @@
 #![forbid(unsafe_code)]
 
 use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 use yunxin_ecp::Credentials;
 use yunxin_ecp_mock::{MockConfig, MockServer};
 
-const USAGE: &str = "\
-usage: yunxin-ecp-mock [options]
+/// The environment variables the rest of the project reads credentials from, so that a client
+/// and the mock started from the same shell agree on the app.
+const KEY_VAR: &str = "YUNXIN_APP_KEY";
+const SECRET_VAR: &str = "YUNXIN_APP_SECRET";
 
-Serves a local mock of the YunXin ECP API until killed.
+const EXAMPLES: &str = "\
+Examples:
+  yunxin-ecp-mock --port 0 --callback-url http://127.0.0.1:8000/cb
+  YUNXIN_APP_KEY=0123456789abcdef0123456789abcdef YUNXIN_APP_SECRET=s3cret yunxin-ecp-mock
+  yunxin-ecp-mock --app-key 0123456789abcdef0123456789abcdef --app-secret-file ./secret.txt
 
-options:
-  --host ADDR              address to bind (default 127.0.0.1)
-  --port N                 port to bind (default 0: a free port, printed on start)
-  --callback-url URL       POST call-end callbacks there
-  --app-key KEY --app-secret SECRET
-                           accept this app instead of the samples' (repeatable, in pairs)
-  --accid ACCID            register this accid instead of the samples' (repeatable)
-  --call-duration-ms N     real time from a start to its callback (default 20)
-  --duplicate-callbacks    send every callback twice
-  --ecp-disabled           answer every start with 403 no authorization
-  --exit-on-stdin-eof      stop when standard input closes (for a parent process)
-  -h, --help               show this help
-";
+Without an app, the mock accepts the official samples' app: key fd460d34e786e7754e505bc4fab0f027,
+secret xxxxxxxx. The control API is under /_mock on the same port (GET /_mock lists it).";
 
-/// What the command line asked for.
-struct Options {
+/// Serves a local mock of the YunXin ECP API until killed, and prints `listening on <URL>` once
+/// the port is open.
+#[derive(Debug, Parser)]
+#[command(name = "yunxin-ecp-mock", version, after_help = EXAMPLES)]
+struct Cli {
+    /// Address to bind.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
     host: String,
+
+    /// Port to bind (0: a free port, printed on start).
+    #[arg(long, value_name = "N", default_value_t = 0)]
     port: u16,
-    config: MockConfig,
+
+    /// POST call-end callbacks there.
+    #[arg(long, value_name = "URL")]
+    callback_url: Option<String>,
+
+    /// Accept this app instead of the samples' (repeatable; each key takes the secret at the
+    /// same position). Default: $YUNXIN_APP_KEY.
+    #[arg(long = "app-key", value_name = "KEY")]
+    app_keys: Vec<String>,
+
+    /// The secret of the --app-key at the same position. Other users of this machine can read
+    /// it in the process list: prefer --app-secret-file or $YUNXIN_APP_SECRET.
+    #[arg(long = "app-secret", value_name = "SECRET")]
+    app_secrets: Vec<String>,
+
+    /// Reads the secret of the --app-key at the same position from this file (a trailing line
+    /// break is ignored).
+    #[arg(
+        long = "app-secret-file",
+        value_name = "PATH",
+        conflicts_with = "app_secrets"
+    )]
+    app_secret_files: Vec<PathBuf>,
+
+    /// Register this accid instead of the samples' (repeatable).
+    #[arg(long = "accid", value_name = "ACCID")]
+    accids: Vec<String>,
+
+    /// Real time from a start to its callback [default: 20].
+    #[arg(long, value_name = "N")]
+    call_duration_ms: Option<u64>,
+
+    /// Send every callback twice.
+    #[arg(long)]
+    duplicate_callbacks: bool,
+
+    /// Answer every start with 403 no authorization.
+    #[arg(long)]
+    ecp_disabled: bool,
+
+    /// Shift the mock's clock (the Date header and the signature window) by this many seconds;
+    /// negative: behind.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    clock_skew_secs: i64,
+
+    /// Stop when standard input closes (for a parent process).
+    #[arg(long)]
     exit_on_stdin_eof: bool,
 }
 
-/// Parses the arguments; `Err` holds the message to print before the usage.
-fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
-    let mut options = Options {
-        host: "127.0.0.1".to_owned(),
-        port: 0,
-        config: MockConfig::default(),
-        exit_on_stdin_eof: false,
+/// An environment variable, `None` when unset or empty.
+fn env_var(name: &str) -> Result<Option<String>, String> {
+    match std::env::var(name) {
+        Ok(value) if value.is_empty() => Ok(None),
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!("${name} is not valid UTF-8")),
+    }
+}
+
+/// The apps given on the command line or in the environment, `None` for the samples' app.
+fn apps(cli: &Cli) -> Result<Option<Vec<Credentials>>, String> {
+    let keys: Vec<String> = if cli.app_keys.is_empty() {
+        env_var(KEY_VAR)?.into_iter().collect()
+    } else {
+        cli.app_keys.clone()
     };
-    let mut keys: Vec<String> = Vec::new();
-    let mut secrets: Vec<String> = Vec::new();
-    let mut accids: Vec<String> = Vec::new();
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--host" => options.host = value("--host")?,
-            "--port" => {
-                options.port = value("--port")?
-                    .parse()
-                    .map_err(|_| "--port must be a number from 0 to 65535".to_owned())?;
-            }
-            "--callback-url" => options.config.callback_url = Some(value("--callback-url")?),
-            "--app-key" => keys.push(value("--app-key")?),
-            "--app-secret" => secrets.push(value("--app-secret")?),
-            "--accid" => accids.push(value("--accid")?),
-            "--call-duration-ms" => {
-                let ms: u64 = value("--call-duration-ms")?
-                    .parse()
-                    .map_err(|_| "--call-duration-ms must be a number".to_owned())?;
-                options.config.call_duration = Duration::from_millis(ms);
-            }
-            "--duplicate-callbacks" => options.config.duplicate_callbacks = true,
-            "--ecp-disabled" => options.config.ecp_enabled = false,
-            "--exit-on-stdin-eof" => options.exit_on_stdin_eof = true,
-            other => return Err(format!("unknown argument '{other}'")),
-        }
+    let secrets: Vec<String> = if !cli.app_secret_files.is_empty() {
+        cli.app_secret_files
+            .iter()
+            .map(|path| {
+                std::fs::read_to_string(path)
+                    .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
+                    // The error names the file, never its content.
+                    .map_err(|e| format!("cannot read --app-secret-file {}: {e}", path.display()))
+            })
+            .collect::<Result<_, _>>()?
+    } else if !cli.app_secrets.is_empty() {
+        cli.app_secrets.clone()
+    } else {
+        env_var(SECRET_VAR)?.into_iter().collect()
+    };
+    if keys.is_empty() && secrets.is_empty() {
+        return Ok(None);
     }
     if keys.len() != secrets.len() {
-        return Err("--app-key and --app-secret must come in pairs".to_owned());
+        return Err(format!(
+            "{} app key(s) and {} secret(s): each --app-key (or ${KEY_VAR}) needs one secret \
+             (--app-secret, --app-secret-file or ${SECRET_VAR}), in the same order",
+            keys.len(),
+            secrets.len()
+        ));
     }
-    if !keys.is_empty() {
-        options.config.apps = keys
-            .into_iter()
-            .zip(secrets)
-            .map(|(key, secret)| Credentials::new(key, secret).map_err(|e| e.to_string()))
-            .collect::<Result<_, _>>()?;
+    keys.into_iter()
+        .zip(secrets)
+        .map(|(key, secret)| Credentials::new(key, secret).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
+/// The server configuration the command line asks for.
+fn config(cli: &Cli) -> Result<MockConfig, String> {
+    let mut config = MockConfig {
+        callback_url: cli.callback_url.clone(),
+        duplicate_callbacks: cli.duplicate_callbacks,
+        ecp_enabled: !cli.ecp_disabled,
+        clock_skew: cli.clock_skew_secs,
+        ..MockConfig::default()
+    };
+    if let Some(ms) = cli.call_duration_ms {
+        config.call_duration = Duration::from_millis(ms);
     }
-    if !accids.is_empty() {
-        options.config.accids = accids;
+    if let Some(apps) = apps(cli)? {
+        config.apps = apps;
     }
-    Ok(Some(options))
+    if !cli.accids.is_empty() {
+        config.accids = cli.accids.clone();
+    }
+    Ok(config)
 }
 
 fn main() -> ExitCode {
-    let options = match parse(std::env::args().skip(1)) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("yunxin-ecp-mock: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let cli = Cli::parse();
+    let config = match config(&cli) {
+        Ok(config) => config,
+        // Prints the message with the usage line and exits 2, like clap's own errors.
+        Err(message) => Cli::command()
+            .error(ErrorKind::ValueValidation, message)
+            .exit(),
     };
-    let server = match MockServer::start_on((options.host.as_str(), options.port), options.config) {
+    let server = match MockServer::start_on((cli.host.as_str(), cli.port), config) {
         Ok(server) => server,
         Err(e) => {
             eprintln!(
                 "yunxin-ecp-mock: cannot listen on {}:{}: {e}",
-                options.host, options.port
+                cli.host, cli.port
             );
             return ExitCode::FAILURE;
         }
@@ -116,7 +187,7 @@ fn main() -> ExitCode {
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "listening on {}", server.base_url());
     let _ = stdout.flush();
-    if options.exit_on_stdin_eof {
+    if cli.exit_on_stdin_eof {
         let mut sink = [0u8; 1024];
         let mut stdin = std::io::stdin();
         while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
@@ -125,5 +196,15 @@ fn main() -> ExitCode {
     }
     loop {
         std::thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

@@ -9,6 +9,7 @@ mod common;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -19,7 +20,7 @@ use serde_json::{Value, json};
 use yunxin_ecp::{EcpRequest, QueryBySession, SessionKind, StartCall};
 use yunxin_ecp_mock::{
     DEFAULT_FIRST_BYTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_INBOX_LIMIT, DEFAULT_INBOX_MAX_BYTES,
-    DEFAULT_REQUEST_TIMEOUT, Fault, MockConfig, MockServer,
+    DEFAULT_REQUEST_TIMEOUT, Fault, MockConfig, MockServer, SAMPLE_APP_KEY,
 };
 
 /// Linux's "too many open files" (per process and per system).
@@ -558,7 +559,7 @@ fn a_head_over_16_kib_is_refused_with_a_json_431_and_a_close() {
     assert_eq!(server.start_count(), 1);
 }
 
-// ---- 4. no live signature is shown back -------------------------------------------------
+// ---- 4. no live signature is shown back; the secret stays off the command line ----------
 
 #[test]
 fn recorded_requests_redact_the_checksum() {
@@ -597,6 +598,127 @@ fn recorded_requests_redact_the_checksum() {
     raw_exchange(&mut stream, &raw).unwrap();
     let recorded = server.requests().pop().unwrap();
     assert!(!format!("{recorded:?}").contains(&sum));
+}
+
+fn mock_binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_yunxin-ecp-mock"));
+    command
+        .env_remove("YUNXIN_APP_KEY")
+        .env_remove("YUNXIN_APP_SECRET")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Starts the binary, reads its URL, and answers whether a start signed with `secret` for
+/// `key` is accepted; stops it through standard input.
+fn binary_accepts(mut command: Command, key: &str, secret: &str) -> bool {
+    let mut child = command.arg("--exit-on-stdin-eof").spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    let creds = yunxin_ecp::Credentials::new(key, secret).unwrap();
+    let prepared = start_call().prepare(
+        &yunxin_ecp::BaseUrl::new(&url).unwrap(),
+        &creds.sign_now().unwrap(),
+    );
+    let (_, body) = send(&prepared).unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    body.starts_with(r#"{"code":200,"#)
+}
+
+#[test]
+fn the_binary_takes_the_secret_from_a_file_or_the_environment() {
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+    let dir = std::env::temp_dir().join(format!("yunxin-ecp-mock-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("secret");
+    std::fs::write(&file, "from-a-file\n").unwrap();
+
+    let mut command = mock_binary();
+    command
+        .args(["--app-key", KEY, "--app-secret-file"])
+        .arg(&file);
+    assert!(binary_accepts(command, KEY, "from-a-file"));
+
+    let mut command = mock_binary();
+    command
+        .env("YUNXIN_APP_KEY", KEY)
+        .env("YUNXIN_APP_SECRET", "from-the-environment");
+    assert!(binary_accepts(command, KEY, "from-the-environment"));
+
+    // The command line still works, and beats the environment.
+    let mut command = mock_binary();
+    command
+        .env("YUNXIN_APP_SECRET", "from-the-environment")
+        .args(["--app-key", KEY, "--app-secret", "on-the-command-line"]);
+    assert!(binary_accepts(command, KEY, "on-the-command-line"));
+
+    // Without any, the samples' app.
+    assert!(binary_accepts(
+        mock_binary(),
+        SAMPLE_APP_KEY,
+        yunxin_ecp_mock::SAMPLE_APP_SECRET
+    ));
+
+    for (args, env_secret, says) in [
+        (vec!["--app-key", KEY], None, "needs one secret"),
+        (vec![], Some("lonely"), "needs one secret"),
+        (
+            vec!["--app-key", KEY, "--app-secret-file", "/nonexistent/secret"],
+            None,
+            "cannot read --app-secret-file /nonexistent/secret",
+        ),
+        (
+            vec!["--app-secret", "a", "--app-secret-file", "/x"],
+            None,
+            "cannot be used with",
+        ),
+    ] {
+        let mut command = mock_binary();
+        command.args(&args).stdin(Stdio::null());
+        if let Some(secret) = env_secret {
+            command.env("YUNXIN_APP_SECRET", secret);
+        }
+        let out = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!stderr.contains("lonely"), "the secret is never echoed");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_binary_help_exits_0_with_an_example() {
+    let out = mock_binary()
+        .arg("--help")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "--app-secret-file",
+        "YUNXIN_APP_SECRET",
+        "process list",
+        "--exit-on-stdin-eof",
+        "--callback-url",
+        "Examples:",
+        "yunxin-ecp-mock --port 0",
+    ] {
+        assert!(help.contains(expected), "{expected}: {help}");
+    }
 }
 
 // ---- 5. the redirect fault, the Date header, clock skew -----------------------------------

@@ -2,7 +2,7 @@
 //! signature (any problem is the same `{"desc":"bad http header","code":414}`), then the
 //! parameters (`{"code":414,"msg":"bad param '<field>'"}`), then the call itself.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use yunxin_ecp::codes::RequestKind;
@@ -26,6 +26,9 @@ pub(crate) enum Reply {
     Reset,
     /// Writes the head and half the body, then resets.
     HalfThenReset(Response),
+    /// Closes the connection without an answer: it was closed to make room while the request
+    /// was held in a delay, before the service saw it.
+    Dropped,
 }
 
 /// The service's verdict on one request, before any fault mangles it.
@@ -56,7 +59,14 @@ impl Answer {
 }
 
 /// Serves a request to an ECP endpoint path, records it, and says what to put on the wire.
-pub(crate) fn serve(shared: &Shared, endpoint: Endpoint, request: &Request) -> Reply {
+/// `pause` holds the request for the latency and a `delay` fault; it answers `false` when the
+/// connection was closed meanwhile.
+pub(crate) fn serve(
+    shared: &Shared,
+    endpoint: Endpoint,
+    request: &Request,
+    pause: &dyn Fn(Duration) -> bool,
+) -> Reply {
     if request.method != "POST" {
         let mut response = Response::text(405, "only POST is accepted");
         response.extra_headers.push(("Allow", "POST".to_owned()));
@@ -69,12 +79,16 @@ pub(crate) fn serve(shared: &Shared, endpoint: Endpoint, request: &Request) -> R
         let mut state = shared.state();
         (state.latency, state.faults.take())
     };
-    shared.sleep(latency);
-    if let Some(Fault::Delay(delay)) = &fault {
-        shared.sleep(*delay);
+    let delay = match &fault {
+        Some(Fault::Delay(delay)) => *delay,
+        _ => Duration::ZERO,
+    };
+    let mut recorded = record_of(request, Some(endpoint), fault.clone());
+    if !(pause(latency) && pause(delay)) {
+        keep(shared, recorded);
+        return Reply::Dropped;
     }
 
-    let mut recorded = record_of(request, Some(endpoint), fault.clone());
     let reply = match &fault {
         Some(f) if f.rejects_before_handler() => {
             let (response, code) = rejection(f, request);
@@ -91,7 +105,7 @@ pub(crate) fn serve(shared: &Shared, endpoint: Endpoint, request: &Request) -> R
     };
     recorded.http_status = match &reply {
         Reply::Send(r) | Reply::HalfThenReset(r) => Some(r.status),
-        Reply::Reset => None,
+        Reply::Reset | Reply::Dropped => None,
     };
     keep(shared, recorded);
     reply

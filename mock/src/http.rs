@@ -311,6 +311,9 @@ enum Phase {
     Writing = 3,
     /// Closed by the listener to make room.
     Evicted = 4,
+    /// Holding a request in the latency or a `delay` fault, before the service sees it: its
+    /// client may long be gone, and nothing is lost by closing it.
+    Sleeping = 5,
 }
 
 const PHASE_SHIFT: u32 = 60;
@@ -364,6 +367,7 @@ impl Watch {
             1 => Phase::Idle,
             2 => Phase::Reading,
             3 => Phase::Writing,
+            5 => Phase::Sleeping,
             _ => Phase::Evicted,
         }
     }
@@ -388,8 +392,9 @@ impl Watch {
     }
 
     /// How eager the listener is to close this connection, lower first: an idle one by the
-    /// time it became idle, then one stalled past [`STALL_GRACE`] by its last progress. `None`
-    /// for one that is busy or progressing. The word judged by comes along for [`Self::evict`].
+    /// time it became idle, then one stalled past [`STALL_GRACE`] by its last progress, then
+    /// one held in a delay for longer than that. `None` for one that is busy or progressing.
+    /// The word judged by comes along for [`Self::evict`].
     pub(crate) fn eviction_rank(&self, now_ms: u64) -> Option<((u8, u64), u64)> {
         let word = self.word.load(Ordering::Acquire);
         let since = word & TIME_MASK;
@@ -399,6 +404,7 @@ impl Watch {
             Phase::Reading | Phase::Writing if now_ms.saturating_sub(since) >= grace => {
                 Some(((1, since), word))
             }
+            Phase::Sleeping if now_ms.saturating_sub(since) >= grace => Some(((2, since), word)),
             _ => None,
         }
     }
@@ -651,12 +657,52 @@ impl Connection {
         Ok(())
     }
 
-    /// Writes a whole response. `close` is announced in the `Connection` header.
-    pub(crate) fn send(&mut self, response: &Response, close: bool) -> io::Result<()> {
+    /// Holds the request for `duration` (latency, a `delay` fault), waking early when the
+    /// server stops. `false` when the listener closed the connection meanwhile: the request is
+    /// then dropped unhandled.
+    pub(crate) fn pause(&self, duration: Duration) -> bool {
+        const SLICE: Duration = Duration::from_millis(25);
+        if duration.is_zero() {
+            return true;
+        }
+        if self.set_phase(Phase::Sleeping).is_err() {
+            return false;
+        }
+        // A duration too long to represent lasts until the server stops.
+        let deadline = Instant::now().checked_add(duration);
+        while !self.shared.stopping() {
+            if self.watch.evicted() {
+                return false;
+            }
+            let left = deadline.map_or(SLICE, |d| d.saturating_duration_since(Instant::now()));
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(SLICE));
+        }
+        self.set_phase(Phase::Busy).is_ok()
+    }
+
+    /// Writes a whole response. `close` is announced in the `Connection` header. The answer to
+    /// a `HEAD` request is the head alone (RFC 9110 9.3.2): a body there would be read as the
+    /// next answer on the connection.
+    pub(crate) fn send(
+        &mut self,
+        response: &Response,
+        close: bool,
+        head_only: bool,
+    ) -> io::Result<()> {
         if self.set_phase(Phase::Writing).is_err() {
             return Err(io::ErrorKind::ConnectionAborted.into());
         }
         let date = self.shared.http_date();
+        if head_only {
+            self.write_all(response.head(close, &date).as_bytes())?;
+            self.stream().flush()?;
+            return self
+                .set_phase(Phase::Busy)
+                .map_err(|_| io::ErrorKind::ConnectionAborted.into());
+        }
         match &response.body {
             // Head and body in one write: one segment for a small answer, not two.
             Body::Bytes(_) => self.write_all(&response.encode(close, &date))?,

@@ -434,7 +434,7 @@ fn serve_connection(mut connection: Connection) {
             Incoming::Request(request) => request,
             Incoming::Closed => return,
             Incoming::Refused(response) => {
-                let _ = connection.send(&response, true);
+                let _ = connection.send(&response, true, false);
                 return;
             }
         };
@@ -442,17 +442,19 @@ fn serve_connection(mut connection: Connection) {
         let reply = if control::is_control(&request.path) {
             Reply::Send(control::handle(&shared, &request))
         } else if let Some(endpoint) = Endpoint::from_path(&request.path) {
-            api::serve(&shared, endpoint, &request)
+            api::serve(&shared, endpoint, &request, &|d| connection.pause(d))
         } else {
             Reply::Send(api::not_found(&shared, &request))
         };
         match reply {
             Reply::Send(response) => {
                 let close = request.close || response.close || shared.stopping();
-                if connection.send(&response, close).is_err() || close {
+                let head_only = request.method == "HEAD";
+                if connection.send(&response, close, head_only).is_err() || close {
                     return;
                 }
             }
+            Reply::Dropped => return,
             Reply::Reset => return connection.reset(),
             Reply::HalfThenReset(response) => return connection.send_half_then_reset(&response),
         }

@@ -862,3 +862,77 @@ fn every_answer_has_a_date_and_clock_skew_moves_it_and_the_window() {
     let answer = raw_exchange(&mut stream, &raw_request("GET", "/_mock", &[], "")).unwrap();
     assert_eq!(answer.header("Date"), Some("Wed, 26 Aug 2015 06:28:30 GMT"));
 }
+
+// ---- 6. what a hostile client tried next ---------------------------------------------------
+
+#[test]
+fn requests_sleeping_in_a_delay_make_room_once_every_slot_is_taken() {
+    let cap = 4;
+    let server = MockServer::start(MockConfig {
+        max_connections: cap,
+        ..MockConfig::default()
+    })
+    .unwrap();
+    // Requests delayed for a minute, whose clients then leave: without eviction their threads
+    // would hold every slot for that minute, control API included.
+    server.inject_fault(Fault::Delay(Duration::from_secs(60)), cap);
+    for _ in 0..cap {
+        let mut stream = TcpStream::connect(server.addr()).unwrap();
+        stream.write_all(&raw_query(&server)).unwrap();
+    }
+    assert!(wait_until(Duration::from_secs(10), || server
+        .stats()
+        .faults_pending
+        == 0));
+    let mut statuses = Vec::new();
+    let served = wait_until(Duration::from_secs(10), || {
+        let (answer, _) =
+            timed_exchange(server.addr(), &raw_request("GET", "/_mock/stats", &[], ""));
+        statuses.push(answer.status);
+        answer.status == 200
+    });
+    let busy = statuses.iter().filter(|s| **s == 503).count();
+    assert!(served, "{busy} answers of 503 and no other");
+    assert!(server.stats().evicted_connections >= 1);
+    // The delayed request that made room was never handled, and is recorded as unanswered.
+    assert!(wait_until(Duration::from_secs(5), || !server
+        .requests()
+        .is_empty()));
+    let recorded = server.requests().pop().unwrap();
+    assert_eq!(recorded.fault, Some(Fault::Delay(Duration::from_secs(60))));
+    assert_eq!((recorded.http_status, recorded.code), (None, None));
+    let t = Instant::now();
+    server.stop();
+    assert!(t.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn a_head_request_is_answered_without_a_body() {
+    let server = server();
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    // Two pipelined requests: a body after the first answer would be read as the second.
+    stream
+        .write_all(b"HEAD /_mock/stats HTTP/1.1\r\n\r\nHEAD /nowhere HTTP/1.1\r\n\r\nGET /_mock HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut received = Vec::new();
+    stream.read_to_end(&mut received).unwrap();
+    let text = String::from_utf8_lossy(&received);
+    let answers: Vec<&str> = text.split("HTTP/1.1 ").skip(1).collect();
+    assert_eq!(answers.len(), 3, "{text}");
+    assert!(
+        answers[0].starts_with("405 ") && answers[0].ends_with("\r\n\r\n"),
+        "{text}"
+    );
+    assert!(answers[0].contains("Content-Length: "), "{text}");
+    assert!(
+        answers[1].starts_with("404 ") && answers[1].ends_with("\r\n\r\n"),
+        "{text}"
+    );
+    assert!(
+        answers[2].starts_with("200 ") && answers[2].contains(r#""routes""#),
+        "{text}"
+    );
+}

@@ -6,7 +6,7 @@ use yunxin_ecp::callback::{self, DEFAULT_TOLERANCE_MS};
 use yunxin_ecp::signing::unix_millis_now;
 use yunxin_ecp::{CallbackEvent, CallbackVerifier, TimeCheck};
 
-use crate::convert::{body_bytes, header_pairs};
+use crate::convert::{HeaderPair, HeaderText, body_bytes, header_pairs_named};
 use crate::errors::{py_err, validation_err};
 use crate::records::{PyCallRecord, opt_repr, repr};
 use crate::signing::PyCredentials;
@@ -141,39 +141,30 @@ fn milliseconds(argument: &str, value: u64) -> PyResult<u64> {
     Ok(value)
 }
 
-/// The signature headers a callback carries.
+/// The headers `CallbackVerifier::verify` reads (the core's list; the only ones read here).
 const SIGNATURE_HEADERS: [&str; 4] = ["MD5", "CheckSum", "CurTime", "AppKey"];
 
-/// The headers as the verifier reads them, with a signature header whose value holds a comma
-/// split into one pair per part: a WSGI server (Flask, Django) joins a header sent twice into
-/// one comma-separated value, and none of these values has a comma of its own. The verifier then
-/// refuses it as sent twice (`duplicate_header`), as it does when an ASGI server hands over
-/// both copies.
-fn signed_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
-    let mut pairs = header_pairs(headers)?;
-    let joined = |(name, value): &(String, String)| {
-        value.contains(',')
-            && SIGNATURE_HEADERS
-                .iter()
-                .any(|h| h.eq_ignore_ascii_case(name.trim()))
-    };
-    if pairs.iter().any(joined) {
-        pairs = pairs
-            .into_iter()
-            .flat_map(|pair| {
-                if joined(&pair) {
-                    let (name, value) = pair;
-                    value
-                        .split(',')
-                        .map(|part| (name.clone(), part.to_owned()))
-                        .collect()
-                } else {
-                    vec![pair]
-                }
-            })
-            .collect();
+/// The signature headers of a callback, each as often as it was sent, with a value that holds a
+/// comma split into one pair per part: a WSGI server (Flask, Django) joins a header sent twice
+/// into one comma-separated value, and none of these values has a comma of its own. The
+/// verifier then refuses it as sent twice (`duplicate_header`), as it does when an ASGI server
+/// hands over both copies.
+fn signed_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Vec<HeaderPair<'py>>> {
+    let pairs = header_pairs_named(headers, &SIGNATURE_HEADERS)?;
+    if !pairs.iter().any(|(_, value)| value.bytes().contains(&b',')) {
+        return Ok(pairs);
     }
-    Ok(pairs)
+    let mut split = Vec::with_capacity(pairs.len() + 1);
+    for (name, value) in pairs {
+        if value.bytes().contains(&b',') {
+            for part in value.as_ref().split(',') {
+                split.push((name.clone(), HeaderText::Owned(part.to_owned())));
+            }
+        } else {
+            split.push((name, value));
+        }
+    }
+    Ok(split)
 }
 
 /// `now_ms`, or the clock.

@@ -77,15 +77,71 @@ pub fn body_bytes<'a>(body: &'a Bound<'_, PyAny>, allow_str: bool) -> PyResult<C
     )))
 }
 
+/// A header's name or value as text, borrowed from Python where it can be: the UTF-8 bytes of
+/// a `str`, or `bytes` that are ASCII, held without a copy; other bytes decoded as Latin-1.
+#[derive(Clone)]
+pub enum HeaderText<'py> {
+    /// Bytes known to be UTF-8.
+    Utf8(Bound<'py, PyBytes>),
+    /// Text decoded here.
+    Owned(String),
+}
+
+impl HeaderText<'_> {
+    /// The text's bytes, without the UTF-8 check of `as_ref`.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            HeaderText::Utf8(b) => b.as_bytes(),
+            HeaderText::Owned(s) => s.as_bytes(),
+        }
+    }
+}
+
+impl AsRef<str> for HeaderText<'_> {
+    fn as_ref(&self) -> &str {
+        match self {
+            // Checked when built; the check again is cheap next to the Python call around it.
+            HeaderText::Utf8(b) => std::str::from_utf8(b.as_bytes()).unwrap_or_default(),
+            HeaderText::Owned(s) => s,
+        }
+    }
+}
+
+/// One header as read from Python.
+pub type HeaderPair<'py> = (HeaderText<'py>, HeaderText<'py>);
+
 /// Header (name, value) pairs from a mapping (anything with `.items()`: `dict`, Django's
 /// `request.headers`, Flask's `EnvironHeaders`, Starlette's `Headers`) or an iterable of pairs
 /// (ASGI's raw `[(b"name", b"value")]`). Bytes are decoded as Latin-1, as HTTP headers are.
 /// A `dict` is read directly and a mapping through one call of `items()`.
-pub fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+pub fn header_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Vec<HeaderPair<'py>>> {
+    read_headers(headers, None)
+}
+
+/// [`header_pairs`], keeping only the headers named in `names` (any case, surrounding
+/// whitespace ignored: the rule by which the core picks them). The others' values are not
+/// read at all.
+pub fn header_pairs_named<'py>(
+    headers: &Bound<'py, PyAny>,
+    names: &[&str],
+) -> PyResult<Vec<HeaderPair<'py>>> {
+    read_headers(headers, Some(names))
+}
+
+fn read_headers<'py>(
+    headers: &Bound<'py, PyAny>,
+    names: Option<&[&str]>,
+) -> PyResult<Vec<HeaderPair<'py>>> {
+    let mut pairs = Vec::new();
     if let Ok(dict) = headers.cast::<PyDict>() {
-        let mut pairs = Vec::with_capacity(dict.len());
         for (name, value) in dict.iter() {
-            pairs.push((header_text(&name)?, header_text(&value)?));
+            push_header(&mut pairs, names, &name, &value)?;
+        }
+        return Ok(pairs);
+    }
+    if let Ok(list) = headers.cast::<PyList>() {
+        for item in list.iter() {
+            push_item(&mut pairs, names, &item)?;
         }
         return Ok(pairs);
     }
@@ -101,19 +157,44 @@ pub fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)
             PyTypeError::new_err("headers must be a mapping or an iterable of (name, value) pairs")
         })?,
     };
-    let mut pairs = Vec::with_capacity(16);
     for item in iter {
-        let item = item?;
-        let pair = match item.cast::<PyTuple>() {
-            Ok(t) if t.len() == 2 => (header_text(&t.get_item(0)?)?, header_text(&t.get_item(1)?)?),
-            _ => {
-                let (name, value) = pair(&item)?;
-                (header_text(&name)?, header_text(&value)?)
-            }
-        };
-        pairs.push(pair);
+        push_item(&mut pairs, names, &item?)?;
     }
     Ok(pairs)
+}
+
+/// Adds one `(name, value)` item: a tuple, or any two-item sequence.
+fn push_item<'py>(
+    pairs: &mut Vec<HeaderPair<'py>>,
+    names: Option<&[&str]>,
+    item: &Bound<'py, PyAny>,
+) -> PyResult<()> {
+    match item.cast::<PyTuple>() {
+        Ok(t) if t.len() == 2 => push_header(pairs, names, &t.get_item(0)?, &t.get_item(1)?),
+        _ => {
+            let (name, value) = pair(item)?;
+            push_header(pairs, names, &name, &value)
+        }
+    }
+}
+
+/// Adds one header, when `names` is `None` or names it (any case, surrounding whitespace
+/// ignored, as the core reads names).
+fn push_header<'py>(
+    pairs: &mut Vec<HeaderPair<'py>>,
+    names: Option<&[&str]>,
+    name: &Bound<'py, PyAny>,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<()> {
+    let name = header_text(name)?;
+    if let Some(names) = names {
+        let text = name.as_ref().trim();
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(text)) {
+            return Ok(());
+        }
+    }
+    pairs.push((name, header_text(value)?));
+    Ok(())
 }
 
 /// A `(name, value)` tuple, or any other two-item sequence such as a JSON `[name, value]` list.
@@ -130,12 +211,17 @@ fn pair<'py>(item: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bound<'py
     }
 }
 
-fn header_text(value: &Bound<'_, PyAny>) -> PyResult<String> {
+fn header_text<'py>(value: &Bound<'py, PyAny>) -> PyResult<HeaderText<'py>> {
     if let Ok(s) = value.cast::<PyString>() {
-        return Ok(s.to_cow()?.into_owned());
+        return Ok(HeaderText::Utf8(s.encode_utf8()?));
     }
     if let Ok(b) = value.cast::<PyBytes>() {
-        return Ok(b.as_bytes().iter().map(|&c| char::from(c)).collect());
+        if b.as_bytes().is_ascii() {
+            return Ok(HeaderText::Utf8(b.clone()));
+        }
+        return Ok(HeaderText::Owned(
+            b.as_bytes().iter().map(|&c| char::from(c)).collect(),
+        ));
     }
     Err(PyTypeError::new_err(format!(
         "header names and values must be str or bytes, not {}",

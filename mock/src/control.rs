@@ -36,6 +36,19 @@ const ROUTES: [&str; 15] = [
     "ANY /_mock/redirect-target/<path>",
 ];
 
+/// Most fault entries the control API queues: anyone who can reach the port may POST, and
+/// each entry is kept until requests consume it.
+const MAX_QUEUED_FAULTS: usize = 1_000;
+/// Most numbers with an outcome of their own set through the control API.
+const MAX_OUTCOMES: usize = 10_000;
+/// Longest number an outcome is set for: real numbers have at most 12 digits.
+const MAX_NUMBER_LEN: usize = 32;
+/// Longest hang cause: the service's are words like `NO_USER_RESPONSE`, and every record of a
+/// call to that number carries it.
+const MAX_HANG_CAUSE_LEN: usize = 64;
+/// Longest callback URL accepted.
+const MAX_URL_LEN: usize = 2_048;
+
 /// The route that records callbacks POSTed to it.
 pub(crate) const INBOX: &str = "/_mock/inbox";
 /// Where the `redirect` fault sends clients (the original path appended).
@@ -84,14 +97,10 @@ pub(crate) fn handle(shared: &Shared, request: &Request) -> Response {
             shared.state().latency = Duration::from_millis(ms.unwrap_or(0));
             done()
         }),
-        ("POST", "/_mock/callback_url") => {
-            let url = params
-                .get("url")
-                .filter(|u| !u.is_empty())
-                .map(str::to_owned);
+        ("POST", "/_mock/callback_url") => callback_url(&params).map(|url| {
             shared.state().callback_url = url;
-            Ok(done())
-        }
+            done()
+        }),
         ("POST", "/_mock/ecp_enabled") => match params.get("enabled") {
             Some("true" | "1") => {
                 shared.state().ecp_enabled = true;
@@ -155,18 +164,46 @@ fn set_outcome(shared: &Shared, params: &Params) -> Result<Response, String> {
         .get("number")
         .filter(|n| !n.is_empty())
         .ok_or("number is required (or 'default')")?;
+    if number.chars().count() > MAX_NUMBER_LEN {
+        return Err(format!("number is over {MAX_NUMBER_LEN} characters"));
+    }
     let outcome = match (number_of(params, "duration_sec")?, params.get("hang_cause")) {
         (Some(secs), None) => Outcome::answered(secs),
+        (None, Some(cause)) if cause.chars().count() > MAX_HANG_CAUSE_LEN => {
+            return Err(format!(
+                "hang_cause is over {MAX_HANG_CAUSE_LEN} characters"
+            ));
+        }
         (None, Some(cause)) if !cause.is_empty() => Outcome::no_answer(cause),
         _ => return Err("give either duration_sec (answered) or hang_cause (no answer)".into()),
     };
     let mut state = shared.state();
     if number == "default" {
         state.default_outcome = outcome;
+    } else if state.outcomes.len() >= MAX_OUTCOMES && !state.outcomes.contains_key(number) {
+        return Err(format!(
+            "outcomes are set for {MAX_OUTCOMES} numbers already: POST /_mock/reset first"
+        ));
     } else {
         state.outcomes.insert(number.to_owned(), outcome);
     }
     Ok(done())
+}
+
+/// The `url` field of `POST /_mock/callback_url`: empty for none, else an http or https URL
+/// (the callback worker speaks nothing else) of a sane length.
+fn callback_url(params: &Params) -> Result<Option<String>, String> {
+    let Some(url) = params.get("url").filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    if url.len() > MAX_URL_LEN {
+        return Err(format!("url is over {MAX_URL_LEN} bytes"));
+    }
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    if !matches!(scheme.as_deref(), Some("http" | "https")) {
+        return Err("url must be an http:// or https:// URL".to_owned());
+    }
+    Ok(Some(url.to_owned()))
 }
 
 /// `POST /_mock/fault`.
@@ -178,7 +215,13 @@ fn inject_fault(shared: &Shared, params: &Params) -> Result<Response, String> {
     let fault = Fault::from_kind(kind, number_of(params, "ms")?, bytes)?;
     let times = number_of(params, "times")?.unwrap_or(1);
     let times = usize::try_from(times).map_err(|_| "times is too large".to_owned())?;
-    shared.state().faults.push(fault, times);
+    let mut state = shared.state();
+    if state.faults.entries() >= MAX_QUEUED_FAULTS {
+        return Err(format!(
+            "{MAX_QUEUED_FAULTS} faults are queued already: POST /_mock/faults/clear first"
+        ));
+    }
+    state.faults.push(fault, times);
     Ok(done())
 }
 

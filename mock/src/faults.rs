@@ -169,6 +169,11 @@ impl FaultQueue {
         Some(fault)
     }
 
+    /// How many faults are queued (each for one or more requests).
+    pub(crate) fn entries(&self) -> usize {
+        self.0.len()
+    }
+
     /// How many requests the queued faults will still apply to.
     pub(crate) fn pending(&self) -> usize {
         self.0.iter().map(|(_, n)| *n).sum()

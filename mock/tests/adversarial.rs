@@ -936,3 +936,67 @@ fn a_head_request_is_answered_without_a_body() {
         "{text}"
     );
 }
+
+/// POSTs a form to a control route over `stream`; the status and the JSON answer.
+fn control_post(stream: &mut TcpStream, route: &str, form: &str) -> (u16, Value) {
+    let headers = [("Content-Length", form.len().to_string())];
+    let answer = raw_exchange(stream, &raw_request("POST", route, &headers, form)).unwrap();
+    (answer.status, json_of(&answer))
+}
+
+#[test]
+fn the_control_api_cannot_be_grown_without_bound() {
+    let server = server();
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    // Queued faults: a thousand entries, then a refusal until they are cleared.
+    for _ in 0..1000 {
+        let (status, _) = control_post(&mut stream, "/_mock/fault", "kind=html_502");
+        assert_eq!(status, 200);
+    }
+    let (status, body) = control_post(&mut stream, "/_mock/fault", "kind=html_502");
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("faults"), "{body}");
+    assert_eq!(server.stats().faults_pending, 1000);
+    control_post(&mut stream, "/_mock/faults/clear", "");
+    assert_eq!(
+        control_post(&mut stream, "/_mock/fault", "kind=html_502").0,
+        200
+    );
+
+    // Outcomes: numbers and hang causes of a sane length, and a bounded count.
+    let long_number = format!("number={}&duration_sec=1", "1".repeat(60_000));
+    let long_cause = format!("number=1&hang_cause={}", "X".repeat(65));
+    for form in [long_number.as_str(), long_cause.as_str()] {
+        let (status, body) = control_post(&mut stream, "/_mock/outcome", form);
+        assert_eq!(status, 400, "{body}");
+    }
+    for i in 0..10_000 {
+        let form = format!("number=1{i:010}&duration_sec=1");
+        assert_eq!(control_post(&mut stream, "/_mock/outcome", &form).0, 200);
+    }
+    let (status, body) = control_post(&mut stream, "/_mock/outcome", "number=2&duration_sec=1");
+    assert_eq!(status, 400, "{body}");
+    // A number already set can still be changed.
+    let form = "number=10000000000&hang_cause=USER_BUSY";
+    assert_eq!(control_post(&mut stream, "/_mock/outcome", form).0, 200);
+
+    // The callback URL: http or https, of a sane length.
+    let long_url = format!("url=http://127.0.0.1/{}", "a".repeat(3000));
+    for form in [
+        "url=file:///etc/passwd",
+        "url=gopher://x/",
+        long_url.as_str(),
+    ] {
+        let (status, body) = control_post(&mut stream, "/_mock/callback_url", form);
+        assert_eq!(status, 400, "{form}: {body}");
+    }
+    let form = "url=http://127.0.0.1:9/cb";
+    assert_eq!(
+        control_post(&mut stream, "/_mock/callback_url", form).0,
+        200
+    );
+    assert_eq!(
+        control_post(&mut stream, "/_mock/callback_url", "url=").0,
+        200
+    );
+}

@@ -1,0 +1,142 @@
+//! `verify-callback`: the library's callback verifier on a body and headers from files, or on a
+//! whole captured HTTP request.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use serde_json::json;
+use yunxin_ecp::callback::DEFAULT_TOLERANCE_MS;
+use yunxin_ecp::signing::unix_millis_now;
+use yunxin_ecp::views::{ErrorView, EventView};
+use yunxin_ecp::{CallbackEvent, CallbackVerifier, Error, TimeCheck};
+
+use crate::args::{Global, VerifyArgs};
+use crate::calls::print_record;
+use crate::credentials;
+use crate::output::{self, Failure, print_json, say};
+
+/// Largest input read: a call-end callback is a few kilobytes.
+const MAX_INPUT_BYTES: u64 = 1 << 20;
+
+/// The bytes of `FILE`, or of standard input for `-`.
+pub fn read_input(source: &str, what: &str) -> Result<Vec<u8>, Failure> {
+    let mut bytes = Vec::new();
+    let result = if source == "-" {
+        std::io::stdin()
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(source)
+            .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+    };
+    result.map_err(|e| Failure::usage_local(format!("cannot read {what} {source}: {e}")))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(Failure::usage_local(format!(
+            "{what} {source} is over {MAX_INPUT_BYTES} bytes"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Headers as (name, value) pairs, in the order received.
+pub type Headers = Vec<(String, String)>;
+
+/// The headers and body of a whole HTTP request; the body is cut at `Content-Length` when the
+/// request has one (a trailing line break an editor added is not part of it).
+pub fn split_request(raw: &[u8]) -> Result<(Headers, Vec<u8>), String> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut request = httparse::Request::new(&mut headers);
+    let head_len = match request.parse(raw) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => {
+            return Err("the request ends before the blank line after its headers".to_owned());
+        }
+        Err(e) => return Err(format!("not an HTTP request: {e}")),
+    };
+    let headers: Headers = request
+        .headers
+        .iter()
+        .map(|h| {
+            let value = String::from_utf8_lossy(h.value).into_owned();
+            (h.name.to_owned(), value)
+        })
+        .collect();
+    let mut body = raw[head_len..].to_vec();
+    let length = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("Content-Length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok());
+    if let Some(length) = length {
+        if body.len() < length {
+            return Err(format!(
+                "the body has {} bytes, Content-Length says {length}",
+                body.len()
+            ));
+        }
+        body.truncate(length);
+    }
+    Ok((headers, body))
+}
+
+pub fn verify(global: &Global, args: &VerifyArgs) -> Result<ExitCode, Failure> {
+    let creds = credentials::require(global.credentials_file.as_deref())?;
+    let (headers, body) = match (&args.raw_request, &args.body) {
+        (Some(raw), _) => {
+            let raw = read_input(raw, "--raw-request")?;
+            split_request(&raw).map_err(|e| Failure::usage_local(format!("--raw-request: {e}")))?
+        }
+        (None, Some(body)) => (args.headers.clone(), read_input(body, "--body")?),
+        // clap requires one of the two.
+        (None, None) => return Err(Failure::usage_local("no --body or --raw-request".into())),
+    };
+    let time_check = if args.skip_time_check {
+        TimeCheck::SkipInsecure
+    } else {
+        TimeCheck::ToleranceMs(args.tolerance_ms.unwrap_or(DEFAULT_TOLERANCE_MS))
+    };
+    let now_ms = args.now_ms.unwrap_or_else(unix_millis_now);
+    let verifier = CallbackVerifier::new(creds).with_time_check(time_check);
+    let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    match verifier.verify_and_parse(&body, pairs, now_ms) {
+        Ok(event) => {
+            if global.json {
+                print_json(&json!({ "accepted": true, "event": EventView::new(&event) }));
+            } else {
+                say!("accepted");
+                print_event(&event);
+            }
+            Ok(output::exit(output::OK))
+        }
+        Err(refusal) => {
+            let reason = refusal.reason();
+            let error = Error::from(refusal);
+            if global.json {
+                print_json(&json!({
+                    "accepted": false,
+                    "reason": reason,
+                    "error": ErrorView::new(&error),
+                }));
+            } else {
+                say!("refused: {reason}");
+                say!("{error}");
+            }
+            Ok(output::exit(output::REFUSED))
+        }
+    }
+}
+
+fn print_event(event: &CallbackEvent) {
+    match event {
+        CallbackEvent::CallEnd(record) => {
+            say!("event      call end (eventType 10)");
+            print_record(record);
+        }
+        CallbackEvent::Other { event_type, raw } => {
+            say!(
+                "event      eventType {} (not a call end; passed through untouched)",
+                event_type.as_deref().unwrap_or("absent")
+            );
+            say!("{raw}");
+        }
+    }
+}

@@ -90,6 +90,9 @@ def main() -> int:
         for key in keys:
             if key not in rows:
                 problems[lang].append(f"missing {key[0]}/{key[1]}")
+        location = rows.get(("redirect", "location_host"), ("", ""))[0]
+        if location != "0 requests":
+            problems[lang].append(f"redirect: the Location host got {location or 'no row'}")
         callbacks = rows.get(("callbacks", "delivered"), ("", ""))[0]
         if not callbacks.startswith("all "):
             problems[lang].append(f"callbacks: {callbacks or 'no row'}")

@@ -275,19 +275,23 @@ pub struct PyMockStats {
     connections: u64,
     /// Requests the queued faults will still apply to.
     faults_pending: usize,
+    /// Requests that reached where the ``redirect`` fault points: non-zero means a client
+    /// followed the redirect, signed headers and all.
+    redirect_target_hits: u64,
 }
 
 #[pymethods]
 impl PyMockStats {
     fn __repr__(&self) -> String {
         format!(
-            "MockStats(requests={}, start_count={}, sessions={}, callbacks={}, connections={}, faults_pending={})",
+            "MockStats(requests={}, start_count={}, sessions={}, callbacks={}, connections={}, faults_pending={}, redirect_target_hits={})",
             self.requests,
             self.start_count,
             self.sessions,
             self.callbacks,
             self.connections,
-            self.faults_pending
+            self.faults_pending,
+            self.redirect_target_hits
         )
     }
 }
@@ -488,7 +492,9 @@ impl PyMockServer {
     /// Applies a fault to the next ``times`` requests to the ECP endpoints, after any queued:
     /// ``"delay"`` (needs ``ms``), ``"reset_before_response"``, ``"reset_mid_body"``,
     /// ``"html_502"``, ``"empty_body"``, ``"garbage_json"``, ``"oversized"`` (needs ``size``,
-    /// bytes), ``"rate_limited"``, ``"server_error"``, ``"busy_503"``.
+    /// bytes), ``"rate_limited"``, ``"server_error"``, ``"busy_503"``, ``"redirect"`` (a 302 to
+    /// the mock's own ``/_mock/redirect-target``; ``stats().redirect_target_hits`` counts the
+    /// clients that followed it).
     #[pyo3(signature = (kind, *, times = 1, ms = None, size = None))]
     fn inject_fault(
         &self,
@@ -576,6 +582,7 @@ impl PyMockServer {
             callbacks: s.callbacks,
             connections: s.connections,
             faults_pending: s.faults_pending,
+            redirect_target_hits: s.redirect_target_hits,
         })
     }
 

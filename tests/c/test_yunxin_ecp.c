@@ -1425,6 +1425,35 @@ static void test_mock_faults(void) {
     CHECK(c == SENTINEL(yx_client));
     yx_error_free(err);
     err = NULL;
+    /* Absurd waits are refused naming the setting (they used to build, then make every request
+       overflow the clock arithmetic). */
+    {
+      struct {
+        yx_result (*set)(yx_client_builder *, uint64_t, yx_error **);
+        const char *field;
+      } waits[] = {
+          {yx_client_builder_set_connect_timeout_ms, "connect_timeout"},
+          {yx_client_builder_set_timeout_ms, "timeout"},
+          {yx_client_builder_set_backoff_ms, "backoff"},
+      };
+      for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
+        yx_client_builder *b = NULL;
+        CHECK(yx_client_builder_new(creds, &b, NULL) == YX_OK);
+        CHECK(waits[i].set(b, UINT64_MAX, NULL) == YX_OK);
+        CHECK(yx_client_builder_build(b, &c, &err) == YX_VALIDATION);
+        CHECK(streq(yx_error_field(err), waits[i].field));
+        CHECK(streq(yx_error_rule(err), "at_most"));
+        CHECK(strstr(yx_error_message(err), "at most 600 seconds") != NULL);
+        CHECK(c == SENTINEL(yx_client));
+        yx_error_free(err);
+        err = NULL;
+        CHECK(waits[i].set(b, 600000, NULL) == YX_OK);
+        CHECK(yx_client_builder_build(b, &c, &err) == YX_OK);
+        yx_client_free(c);
+        c = SENTINEL(yx_client);
+        yx_client_builder_free(b);
+      }
+    }
     /* A refused base URL leaves the builder as it was. */
     CHECK(yx_client_builder_set_base_url(builder, "not a url", &err) == YX_VALIDATION);
     yx_error_free(err);

@@ -618,6 +618,17 @@ internal static class TestYunxinEcp
                     var e = Throws<ValidationException>(() => new EcpClient(creds, z.Item1).Dispose());
                     Check(e.Field == z.Item2 && e.Rule == "not_positive", "zero " + z.Item2 + ": " + e.Field + "/" + e.Rule);
                 }
+                var absurd = new[]
+                {
+                    Tuple.Create(new ClientOptions { ConnectTimeoutMs = ulong.MaxValue }, "connect_timeout"),
+                    Tuple.Create(new ClientOptions { TimeoutMs = ulong.MaxValue }, "timeout"),
+                    Tuple.Create(new ClientOptions { BackoffMs = 9300000000000000000UL }, "backoff"),
+                };
+                foreach (var a in absurd)
+                {
+                    var e = Throws<ValidationException>(() => new EcpClient(creds, a.Item1).Dispose());
+                    Check(e.Field == a.Item2 && e.Rule == "at_most", "absurd " + a.Item2 + ": " + e.Field + "/" + e.Rule);
+                }
             }
         });
     }

@@ -26,6 +26,7 @@ public static class Faults
         Tuple.Create("rate_limited", 0UL, 0U),
         Tuple.Create("server_error", 0UL, 0U),
         Tuple.Create("busy_503", 0UL, 0U),
+        Tuple.Create("redirect", 0UL, 0U),
     };
 
     private static string Describe(YunxinEcpException error)
@@ -134,6 +135,9 @@ public static class Faults
                     }
                 }
             }
+            // Where the redirect fault pointed: nothing may have reached it, signed headers and all.
+            var hits = (long)System.Json.JsonValue.Parse(mock.StatsJson())["redirect_target_hits"];
+            Console.Out.Write("ROW\tredirect\tlocation_host\t" + hits + " requests\t0\n");
             var callbacks = Stopwatch.StartNew();
             string outcome = CallbacksOutcome(mock, verifier);
             string waited = Math.Round(callbacks.Elapsed.TotalMilliseconds).ToString("0", CultureInfo.InvariantCulture);

@@ -13,7 +13,10 @@ if ! command -v "$cc" >/dev/null 2>&1; then
   echo "fault table: no C compiler ($cc), leaving C out"
   exit 0
 fi
+if ! dpkg -s libjansson-dev >/dev/null 2>&1; then
+  bash scripts/apt-install.sh libjansson-dev
+fi
 cargo build --release -q -p yunxin-ecp-ffi
 lib="$target/release"
 "$cc" -std=c11 -O2 -Wall -Wextra -Werror -I include -o "$out" tests/faults/faults.c \
-  -L "$lib" -lyunxin_ecp -Wl,-rpath,"$lib"
+  -L "$lib" -lyunxin_ecp -ljansson -Wl,-rpath,"$lib"

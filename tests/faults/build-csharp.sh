@@ -15,5 +15,8 @@ for tool in mcs mono; do
     exit 0
   fi
 done
+if ! dpkg -s libmono-system-json4.0-cil >/dev/null 2>&1; then
+  bash scripts/apt-install.sh libmono-system-json4.0-cil
+fi
 cargo build --release -q -p yunxin-ecp-ffi
-mcs -langversion:7.2 -warnaserror -nologo -out:"$out" csharp/YunxinEcp.cs tests/faults/Faults.cs
+mcs -langversion:7.2 -warnaserror -nologo -r:System.Json -out:"$out" csharp/YunxinEcp.cs tests/faults/Faults.cs

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "yunxin_ecp.h"
 
 /* The same faults, in the same order, as every other language's program. */
@@ -29,6 +31,7 @@ static const struct {
     {"rate_limited", 0, 0},
     {"server_error", 0, 0},
     {"busy_503", 0, 0},
+    {"redirect", 0, 0},
 };
 
 static double now_ms(void) {
@@ -219,6 +222,24 @@ int main(void) {
         sleep_ms(1600.0 - took); /* let the delayed request finish */
       }
     }
+  }
+  {
+    /* Where the redirect fault pointed: nothing may have reached it, signed headers and all. */
+    char *stats = NULL;
+    if (yx_mock_server_stats_json(mock, &stats, &err) != YX_OK) {
+      failed("stats", err);
+      goto done;
+    }
+    json_t *parsed = json_loads(stats, 0, NULL);
+    yx_string_free(stats);
+    json_t *hits = json_object_get(parsed, "redirect_target_hits");
+    if (!json_is_integer(hits)) {
+      fprintf(stderr, "faults: no redirect_target_hits in the mock's stats\n");
+      json_decref(parsed);
+      goto done;
+    }
+    printf("ROW\tredirect\tlocation_host\t%lld requests\t0\n", (long long)json_integer_value(hits));
+    json_decref(parsed);
   }
   {
     char cell[256];

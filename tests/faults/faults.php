@@ -34,6 +34,7 @@ const FAULTS = [
     ['rate_limited', 0, 0],
     ['server_error', 0, 0],
     ['busy_503', 0, 0],
+    ['redirect', 0, 0],
 ];
 
 function describe(?YunxinEcp\Exception $error): string
@@ -122,6 +123,8 @@ function main(): void
             }
         }
     }
+    // Where the redirect fault pointed: nothing may have reached it, signed headers and all.
+    printf("ROW\tredirect\tlocation_host\t%d requests\t0\n", $mock->stats()['redirect_target_hits']);
     $began = hrtime(true);
     $outcome = callbacks_outcome($mock, $verifier);
     printf("ROW\tcallbacks\tdelivered\t%s\t%.0f\n", $outcome, (hrtime(true) - $began) / 1e6);

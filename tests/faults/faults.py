@@ -24,6 +24,7 @@ FAULTS = [
     ("rate_limited", None, None),
     ("server_error", None, None),
     ("busy_503", None, None),
+    ("redirect", None, None),
 ]
 
 
@@ -112,6 +113,8 @@ def main() -> None:
                 print(f"ROW\t{kind}\t{operation}\t{describe(error)}\t{took:.0f}", flush=True)
                 if kind == "delay":
                     time.sleep(max(0.0, 1.6 - took / 1000))  # let the delayed request finish
+        # Where the redirect fault pointed: nothing may have reached it, signed headers and all.
+        print(f"ROW\tredirect\tlocation_host\t{mock.stats().redirect_target_hits} requests\t0", flush=True)
         began = time.perf_counter()
         outcome = callbacks_outcome(mock, verifier)
         took = (time.perf_counter() - began) * 1000

@@ -460,6 +460,17 @@ test_case('client options: max_response_bytes sets the limit, zero settings are 
             check($e->field() === $field && $e->rule() === 'not_positive', "zero $option: {$e->field()}/{$e->rule()}");
         }
     }
+    // Absurd waits: refused naming the setting (they used to build, then overflow the clock
+    // arithmetic of every request).
+    foreach (['connect_timeout_ms' => 'connect_timeout', 'timeout_ms' => 'timeout', 'backoff_ms' => 'backoff'] as $option => $field) {
+        try {
+            new Client($creds, [$option => PHP_INT_MAX]);
+            check(false, "absurd $option refused");
+        } catch (ValidationException $e) {
+            check($e->field() === $field && $e->rule() === 'at_most', "absurd $option: {$e->field()}/{$e->rule()}");
+            check(str_contains($e->getMessage(), 'at most 600 seconds'), "absurd $option: the message says the limit");
+        }
+    }
     $mock->stop();
 });
 

@@ -144,6 +144,26 @@ def test_time_window() -> None:
     assert SAMPLE_APP_SECRET not in repr(v) + repr(skip)
 
 
+@pytest.mark.parametrize("tolerance", [-1, True, False, 2**64, 1.5])
+def test_a_tolerance_that_is_not_a_count_of_milliseconds_is_refused(tolerance: object) -> None:
+    # -1 used to raise a raw OverflowError; True was taken as 1 ms.
+    with pytest.raises((yx.ValidationError, TypeError)) as e:
+        yx.CallbackVerifier(CREDS, tolerance_ms=tolerance)  # type: ignore[arg-type]
+    assert "tolerance_ms" in str(e.value)
+    if not isinstance(tolerance, float):
+        assert isinstance(e.value, yx.ValidationError)
+        assert (e.value.field, e.value.rule) == ("tolerance_ms", "not_integer")
+
+
+def test_a_signature_header_sent_twice_is_refused_naming_it() -> None:
+    v = yx.CallbackVerifier(CREDS)
+    h = list(signed().items())
+    forged = [("checksum", "0" * 40)] + h
+    with pytest.raises(yx.CallbackVerificationError) as e:
+        v.verify(BODY, forged, now_ms=NOW)
+    assert (e.value.reason, e.value.header) == ("duplicate_header", "CheckSum")
+
+
 def test_other_events_pass_through_untouched() -> None:
     body = b'{"eventType":"1","fromAccount":"a"}'
     event = yx.CallbackVerifier(CREDS).verify_and_parse(body, signed(body), now_ms=NOW)

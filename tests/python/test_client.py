@@ -110,12 +110,43 @@ def test_client_settings_are_validated() -> None:
         with pytest.raises(yx.ValidationError) as e:
             yx.Client("k", "s", **kw)  # type: ignore[arg-type]
         assert (e.value.field, e.value.rule) == (field, "not_positive")
-    with pytest.raises(OverflowError):
-        yx.Client("k", "s", max_response_bytes=-1)
-    with pytest.raises(ValueError, match="finite"):
-        yx.Client("k", "s", timeout=math.inf)
-    with pytest.raises(ValueError, match="finite"):
-        yx.Client("k", "s", connect_timeout=math.nan)
+    # Absurd, negative and non-numeric settings: a ValidationError naming the argument, never a
+    # raw OverflowError, a silent clamp to zero, or a panic on the first request.
+    refused = [
+        ({"timeout": 9.3e18}, "timeout", "at_most"),
+        ({"connect_timeout": 9.3e18}, "connect_timeout", "at_most"),
+        ({"timeout": math.inf}, "timeout", "at_most"),
+        ({"timeout": 600.5}, "timeout", "at_most"),
+        ({"backoff": 1e12}, "backoff", "at_most"),
+        ({"connect_timeout": math.nan}, "connect_timeout", "not_positive"),
+        ({"timeout": -0.5}, "timeout", "not_positive"),
+        ({"backoff": -1.0}, "backoff", "negative"),
+        ({"backoff": math.nan}, "backoff", "negative"),
+        ({"max_response_bytes": -1}, "max_response_bytes", "not_integer"),
+        ({"max_response_bytes": 2**64}, "max_response_bytes", "not_integer"),
+        ({"max_retries": -1}, "max_retries", "not_integer"),
+        ({"max_retries": True}, "max_retries", "not_integer"),
+    ]
+    for kw, field, rule in refused:
+        with pytest.raises(yx.ValidationError) as e:
+            yx.Client("k", "s", **kw)  # type: ignore[arg-type]
+        assert (e.value.field, e.value.rule) == (field, rule), kw
+        assert field in str(e.value)
+    with pytest.raises(yx.ValidationError, match="at most 600 seconds"):
+        yx.Client("k", "s", timeout=601)
+    with pytest.raises(yx.ValidationError, match="positive number of seconds"):
+        yx.Client("k", "s", timeout=0.0)
+    assert yx.Client("k", "s", timeout=600, backoff=0).base_url == "https://api.netease.im"
+
+
+def test_absurd_timeouts_never_reach_a_request(mock: MockServer) -> None:
+    # 9.3e18 s used to build, then panic ("overflow when adding duration to instant") on every
+    # call with a PanicException that ``except Exception`` does not catch.
+    with pytest.raises(yx.ValidationError):
+        mock.client(timeout=9.3e18)
+    with pytest.raises(yx.ValidationError):
+        mock.client(connect_timeout=9.3e18)
+    assert mock.requests() == []
 
 
 def test_arguments_are_validated_before_sending(mock: MockServer, client: yx.Client) -> None:
@@ -210,6 +241,25 @@ def test_fault_unusable_answers(mock: MockServer, client: yx.Client, fault: str,
     session = mock.requests()[0].session or client.start_call(**CALL).session  # type: ignore[arg-type]
     mock.inject_fault(fault)  # type: ignore[arg-type]
     assert client.query_session(session).session == session
+
+
+def test_a_redirect_is_never_followed(mock: MockServer, client: yx.Client) -> None:
+    # The mock's redirect points at its own /_mock/redirect-target, which answers a success and
+    # counts every request: a client that followed it would send its signed headers there.
+    mock.inject_fault("redirect")
+    with pytest.raises(yx.ProtocolError) as e:
+        client.start_call(**CALL)  # type: ignore[arg-type]
+    assert (e.value.kind, e.value.http_status, e.value.retry_advice) == ("redirect", 302, "outcome_unknown")
+    assert e.value.detail is not None and "/_mock/redirect-target/" in e.value.detail
+    assert "redirect-target-session" not in str(e.value)
+    assert mock.start_count == 0 and mock.stats().redirect_target_hits == 0
+    # A query is retried, to the same base URL only.
+    session = client.start_call(**CALL).session  # type: ignore[arg-type]
+    mock.inject_fault("redirect", times=3)
+    with pytest.raises(yx.ProtocolError) as e:
+        client.query_session(session)
+    assert (e.value.kind, e.value.retry_advice) == ("redirect", "safe")
+    assert mock.stats().redirect_target_hits == 0
 
 
 def test_fault_oversized_answer(mock: MockServer) -> None:

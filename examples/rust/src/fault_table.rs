@@ -33,6 +33,7 @@ fn faults() -> Vec<Fault> {
         Fault::RateLimited,
         Fault::ServerError,
         Fault::Busy503,
+        Fault::Redirect,
     ]
 }
 
@@ -154,11 +155,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{name:<22} | {} | {}", cells[0], cells[1]);
         }
     }
+    // Where the redirect fault pointed: nothing may have reached it, signed headers and all.
+    let location_host = format!("{} requests", mock.redirect_target_hits());
     let began = Instant::now();
     let callbacks = callbacks_outcome(&mock, &verifier);
     let took = began.elapsed().as_millis();
     mock.stop();
     if rows {
+        println!("ROW\tredirect\tlocation_host\t{location_host}\t0");
         println!("ROW\tcallbacks\tdelivered\t{callbacks}\t{took}");
         println!("DONE");
         return Ok(());
@@ -166,7 +170,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "\nA start is sent again only after an explicit 416/503 rejection; every other failure\n\
          of a start reports outcome_unknown after exactly one request. Queries retry.\n\
-         Call-end callbacks of every placed call, received and verified: {callbacks} ({took} ms)."
+         Call-end callbacks of every placed call, received and verified: {callbacks} ({took} ms).\n\
+         Requests that reached the redirect's Location: {location_host}."
     );
     Ok(())
 }

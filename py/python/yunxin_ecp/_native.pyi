@@ -40,6 +40,7 @@ __all__ = [
     "reply_error",
     "reply_started",
     "Client",
+    "_ClientConfig",
     "MockServer",
     "Outcome",
     "RecordedRequest",
@@ -358,6 +359,7 @@ _FaultKind: TypeAlias = Literal[
     "rate_limited",
     "server_error",
     "busy_503",
+    "redirect",
 ]
 
 @final
@@ -435,6 +437,8 @@ class MockStats:
     def connections(self) -> int: ...
     @property
     def faults_pending(self) -> int: ...
+    @property
+    def redirect_target_hits(self) -> int: ...
 
 @final
 class MockServer:

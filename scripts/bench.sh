@@ -13,6 +13,21 @@ for bin in client-rps log-overhead ffi; do
   cargo run --release -q -p yunxin-ecp-bench --bin "$bin"
 done
 
+echo "== The yunxin-ecp command: start-up and size"
+cargo build --release -q -p yunxin-ecp-cli
+cli="$root/target/release/yunxin-ecp"
+if command -v hyperfine >/dev/null; then
+  hyperfine --warmup 10 --runs 100 -N "$cli --help"
+else
+  began=$(date +%s%N)
+  for _ in $(seq 100); do "$cli" --help >/dev/null; done
+  echo "yunxin-ecp --help: $(( ($(date +%s%N) - began) / 100000 )) us per run (mean of 100)"
+fi
+stripped="$(mktemp)"
+strip -o "$stripped" "$cli"
+echo "yunxin-ecp binary: $(stat -c %s "$cli") bytes, $(stat -c %s "$stripped") stripped"
+rm -f "$stripped"
+
 echo "== Python"
 venv="$root/.venv-bench"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"

@@ -398,7 +398,11 @@ fn check_clock(report: &mut Report, date: Option<&str>, received: SystemTime) {
     report.clock_skew_secs = Some(skew);
     let direction = if skew >= 0 { "ahead of" } else { "behind" };
     let off = skew.unsigned_abs();
-    let text = format!("the service's clock is {off} s {direction} this machine's (Date: {date})");
+    let text = if off == 0 {
+        format!("the service's clock agrees with this machine's to the second (Date: {date})")
+    } else {
+        format!("the service's clock is {off} s {direction} this machine's (Date: {date})")
+    };
     if off > REQUEST_WINDOW_SECS {
         report.add(
             "clock",

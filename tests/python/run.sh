@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The Python suite, from a fresh machine with Rust and Python 3: creates a venv (.venv-test at the
 # repository root, or $YUNXIN_PY_VENV), installs the package with `pip install ./py` (a maturin
-# build of the native module; CARGO_TARGET_DIR is honoured when set) plus pytest and mypy, then
-# checks the hand-written stubs against the runtime (mypy.stubtest), type-checks the examples
-# with mypy --strict and runs pytest over tests/python. Exits non-zero on any failure, including
+# build of the native module; CARGO_TARGET_DIR is honoured when set) plus pytest and mypy and
+# what the optional features run on (httpx for AsyncClient; Flask, Django, FastAPI and uvicorn
+# for the integrations and their examples; django-stubs for mypy), then checks the hand-written
+# stubs against the runtime (mypy.stubtest), type-checks the examples with mypy --strict and runs
+# pytest over tests/python. Exits non-zero on any failure, including
 # a pytest run that collected no test.
 set -uo pipefail
 
@@ -25,6 +27,10 @@ py="$venv/bin/python"
 pip=("$py" -m pip --disable-pip-version-check --quiet)
 
 "${pip[@]}" install --progress-bar off "pytest>=8" "mypy>=1.10" || fail "could not install pytest and mypy"
+# The extras' packages (py/pyproject.toml) and the servers the examples run on. Never skipped:
+# a test that needs one of them fails when it is missing.
+"${pip[@]}" install --progress-bar off "httpx>=0.27" "flask>=2.2" "django>=4.2" "fastapi>=0.100" \
+  "uvicorn>=0.20" "django-stubs>=4.2" || fail "could not install httpx, Flask, Django, FastAPI and uvicorn"
 echo "python suite: pip install ./py (target dir: ${CARGO_TARGET_DIR:-$root/target}; a cold build takes minutes)"
 "${pip[@]}" install --progress-bar off --force-reinstall --no-deps "$root/py" || fail "pip install ./py"
 

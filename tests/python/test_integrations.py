@@ -1,0 +1,380 @@
+"""yunxin_ecp.integrations: Flask, Django and FastAPI (Starlette) receivers, through each
+framework's own test client, with callbacks signed by the mock and forged ones."""
+
+import json
+import time
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+
+import yunxin_ecp as yx
+from yunxin_ecp.testing import SAMPLE_APP_KEY, SAMPLE_APP_SECRET, MockServer
+
+CREDS = yx.Credentials(SAMPLE_APP_KEY, SAMPLE_APP_SECRET)
+VERIFIER = yx.CallbackVerifier(CREDS)
+CALL: Dict[str, Any] = {"caller_acc": "liuxuanlin", "caller": "13888888888", "callee": "13777777777", "max_dur": 100}
+Headers = List[Tuple[str, str]]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@pytest.fixture(scope="module")
+def delivered() -> Tuple[bytes, Headers, str]:
+    """A real call-end callback, signed by the mock (its delivery went nowhere)."""
+    with MockServer(callback_url="http://127.0.0.1:9/ecp/callback") as mock:
+        session = mock.client().start_call(**CALL).session
+        (delivery,) = mock.wait_for_callbacks(1, timeout=10)
+    return delivery.body, list(delivery.headers), session
+
+
+def signed(body: bytes, creds: yx.Credentials = CREDS, at: Optional[int] = None) -> Headers:
+    return list(yx.sign_callback(creds, body, cur_time_ms=now_ms() if at is None else at).items())
+
+
+def replace(headers: Headers, name: str, value: str) -> Headers:
+    return [(k, value if k == name else v) for k, v in headers]
+
+
+# One small app per framework, each recording what its view received.
+
+
+class Seen:
+    def __init__(self) -> None:
+        self.events: List[Any] = []
+        self.bodies: List[bytes] = []
+
+
+def flask_app(seen: Seen) -> Any:
+    import flask
+
+    from yunxin_ecp.integrations.flask import verified_callback
+
+    app = flask.Flask("flask_test")
+
+    @app.post("/ecp/callback")
+    @verified_callback(VERIFIER)
+    def ecp_callback(event: yx.CallbackEvent) -> Tuple[str, int]:
+        seen.events.append(event)
+        seen.bodies.append(flask.request.get_data())  # still readable after verification
+        return "", 200
+
+    @app.post("/ecp/async")
+    @verified_callback(VERIFIER)
+    async def ecp_async(event: yx.CallbackEvent) -> Tuple[str, int]:
+        seen.events.append(event)
+        return "", 200
+
+    return app
+
+
+class FlaskDriver:
+    name = "flask"
+
+    def __init__(self) -> None:
+        self.seen = Seen()
+        self.client = flask_app(self.seen).test_client()
+
+    def post(self, body: bytes, headers: Headers, path: str = "/ecp/callback") -> Tuple[int, bytes]:
+        r = self.client.post(path, data=body, headers=headers)
+        return r.status_code, r.get_data()
+
+    def get(self) -> int:
+        return int(self.client.get("/ecp/callback").status_code)
+
+
+_django_ready = False
+
+
+def django_setup() -> None:
+    global _django_ready
+    if _django_ready:
+        return
+    from django.conf import settings
+
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="tests-only",
+        ALLOWED_HOSTS=["*"],
+        ROOT_URLCONF=__name__,
+        MIDDLEWARE=["django.middleware.common.CommonMiddleware", "django.middleware.csrf.CsrfViewMiddleware"],
+        INSTALLED_APPS=[],
+        LOGGING_CONFIG=None,
+    )
+    import django
+
+    django.setup()
+    _django_ready = True
+
+
+DJANGO_SEEN = Seen()
+urlpatterns: List[Any] = []
+
+
+def django_urls() -> None:
+    from django.http import HttpRequest, HttpResponse
+    from django.urls import path
+
+    from yunxin_ecp.integrations.django import verified_callback
+
+    @verified_callback(VERIFIER)
+    def ecp_callback(request: HttpRequest, event: yx.CallbackEvent, tenant: str = "") -> HttpResponse:
+        DJANGO_SEEN.events.append(event)
+        DJANGO_SEEN.bodies.append(request.body)
+        return HttpResponse(status=200)
+
+    @verified_callback(VERIFIER)
+    async def ecp_async(request: HttpRequest, event: yx.CallbackEvent) -> HttpResponse:
+        DJANGO_SEEN.events.append(event)
+        return HttpResponse(status=200)
+
+    urlpatterns[:] = [
+        path("ecp/callback", ecp_callback),
+        path("ecp/async", ecp_async),
+        path("t/<str:tenant>/ecp/callback", ecp_callback),
+    ]
+
+
+class DjangoDriver:
+    name = "django"
+
+    def __init__(self) -> None:
+        django_setup()
+        django_urls()
+        from django.test import Client
+
+        DJANGO_SEEN.events.clear()
+        DJANGO_SEEN.bodies.clear()
+        self.seen = DJANGO_SEEN
+        self.client = Client(enforce_csrf_checks=True)  # the decorator must make CSRF moot
+
+    def post(self, body: bytes, headers: Headers, path: str = "/ecp/callback") -> Tuple[int, bytes]:
+        # A WSGI server joins a header sent twice with commas (wsgiref, gunicorn, uWSGI).
+        meta: Dict[str, str] = {}
+        for k, v in headers:
+            key = "CONTENT_TYPE" if k.lower() == "content-type" else "HTTP_" + k.upper().replace("-", "_")
+            meta[key] = f"{meta[key]},{v}" if key in meta else v
+        content_type = meta.pop("CONTENT_TYPE", "application/json")
+        r = self.client.generic("POST", path, data=body, content_type=content_type, **meta)
+        return r.status_code, r.content
+
+    def get(self) -> int:
+        return int(self.client.get("/ecp/callback").status_code)
+
+
+def fastapi_app(seen: Seen, handler: bool) -> Any:
+    from fastapi import Depends, FastAPI, Request
+
+    from yunxin_ecp.integrations.fastapi import CallbackRefused, callback_refused_handler, verified_callback
+
+    app = FastAPI(exception_handlers={CallbackRefused: callback_refused_handler} if handler else {})
+
+    @app.post("/ecp/callback")
+    async def ecp_callback(request: Request, event: yx.CallbackEvent = Depends(verified_callback(VERIFIER))) -> Dict[str, str]:
+        seen.events.append(event)
+        seen.bodies.append(await request.body())  # cached by Starlette: still readable
+        return {}
+
+    return app
+
+
+class FastAPIDriver:
+    name = "fastapi"
+
+    def __init__(self, handler: bool = True) -> None:
+        from fastapi.testclient import TestClient
+
+        self.seen = Seen()
+        self.client = TestClient(fastapi_app(self.seen, handler))
+
+    def post(self, body: bytes, headers: Headers, path: str = "/ecp/callback") -> Tuple[int, bytes]:
+        r = self.client.post(path, content=body, headers=headers)
+        return r.status_code, r.content
+
+    def get(self) -> int:
+        return int(self.client.get("/ecp/callback").status_code)
+
+
+DRIVERS = [FlaskDriver, DjangoDriver, FastAPIDriver]
+
+
+@pytest.fixture(params=DRIVERS, ids=[d.name for d in DRIVERS])
+def app(request: pytest.FixtureRequest) -> Iterator[Any]:
+    yield request.param()
+
+
+def refused_with(app: Any, body: bytes, headers: Headers, status: int, reason: str) -> None:
+    got_status, got_body = app.post(body, headers)
+    assert got_status == status, got_body
+    assert json.loads(got_body) == {"error": "callback refused", "reason": reason}
+    # Nothing of the request is echoed: not the body, not a header value.
+    for _, value in headers:
+        if len(value) >= 8:
+            assert value.encode() not in got_body
+    assert app.seen.events == []
+
+
+def test_a_callback_signed_by_the_mock_reaches_the_view(app: Any, delivered: Tuple[bytes, Headers, str]) -> None:
+    body, headers, session = delivered
+    status, _ = app.post(body, headers)
+    assert status == 200
+    (event,) = app.seen.events
+    assert isinstance(event, yx.CallEndEvent) and event.session == session
+    assert event.record.caller == "13888888888" and event.record.answered
+    assert app.seen.bodies == [body]
+
+
+def test_other_events_reach_the_view_untouched(app: Any) -> None:
+    body = b'{"eventType":"1","fromAccount":"a"}'
+    status, _ = app.post(body, signed(body))
+    assert status == 200
+    (event,) = app.seen.events
+    assert isinstance(event, yx.OtherEvent) and event.raw == body.decode()
+
+
+def test_a_tampered_body(app: Any, delivered: Tuple[bytes, Headers, str]) -> None:
+    body, headers, _ = delivered
+    refused_with(app, body.replace(b"13777777777", b"13777777778"), headers, 403, "md5_mismatch")
+
+
+def test_the_wrong_secret(app: Any) -> None:
+    body = b'{"callback":"{\\"session\\":\\"s\\"}","eventType":"10"}'
+    refused_with(app, body, signed(body, yx.Credentials(SAMPLE_APP_KEY, "not-the-secret")), 403, "checksum_mismatch")
+
+
+def test_a_header_sent_twice(app: Any, delivered: Tuple[bytes, Headers, str]) -> None:
+    body, headers, _ = delivered
+    forged = dict(headers)["CheckSum"][::-1]
+    status, answer = app.post(body, headers + [("CheckSum", forged)])
+    assert status == 403
+    assert json.loads(answer) == {"error": "callback refused", "reason": "duplicate_header"}
+    assert app.seen.events == []
+
+
+def test_a_stale_callback(app: Any) -> None:
+    body = b'{"callback":"{\\"session\\":\\"s\\"}","eventType":"10"}'
+    refused_with(app, body, signed(body, at=now_ms() - 301_000), 403, "stale")
+
+
+def test_a_replayed_callback_of_the_mock(app: Any, delivered: Tuple[bytes, Headers, str]) -> None:
+    body, headers, _ = delivered
+    old = replace(headers, "CurTime", str(now_ms() - 3_600_000))  # and so the CheckSum no longer matches
+    refused_with(app, body, old, 403, "checksum_mismatch")
+
+
+def test_missing_headers(app: Any, delivered: Tuple[bytes, Headers, str]) -> None:
+    body, headers, _ = delivered
+    refused_with(app, body, [(k, v) for k, v in headers if k != "MD5"], 403, "missing_header")
+    refused_with(app, body, [], 403, "missing_header")
+
+
+def test_a_signed_body_that_is_not_a_callback(app: Any) -> None:
+    body = b"<xml>not json</xml>"
+    refused_with(app, body, signed(body), 400, "malformed")
+
+
+def test_a_large_body_is_verified_on_its_bytes(app: Any) -> None:
+    body = b'{"callback":"{\\"session\\":\\"s\\",\\"pad\\":\\"' + b"x" * 200_000 + b'\\"}","eventType":"10"}'
+    status, _ = app.post(body, signed(body))
+    assert status == 200 and app.seen.events[0].session == "s"
+
+
+def test_flask_and_django_async_views() -> None:
+    body = b'{"callback":"{\\"session\\":\\"a\\"}","eventType":"10"}'
+    for driver in (FlaskDriver(), DjangoDriver()):
+        status, _ = driver.post(body, signed(body), path="/ecp/async")
+        assert status == 200 and driver.seen.events[-1].session == "a", driver.name
+        status, _ = driver.post(body + b" ", signed(body), path="/ecp/async")
+        assert status == 403, driver.name
+
+
+def test_django_is_post_only_and_csrf_exempt() -> None:
+    driver = DjangoDriver()
+    assert driver.get() == 405
+    body = b'{"callback":"{\\"session\\":\\"s\\"}","eventType":"10"}'
+    # enforce_csrf_checks=True and no token: the signature is the protection.
+    status, _ = driver.post(body, signed(body))
+    assert status == 200
+    # URL arguments still reach the view after the event.
+    status, _ = driver.post(body, signed(body), path="/t/acme/ecp/callback")
+    assert status == 200 and len(driver.seen.events) == 2
+
+
+def test_fastapi_without_the_handler_answers_in_its_own_shape() -> None:
+    driver = FastAPIDriver(handler=False)
+    body = b'{"callback":"{}","eventType":"10"}'
+    status, answer = driver.post(body + b" ", signed(body))
+    assert status == 403
+    assert json.loads(answer) == {"detail": {"error": "callback refused", "reason": "md5_mismatch"}}
+
+
+def test_starlette_endpoint() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from yunxin_ecp.integrations.fastapi import CallbackRefused, callback_refused_handler, verified_callback
+
+    verify = verified_callback(VERIFIER)
+
+    async def endpoint(request: Request) -> JSONResponse:
+        event = await verify(request)
+        return JSONResponse({"session": getattr(event, "session", None)})
+
+    app = Starlette(
+        routes=[Route("/ecp/callback", endpoint, methods=["POST"])],
+        exception_handlers={CallbackRefused: callback_refused_handler},
+    )
+    client = TestClient(app)
+    body = b'{"callback":"{\\"session\\":\\"st\\"}","eventType":"10"}'
+    r = client.post("/ecp/callback", content=body, headers=signed(body))
+    assert (r.status_code, r.json()) == (200, {"session": "st"})
+    r = client.post("/ecp/callback", content=body, headers=signed(body, yx.Credentials(SAMPLE_APP_KEY, "x")))
+    assert (r.status_code, r.json()) == (403, {"error": "callback refused", "reason": "checksum_mismatch"})
+
+
+def test_refusals_are_logged_without_the_request(caplog: pytest.LogCaptureFixture) -> None:
+    driver = FlaskDriver()
+    body = b'{"callback":"{}","eventType":"10"}'
+    headers = signed(body, yx.Credentials(SAMPLE_APP_KEY, "x"))
+    with caplog.at_level("WARNING", logger="yunxin_ecp.integrations"):
+        driver.post(body, headers)
+    (record,) = [r for r in caplog.records if r.name == "yunxin_ecp.integrations"]
+    assert "checksum_mismatch" in record.getMessage()
+    assert dict(headers)["CheckSum"] not in record.getMessage() and "callback" not in record.getMessage()[40:]
+
+
+def test_a_verifier_is_required() -> None:
+    from yunxin_ecp.integrations import django, fastapi, flask
+
+    for module in (flask, django, fastapi):
+        with pytest.raises(TypeError, match="CallbackVerifier"):
+            module.verified_callback(CREDS)  # type: ignore[arg-type]
+
+
+def test_the_frameworks_are_imported_with_their_module_only() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, yunxin_ecp, yunxin_ecp.integrations\n"
+        "assert not {'flask', 'django', 'fastapi', 'starlette'} & set(sys.modules), sorted(sys.modules)\n"
+        "import yunxin_ecp.integrations.flask\n"
+        "assert 'flask' in sys.modules and 'django' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_public_names_are_documented() -> None:
+    import yunxin_ecp.integrations
+    from yunxin_ecp.integrations import django, fastapi, flask
+
+    for module in (yunxin_ecp.integrations, flask, django, fastapi):
+        assert (module.__doc__ or "").strip()
+        for name in module.__all__:
+            assert (getattr(module, name).__doc__ or "").strip(), f"{module.__name__}.{name}"
+    assert "AsyncClient" in yx.__all__ and (yx.AsyncClient.__doc__ or "").strip()

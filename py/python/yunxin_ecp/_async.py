@@ -98,7 +98,7 @@ class AsyncClient:
         http_client: Optional[httpx.AsyncClient] = None,
         transport: Optional[httpx.AsyncBaseTransport] = None,
     ) -> None:
-        httpx, anyio = _import_httpx()
+        httpx_module, anyio = _import_httpx()
         config = _ClientConfig(
             app_key,
             app_secret,
@@ -112,26 +112,28 @@ class AsyncClient:
         )
         if http_client is not None and transport is not None:
             raise TypeError("give either http_client or transport, not both")
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+        if http_client is not None and not isinstance(http_client, httpx_module.AsyncClient):
             raise TypeError(f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}")
-        self._httpx = httpx
+        self._httpx = httpx_module
         self._anyio = anyio
         self._config = config
         self._credentials = config.credentials
         self._base_url = config.base_url
         self._deadline = config.timeout
         self._limit = config.max_response_bytes
-        self._timeouts = httpx.Timeout(config.timeout, connect=config.connect_timeout)
-        self._user_agent = f"{config.user_agent} httpx/{httpx.__version__}"
+        self._timeouts = httpx_module.Timeout(config.timeout, connect=config.connect_timeout)
+        self._user_agent = f"{config.user_agent} httpx/{httpx_module.__version__}"
         self._owns_http = http_client is None
         if http_client is None:
-            http_client = httpx.AsyncClient(
+            http_client = httpx_module.AsyncClient(
                 timeout=self._timeouts,
                 follow_redirects=False,
                 # A local mock is reached direct; a transport given for tests is used as given.
                 trust_env=not (config.loopback or transport is not None),
                 transport=transport,
-                limits=httpx.Limits(max_connections=_MAX_CONNECTIONS, max_keepalive_connections=_MAX_KEEPALIVE),
+                limits=httpx_module.Limits(
+                    max_connections=_MAX_CONNECTIONS, max_keepalive_connections=_MAX_KEEPALIVE
+                ),
             )
         self._http: httpx.AsyncClient = http_client
 
@@ -250,7 +252,7 @@ class AsyncClient:
         """httpx's failure as this package's ``TransportError``, deciding whether the request may
         have been sent: only a failure to connect proves that it was not."""
         httpx = self._httpx
-        kind: str
+        kind: Literal["connect", "timeout", "tls", "io"]
         if isinstance(e, httpx.ConnectTimeout):
             kind, maybe_sent = "connect", False
         elif isinstance(e, httpx.PoolTimeout):  # no connection was free: nothing was sent

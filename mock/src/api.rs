@@ -390,6 +390,7 @@ mod tests {
                 prefix.extend(suffix);
                 prefix
             }
+            Body::Streamed(_) => unreachable!("faults never stream"),
         }
     }
 

@@ -12,7 +12,7 @@ use yunxin_ecp::server::Params;
 use crate::config::Outcome;
 use crate::faults::{FAULT_KINDS, Fault};
 use crate::http::{Request, Response};
-use crate::state::{ReceivedCallback, Shared, State, to_json_array};
+use crate::state::{ReceivedCallback, Shared, State};
 
 /// Where the control routes live.
 pub(crate) const PREFIX: &str = "/_mock";
@@ -71,21 +71,24 @@ pub(crate) fn handle(shared: &Shared, request: &Request) -> Response {
     let params = Params::parse(&request.query, &request.body);
     let route = request.path.trim_end_matches('/');
     // The logs are copied as pointers under the lock and serialized after it is released, so
-    // that reading a full log never stalls the requests being served.
+    // that reading a full log never stalls the requests being served, and straight into the
+    // socket, so that a reader that does not read holds no copy.
     let result = match (request.method.as_str(), route) {
         ("GET", PREFIX) => Ok(ok_json(&json!({ "routes": ROUTES, "faults": FAULT_KINDS }))),
         ("GET", "/_mock/stats") => Ok(ok_json(&shared.stats())),
+        // A `let` ends the lock guard's life; inside the call it would last to the end of
+        // the `match`, through the serialization.
         ("GET", "/_mock/requests") => {
             let requests = shared.state().requests.snapshot();
-            Ok(Response::json(200, to_json_array(&requests)))
+            Ok(Response::json_array(requests))
         }
         ("GET", "/_mock/sessions") => {
             let records = shared.state().records();
-            Ok(Response::json(200, to_json_array(&records)))
+            Ok(Response::json_array(records))
         }
         ("GET", "/_mock/callbacks") => {
             let callbacks = shared.state().callbacks.snapshot();
-            Ok(Response::json(200, to_json_array(&callbacks)))
+            Ok(Response::json_array(callbacks))
         }
         ("POST", "/_mock/outcome") => set_outcome(shared, &params),
         ("POST", "/_mock/fault") => inject_fault(shared, &params),
@@ -129,7 +132,7 @@ pub(crate) fn handle(shared: &Shared, request: &Request) -> Response {
         }
         ("GET", INBOX) => {
             let inbox = shared.state().inbox.snapshot();
-            Ok(Response::json(200, to_json_array(&inbox)))
+            Ok(Response::json_array(inbox))
         }
         (_, route)
             if ROUTES

@@ -14,6 +14,7 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use socket2::SockRef;
 
 use crate::state::Shared;
@@ -63,7 +64,7 @@ impl Request {
 }
 
 /// A response body: bytes, or bytes with a long run of padding written in chunks so that an
-/// oversized body is never held in memory whole.
+/// oversized body is never held in memory whole, or JSON serialized straight to the socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Body {
     Bytes(Vec<u8>),
@@ -72,6 +73,7 @@ pub(crate) enum Body {
         pad_len: usize,
         suffix: Vec<u8>,
     },
+    Streamed(Streamed),
 }
 
 impl Body {
@@ -83,7 +85,86 @@ impl Body {
                 pad_len,
                 suffix,
             } => prefix.len() + pad_len + suffix.len(),
+            Body::Streamed(streamed) => streamed.len,
         }
+    }
+}
+
+/// Writes a body to any writer, the same bytes every time.
+type WriteBody = dyn Fn(&mut dyn Write) -> io::Result<()> + Send + Sync;
+
+/// A large answer (a full log) serialized twice from one immutable snapshot: once into a
+/// counter for its `Content-Length`, once into the socket. Building it in memory instead would
+/// let every client that asks and then does not read hold a copy of the log.
+#[derive(Clone)]
+pub(crate) struct Streamed {
+    len: usize,
+    write: Arc<WriteBody>,
+}
+
+impl Streamed {
+    pub(crate) fn new(
+        write: impl Fn(&mut dyn Write) -> io::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        let mut counter = Counter(0);
+        // Counting cannot fail, and serializing strings and numbers does not either.
+        let _ = write(&mut counter);
+        Streamed {
+            len: counter.0,
+            write: Arc::new(write),
+        }
+    }
+}
+
+impl std::fmt::Debug for Streamed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Streamed").field("len", &self.len).finish()
+    }
+}
+
+impl PartialEq for Streamed {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.write, &other.write)
+    }
+}
+
+impl Eq for Streamed {}
+
+/// A writer that only counts.
+struct Counter(usize);
+
+impl Write for Counter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Buffers a streamed body into [`PAD_CHUNK`]-sized writes to the connection, counting them.
+struct SocketSink<'c> {
+    connection: &'c mut Connection,
+    buf: Vec<u8>,
+    written: usize,
+}
+
+impl Write for SocketSink<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= PAD_CHUNK {
+            self.flush()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.connection.write_all(&self.buf)?;
+        self.written += self.buf.len();
+        self.buf.clear();
+        Ok(())
     }
 }
 
@@ -105,6 +186,23 @@ impl Response {
     /// A JSON answer.
     pub(crate) fn json(status: u16, body: impl Into<String>) -> Response {
         Response::new(status, JSON, body.into().into_bytes())
+    }
+
+    /// A JSON array of shared entries, serialized while it is written (see [`Streamed`]).
+    pub(crate) fn json_array<T: Serialize + Send + Sync + 'static>(
+        entries: Vec<Arc<T>>,
+    ) -> Response {
+        let streamed = Streamed::new(move |out| {
+            let refs: Vec<&T> = entries.iter().map(|e| &**e).collect();
+            serde_json::to_writer(out, &refs).map_err(io::Error::other)
+        });
+        Response {
+            status: 200,
+            content_type: JSON,
+            extra_headers: Vec::new(),
+            body: Body::Streamed(streamed),
+            close: false,
+        }
     }
 
     /// A plain-text answer for HTTP-level problems (bad framing, unknown path).
@@ -153,7 +251,7 @@ impl Response {
         let head = self.head(close, date);
         match &self.body {
             Body::Bytes(bytes) => [head.as_bytes(), bytes].concat(),
-            Body::Padded { .. } => head.into_bytes(),
+            Body::Padded { .. } | Body::Streamed(_) => head.into_bytes(),
         }
     }
 }
@@ -722,6 +820,21 @@ impl Connection {
                 }
                 self.write_all(suffix)?;
             }
+            Body::Streamed(streamed) => {
+                self.write_all(response.head(close, &date).as_bytes())?;
+                let mut sink = SocketSink {
+                    connection: self,
+                    buf: Vec::with_capacity(PAD_CHUNK),
+                    written: 0,
+                };
+                (streamed.write)(&mut sink)?;
+                sink.flush()?;
+                // The snapshot is immutable, so this cannot happen; if it did, the framing would
+                // be wrong and the connection must not be reused.
+                if sink.written != streamed.len {
+                    return Err(io::ErrorKind::InvalidData.into());
+                }
+            }
         }
         self.stream().flush()?;
         self.set_phase(Phase::Busy)
@@ -733,6 +846,7 @@ impl Connection {
         let body = match &response.body {
             Body::Bytes(bytes) => bytes.clone(),
             Body::Padded { prefix, .. } => prefix.clone(),
+            Body::Streamed(_) => Vec::new(),
         };
         let head = response.head(false, &self.shared.http_date());
         if self.write_all(head.as_bytes()).is_ok()

@@ -165,13 +165,6 @@ impl<T> BoundedLog<T> {
     }
 }
 
-/// Serializes shared entries as a JSON array, outside any lock.
-pub(crate) fn to_json_array<T: Serialize>(entries: &[Arc<T>]) -> String {
-    let refs: Vec<&T> = entries.iter().map(|e| &**e).collect();
-    // Every value logged here is built from strings, integers and JSON values.
-    serde_json::to_string(&refs).unwrap_or_default()
-}
-
 impl RecordedRequest {
     /// What the entry costs in the log's byte budget.
     pub(crate) fn size(&self) -> usize {

@@ -386,6 +386,10 @@ fn stalled_requests_make_room_when_every_slot_is_taken() {
 
 // ---- 2. the inbox and the logs are bounded, and read without holding the lock ------------
 
+/// Held by the tests that measure this process's memory, so that they do not measure each
+/// other.
+static MEMORY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// This process's resident memory in MiB (the mock runs in-process).
 fn rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -419,6 +423,7 @@ fn flood(addr: SocketAddr, path: &str, count: usize, size: usize, status: u16) {
 
 #[test]
 fn an_inbox_flood_is_bounded_and_reading_it_never_stalls_the_server() {
+    let _alone = MEMORY.lock().unwrap_or_else(|e| e.into_inner());
     let server = server();
     let before = rss_mib();
     let (posts, size, senders) = (5000, 60_000, 4);
@@ -999,4 +1004,56 @@ fn the_control_api_cannot_be_grown_without_bound() {
         control_post(&mut stream, "/_mock/callback_url", "url=").0,
         200
     );
+}
+
+#[test]
+fn readers_that_do_not_read_hold_no_copy_of_a_full_log() {
+    let _alone = MEMORY.lock().unwrap_or_else(|e| e.into_inner());
+    let server = server();
+    flood(server.addr(), "/_mock/inbox", 300, 60_000, 200);
+    let before = rss_mib();
+    // Readers that ask for the whole inbox (16 MiB of JSON) and never read the answer.
+    let readers: Vec<TcpStream> = (0..8)
+        .map(|_| {
+            let mut stream = TcpStream::connect(server.addr()).unwrap();
+            stream
+                .write_all(b"GET /_mock/inbox HTTP/1.1\r\n\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    // Each has begun to receive its answer, so the mock is holding whatever it needs to
+    // finish it.
+    for stream in &readers {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        let peeked = loop {
+            match stream.peek(&mut byte) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other.unwrap(),
+            }
+        };
+        assert_eq!(peeked, 1);
+    }
+    let after = rss_mib();
+    println!(
+        "8 readers of a 16 MiB inbox that do not read: RSS {} MiB before, {} MiB after",
+        before.map_or("?".into(), |m| format!("{m:.0}")),
+        after.map_or("?".into(), |m| format!("{m:.0}")),
+    );
+    if let (Some(before), Some(after)) = (before, after) {
+        assert!(
+            after - before < 100.0,
+            "RSS grew by {:.0} MiB",
+            after - before
+        );
+    }
+    // The answer is whole and exact when read.
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    let answer = raw_exchange(&mut stream, &raw_request("GET", "/_mock/inbox", &[], "")).unwrap();
+    let inbox: Vec<Value> = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(inbox.len(), server.inbox().len());
+    drop(readers);
 }

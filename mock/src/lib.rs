@@ -57,6 +57,27 @@
 //! | `RateLimited` | no | `{"code":416,"msg":"rate limited"}` |
 //! | `ServerError` | yes (a start is placed) | `{"code":500,"msg":"server internal error"}` |
 //! | `Busy503` | no | `{"code":503,"msg":"server busy"}` |
+//! | `Redirect` | no | HTTP 302, nginx's page, `Location: http://<addr>/_mock/redirect-target<path>` |
+//!
+//! A client that follows the redirect reaches `/_mock/redirect-target`, which answers every
+//! method with `{"code":200,"obj":{"session":"redirect-target-session"}}` (a success for a call
+//! that does not exist) and counts the hit: [`MockServer::redirect_target_hits`], and
+//! `redirect_target_hits` in [`Stats`].
+//!
+//! # Staying up for everyone
+//!
+//! Anyone who can reach the port can talk to it, so every resource a client can take is bounded
+//! ([`MockConfig`] holds the numbers): a new connection must send its first byte within
+//! `first_byte_timeout`, a kept-alive one its next request within `idle_timeout`, a request must
+//! arrive and an answer be taken within `request_timeout`, and a head may be 16 KiB (else HTTP 431,
+//! `{"code":414,"desc":"request head too large"}`). At `max_connections` the longest-idle
+//! connection is closed to make room, else one stalled (or held in a delay) for over a second,
+//! else the newcomer gets HTTP 503 `{"code":503,"desc":"mock busy: too many connections"}`. The
+//! request log, the inbox, the sessions and the callback log keep the newest entries within their
+//! limits, and are read without holding up the requests being served. A recorded request's
+//! `CheckSum` is shown as `<redacted, N characters>`: with its `Nonce` and `CurTime` it would
+//! sign any request of the app for five minutes. Every answer carries a `Date` header on the
+//! mock's clock, which [`MockConfig::clock_skew`] can move.
 //!
 //! # Control API
 //!
@@ -72,15 +93,16 @@
 //! | `GET /_mock/requests` | | every [`RecordedRequest`] |
 //! | `GET /_mock/sessions` | | the record of every placed session |
 //! | `GET /_mock/callbacks` | | every [`CallbackDelivery`] |
-//! | `POST /_mock/outcome` | `number` (or `default`), `duration_sec` or `hang_cause` | [`MockServer::set_outcome`] |
-//! | `POST /_mock/fault` | `kind` (see [`FAULT_KINDS`]), `times` (default 1), `ms`, `bytes` | [`MockServer::inject_fault`] |
+//! | `POST /_mock/outcome` | `number` (or `default`), `duration_sec` or `hang_cause` | [`MockServer::set_outcome`] (at most 10,000 numbers) |
+//! | `POST /_mock/fault` | `kind` (see [`FAULT_KINDS`]), `times` (default 1), `ms`, `bytes` | [`MockServer::inject_fault`] (at most 1000 queued) |
 //! | `POST /_mock/faults/clear` | | [`MockServer::clear_faults`] |
 //! | `POST /_mock/latency` | `ms` | [`MockServer::set_latency`] |
-//! | `POST /_mock/callback_url` | `url` (empty: none) | [`MockServer::set_callback_url`] |
+//! | `POST /_mock/callback_url` | `url` (http or https; empty: none) | [`MockServer::set_callback_url`] |
 //! | `POST /_mock/ecp_enabled` | `enabled` = `true` or `false` | [`MockServer::set_ecp_enabled`] |
 //! | `POST /_mock/reset` | | [`MockServer::reset`] |
 //! | `POST /_mock/inbox` | any body: recorded as received, answered HTTP 200 | [`MockServer::inbox_url`] |
-//! | `GET /_mock/inbox` | | every [`ReceivedCallback`] |
+//! | `GET /_mock/inbox` | | every [`ReceivedCallback`] kept |
+//! | any `/_mock/redirect-target/<path>` | | the fake success above, counted |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -1240,7 +1240,7 @@ final class MockServer
     }
 
     /** $kind: delay (uses $ms), reset_before_response, reset_mid_body, html_502, empty_body,
-     *  garbage_json, oversized (uses $bytes), rate_limited, server_error, busy_503. */
+     *  garbage_json, oversized (uses $bytes), rate_limited, server_error, busy_503, redirect. */
     public function injectFault(string $kind, int $times = 1, int $ms = 0, int $bytes = 0): void
     {
         Native::call('yx_mock_server_inject_fault', [

@@ -230,7 +230,7 @@ fn set_outcome(server: &MockServer, number: &str, outcome: Outcome) {
 /// Applies a fault to the next `times` requests to the ECP endpoints. `kind` is one of
 /// `"delay"` (uses `ms`), `"reset_before_response"`, `"reset_mid_body"`, `"html_502"`,
 /// `"empty_body"`, `"garbage_json"`, `"oversized"` (uses `bytes`), `"rate_limited"`,
-/// `"server_error"`, `"busy_503"`; an unknown kind is `YX_INVALID_ARGUMENT`.
+/// `"server_error"`, `"busy_503"`, `"redirect"`; an unknown kind is `YX_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `server` must be NULL or a live handle; `kind` NULL or NUL-terminated; `err_out` NULL or

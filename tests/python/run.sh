@@ -29,7 +29,7 @@ pip=("$py" -m pip --disable-pip-version-check --quiet)
 "${pip[@]}" install --progress-bar off "pytest>=8" "mypy>=1.10" || fail "could not install pytest and mypy"
 # The extras' packages (py/pyproject.toml) and the servers the examples run on. Never skipped:
 # a test that needs one of them fails when it is missing.
-"${pip[@]}" install --progress-bar off "httpx>=0.27" "flask>=2.2" "django>=4.2" "fastapi>=0.100" \
+"${pip[@]}" install --progress-bar off "httpx>=0.27" "sniffio>=1.1" "flask>=2.2" "django>=4.2" "fastapi>=0.100" \
   "uvicorn>=0.20" "django-stubs>=4.2" || fail "could not install httpx, Flask, Django, FastAPI and uvicorn"
 echo "python suite: pip install ./py (target dir: ${CARGO_TARGET_DIR:-$root/target}; a cold build takes minutes)"
 "${pip[@]}" install --progress-bar off --force-reinstall --no-deps "$root/py" || fail "pip install ./py"

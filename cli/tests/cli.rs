@@ -3,9 +3,7 @@
 //! code. Nothing here contacts another host.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -61,16 +59,14 @@ fn mock() -> MockServer {
     MockServer::start(MockConfig::default()).unwrap()
 }
 
-/// A file in the temporary directory, unique to this test process.
-fn temp_file(contents: &[u8]) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "yunxin-ecp-cli-test-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::write(&path, contents).unwrap();
-    path
+/// A file in the temporary directory, removed when the returned path is dropped.
+fn temp_file(contents: &[u8]) -> tempfile::TempPath {
+    let mut file = tempfile::Builder::new()
+        .prefix("yunxin-ecp-cli-test-")
+        .tempfile()
+        .unwrap();
+    file.write_all(contents).unwrap();
+    file.into_temp_path()
 }
 
 /// A base URL where nothing listens.
@@ -884,7 +880,7 @@ fn doctor_says_which_rule_captured_headers_break() {
     let ms = (now * 1000).to_string();
     let stale = (now - 3600).to_string();
     let md5 = yunxin_ecp::callback::body_md5(format!("{s}abc123{t}").as_bytes());
-    let cases: Vec<(PathBuf, &str)> = vec![
+    let cases: Vec<(tempfile::TempPath, &str)> = vec![
         (
             captured("abc123", &t, &right.to_uppercase()),
             "CheckSum is in uppercase hex",

@@ -2,7 +2,6 @@
 //! generic requests), against a local server for a path the mock does not serve, and the
 //! refusals: path validation, retries only where the request provably never left (or the caller
 //! marked it idempotent), redirects and oversized answers. Only 127.0.0.1 is contacted.
-#![cfg(feature = "blocking")]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -3,7 +3,6 @@
 //! number, a header value (CheckSum, Nonce) or the secret. Only 127.0.0.1 is contacted.
 //!
 //! One test function: the logger is process-wide, and tests in one binary share the process.
-#![cfg(feature = "blocking")]
 
 use std::collections::HashMap;
 use std::net::TcpListener;

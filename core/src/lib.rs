@@ -31,6 +31,7 @@ pub mod codes;
 mod error;
 mod headers;
 pub mod mask;
+pub mod policy;
 pub mod record;
 pub mod request;
 pub mod response;

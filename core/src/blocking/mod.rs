@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::api::ApiRequest;
-use crate::codes::RetryAdvice;
 use crate::error::Error;
+use crate::policy::{Decision, RetryPolicy};
 use crate::record::CallRecord;
 use crate::request::{
     BaseUrl, EcpRequest, Endpoint, PreparedRequest, QueryBySession, StartCall, StartConf,
@@ -46,12 +46,7 @@ use crate::validate::{self, Rule, ValidationError};
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default time allowed for one whole attempt, connect to last body byte.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
-/// Default number of retries after the first attempt, where a retry is safe.
-pub const DEFAULT_MAX_RETRIES: u32 = 2;
-/// Default first backoff delay; it doubles with each retry, with jitter.
-pub const DEFAULT_BACKOFF: Duration = Duration::from_millis(200);
-/// Longest backoff delay between two attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+pub use crate::policy::{DEFAULT_BACKOFF, DEFAULT_MAX_RETRIES};
 /// Default response size limit: ECP answers are a few hundred bytes.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
 /// Idle connections kept in the pool for reuse.
@@ -176,7 +171,7 @@ impl Client {
     }
 
     /// Places a callback call. On an error whose advice is
-    /// [`RetryAdvice::OutcomeUnknown`], the call may exist: query before placing it again.
+    /// [`RetryAdvice::OutcomeUnknown`](crate::RetryAdvice::OutcomeUnknown), the call may exist: query before placing it again.
     pub fn start_call(&self, request: &StartCall) -> Result<Started, Error> {
         self.send(request)
     }
@@ -206,7 +201,7 @@ impl Client {
     /// ECP requests. Unless the request is marked
     /// [`idempotent`](ApiRequest::idempotent), it is retried only after a connect failure
     /// (nothing was sent); after anything else that may have reached the service the error's
-    /// advice is [`RetryAdvice::OutcomeUnknown`].
+    /// advice is [`RetryAdvice::OutcomeUnknown`](crate::RetryAdvice::OutcomeUnknown).
     ///
     /// ```no_run
     /// use yunxin_ecp::{ApiRequest, Credentials};
@@ -257,18 +252,16 @@ impl Client {
                 Ok(output) => return Ok(output),
                 Err(error) => error,
             };
-            let advice = error.retry_advice();
-            let retry = attempt <= self.settings.max_retries
-                && match advice {
-                    RetryAdvice::Safe | RetryAdvice::Backoff => true,
-                    RetryAdvice::OnceAfterDelay => attempt == 1,
-                    _ => false,
-                };
-            if !retry {
+            let policy = RetryPolicy {
+                max_retries: self.settings.max_retries,
+                backoff: self.settings.backoff,
+            };
+            let Decision::RetryAfter(delay) =
+                policy.decide(attempt, error.retry_advice(), random_u32())
+            else {
                 log.gave_up(attempt, &error);
                 return Err(error);
-            }
-            let delay = backoff_delay(self.settings.backoff, attempt);
+            };
             log.retry(attempt, &error, delay);
             thread::sleep(delay);
             attempt += 1;
@@ -351,35 +344,26 @@ fn transport_error(
     }
 }
 
-/// Exponential backoff with "equal jitter": half the delay fixed, half random, so that many
-/// clients rejected together do not come back together.
-fn backoff_delay(base: Duration, attempt: u32) -> Duration {
-    let full = base
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-        .min(MAX_BACKOFF);
+/// Whether `base_url`'s host is this machine (`localhost` or a loopback address), so that an
+/// environment proxy, which cannot reach it on the caller's behalf, is bypassed. Public for
+/// clients on other HTTP stacks that follow the same rule.
+pub fn is_loopback(base_url: &BaseUrl) -> bool {
+    resolver::is_loopback(base_url.as_str())
+}
+
+/// Randomness for the backoff's jitter. A failing OS generator only costs the spread (the
+/// middle of the range is used), never the retry.
+fn random_u32() -> u32 {
     let mut random = [0u8; 4];
-    let fraction = match getrandom::fill(&mut random) {
-        Ok(()) => f64::from(u32::from_le_bytes(random)) / f64::from(u32::MAX),
-        Err(_) => 0.5,
-    };
-    full / 2 + (full / 2).mul_f64(fraction)
+    match getrandom::fill(&mut random) {
+        Ok(()) => u32::from_le_bytes(random),
+        Err(_) => u32::MAX / 2,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let base = Duration::from_millis(100);
-        for attempt in 1..40 {
-            let d = backoff_delay(base, attempt);
-            let full = base
-                .saturating_mul(1 << (attempt - 1).min(16))
-                .min(MAX_BACKOFF);
-            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
-        }
-    }
 
     #[test]
     fn a_zero_setting_is_refused_naming_its_field() {

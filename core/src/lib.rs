@@ -28,6 +28,7 @@ pub mod billing;
 pub mod blocking;
 pub mod callback;
 pub mod codes;
+pub mod endpoint;
 mod error;
 mod headers;
 pub mod mask;

@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::codes::{self, RequestKind, RetryAdvice};
+use crate::endpoint::Endpoint;
 use crate::record::CallRecord;
-use crate::request::Endpoint;
 use crate::validate;
 
 /// A start request's result.

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::codes::{RequestKind, RetryAdvice};
-use crate::request::Endpoint;
+use crate::endpoint::Endpoint;
 use crate::response::{Target, outcome_unknown};
 
 /// Which step of the exchange failed.

@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use crate::billing::Rate;
 use crate::callback::{CallbackError, CallbackEvent};
+use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::record::CallRecord;
-use crate::request::Endpoint;
 use crate::response::ResponseError;
 use crate::server::AuthRefusal;
 

@@ -25,9 +25,9 @@ use std::time::Duration;
 
 use log::Level;
 
+use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::mask::mask_numbers;
-use crate::request::Endpoint;
 use crate::response::ResponseError;
 use crate::signing::generate_nonce;
 

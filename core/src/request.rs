@@ -2,7 +2,6 @@
 //! they are built and turned into a [`PreparedRequest`] that any HTTP client can send: method,
 //! URL, headers and form body.
 
-
 use serde::Serialize;
 
 use crate::record::CallRecord;

@@ -4,19 +4,18 @@
 //! for what only an HTTP stack sees (a transport failure, a redirect's `Location`, a body over
 //! the size limit), built from the core's own error values and words.
 //!
-//! The retry decision and the backoff below follow `yunxin_ecp::blocking::Client::send` line for
-//! line; the core keeps them private to its blocking client, so they are written here once more
-//! (in Rust, beside the settings they read) rather than in Python.
+//! The retry decision is the core's sans-IO `RetryPolicy`, the one the blocking client drives,
+//! and the proxy rule its `blocking::is_loopback`: nothing here decides anything of its own.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use yunxin_ecp::blocking::USER_AGENT;
+use yunxin_ecp::blocking::{USER_AGENT, is_loopback};
+use yunxin_ecp::policy::{Decision, RetryPolicy};
 use yunxin_ecp::request::DEFAULT_BASE_URL;
 use yunxin_ecp::{
-    BaseUrl, Endpoint, Error, ProtocolError, ProtocolErrorKind, ResponseError, Rule,
+    BaseUrl, Endpoint, Error, ProtocolError, ProtocolErrorKind, ResponseError, RetryAdvice, Rule,
     TransportError, TransportErrorKind, ValidationError,
 };
 
@@ -25,9 +24,6 @@ use crate::convert::seconds;
 use crate::errors::py_err;
 use crate::records::repr;
 use crate::signing::PyCredentials;
-
-/// Longest backoff delay between two attempts (the blocking client's `MAX_BACKOFF`).
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// The settings of a client that runs on a Python HTTP stack, validated as ``Client``'s are,
 /// with the blocking client's retry policy and error reports. Private to ``AsyncClient``.
@@ -139,7 +135,7 @@ impl PyClientConfig {
     /// such a host is reached directly, whatever proxy the environment names.
     #[getter]
     fn loopback(&self) -> bool {
-        is_loopback(self.base_url.as_str())
+        is_loopback(&self.base_url)
     }
 
     /// The ``User-Agent`` of the blocking client.
@@ -159,14 +155,17 @@ impl PyClientConfig {
             Ok(advice) => advice.extract::<String>().unwrap_or_default(),
             Err(_) => return Ok(None),
         };
-        let retry = attempt >= 1
-            && attempt <= self.max_retries
-            && match advice.as_str() {
-                "safe" | "backoff" => true,
-                "once_after_delay" => attempt == 1,
-                _ => false,
-            };
-        Ok(retry.then(|| backoff_delay(self.backoff, attempt).as_secs_f64()))
+        let Some(advice) = advice_named(&advice) else {
+            return Ok(None);
+        };
+        let policy = RetryPolicy {
+            max_retries: self.max_retries,
+            backoff: self.backoff,
+        };
+        Ok(match policy.decide(attempt.max(1), advice, random_u32()) {
+            Decision::RetryAfter(delay) => Some(delay.as_secs_f64()),
+            Decision::Stop(_) => None,
+        })
     }
 
     /// The ``TransportError`` (or ``TimeoutError``) the blocking client raises for a failure
@@ -258,32 +257,24 @@ fn endpoint_named(code: &str) -> PyResult<Endpoint> {
     .ok_or_else(|| PyValueError::new_err(format!("no ECP endpoint {code:?}")))
 }
 
-/// Exponential backoff with "equal jitter", as the blocking client waits: half the delay fixed,
-/// half random, so that many clients rejected together do not come back together.
-fn backoff_delay(base: Duration, attempt: u32) -> Duration {
-    let full = base
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-        .min(MAX_BACKOFF);
-    let mut random = [0u8; 4];
-    let fraction = match getrandom::fill(&mut random) {
-        Ok(()) => f64::from(u32::from_le_bytes(random)) / f64::from(u32::MAX),
-        Err(_) => 0.5,
-    };
-    full / 2 + (full / 2).mul_f64(fraction)
+/// The advice a `retry_advice` attribute names.
+fn advice_named(code: &str) -> Option<RetryAdvice> {
+    [
+        RetryAdvice::Never,
+        RetryAdvice::Safe,
+        RetryAdvice::Backoff,
+        RetryAdvice::OnceAfterDelay,
+        RetryAdvice::OutcomeUnknown,
+    ]
+    .into_iter()
+    .find(|a| a.code() == code)
 }
 
-/// Whether a base URL's host is `localhost` or a loopback address (`127.0.0.0/8`, `::1`).
-fn is_loopback(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .unwrap_or(url);
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host_port = authority.rsplit('@').next().unwrap_or_default();
-    let host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host_port.split(':').next().unwrap_or_default(),
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+/// Randomness for the backoff's jitter, from the OS; a failing generator only costs the spread.
+fn random_u32() -> u32 {
+    let mut random = [0u8; 4];
+    match getrandom::fill(&mut random) {
+        Ok(()) => u32::from_le_bytes(random),
+        Err(_) => u32::MAX / 2,
+    }
 }

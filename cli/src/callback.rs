@@ -2,7 +2,6 @@
 //! whole captured HTTP request.
 
 use std::io::Read;
-use std::process::ExitCode;
 
 use serde_json::json;
 use yunxin_ecp::callback::DEFAULT_TOLERANCE_MS;
@@ -78,7 +77,7 @@ pub fn split_request(raw: &[u8]) -> Result<(Headers, Vec<u8>), String> {
     Ok((headers, body))
 }
 
-pub fn verify(global: &Global, args: &VerifyArgs) -> Result<ExitCode, Failure> {
+pub fn verify(global: &Global, args: &VerifyArgs) -> Result<u8, Failure> {
     let creds = credentials::require(global.credentials_file.as_deref())?;
     let (headers, body) = match (&args.raw_request, &args.body) {
         (Some(raw), _) => {

@@ -1,7 +1,5 @@
 //! `sign`, `call`, `conf`, `query` and `request`: the library's requests, from the terminal.
 
-use std::process::ExitCode;
-
 use serde::Serialize;
 use serde_json::json;
 use yunxin_ecp::billing::billed_minutes;
@@ -21,7 +19,7 @@ pub fn client(global: &Global) -> Result<Client, Failure> {
     let creds = credentials::require(global.credentials_file.as_deref())?;
     let timeout = validate::wait_secs_f64("--timeout", global.timeout, false)?;
     Ok(Client::builder(creds)
-        .base_url(&global.base_url)?
+        .base_url(&global.base_url)
         .timeout(timeout)
         .build()?)
 }
@@ -39,7 +37,7 @@ struct SignedHeaders<'a> {
     checksum: &'a str,
 }
 
-pub fn sign(global: &Global, args: &SignArgs) -> Result<ExitCode, Failure> {
+pub fn sign(global: &Global, args: &SignArgs) -> Result<u8, Failure> {
     let creds = credentials::require(global.credentials_file.as_deref())?;
     let auth = match (&args.nonce, args.cur_time) {
         (None, None) => creds.sign_now()?,
@@ -69,7 +67,7 @@ pub fn sign(global: &Global, args: &SignArgs) -> Result<ExitCode, Failure> {
     Ok(output::exit(output::OK))
 }
 
-pub fn call(global: &Global, args: &CallArgs) -> Result<ExitCode, Failure> {
+pub fn call(global: &Global, args: &CallArgs) -> Result<u8, Failure> {
     let request = StartCall::new(
         args.caller_acc.as_str(),
         args.caller.as_str(),
@@ -84,7 +82,7 @@ pub fn call(global: &Global, args: &CallArgs) -> Result<ExitCode, Failure> {
     Ok(output::exit(output::OK))
 }
 
-pub fn conf(global: &Global, args: &ConfArgs) -> Result<ExitCode, Failure> {
+pub fn conf(global: &Global, args: &ConfArgs) -> Result<u8, Failure> {
     let request = StartConf::new(
         args.caller_acc.as_str(),
         args.caller.as_str(),
@@ -164,7 +162,7 @@ fn redacted(prepared: &PreparedRequest) -> Shown<'_> {
     }
 }
 
-fn dry_run(global: &Global, request: &impl EcpRequest, max_dur: u32) -> Result<ExitCode, Failure> {
+fn dry_run(global: &Global, request: &impl EcpRequest, max_dur: u32) -> Result<u8, Failure> {
     let creds = credentials::require(global.credentials_file.as_deref())?;
     let base = BaseUrl::new(&global.base_url)?;
     let auth: AuthHeaders = creds.sign_now()?;
@@ -194,7 +192,7 @@ fn dry_run(global: &Global, request: &impl EcpRequest, max_dur: u32) -> Result<E
     Ok(output::exit(output::OK))
 }
 
-pub fn query(global: &Global, args: &QueryArgs) -> Result<ExitCode, Failure> {
+pub fn query(global: &Global, args: &QueryArgs) -> Result<u8, Failure> {
     let kind = if args.conference {
         SessionKind::Conference
     } else {
@@ -257,7 +255,7 @@ pub fn print_record(record: &CallRecord) {
     }
 }
 
-pub fn request(global: &Global, args: &RequestArgs) -> Result<ExitCode, Failure> {
+pub fn request(global: &Global, args: &RequestArgs) -> Result<u8, Failure> {
     let request = ApiRequest::new(args.path.as_str(), args.params.iter().cloned())?
         .idempotent(args.idempotent);
     let answer = client(global)?.request(&request)?;

@@ -7,7 +7,6 @@
 //! way to tell them apart is to test each cause on its own.
 
 use std::net::{TcpStream, ToSocketAddrs};
-use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -69,7 +68,7 @@ impl Report {
     }
 }
 
-pub fn run(global: &Global, args: &DoctorArgs) -> Result<ExitCode, Failure> {
+pub fn run(global: &Global, args: &DoctorArgs) -> Result<u8, Failure> {
     let base = BaseUrl::new(&global.base_url)?;
     // Read before any network check, so that a wrong path fails at once.
     let captured = match &args.captured_headers {

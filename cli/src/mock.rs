@@ -7,7 +7,6 @@
 //! numbers.
 
 use std::io::{Read, Write};
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -27,7 +26,7 @@ use crate::output::{self, Failure};
 /// How often the request log is read.
 const POLL: Duration = Duration::from_millis(100);
 
-pub fn run(global: &Global, args: &MockArgs) -> Result<ExitCode, Failure> {
+pub fn run(global: &Global, args: &MockArgs) -> Result<u8, Failure> {
     let mut config = MockConfig {
         callback_url: args.callback_url.clone(),
         duplicate_callbacks: args.duplicate_callbacks,

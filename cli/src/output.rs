@@ -5,7 +5,6 @@
 //! retrying), 4 that nothing was sent at all.
 
 use std::io::Write;
-use std::process::ExitCode;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use serde::Serialize;
@@ -72,7 +71,7 @@ impl Failure {
 
     /// Prints the failure (on standard error; also as `{"error": …}` on standard output with
     /// `--json`) and returns its exit code.
-    pub fn report(self, json: bool) -> ExitCode {
+    pub fn report(self, json: bool) -> u8 {
         let code = self.exit_code();
         let message = match &self {
             Failure::Error(e) => e.to_string(),
@@ -91,7 +90,7 @@ impl Failure {
                 print_json(&serde_json::json!({ "error": value }));
             }
         }
-        ExitCode::from(code)
+        code
     }
 }
 
@@ -118,8 +117,8 @@ pub fn print_json(value: &impl Serialize) {
 }
 
 /// Success with `code`.
-pub fn exit(code: u8) -> ExitCode {
-    ExitCode::from(code)
+pub fn exit(code: u8) -> u8 {
+    code
 }
 
 /// The client's events (target `yunxin_ecp`) on standard error, for `--verbose`.

@@ -1,0 +1,50 @@
+//! The `yunxin-ecp` command as a library, so that the same code runs as the Rust binary and as
+//! the Python package's console script (through the native module): one implementation, one
+//! set of exit codes.
+//! `yunxin-ecp`: the operator's command for YunXin's server API. It signs, places and queries
+//! ECP calls, verifies call-end callbacks, sends any other server API request, runs the local
+//! mock, and diagnoses a 414, all through the `yunxin-ecp` library so that the terminal and the
+//! application make the same decisions.
+#![forbid(unsafe_code)]
+
+mod args;
+mod callback;
+mod calls;
+mod credentials;
+mod doctor;
+mod mock;
+mod output;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+/// Runs the command line `args` (the program name first) and returns the exit code: 0 done,
+/// 1 refused, 2 usage, 3 outcome unknown, 4 refused locally (see `--help`). Help and usage
+/// errors are printed by clap, as the binary prints them.
+pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return u8::try_from(e.exit_code()).unwrap_or(2);
+        }
+    };
+    output::install_logger(cli.global.verbose);
+    let result = match &cli.command {
+        Command::Sign(a) => calls::sign(&cli.global, a),
+        Command::Call(a) => calls::call(&cli.global, a),
+        Command::Conf(a) => calls::conf(&cli.global, a),
+        Command::Query(a) => calls::query(&cli.global, a),
+        Command::Request(a) => calls::request(&cli.global, a),
+        Command::VerifyCallback(a) => callback::verify(&cli.global, a),
+        Command::Mock(a) => mock::run(&cli.global, a),
+        Command::Doctor(a) => doctor::run(&cli.global, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => failure.report(cli.global.json),
+    }
+}

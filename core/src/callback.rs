@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use crate::headers::pick;
+use crate::headers::{HeaderPair, pick};
 use crate::record::CallRecord;
 use crate::signing::{Credentials, checksum, unix_millis_now};
 use crate::validate::parse_timestamp;
@@ -232,11 +232,14 @@ impl CallbackVerifier {
 
     /// Verifies `body` (the raw bytes received) against its headers, names matched
     /// case-insensitively, at `now_ms` (Unix epoch milliseconds).
-    pub fn verify<I, K, V>(&self, body: &[u8], headers: I, now_ms: u64) -> Result<(), CallbackError>
+    ///
+    /// `headers` is any iterable of [`HeaderPair`]s: `(name, value)` pairs of `&str` or
+    /// `String`, references to them (`&[(String, String)]`), or, with the `http` feature,
+    /// [`headers::from_http(&map)`](crate::headers).
+    pub fn verify<I>(&self, body: &[u8], headers: I, now_ms: u64) -> Result<(), CallbackError>
     where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<str>,
+        I: IntoIterator,
+        I::Item: HeaderPair,
     {
         let [md5, sum, cur_time, app_key] = pick(headers, ["MD5", "CheckSum", "CurTime", "AppKey"])
             .map_err(|header| CallbackError::DuplicateHeader { header })?;
@@ -282,29 +285,41 @@ impl CallbackVerifier {
     }
 
     /// [`verify`](Self::verify) against the system clock.
-    pub fn verify_now<I, K, V>(&self, body: &[u8], headers: I) -> Result<(), CallbackError>
+    pub fn verify_now<I>(&self, body: &[u8], headers: I) -> Result<(), CallbackError>
     where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<str>,
+        I: IntoIterator,
+        I::Item: HeaderPair,
     {
         self.verify(body, headers, unix_millis_now())
     }
 
-    /// Verifies, then parses. The usual entry point of a web handler.
-    pub fn verify_and_parse<I, K, V>(
+    /// Verifies, then parses, at `now_ms`.
+    pub fn verify_and_parse<I>(
         &self,
         body: &[u8],
         headers: I,
         now_ms: u64,
     ) -> Result<CallbackEvent, CallbackError>
     where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<str>,
+        I: IntoIterator,
+        I::Item: HeaderPair,
     {
         self.verify(body, headers, now_ms)?;
         parse_callback(body)
+    }
+
+    /// [`verify_and_parse`](Self::verify_and_parse) against the system clock: the usual entry
+    /// point of a web handler.
+    pub fn verify_and_parse_now<I>(
+        &self,
+        body: &[u8],
+        headers: I,
+    ) -> Result<CallbackEvent, CallbackError>
+    where
+        I: IntoIterator,
+        I::Item: HeaderPair,
+    {
+        self.verify_and_parse(body, headers, unix_millis_now())
     }
 }
 

@@ -30,7 +30,7 @@ pub mod callback;
 pub mod codes;
 pub mod endpoint;
 mod error;
-mod headers;
+pub mod headers;
 pub mod mask;
 pub mod policy;
 pub mod record;
@@ -47,6 +47,7 @@ pub use billing::{Cost, Rate};
 pub use callback::{CallbackError, CallbackEvent, CallbackVerifier, TimeCheck};
 pub use codes::RetryAdvice;
 pub use error::Error;
+pub use headers::HeaderPair;
 pub use record::{CallRecord, Leg};
 pub use request::{
     BaseUrl, EcpRequest, Endpoint, PreparedRequest, QueryBySession, SessionKind, StartCall,

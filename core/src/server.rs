@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use crate::headers::pick;
+use crate::headers::{HeaderPair, pick};
 use crate::request::{QueryBySession, SessionKind, StartCall, StartConf};
 use crate::signing::{Credentials, MAX_NONCE_LEN, checksum};
 use crate::validate::{self, Rule, ValidationError};
@@ -94,16 +94,17 @@ impl std::error::Error for AuthRefusal {}
 
 /// Checks the four auth headers of an incoming request (names matched case-insensitively) at
 /// `now_secs`, looking the app up with `app`. Returns the app's credentials on success.
-pub fn verify_request<'a, I, K, V>(
+///
+/// `headers` is any iterable of [`HeaderPair`]s, as for the callback verifier.
+pub fn verify_request<'a, I>(
     headers: I,
     app: impl FnOnce(&str) -> Option<&'a Credentials>,
     now_secs: u64,
     window_secs: u64,
 ) -> Result<&'a Credentials, AuthRefusal>
 where
-    I: IntoIterator<Item = (K, V)>,
-    K: AsRef<str>,
-    V: AsRef<str>,
+    I: IntoIterator,
+    I::Item: HeaderPair,
 {
     let [key, nonce, cur_time, sum] = pick(headers, ["AppKey", "Nonce", "CurTime", "CheckSum"])
         .map_err(|header| AuthRefusal::DuplicateHeader { header })?

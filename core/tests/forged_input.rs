@@ -136,3 +136,71 @@ fn absurd_client_waits_are_refused_naming_the_setting() {
     assert!(builder().timeout(Duration::from_secs(600)).build().is_ok());
     assert!(builder().backoff(Duration::ZERO).build().is_ok());
 }
+
+#[cfg(feature = "blocking")]
+#[test]
+fn an_invalid_base_url_fails_the_build_naming_base_url_before_any_other_setting() {
+    use yunxin_ecp::Error;
+    use yunxin_ecp::blocking::Client;
+    for url in [
+        "ftp://example.com",
+        "api.netease.im",
+        "https://",
+        "https://h/?q=1",
+    ] {
+        // The builder chains; the URL is refused by build(), ahead of an absurd timeout.
+        let built = Client::builder(creds())
+            .base_url(url)
+            .timeout(Duration::ZERO)
+            .build();
+        match built {
+            Err(Error::Validation(e)) => assert_eq!((e.field, e.rule.code()), ("baseUrl", "url")),
+            other => panic!("{url}: expected a baseUrl validation error, got {other:?}"),
+        }
+    }
+    // A later valid URL replaces a refused one, and the last one set is the one used.
+    let client = Client::builder(creds())
+        .base_url("not a url")
+        .base_url("http://127.0.0.1:9/prefix/")
+        .build()
+        .unwrap();
+    assert_eq!(client.base_url().as_str(), "http://127.0.0.1:9/prefix");
+    let refused_last = Client::builder(creds())
+        .base_url("http://127.0.0.1:9")
+        .base_url("not a url")
+        .build();
+    assert!(matches!(refused_last, Err(Error::Validation(_))));
+}
+
+#[test]
+fn callback_headers_are_read_from_references_to_pairs_and_verify_and_parse_now_reads_the_clock() {
+    let now = yunxin_ecp::signing::unix_millis_now();
+    let received: Vec<(String, String)> = sign_callback(&creds(), BODY, now)
+        .pairs()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let verifier = CallbackVerifier::new(creds());
+    let slice: &[(String, String)] = &received;
+    assert_eq!(verifier.verify(BODY, slice, now), Ok(()));
+    assert_eq!(verifier.verify(BODY, &received, now), Ok(()));
+    assert_eq!(verifier.verify_now(BODY, received.iter()), Ok(()));
+    let event = verifier.verify_and_parse_now(BODY, slice).unwrap();
+    let yunxin_ecp::CallbackEvent::CallEnd(record) = event else {
+        panic!("a call-end event")
+    };
+    assert_eq!(record.duration_sec, Some(61));
+    // Still refused when stale, on the clock.
+    let old: Vec<(String, String)> = sign_callback(&creds(), BODY, now - 3_600_000)
+        .pairs()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(
+        verifier
+            .verify_and_parse_now(BODY, &old)
+            .unwrap_err()
+            .reason(),
+        "stale"
+    );
+}

@@ -112,7 +112,6 @@ fn serve(mut stream: TcpStream, seen: &Seen, answer: &dyn Fn(&str) -> Vec<u8>) {
 fn client(base_url: &str, retries: u32) -> Client {
     Client::builder(Credentials::new("hostile-app-key", SECRET).unwrap())
         .base_url(base_url)
-        .unwrap()
         .timeout(Duration::from_secs(5))
         .max_retries(retries)
         .backoff(Duration::ZERO)

@@ -265,7 +265,7 @@ pub unsafe extern "C" fn yx_client_builder_build(
         };
         let mut config = Client::builder(b.credentials.clone());
         if let Some(url) = &b.base_url {
-            config = config.base_url(url.as_str())?;
+            config = config.base_url(url.as_str());
         }
         if let Some(t) = b.connect_timeout {
             config = config.connect_timeout(t);

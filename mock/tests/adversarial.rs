@@ -781,8 +781,7 @@ fn the_redirect_fault_points_at_a_counted_target_and_places_nothing() {
     .unwrap();
     assert_eq!(set.status, 200, "{}", set.text());
     let client = yunxin_ecp::blocking::Client::builder(creds())
-        .base_url(&server.base_url())
-        .unwrap()
+        .base_url(server.base_url())
         .max_retries(0)
         .build()
         .unwrap();

@@ -162,7 +162,6 @@ fn creds() -> Credentials {
 fn client(base_url: &str) -> Client {
     Client::builder(creds())
         .base_url(base_url)
-        .unwrap()
         .timeout(Duration::from_secs(5))
         .backoff(Duration::ZERO)
         .build()
@@ -257,8 +256,7 @@ fn an_unknown_path_is_signed_sent_and_answered_whole() {
 fn the_ecp_paths_work_as_generic_requests_against_the_mock() {
     let mock = MockServer::start(MockConfig::default()).unwrap();
     let client = Client::builder(Credentials::new(SAMPLE_APP_KEY, SAMPLE_APP_SECRET).unwrap())
-        .base_url(&mock.base_url())
-        .unwrap()
+        .base_url(mock.base_url())
         .build()
         .unwrap();
     let start = ApiRequest::new(
@@ -388,7 +386,6 @@ fn a_read_timeout_is_never_resent_unless_the_request_is_idempotent() {
     let server = LocalServer::start(|_| Action::Hang);
     let client = Client::builder(creds())
         .base_url(&server.url)
-        .unwrap()
         .timeout(Duration::from_millis(300))
         .backoff(Duration::ZERO)
         .build()
@@ -498,7 +495,6 @@ fn redirects_and_oversized_answers_are_refused() {
     let server = LocalServer::start(move |_| json_response("200 OK", &big));
     let client = Client::builder(creds())
         .base_url(&server.url)
-        .unwrap()
         .max_response_bytes(1024)
         .build()
         .unwrap();

@@ -23,7 +23,6 @@ fn creds() -> Credentials {
 fn client_for(base_url: &str) -> Client {
     Client::builder(creds())
         .base_url(base_url)
-        .unwrap()
         .connect_timeout(Duration::from_millis(500))
         .timeout(Duration::from_millis(800))
         .backoff(Duration::from_millis(10))
@@ -109,8 +108,7 @@ fn api_errors_are_typed_and_not_retried() {
     assert_eq!(mock.stats().requests, 1, "a 414 is not retried");
 
     let wrong = Client::builder(Credentials::new(SAMPLE_APP_KEY, "not-the-secret").unwrap())
-        .base_url(&mock.base_url())
-        .unwrap()
+        .base_url(mock.base_url())
         .build()
         .unwrap();
     let err = wrong.start_call(&call()).unwrap_err();
@@ -220,8 +218,7 @@ fn queries_retry_transient_failures() {
 fn oversized_answers_are_refused_without_reading_them_whole() {
     let mock = MockServer::start(MockConfig::default()).unwrap();
     let client = Client::builder(creds())
-        .base_url(&mock.base_url())
-        .unwrap()
+        .base_url(mock.base_url())
         .max_response_bytes(64 * 1024)
         .max_retries(0)
         .build()

@@ -113,8 +113,7 @@ fn requests_are_observable_and_nothing_secret_is_logged() {
     };
     let mock = MockServer::start(config).unwrap();
     let client = Client::builder(Credentials::new(APP_KEY, SECRET).unwrap())
-        .base_url(&mock.base_url())
-        .unwrap()
+        .base_url(mock.base_url())
         .backoff(Duration::from_millis(5))
         .build()
         .unwrap();
@@ -207,7 +206,6 @@ fn requests_are_observable_and_nothing_secret_is_logged() {
     };
     let offline = Client::builder(Credentials::new(APP_KEY, SECRET).unwrap())
         .base_url(&closed)
-        .unwrap()
         .backoff(Duration::ZERO)
         .build()
         .unwrap();

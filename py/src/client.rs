@@ -88,7 +88,6 @@ impl PyClient {
         let app_key = credentials.app_key().to_owned();
         let inner = Client::builder(credentials)
             .base_url(base_url)
-            .map_err(py_err)?
             .connect_timeout(seconds("connect_timeout", settings.connect_timeout, false)?)
             .timeout(seconds("timeout", settings.timeout, false)?)
             .max_retries(settings.max_retries)

@@ -16,7 +16,7 @@ const QUERIES: u32 = 5000;
 /// Requests per second of `QUERIES` sequential queries through a client for `base_url`.
 fn rate(mock: &MockServer, base_url: &str) -> Result<f64, Box<dyn std::error::Error>> {
     let client = Client::builder(mock.config().apps[0].clone())
-        .base_url(base_url)?
+        .base_url(base_url)
         .build()?;
     let call = StartCall::new("liuxuanlin", "13888888888", "13777777777", 100)?;
     let session = client.start_call(&call)?.session;

@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     log::set_logger(&LOGGER).map_err(|e| e.to_string())?;
     let mock = MockServer::start(MockConfig::default())?;
     let client = Client::builder(mock.config().apps[0].clone())
-        .base_url(&mock.base_url())?
+        .base_url(mock.base_url())
         .build()?;
     let call = StartCall::new("liuxuanlin", "13888888888", "13777777777", 100)?;
     let session = client.start_call(&call)?.session;

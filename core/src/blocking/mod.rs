@@ -59,6 +59,8 @@ pub const USER_AGENT: &str = concat!("yunxin-ecp/", env!("CARGO_PKG_VERSION"));
 pub struct ClientBuilder {
     credentials: Credentials,
     base_url: BaseUrl,
+    /// Why the last `base_url(..)` was refused: reported by `build()`.
+    base_url_error: Option<ValidationError>,
     connect_timeout: Duration,
     timeout: Duration,
     max_retries: u32,
@@ -68,9 +70,19 @@ pub struct ClientBuilder {
 
 impl ClientBuilder {
     /// Where to send requests (default `https://api.netease.im`); a local mock's URL in tests.
-    pub fn base_url(mut self, url: &str) -> Result<Self, Error> {
-        self.base_url = BaseUrl::new(url)?;
-        Ok(self)
+    ///
+    /// An absolute `http://` or `https://` URL ([`BaseUrl::new`]'s rules); one that is not makes
+    /// [`build`](Self::build) fail with a [`ValidationError`] on the field `baseUrl`, before any
+    /// other setting is checked.
+    pub fn base_url(mut self, url: impl AsRef<str>) -> Self {
+        match BaseUrl::new(url.as_ref()) {
+            Ok(base_url) => {
+                self.base_url = base_url;
+                self.base_url_error = None;
+            }
+            Err(e) => self.base_url_error = Some(e),
+        }
+        self
     }
 
     /// Time allowed to open a connection (default 5 s).
@@ -105,9 +117,12 @@ impl ClientBuilder {
     }
 
     /// Builds the client and its connection pool.
-    pub fn build(self) -> Result<Client, Error> {
+    pub fn build(mut self) -> Result<Client, Error> {
         // Refused here, naming the setting, rather than failing every request later (a zero) or
         // panicking in the clock arithmetic of every request (a wait of centuries).
+        if let Some(e) = self.base_url_error.take() {
+            return Err(e.into());
+        }
         validate::wait("connect_timeout", self.connect_timeout, false)?;
         validate::wait("timeout", self.timeout, false)?;
         validate::wait("backoff", self.backoff, true)?;
@@ -157,6 +172,7 @@ impl Client {
         ClientBuilder {
             credentials,
             base_url: BaseUrl::default(),
+            base_url_error: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
             max_retries: DEFAULT_MAX_RETRIES,

@@ -1652,7 +1652,7 @@ yx_result yx_mock_server_set_outcome_no_answer(const yx_mock_server *server,
  * Applies a fault to the next `times` requests to the ECP endpoints. `kind` is one of
  * `"delay"` (uses `ms`), `"reset_before_response"`, `"reset_mid_body"`, `"html_502"`,
  * `"empty_body"`, `"garbage_json"`, `"oversized"` (uses `bytes`), `"rate_limited"`,
- * `"server_error"`, `"busy_503"`; an unknown kind is `YX_INVALID_ARGUMENT`.
+ * `"server_error"`, `"busy_503"`, `"redirect"`; an unknown kind is `YX_INVALID_ARGUMENT`.
  *
  * # Safety
  * `server` must be NULL or a live handle; `kind` NULL or NUL-terminated; `err_out` NULL or

@@ -94,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let creds = mock.config().apps[0].clone();
     let verifier = CallbackVerifier::new(creds.clone());
     let client = Client::builder(creds)
-        .base_url(&mock.base_url())?
+        .base_url(mock.base_url())
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
         .backoff(Duration::from_millis(50))

@@ -8,20 +8,48 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use yunxin_ecp::blocking::Client;
-use yunxin_ecp::signing::unix_millis_now;
 use yunxin_ecp::{
-    CallRecord, CallbackEvent, CallbackVerifier, Credentials, Error, QueryBySession, Rate,
+    CallRecord, CallbackEvent, CallbackVerifier, Cost, Credentials, Error, QueryBySession, Rate,
     SessionKind, StartCall, StartConf,
 };
 use yunxin_ecp_mock::{MockConfig, MockServer, Outcome};
 
-const USAGE: &str = "\
-usage: yunxin-ecp-demo [--real --accid ACCID --caller NUMBER --callee NUMBER --conf NUMBER,NUMBER[,...]]
-
-Without arguments: runs the whole flow on a local mock ECP server (no account, no cost).
---real     use the real API at https://api.netease.im with YUNXIN_APP_KEY / YUNXIN_APP_SECRET.
-           This places real, billed calls; callbacks then go to the URL YunXin staff configured.";
+/// The whole ECP flow (sign, place a call and a conference, query both, receive and verify the
+/// call-end callbacks, sum the cost), on a local mock of the API: no account, nothing billed.
+#[derive(Parser, Debug)]
+#[command(
+    name = "yunxin-ecp-demo",
+    version,
+    after_help = "Examples:\n  \
+        cargo run --release -p yunxin-ecp-demo\n  \
+        YUNXIN_APP_KEY=... YUNXIN_APP_SECRET=... cargo run --release -p yunxin-ecp-demo -- \\\n      \
+        --real --accid ACCID --caller 138... --callee 137... --conf 136...,137..."
+)]
+struct Args {
+    /// Use the real API at https://api.netease.im with YUNXIN_APP_KEY / YUNXIN_APP_SECRET. This
+    /// places real, billed calls; their callbacks go to the URL YunXin staff configured.
+    #[arg(long)]
+    real: bool,
+    /// The accid that places the calls (with --real).
+    #[arg(long, requires = "real", default_value = "liuxuanlin")]
+    accid: String,
+    /// The number rung first, in both the call and the conference (with --real).
+    #[arg(long, requires = "real", default_value = "13888888888")]
+    caller: String,
+    /// The number the call connects the caller to (with --real).
+    #[arg(long, requires = "real", default_value = "13777777777")]
+    callee: String,
+    /// The conference's other members, comma-separated: 2 to 7 numbers (with --real).
+    #[arg(
+        long,
+        requires = "real",
+        value_delimiter = ',',
+        default_value = "13666666666,13777777777"
+    )]
+    conf: Vec<String>,
+}
 
 /// The numbers the demo dials.
 struct Plan {
@@ -31,26 +59,24 @@ struct Plan {
     conference: Vec<String>,
 }
 
-impl Plan {
-    fn sample() -> Plan {
-        Plan {
-            accid: "liuxuanlin".into(),
-            caller: "13888888888".into(),
-            callee: "13777777777".into(),
-            conference: vec!["13666666666".into(), "13777777777".into()],
-        }
-    }
-}
+/// The outcomes the demo sets on the mock, by callee: on the real API, people decide.
+const ANSWERED_SECS: u64 = 61;
+const ANSWERS: &str = "13777777777";
+const DOES_NOT_ANSWER: &str = "13666666666";
+const NO_ANSWER_CAUSE: &str = "NO_USER_RESPONSE";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match parse_args(&args) {
-        Ok(None) => run_on_mock(),
-        Ok(Some(plan)) => run_on_real_api(&plan),
-        Err(message) => {
-            eprintln!("{message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let args = Args::parse();
+    let plan = Plan {
+        accid: args.accid,
+        caller: args.caller,
+        callee: args.callee,
+        conference: args.conf,
+    };
+    let result = if args.real {
+        run_on_real_api(&plan)
+    } else {
+        run_on_mock(&plan)
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -61,33 +87,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// `None`: the mock demo. `Some(plan)`: the real API with these numbers.
-fn parse_args(args: &[String]) -> Result<Option<Plan>, String> {
-    if args.is_empty() {
-        return Ok(None);
-    }
-    let mut plan = Plan::sample();
-    let mut real = false;
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().cloned().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--real" => real = true,
-            "--accid" => plan.accid = value()?,
-            "--caller" => plan.caller = value()?,
-            "--callee" => plan.callee = value()?,
-            "--conf" => plan.conference = value()?.split(',').map(str::to_owned).collect(),
-            "-h" | "--help" => return Err("yunxin-ecp-demo".into()),
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
-    if !real {
-        return Err("numbers are only used with --real".into());
-    }
-    Ok(Some(plan))
-}
-
-fn run_on_mock() -> Result<(), Box<dyn std::error::Error>> {
+fn run_on_mock(plan: &Plan) -> Result<(), Box<dyn std::error::Error>> {
     let began = Instant::now();
     // The app's web server, which YunXin POSTs call-end callbacks to: here a second mock,
     // whose inbox records what arrives.
@@ -97,55 +97,52 @@ fn run_on_mock() -> Result<(), Box<dyn std::error::Error>> {
         call_duration: Duration::from_millis(50),
         ..MockConfig::default()
     })?;
-    // The simulated outcomes, decided by the (first) callee: the call is answered and lasts
-    // 61 s (two billed minutes); nobody picks up the conference.
-    mock.set_outcome("13777777777", Outcome::answered(61));
-    mock.set_outcome("13666666666", Outcome::no_answer("NO_USER_RESPONSE"));
+    // The simulated outcomes, decided by the (first) callee.
+    mock.set_outcome(ANSWERS, Outcome::answered(ANSWERED_SECS));
+    mock.set_outcome(DOES_NOT_ANSWER, Outcome::no_answer(NO_ANSWER_CAUSE));
     let creds = mock.config().apps[0].clone();
 
     println!(
-        "yunxin-ecp demo on the local mock ECP server at {}",
-        mock.base_url()
+        "yunxin-ecp demo: the whole ECP flow on a local mock of the API (no account, nothing billed)"
     );
+    println!("  mock ECP API       {}", mock.base_url());
+    println!("  app                {creds}: the official samples' app, known to the mock");
     println!(
-        "  app {}, callbacks received at {}",
-        creds,
+        "  your web server    {} (a second mock, whose inbox receives the call-end callbacks)",
         receiver.inbox_url()
     );
-    let client = Client::builder(creds.clone())
-        .base_url(&mock.base_url())?
-        .build()?;
-    let sessions = place_and_query(&client, &Plan::sample())?;
+    println!("  outcomes the demo sets on the mock (on the real API, the people called decide):");
+    println!("    - {ANSWERS} answers and talks for {ANSWERED_SECS} s");
+    println!("    - {DOES_NOT_ANSWER} does not pick up (hang cause {NO_ANSWER_CAUSE})");
 
-    println!("\nwaiting for the call-end callbacks ...");
+    let client = Client::builder(creds.clone())
+        .base_url(mock.base_url())
+        .build()?;
+    let sessions = place_and_query(&client, plan)?;
+
+    println!("\n4. receive and verify the call-end callbacks the mock POSTs to your web server");
     let received = receiver.wait_for_inbox(sessions.len(), Duration::from_secs(10));
     let verifier = CallbackVerifier::new(creds);
     let mut records = Vec::new();
     for callback in &received {
-        let headers = callback
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()));
-        match verifier.verify_and_parse(&callback.body, headers, unix_millis_now())? {
+        match verifier.verify_and_parse_now(&callback.body, &callback.headers)? {
             CallbackEvent::CallEnd(record) => records.push(*record),
             CallbackEvent::Other { event_type, .. } => {
-                println!("  (ignored event type {event_type:?})")
+                println!("   (ignored event type {event_type:?})")
             }
         }
     }
     println!(
-        "  {} of {} callbacks received and verified (MD5 of the raw body, CheckSum, CurTime)",
+        "   {} of {} callbacks received and verified (MD5 of the raw body, CheckSum, CurTime)",
         records.len(),
         sessions.len()
     );
-    let tampered = received.first().map(|c| {
-        let mut body = c.body.clone();
-        body.extend_from_slice(b" ");
-        let headers = c.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        verifier.verify(&body, headers, unix_millis_now())
-    });
-    if let Some(Err(refusal)) = tampered {
-        println!("  a tampered copy is refused: {refusal}");
+    if let Some(first) = received.first() {
+        let mut body = first.body.clone();
+        body.push(b' ');
+        if let Err(refusal) = verifier.verify_now(&body, &first.headers) {
+            println!("   a tampered copy (one byte added to the body) is refused: {refusal}");
+        }
     }
     print_summary(&records);
     mock.stop();
@@ -180,76 +177,129 @@ fn place_and_query(client: &Client, plan: &Plan) -> Result<Vec<String>, Error> {
     let call = StartCall::new(&plan.accid, &plan.caller, &plan.callee, 100)?;
     let conf = StartConf::new(&plan.accid, &plan.caller, plan.conference.clone(), 300)?;
 
-    let call_session = client.start_call(&call)?.session;
     println!(
-        "\nstart call        {} -> {} (maxDur 100 s): session {call_session}",
+        "\n1. place a call (signed startcall.action): {} rings first, then {}; at most {} s",
         call.caller(),
-        call.callee()
+        call.callee(),
+        call.max_dur()
     );
-    let conf_session = client.start_conf(&conf)?.session;
+    let call_session = client.start_call(&call)?.session;
+    println!("   session {call_session}");
     println!(
-        "start conference  {} + {:?} (maxDur 300 s): session {conf_session}",
+        "2. place a conference (startconf.action): host {}, at most {} s, callees:",
         conf.caller(),
-        conf.callees()
+        conf.max_dur()
     );
+    for callee in conf.callees() {
+        println!("     - {callee}");
+    }
+    let conf_session = client.start_conf(&conf)?.session;
+    println!("   session {conf_session}");
+    println!("3. query both records (queryBySession.action)");
     for (session, kind) in [
         (&call_session, SessionKind::Call),
         (&conf_session, SessionKind::Conference),
     ] {
         let record = client.query(&QueryBySession::new(session.as_str(), kind)?)?;
         println!(
-            "query {:<11} {session}: status {}, {} s",
-            format!("{kind:?}").to_lowercase(),
+            "   {:<11} {session}: status {}, lasted {} s",
+            kind_name(kind == SessionKind::Conference),
             record.status.as_deref().unwrap_or("?"),
             record.duration_sec.unwrap_or(0)
         );
     }
+    println!(
+        "   (status SUCCESS means the service handled the request, not that anyone answered: \
+         answered means durationSec > 0)"
+    );
     Ok(vec![call_session, conf_session])
+}
+
+fn kind_name(conference: bool) -> &'static str {
+    if conference { "conference" } else { "call" }
+}
+
+/// `0.24 yuan (24 fen)`.
+fn money(cost: Cost) -> String {
+    format!("{cost} yuan ({} fen)", cost.fen)
+}
+
+/// Why a record was not answered, in the demo's terms: the outcome it set on the mock.
+fn why_not_answered(record: &CallRecord) -> String {
+    // The mock decides by the callee: a conference's first callee, else the call's.
+    let decisive = record
+        .members
+        .as_ref()
+        .and_then(|m| m.get(1))
+        .or(record.callee.as_ref());
+    let causes: Vec<&str> = record
+        .legs
+        .iter()
+        .filter_map(|l| l.hang_cause.as_deref())
+        .collect();
+    match decisive {
+        Some(number) if number == DOES_NOT_ANSWER => format!(
+            "not answered because the demo set that outcome: it told the mock that {number}{} \
+             does not pick up (hang cause {NO_ANSWER_CAUSE}); nothing is billed",
+            if record.is_conference() {
+                ", the conference's first callee,"
+            } else {
+                ""
+            }
+        ),
+        _ if !causes.is_empty() => format!(
+            "not answered: durationSec is 0 (hang causes: {}); nothing is billed",
+            causes.join(", ")
+        ),
+        _ => "not answered: durationSec is 0; nothing is billed".to_owned(),
+    }
 }
 
 fn print_summary(records: &[CallRecord]) {
     let rate = Rate::default();
     println!(
-        "\n{:<38} {:<11} {:<9} {:>9} {:>7} {:>7}",
-        "session", "kind", "answered", "duration", "billed", "cost"
+        "\nsummary (billing: every started minute costs {} fen; 100 fen = 1 yuan)",
+        rate.fen_per_minute
     );
     let (mut minutes, mut fen) = (0, 0);
     for r in records {
-        let kind = if r.is_conference() {
-            "conference"
-        } else {
-            "call"
-        };
-        let who = match (&r.members, &r.legs[..]) {
-            (Some(members), _) => members.join(", "),
-            (None, legs) => legs
-                .iter()
-                .map(|l| {
-                    format!(
-                        "{} {}",
-                        l.endpoint.as_deref().unwrap_or("?"),
-                        l.hang_cause.as_deref().unwrap_or("")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
+        let cost = r.cost(rate);
         println!(
-            "{:<38} {:<11} {:<9} {:>7} s {:>3} min {:>7}",
-            r.session.as_deref().unwrap_or("?"),
-            kind,
-            if r.answered() { "yes" } else { "no" },
-            r.duration_sec.unwrap_or(0),
-            r.billed_minutes(),
-            r.cost(rate).to_string()
+            "- {} {}",
+            kind_name(r.is_conference()),
+            r.session.as_deref().unwrap_or("?")
         );
-        println!("    {who}");
+        if r.answered() {
+            println!("    answered, lasted {} s", r.duration_sec.unwrap_or(0));
+        } else {
+            println!("    {}", why_not_answered(r));
+        }
+        println!(
+            "    billed {} started minute(s) x {} fen = {}",
+            r.billed_minutes(),
+            rate.fen_per_minute,
+            money(cost)
+        );
+        match &r.members {
+            Some(members) => {
+                println!("    members:");
+                for m in members {
+                    println!("      - {m}");
+                }
+            }
+            None => {
+                println!("    legs:");
+                for l in &r.legs {
+                    println!(
+                        "      - {}: {}",
+                        l.endpoint.as_deref().unwrap_or("?"),
+                        l.hang_cause.as_deref().unwrap_or("no hang cause given")
+                    );
+                }
+            }
+        }
         minutes += r.billed_minutes();
-        fen += r.cost(rate).fen;
+        fen += cost.fen;
     }
-    println!(
-        "total: {minutes} billed minutes, {} yuan at {} fen per started minute",
-        yunxin_ecp::Cost { fen },
-        rate.fen_per_minute
-    );
+    println!("total: {minutes} billed minute(s), {}", money(Cost { fen }));
 }

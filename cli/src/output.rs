@@ -139,10 +139,15 @@ impl Log for StderrLogger {
     fn flush(&self) {}
 }
 
-/// Installs the `--verbose` logger; without `--verbose` logging stays off entirely.
+/// Installs the `--verbose` logger; without `--verbose` logging stays off entirely. Where the
+/// host process already has a logger (the Python package hands events to `logging`), the
+/// events go to that one.
 pub fn install_logger(verbose: bool) {
     static LOGGER: StderrLogger = StderrLogger;
-    if verbose && log::set_logger(&LOGGER).is_ok() {
+    if verbose {
+        let _ = log::set_logger(&LOGGER);
         log::set_max_level(LevelFilter::Debug);
+    } else {
+        log::set_max_level(LevelFilter::Off);
     }
 }

@@ -209,6 +209,19 @@ impl PyClient {
         })
     }
 
+    /// Sends a request to any YunXin server API (an ``ApiRequest``) with the same signing,
+    /// timeouts, size limit, redirect refusal and exceptions as the ECP calls, and returns the
+    /// whole JSON answer (a ``dict``) on code 200.
+    #[pyo3(signature = (request))]
+    fn request<'py>(
+        &self,
+        py: Python<'py>,
+        request: &crate::requests::PyApiRequest,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let answer = py.detach(|| self.inner.request(&request.inner));
+        crate::convert::json_to_py(py, &answer.map_err(py_err)?)
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
             "Client(app_key={}, base_url={})",

@@ -8,7 +8,7 @@ use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 use serde_json::Value;
 use yunxin_ecp::validate;
 
@@ -307,4 +307,39 @@ pub fn max_retries(value: &Bound<'_, PyAny>) -> PyResult<u32> {
 /// See [`tolerance_ms`].
 pub fn max_response_bytes(value: &Bound<'_, PyAny>) -> PyResult<u64> {
     uint_arg("max_response_bytes", value)
+}
+
+/// Form parameters from a mapping (anything with `.items()`) or an iterable of (name, value)
+/// pairs; names are `str`, values `str` or `int` (not `bool`, whose text would be `True`).
+pub fn string_pairs(argument: &str, params: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    let py = params.py();
+    let items = match params.getattr(intern!(py, "items")) {
+        Ok(items) => items.call0()?,
+        Err(e) if e.is_instance_of::<PyAttributeError>(py) => params.clone(),
+        Err(e) => return Err(e),
+    };
+    let bad = || {
+        PyTypeError::new_err(format!(
+            "{argument} must be a mapping or (name, value) pairs of str (values may be int)"
+        ))
+    };
+    if items.is_instance_of::<PyString>() || items.is_instance_of::<PyBytes>() {
+        return Err(bad());
+    }
+    let mut pairs = Vec::new();
+    for item in items.try_iter().map_err(|_| bad())? {
+        let item = item?;
+        let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) =
+            item.extract().map_err(|_| bad())?;
+        let name: String = name.extract().map_err(|_| bad())?;
+        let value = if value.is_instance_of::<PyString>() {
+            value.extract::<String>()?
+        } else if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>() {
+            value.str()?.extract::<String>()?
+        } else {
+            return Err(bad());
+        };
+        pairs.push((name, value));
+    }
+    Ok(pairs)
 }

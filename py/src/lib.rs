@@ -5,6 +5,7 @@
 //! exception classes are in `python/yunxin_ecp/`.
 
 mod callbacks;
+mod cli;
 mod client;
 mod convert;
 mod errors;
@@ -40,6 +41,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<requests::PyStartConference>()?;
     m.add_class::<requests::PyQueryBySession>()?;
     m.add_class::<requests::PyPreparedRequest>()?;
+    m.add_class::<requests::PyApiRequest>()?;
     m.add_function(wrap_pyfunction!(requests::parse_start_response, m)?)?;
     m.add_function(wrap_pyfunction!(requests::parse_query_response, m)?)?;
 
@@ -60,6 +62,10 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(server::reply_bad_param, m)?)?;
     m.add_function(wrap_pyfunction!(server::reply_error, m)?)?;
     m.add_function(wrap_pyfunction!(server::reply_started, m)?)?;
+
+    m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(cli::refresh_logging, m)?)?;
+    cli::install_logging(m.py());
 
     m.add_class::<client::PyClient>()?;
     m.add_class::<policy::PyClientConfig>()?;

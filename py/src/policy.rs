@@ -23,6 +23,7 @@ use crate::client::resolve_credentials;
 use crate::convert::seconds;
 use crate::errors::py_err;
 use crate::records::repr;
+use crate::requests::PyPreparedRequest;
 use crate::signing::PyCredentials;
 
 /// The settings of a client that runs on a Python HTTP stack, validated as ``Client``'s are,
@@ -171,11 +172,11 @@ impl PyClientConfig {
     /// The ``TransportError`` (or ``TimeoutError``) the blocking client raises for a failure
     /// below HTTP: ``kind`` is ``"connect"``, ``"timeout"``, ``"tls"`` or ``"io"``, and
     /// ``maybe_sent`` false only when the request provably never left. Returned, not raised.
-    #[pyo3(signature = (endpoint, kind, *, maybe_sent, detail, attempts))]
+    #[pyo3(signature = (prepared, kind, *, maybe_sent, detail, attempts))]
     fn transport_error(
         &self,
         py: Python<'_>,
-        endpoint: &str,
+        prepared: PyRef<'_, PyPreparedRequest>,
         kind: &str,
         maybe_sent: bool,
         detail: String,
@@ -192,9 +193,10 @@ impl PyClientConfig {
                 )));
             }
         };
+        let (endpoint, path) = self.endpoint_of(&prepared);
         let error = TransportError {
-            endpoint: endpoint_named(endpoint)?,
-            path: None,
+            endpoint,
+            path,
             kind,
             maybe_sent,
             detail,
@@ -205,33 +207,32 @@ impl PyClientConfig {
 
     /// The ``ProtocolError`` of kind ``"redirect"`` for a 3xx answer, with its ``Location``
     /// (never followed). Returned, not raised.
-    #[pyo3(signature = (endpoint, http_status, location))]
+    #[pyo3(signature = (prepared, http_status, location))]
     fn redirect_error(
         &self,
         py: Python<'_>,
-        endpoint: &str,
+        prepared: PyRef<'_, PyPreparedRequest>,
         http_status: u16,
         location: Option<&str>,
     ) -> PyResult<Py<PyAny>> {
-        let e = ProtocolError::redirect(endpoint_named(endpoint)?, http_status, location);
+        let (endpoint, path) = self.endpoint_of(&prepared);
+        let mut e = ProtocolError::redirect(endpoint, http_status, location);
+        e.path = path;
         Ok(py_err(ResponseError::Protocol(e)).into_value(py).into_any())
     }
 
     /// The ``ProtocolError`` of kind ``"too_large"`` for a body over ``max_response_bytes``.
     /// Returned, not raised.
-    #[pyo3(signature = (endpoint, http_status))]
+    #[pyo3(signature = (prepared, http_status))]
     fn too_large_error(
         &self,
         py: Python<'_>,
-        endpoint: &str,
+        prepared: PyRef<'_, PyPreparedRequest>,
         http_status: u16,
     ) -> PyResult<Py<PyAny>> {
-        let mut e = ProtocolError::new(
-            endpoint_named(endpoint)?,
-            ProtocolErrorKind::TooLarge,
-            http_status,
-            b"",
-        );
+        let (endpoint, path) = self.endpoint_of(&prepared);
+        let mut e = ProtocolError::new(endpoint, ProtocolErrorKind::TooLarge, http_status, b"");
+        e.path = path;
         e.detail = Some(format!("over {} bytes", self.max_response_bytes));
         Ok(py_err(ResponseError::Protocol(e)).into_value(py).into_any())
     }
@@ -245,16 +246,17 @@ impl PyClientConfig {
     }
 }
 
-/// The endpoint a `PreparedRequest.endpoint` names.
-fn endpoint_named(code: &str) -> PyResult<Endpoint> {
-    [
-        Endpoint::StartCall,
-        Endpoint::StartConf,
-        Endpoint::QueryBySession,
-    ]
-    .into_iter()
-    .find(|e| e.code() == code)
-    .ok_or_else(|| PyValueError::new_err(format!("no ECP endpoint {code:?}")))
+impl PyClientConfig {
+    /// The endpoint a prepared request goes to (a generic request's idempotency included), and
+    /// for a generic request its path, which its errors name.
+    fn endpoint_of(&self, prepared: &PyPreparedRequest) -> (Endpoint, Option<String>) {
+        let endpoint = prepared.inner.endpoint;
+        let path = matches!(endpoint, Endpoint::Api { .. })
+            .then(|| prepared.inner.url.strip_prefix(self.base_url.as_str()))
+            .flatten()
+            .map(str::to_owned);
+        (endpoint, path)
+    }
 }
 
 /// The advice a `retry_advice` attribute names.

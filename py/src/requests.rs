@@ -367,6 +367,90 @@ impl PyQueryBySession {
     }
 }
 
+/// A request to any YunXin server API (users, messages, SMS...): a form-encoded POST to
+/// ``base_url + path``, signed like every request. ``path`` must be absolute, without scheme,
+/// host, ``..``, ``?`` or ``#``; ``params`` is a mapping or (name, value) pairs of ``str``.
+/// Unless ``idempotent=True``, a client sends it again only when it provably never left.
+#[pyclass(module = "yunxin_ecp", name = "ApiRequest", frozen)]
+pub struct PyApiRequest {
+    pub inner: yunxin_ecp::ApiRequest,
+}
+
+#[pymethods]
+impl PyApiRequest {
+    #[new]
+    #[pyo3(signature = (path, params = None, *, idempotent = false))]
+    fn new(path: String, params: Option<&Bound<'_, PyAny>>, idempotent: bool) -> PyResult<Self> {
+        let pairs = match params {
+            Some(params) => crate::convert::string_pairs("params", params)?,
+            None => Vec::new(),
+        };
+        let inner = yunxin_ecp::ApiRequest::new(path, pairs)
+            .map_err(py_err)?
+            .idempotent(idempotent);
+        Ok(PyApiRequest { inner })
+    }
+
+    /// The path below the base URL.
+    #[getter]
+    fn path(&self) -> &str {
+        self.inner.path()
+    }
+
+    /// The parameters, in order.
+    #[getter]
+    fn params(&self) -> Vec<(String, String)> {
+        self.inner.params().to_vec()
+    }
+
+    /// Whether sending it twice does no harm (the caller's word).
+    #[getter]
+    fn idempotent(&self) -> bool {
+        self.inner.is_idempotent()
+    }
+
+    /// The form body, UTF-8 percent-encoded.
+    fn form_body(&self) -> String {
+        self.inner.form_body()
+    }
+
+    /// The request ready to send; see ``StartCall.prepare``.
+    #[pyo3(signature = (signer, *, base_url = DEFAULT_BASE_URL))]
+    fn prepare(&self, signer: &Bound<'_, PyAny>, base_url: &str) -> PyResult<PyPreparedRequest> {
+        let base = BaseUrl::new(base_url).map_err(py_err)?;
+        let auth = auth_from(signer)?;
+        Ok(PyPreparedRequest {
+            inner: self.inner.prepare(&base, &auth),
+        })
+    }
+
+    /// Reads the answer: the whole JSON object on code 200, else ``ApiError`` (with the code
+    /// table's meaning) or ``ProtocolError``.
+    #[pyo3(signature = (status, body))]
+    fn parse_response<'py>(
+        &self,
+        py: Python<'py>,
+        status: u16,
+        body: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let body = body_bytes(body, true)?;
+        let value = self.inner.parse_response(status, &body).map_err(py_err)?;
+        crate::convert::json_to_py(py, &value)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "ApiRequest({}, idempotent={})",
+            repr(py, self.inner.path())?,
+            if self.inner.is_idempotent() {
+                "True"
+            } else {
+                "False"
+            }
+        ))
+    }
+}
+
 /// A request ready for any HTTP client (requests, httpx, aiohttp, urllib):
 /// ``method``, ``url``, ``headers`` and the form ``body``.
 #[pyclass(module = "yunxin_ecp", name = "PreparedRequest", frozen)]

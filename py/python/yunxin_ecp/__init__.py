@@ -9,8 +9,14 @@ same client for asyncio, on httpx (``pip install "yunxin-ecp[async]"``), and
 
 ``yunxin_ecp.testing`` holds a local mock of the service for your own tests, and
 ``yunxin_ecp.server`` the service's side (signature checks and parameter reading).
+
+The client's events (request sent, response, retry, gave up; never a header, a body or a full
+phone number) reach the standard ``logging`` module under the logger ``"yunxin_ecp"``. Levels
+are cached after the first event: call ``refresh_logging()`` after changing them at run time.
+The ``yunxin-ecp`` command comes with the package (``yunxin-ecp --help``).
 """
 
+import logging
 from typing import Union
 
 from ._async import AsyncClient
@@ -27,6 +33,7 @@ from ._errors import (
 from ._native import (
     DEFAULT_BASE_URL,
     DEFAULT_TOLERANCE_MS,
+    ApiRequest,
     AuthHeaders,
     CallbackVerifier,
     CallEndEvent,
@@ -47,8 +54,13 @@ from ._native import (
     parse_callback,
     parse_query_response,
     parse_start_response,
+    refresh_logging,
     sign_callback,
 )
+
+# A library's logger stays silent until the application configures logging (no "gave up" lines
+# on standard error through logging's last-resort handler).
+logging.getLogger("yunxin_ecp").addHandler(logging.NullHandler())
 
 CallbackEvent = Union[CallEndEvent, OtherEvent]
 """What a callback carries: ``CallEndEvent`` for a finished call, ``OtherEvent`` otherwise."""
@@ -65,6 +77,7 @@ __all__ = [
     "StartConference",
     "QueryBySession",
     "PreparedRequest",
+    "ApiRequest",
     "parse_start_response",
     "parse_query_response",
     "Started",
@@ -79,6 +92,7 @@ __all__ = [
     "sign_callback",
     "Client",
     "AsyncClient",
+    "refresh_logging",
     "YunxinError",
     "ValidationError",
     "ApiError",

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import builtins
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, Callable, Iterable, Literal, Optional, Protocol, SupportsIndex, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Protocol, SupportsIndex, TypeVar
 
 from ._errors import YunxinError
 from ._native import (
     DEFAULT_BASE_URL,
+    ApiRequest,
     CallRecord,
     Credentials,
     PreparedRequest,
@@ -168,6 +169,12 @@ class AsyncClient:
         request = QueryBySession(session, kind=kind)
         return await self._send(request, QueryBySession.parse_response)
 
+    async def request(self, request: ApiRequest) -> dict[str, Any]:
+        """Sends a request to any YunXin server API with the same signing, limits, redirect
+        refusal and exceptions as the ECP calls; returns the whole JSON answer on code 200. It
+        is sent again only when it provably never left, unless it is marked ``idempotent``."""
+        return await self._send(request, request.parse_response)
+
     async def aclose(self) -> None:
         """Closes the client's connections (not those of an ``http_client`` passed in)."""
         if self._owns_http:
@@ -205,7 +212,6 @@ class AsyncClient:
     async def _exchange(self, prepared: PreparedRequest, attempt: int) -> tuple[int, bytes]:
         """One HTTP exchange: the status and the body, or the exception that says why not."""
         httpx = self._httpx
-        endpoint = prepared.endpoint
         headers = prepared.header_pairs
         headers.append(("User-Agent", self._user_agent))
         try:
@@ -220,35 +226,35 @@ class AsyncClient:
                 ) as response:
                     status = response.status_code
                     if 300 <= status < 400:
-                        raise self._config.redirect_error(endpoint, status, response.headers.get("location"))
-                    return status, await self._read_body(response, endpoint)
+                        raise self._config.redirect_error(prepared, status, response.headers.get("location"))
+                    return status, await self._read_body(response, prepared)
         except httpx.RequestError as e:
-            raise self._transport_error(endpoint, e, attempt) from e
+            raise self._transport_error(prepared, e, attempt) from e
         except builtins.TimeoutError as e:  # the attempt's deadline, over while waiting on the answer
             raise self._config.transport_error(
-                endpoint,
+                prepared,
                 "timeout",
                 maybe_sent=True,
                 detail=f"no complete answer within {self._deadline:g} s",
                 attempts=attempt,
             ) from e
 
-    async def _read_body(self, response: httpx.Response, endpoint: str) -> bytes:
+    async def _read_body(self, response: httpx.Response, prepared: PreparedRequest) -> bytes:
         """The body, read no further than ``max_response_bytes``."""
         limit = self._limit
         length = response.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
-            raise self._config.too_large_error(endpoint, response.status_code)
+            raise self._config.too_large_error(prepared, response.status_code)
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > limit:
-                raise self._config.too_large_error(endpoint, response.status_code)
+                raise self._config.too_large_error(prepared, response.status_code)
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _transport_error(self, endpoint: str, e: Exception, attempt: int) -> Exception:
+    def _transport_error(self, prepared: PreparedRequest, e: Exception, attempt: int) -> Exception:
         """httpx's failure as this package's ``TransportError``, deciding whether the request may
         have been sent: only a failure to connect proves that it was not."""
         httpx = self._httpx
@@ -264,7 +270,7 @@ class AsyncClient:
         else:  # ReadError, WriteError, RemoteProtocolError (a reset), DecodingError ...
             kind, maybe_sent = "io", True
         return self._config.transport_error(
-            endpoint, kind, maybe_sent=maybe_sent, detail=_describe(e), attempts=attempt
+            prepared, kind, maybe_sent=maybe_sent, detail=_describe(e), attempts=attempt
         )
 
 

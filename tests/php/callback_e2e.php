@@ -46,9 +46,6 @@ function post(string $url, string $body, array $headers): int
     return (int) ($m[1] ?? 0);
 }
 
-$socket = stream_socket_server('tcp://127.0.0.1:0');
-$port = (int) substr(strrchr(stream_socket_get_name($socket, false), ':'), 1);
-fclose($socket);
 // Only needed when running as root (opcache refuses to preload as root without it).
 $user = function_exists('posix_geteuid') ? posix_getpwuid(posix_geteuid())['name'] : (getenv('USER') ?: 'root');
 $log = tempnam(sys_get_temp_dir(), 'yx-callbacks-');
@@ -62,27 +59,64 @@ $env = [
     'YUNXIN_APP_SECRET' => MockServer::sampleAppSecret(),
     'YUNXIN_CALLBACK_LOG' => $log,
 ];
-$server = proc_open(
-    [
-        PHP_BINARY,
-        '-d', 'ffi.enable=preload',
-        '-d', "ffi.preload=$root/include/yunxin_ecp_php.h",
-        '-d', 'opcache.enable=1',
-        '-d', 'opcache.enable_cli=1',
-        '-d', "opcache.preload=$root/php/YunxinEcp.php",
-        '-d', 'opcache.preload_user=' . $user,
-        '-S', "127.0.0.1:$port",
-        "$root/examples/php/callback_handler.php",
-    ],
-    [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']],
-    $pipes,
-    $root,
-    $env,
-);
-$url = "http://127.0.0.1:$port/yunxin/callback";
-for ($i = 0; $i < 100 && @fsockopen('127.0.0.1', $port) === false; $i++) {
-    usleep(50000);
+
+/**
+ * Starts `php -S` with the example handler on a free port. The port is picked by binding port 0
+ * and released for the server to take, so on a busy machine another process can take it first:
+ * then the server exits, and another port is tried. Ready means: still running, and answering as the handler does.
+ *
+ * @return array{0: resource, 1: int}
+ */
+function start_handler(string $root, string $user, array $env): array
+{
+    for ($attempt = 1; $attempt <= 5; $attempt++) {
+        $socket = stream_socket_server('tcp://127.0.0.1:0');
+        $port = (int) substr(strrchr(stream_socket_get_name($socket, false), ':'), 1);
+        fclose($socket);
+        $server = proc_open(
+            [
+                PHP_BINARY,
+                '-d', 'ffi.enable=preload',
+                '-d', "ffi.preload=$root/include/yunxin_ecp_php.h",
+                '-d', 'opcache.enable=1',
+                '-d', 'opcache.enable_cli=1',
+                '-d', "opcache.preload=$root/php/YunxinEcp.php",
+                '-d', 'opcache.preload_user=' . $user,
+                '-S', "127.0.0.1:$port",
+                "$root/examples/php/callback_handler.php",
+            ],
+            [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']],
+            $pipes,
+            $root,
+            $env,
+        );
+        for ($i = 0; $i < 200; $i++) {
+            if (!proc_get_status($server)['running']) {
+                break; // the port was taken meanwhile: try another
+            }
+            $probe = @fsockopen('127.0.0.1', $port, $errno, $errstr, 1.0);
+            if ($probe !== false) {
+                fclose($probe);
+                // Ours answers a GET of the callback path with 405 (POST only).
+                $context = stream_context_create(['http' => ['ignore_errors' => true, 'timeout' => 5]]);
+                @file_get_contents("http://127.0.0.1:$port/yunxin/callback", false, $context);
+                $status = $http_response_header[0] ?? '';
+                if (str_contains($status, ' 405') && proc_get_status($server)['running']) {
+                    return [$server, $port];
+                }
+                break;
+            }
+            usleep(50000);
+        }
+        proc_terminate($server);
+        proc_close($server);
+    }
+    fwrite(STDERR, "callback e2e: php -S did not start on any of 5 ports\n");
+    exit(1);
 }
+
+[$server, $port] = start_handler($root, $user, $env);
+$url = "http://127.0.0.1:$port/yunxin/callback";
 
 $mock = MockServer::start();
 try {

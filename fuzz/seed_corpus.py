@@ -42,3 +42,33 @@ for case in load("requests.json")["cases"]:
     if "caller" in p:
         fields = [p["caller_acc"], p["caller"], p["callee"] if "callee" in p else ",".join(p["callees"])]
         put("ffi_inputs", b"\xff".join(f.encode() for f in fields))
+
+# The client target: whole raw HTTP responses, as a hostile or broken server might send them.
+def http(status: str, headers: list, body: bytes, length: bool = True) -> bytes:
+    head = [f"HTTP/1.1 {status}"] + headers
+    if length:
+        head.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+JSON = ["Content-Type: application/json;charset=utf-8"]
+for case in load("responses.json")["cases"]:
+    put("client_response", http(f"{case['http_status']} X", JSON, case["body"].encode()))
+RECORD = (b'{"code":200,"obj":{"session":"6453168498234567","type":"1","status":"SUCCESS",'
+          b'"members":[{"caller":true,"callee":"13888888888","duration":30}]}}')
+for raw in [
+    http("200 OK", JSON, b'{"code":200,"obj":{"session":"7c4b7673-4f70-4164-82a0-decb84d77914"}}'),
+    http("200 OK", JSON, RECORD),
+    http("302 Found", ["Location: /call/ecp/startcall.action"], b""),
+    http("307 Temporary Redirect", ["Location: http://127.0.0.1:9/x"], b'{"code":200,"obj":{"session":"s"}}'),
+    http("500 Internal Server Error", ["Content-Type: text/html"], b"<html><body>502 Bad Gateway</body></html>"),
+    http("200 OK", JSON, b'{"code":200,"obj":{"sess'),
+    http("200 OK", JSON + ["Content-Length: 500"], b'{"code":200,"obj":{"session":"abc"}}', length=False),
+    http("200 OK", JSON + ["Transfer-Encoding: chunked"],
+         b'10\r\n{"code":200,"obj\r\n1a\r\n":{"session":"chunked"}}\r\n0\r\n\r\n', length=False),
+    http("200 OK", JSON + ["Content-Length: 99999999999999"], b'{"code":200}', length=False),
+    b"HTTP/1.1 100 Continue\r\n\r\n" + http("200 OK", JSON, b'{"code":200,"obj":{"session":"after-100"}}'),
+    http("200 OK", JSON + ["Connection: close"], b'{"code":414,"msg":"bad checksum"}', length=False),
+    b'HTTP/1.0 200 OK\r\n\r\n{"code":200,"obj":{"session":"http10"}}',
+]:
+    put("client_response", raw)

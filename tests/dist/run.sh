@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# The release artifacts as a user gets them, self-sufficient on a fresh Debian machine:
+#
+# - installs what it needs with apt-get when missing (gcc, make, pkg-config, cmake, binutils);
+# - runs scripts/dist.sh (the wheel, the sdist, the C SDK tarball, SHA256SUMS into dist/; it
+#   builds everything itself, so this suite depends on no other);
+# - checks SHA256SUMS, the wheel's tag (abi3, manylinux) and size, the sdist's contents, and the
+#   tarball's layout (stripped libraries, relocatable pkg-config and CMake files, wrappers,
+#   examples);
+# - installs the wheel into a fresh venv with pip, with a PATH of only the venv, /usr/bin and
+#   /bin (no cargo, rustc or maturin: asserted), timing the install, and runs smoke.py there
+#   (signing against hashlib, a callback vector, a call placed on the in-process mock);
+# - unpacks the tarball in a scratch directory and builds examples/c from it four ways (make +
+#   pkg-config, CMake; each linked dynamically and statically), runs every program without
+#   LD_LIBRARY_PATH, and checks what each records (the library by name and an rpath, or no
+#   dependency on it at all).
+#
+# Prints the wheel's size and tag, the stripped library sizes and the install time, then
+# "dist: N passed, M failed"; exits non-zero on any failure. Honours CARGO_TARGET_DIR.
+# Targets (reported, and the size asserted): a wheel of at most 5 MB, installed in under 5 s.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+repo="$(pwd)"
+build="$repo/tests/dist/build"
+dist="$repo/dist"
+python="${PYTHON:-python3}"
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
+triple="$(rustc -vV | sed -n 's/^host: //p')"
+sdk_name="yunxin-ecp-$version-$triple"
+wheel_max_bytes=$((5 * 1000 * 1000))
+
+need=()
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+command -v readelf >/dev/null 2>&1 || need+=(binutils)
+bash scripts/apt-install.sh "${need[@]}" || exit 1
+
+passed=0
+failed=0
+summary=()
+figures=()
+
+# check NAME COMMAND...: runs COMMAND with its output in build/logs/NAME.log, shown on failure.
+check() {
+  local name=$1 log
+  shift
+  log="$build/logs/$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_').log"
+  if "$@" >"$log" 2>&1; then
+    passed=$((passed + 1))
+    summary+=("ok      $name")
+  else
+    failed=$((failed + 1))
+    summary+=("FAILED  $name")
+    echo "--- $name: FAILED" >&2
+    tail -n 40 "$log" >&2
+  fi
+}
+
+finish() {
+  echo
+  for line in "${summary[@]}"; do
+    echo "  $line"
+  done
+  for line in "${figures[@]}"; do
+    echo "  $line"
+  done
+  echo "dist: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit
+}
+
+rm -rf "$build"
+mkdir -p "$build/logs"
+
+echo "dist suite: bash scripts/dist.sh"
+if ! bash scripts/dist.sh; then
+  failed=$((failed + 1))
+  summary+=("FAILED  scripts/dist.sh")
+  finish
+fi
+
+wheels=("$dist"/yunxin_ecp-"$version"-*.whl)
+wheel="${wheels[0]}"
+sdist="$dist/yunxin_ecp-$version.tar.gz"
+tarball="$dist/$sdk_name.tar.gz"
+
+# --- the artifacts themselves -----------------------------------------------------------------
+check "SHA256SUMS lists and matches every artifact" bash -c '
+  cd "$1" && sha256sum -c SHA256SUMS &&
+  for f in *.whl *.tar.gz; do grep -q " $f\$" SHA256SUMS || { echo "$f not listed"; exit 1; }; done
+' _ "$dist"
+
+wheel_bytes=$(stat -c %s "$wheel" 2>/dev/null || echo 0)
+tag="$("$repo/.venv-dist/bin/auditwheel" show "$wheel" 2>&1 | tr '\n' ' ' |
+  sed -n 's/.*following platform tag: *"\([^"]*\)".*/\1/p')"
+figures+=("wheel: $(basename "$wheel"), $wheel_bytes bytes ($(awk -v b="$wheel_bytes" 'BEGIN { printf "%.2f", b / 1e6 }') MB; target at most 5 MB); auditwheel: ${tag:-unknown}")
+check "wheel is abi3 (cp39) and tagged manylinux, as auditwheel reads it" bash -c '
+  case "$(basename "$1")" in *-cp39-abi3-*manylinux*_x86_64.whl) ;; *) echo "tag: $1"; exit 1 ;; esac
+  case "$2" in manylinux_*) ;; *) echo "auditwheel: $2"; exit 1 ;; esac
+' _ "$wheel" "$tag"
+check "wheel is at most 5 MB" test "$wheel_bytes" -le "$wheel_max_bytes"
+check "wheel holds the native module, the stubs and py.typed" bash -c '
+  "$1" -m zipfile -l "$2" >"$3" &&
+  for f in yunxin_ecp/__init__.py yunxin_ecp/_native.pyi yunxin_ecp/py.typed yunxin_ecp/testing.py; do
+    grep -q " *$f " "$3" || grep -q "^$f" "$3" || { echo "missing $f"; exit 1; }
+  done && grep -Eq "yunxin_ecp/_native\.abi3\.so" "$3"
+' _ "$python" "$wheel" "$build/wheel.list"
+check "sdist holds pyproject.toml, Cargo.lock and the Rust sources" bash -c '
+  tar tzf "$1" >"$2" && for f in pyproject.toml Cargo.lock py/Cargo.toml core/src/lib.rs mock/src/lib.rs; do
+    grep -q "^yunxin_ecp-[^/]*/$f\$" "$2" || { echo "missing $f"; exit 1; }
+  done
+' _ "$sdist" "$build/sdist.list"
+
+# --- the wheel in a fresh venv, without a Rust toolchain ----------------------------------------
+venv="$build/venv"
+clean_path="$venv/bin:/usr/bin:/bin"
+"$python" -m venv "$venv" || { echo "cannot create a venv with $python" >&2; exit 1; }
+check "no cargo, rustc or maturin on the install's PATH" env -i HOME="$HOME" PATH="$clean_path" bash -c '
+  for tool in cargo rustc maturin; do
+    if command -v "$tool"; then echo "$tool is on the PATH"; exit 1; fi
+  done'
+start=$(date +%s.%N)
+check "pip install the wheel (no index, no build)" env -i HOME="$HOME" PATH="$clean_path" \
+  "$venv/bin/python" -m pip install --no-index --no-deps --disable-pip-version-check \
+  --no-cache-dir --progress-bar off "$wheel"
+install_secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+figures+=("install time: pip install of the wheel into a fresh venv, $install_secs s (target under 5 s)")
+mkdir -p "$build/scratch"
+check "smoke test from the wheel (sign, callback vector, call on the mock)" bash -c '
+  cd "$1" && env -i HOME="$HOME" PATH="$2" "$3/bin/python" "$4/tests/dist/smoke.py" "$3" \
+    "$4/tests/vectors/callbacks.json"
+' _ "$build/scratch" "$clean_path" "$venv" "$repo"
+
+# --- the C SDK, unpacked elsewhere ------------------------------------------------------------
+unpacked="$build/unpacked"
+sdk="$unpacked/$sdk_name"
+mkdir -p "$unpacked"
+check "tarball unpacks to $sdk_name/" tar xzf "$tarball" -C "$unpacked"
+check "tarball layout: headers, libraries, pkg-config, CMake, wrappers, examples" bash -c '
+  cd "$1" && for f in README.md include/yunxin_ecp.h include/yunxin_ecp_php.h \
+    lib/libyunxin_ecp.so lib/libyunxin_ecp.a lib/pkgconfig/yunxin_ecp.pc \
+    lib/cmake/yunxin_ecp/yunxin_ecpConfig.cmake lib/cmake/yunxin_ecp/yunxin_ecpConfigVersion.cmake \
+    php/YunxinEcp.php csharp/YunxinEcp.cs examples/c/Makefile examples/c/CMakeLists.txt \
+    examples/c/start_call.c examples/c/start_conf.c examples/c/callback_handler.c \
+    examples/php/server_api.php examples/php/callback_handler.php examples/csharp/StartCall.cs \
+    examples/csharp/CallbackVerification.cs; do
+    [ -s "$f" ] || { echo "missing $f"; exit 1; }
+  done
+  grep -q "^prefix=\${pcfiledir}/../..\$" lib/pkgconfig/yunxin_ecp.pc || { echo "pc prefix"; exit 1; }
+  ! grep -rn "/work\|/home\|/root\|/tmp" lib/pkgconfig lib/cmake || { echo "an absolute path"; exit 1; }
+' _ "$sdk"
+check "libraries stripped (no symbol table in the .so, no debug or bitcode in the .a)" bash -c '
+  ! readelf -S --wide "$1/lib/libyunxin_ecp.so" | grep -Eq "\.symtab|\.debug_" &&
+  ! readelf -S --wide "$1/lib/libyunxin_ecp.a" | grep -Eq "\.debug_|\.llvmbc" &&
+  [ "$(nm -D --defined-only "$1/lib/libyunxin_ecp.so" | grep -c " T yx_")" -gt 100 ]
+' _ "$sdk"
+so_bytes=$(stat -c %s "$sdk/lib/libyunxin_ecp.so" 2>/dev/null || echo 0)
+a_bytes=$(stat -c %s "$sdk/lib/libyunxin_ecp.a" 2>/dev/null || echo 0)
+figures+=("stripped libraries: libyunxin_ecp.so $so_bytes bytes ($(awk -v b="$so_bytes" 'BEGIN { printf "%.2f", b / 1e6 }') MB), libyunxin_ecp.a $a_bytes bytes ($(awk -v b="$a_bytes" 'BEGIN { printf "%.2f", b / 1e6 }') MB)")
+check "pkg-config reads the unpacked tree (version, flags, rpath)" env PKG_CONFIG_PATH="$sdk/lib/pkgconfig" bash -c '
+  [ "$(pkg-config --modversion yunxin_ecp)" = "$2" ] &&
+  pkg-config --libs yunxin_ecp | grep -q -- "-Wl,-rpath,$1/lib/pkgconfig/../../lib" &&
+  [ -f "$(pkg-config --variable=staticlib yunxin_ecp)" ]
+' _ "$sdk" "$version"
+
+examples=(start_call start_conf callback_handler)
+
+# run_all DIR: every example program in DIR, with no LD_LIBRARY_PATH.
+run_all() {
+  local dir=$1 example
+  for example in "${examples[@]}"; do
+    echo "== $example"
+    env -u LD_LIBRARY_PATH "$dir/$example" || return 1
+  done
+}
+
+# records DIR shared|static: what each program needs from the dynamic loader.
+records() {
+  local dir=$1 link=$2 example dynamic
+  for example in "${examples[@]}"; do
+    dynamic="$(readelf -d "$dir/$example")" || return 1
+    if [ "$link" = shared ]; then
+      echo "$dynamic" | grep -q "NEEDED.*\[libyunxin_ecp.so\]" ||
+        { echo "$example: no NEEDED libyunxin_ecp.so (or a path instead of the name)"; return 1; }
+      echo "$dynamic" | grep -Eq "(RUNPATH|RPATH).*$unpacked" ||
+        { echo "$example: no rpath to the unpacked tree"; echo "$dynamic"; return 1; }
+    elif echo "$dynamic" | grep -q yunxin_ecp; then
+      echo "$example: depends on libyunxin_ecp.so"
+      return 1
+    fi
+  done
+}
+
+for link in shared static; do
+  out="$build/make-$link"
+  mkdir -p "$out"
+  check "examples/c with make + pkg-config, $link: build" env PKG_CONFIG_PATH="$sdk/lib/pkgconfig" \
+    make -C "$sdk/examples/c" BUILD="$out" CC=gcc LINK="$link"
+  check "examples/c with make + pkg-config, $link: what the programs record" records "$out" "$link"
+  check "examples/c with make + pkg-config, $link: run without LD_LIBRARY_PATH" run_all "$out"
+
+  out="$build/cmake-$link"
+  static=OFF
+  [ "$link" = static ] && static=ON
+  check "examples/c with CMake, $link: configure and build" bash -c '
+    cmake -S "$1/examples/c" -B "$2" -DCMAKE_PREFIX_PATH="$1" -DYUNXIN_ECP_STATIC="$3" \
+      -DCMAKE_BUILD_TYPE=Release && cmake --build "$2"
+  ' _ "$sdk" "$out" "$static"
+  check "examples/c with CMake, $link: what the programs record" records "$out" "$link"
+  check "examples/c with CMake, $link: run without LD_LIBRARY_PATH" run_all "$out"
+done
+
+# The version file: 0.1 (the same minor) is accepted, a later major or minor is not.
+mkdir -p "$build/cmake-version"
+cat >"$build/cmake-version/CMakeLists.txt" <<'EOF'
+cmake_minimum_required(VERSION 3.10...3.31)
+project(version_check LANGUAGES C)
+find_package(yunxin_ecp ${WANT} CONFIG REQUIRED)
+message(STATUS "found yunxin_ecp ${yunxin_ecp_VERSION}")
+EOF
+check "CMake package version: ${version%.*} accepted, 9.0 and 0.99 refused" bash -c '
+  cmake -S "$2" -B "$2/ok" -DCMAKE_PREFIX_PATH="$1" -DWANT="$3" &&
+  ! cmake -S "$2" -B "$2/major" -DCMAKE_PREFIX_PATH="$1" -DWANT=9.0 &&
+  ! cmake -S "$2" -B "$2/minor" -DCMAKE_PREFIX_PATH="$1" -DWANT=0.99
+' _ "$sdk" "$build/cmake-version" "${version%.*}"
+
+finish

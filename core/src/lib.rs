@@ -37,6 +37,7 @@ pub mod record;
 pub mod request;
 pub mod response;
 pub mod server;
+pub mod settings;
 pub mod signing;
 pub mod transport;
 pub mod validate;

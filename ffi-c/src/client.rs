@@ -5,7 +5,7 @@ use std::ffi::{CString, c_char};
 use std::ptr;
 use std::time::Duration;
 
-use yunxin_ecp::blocking::Client;
+use yunxin_ecp::blocking::{Client, ClientSettings};
 use yunxin_ecp::{BaseUrl, Credentials};
 
 use crate::args::{self, Out, into_handle};
@@ -24,12 +24,7 @@ use crate::strings::{c_string, out_string, str_arg};
 #[derive(Debug, Clone)]
 pub struct yx_client_builder {
     credentials: Credentials,
-    base_url: Option<BaseUrl>,
-    connect_timeout: Option<Duration>,
-    timeout: Option<Duration>,
-    max_retries: Option<u32>,
-    backoff: Option<Duration>,
-    max_response_bytes: Option<u64>,
+    settings: ClientSettings,
 }
 
 /// A blocking ECP client. Create with `yx_client_builder_build()`, free with
@@ -69,12 +64,7 @@ pub unsafe extern "C" fn yx_client_builder_new(
         };
         out.write(into_handle(yx_client_builder {
             credentials: creds.inner.clone(),
-            base_url: None,
-            connect_timeout: None,
-            timeout: None,
-            max_retries: None,
-            backoff: None,
-            max_response_bytes: None,
+            settings: ClientSettings::default(),
         }));
         Ok(())
     })
@@ -130,7 +120,8 @@ pub unsafe extern "C" fn yx_client_builder_set_base_url(
     unsafe {
         update(builder, err_out, |b| {
             let url = str_arg(base_url, "base_url")?;
-            b.base_url = Some(BaseUrl::new(url)?);
+            BaseUrl::new(url)?;
+            b.settings.base_url = url.to_owned();
             Ok(())
         })
     }
@@ -151,7 +142,7 @@ pub unsafe extern "C" fn yx_client_builder_set_connect_timeout_ms(
     // SAFETY: forwarded from this function's contract.
     unsafe {
         update(builder, err_out, |b| {
-            b.connect_timeout = Some(Duration::from_millis(timeout_ms));
+            b.settings.connect_timeout = Duration::from_millis(timeout_ms);
             Ok(())
         })
     }
@@ -172,7 +163,7 @@ pub unsafe extern "C" fn yx_client_builder_set_timeout_ms(
     // SAFETY: forwarded from this function's contract.
     unsafe {
         update(builder, err_out, |b| {
-            b.timeout = Some(Duration::from_millis(timeout_ms));
+            b.settings.timeout = Duration::from_millis(timeout_ms);
             Ok(())
         })
     }
@@ -193,7 +184,7 @@ pub unsafe extern "C" fn yx_client_builder_set_max_retries(
     // SAFETY: forwarded from this function's contract.
     unsafe {
         update(builder, err_out, |b| {
-            b.max_retries = Some(max_retries);
+            b.settings.max_retries = max_retries;
             Ok(())
         })
     }
@@ -213,7 +204,7 @@ pub unsafe extern "C" fn yx_client_builder_set_backoff_ms(
     // SAFETY: forwarded from this function's contract.
     unsafe {
         update(builder, err_out, |b| {
-            b.backoff = Some(Duration::from_millis(backoff_ms));
+            b.settings.backoff = Duration::from_millis(backoff_ms);
             Ok(())
         })
     }
@@ -234,7 +225,7 @@ pub unsafe extern "C" fn yx_client_builder_set_max_response_bytes(
     // SAFETY: forwarded from this function's contract.
     unsafe {
         update(builder, err_out, |b| {
-            b.max_response_bytes = Some(max_bytes);
+            b.settings.max_response_bytes = max_bytes;
             Ok(())
         })
     }
@@ -263,26 +254,9 @@ pub unsafe extern "C" fn yx_client_builder_build(
                 Out::new(client_out, "client_out")?,
             )
         };
-        let mut config = Client::builder(b.credentials.clone());
-        if let Some(url) = &b.base_url {
-            config = config.base_url(url.as_str());
-        }
-        if let Some(t) = b.connect_timeout {
-            config = config.connect_timeout(t);
-        }
-        if let Some(t) = b.timeout {
-            config = config.timeout(t);
-        }
-        if let Some(n) = b.max_retries {
-            config = config.max_retries(n);
-        }
-        if let Some(d) = b.backoff {
-            config = config.backoff(d);
-        }
-        if let Some(n) = b.max_response_bytes {
-            config = config.max_response_bytes(n);
-        }
-        let inner = config.build()?;
+        let inner = Client::builder(b.credentials.clone())
+            .settings(b.settings.clone())
+            .build()?;
         let base_url = c_string(inner.base_url().as_str());
         out.write(into_handle(yx_client { inner, base_url }));
         Ok(())

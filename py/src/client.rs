@@ -4,8 +4,9 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use yunxin_ecp::blocking::{self, Client};
 use yunxin_ecp::request::DEFAULT_BASE_URL;
+use yunxin_ecp::settings::ClientSettings;
 use yunxin_ecp::signing::{ENV_APP_KEY, ENV_APP_SECRET};
-use yunxin_ecp::{Credentials, QueryBySession, StartCall, StartConf};
+use yunxin_ecp::{BaseUrl, Credentials, QueryBySession, StartCall, StartConf};
 
 use crate::convert::seconds;
 use crate::errors::{Words, py_err, validation_err_saying};
@@ -70,29 +71,35 @@ pub struct PyClient {
     app_key: String,
 }
 
-/// The keyword arguments `Client(...)` and `MockServer.client(...)` share, as Python gave them.
-pub struct ClientSettings {
-    pub connect_timeout: f64,
-    pub timeout: f64,
-    pub max_retries: u32,
-    pub backoff: f64,
-    pub max_response_bytes: u64,
+/// The core's client settings from the keyword arguments `Client(...)`, `AsyncClient(...)` and
+/// `MockServer.client(...)` share (seconds as Python numbers), checked by the core's rules.
+pub fn client_settings(
+    base_url: &str,
+    connect_timeout: f64,
+    timeout: f64,
+    max_retries: u32,
+    backoff: f64,
+    max_response_bytes: u64,
+) -> PyResult<(ClientSettings, BaseUrl)> {
+    // The base URL is the core's first check; the others follow in the order of the signature.
+    BaseUrl::new(base_url).map_err(py_err)?;
+    let settings = ClientSettings {
+        base_url: base_url.to_owned(),
+        connect_timeout: seconds("connect_timeout", connect_timeout, false)?,
+        timeout: seconds("timeout", timeout, false)?,
+        max_retries,
+        backoff: seconds("backoff", backoff, true)?,
+        max_response_bytes,
+    };
+    let base_url = settings.check().map_err(py_err)?;
+    Ok((settings, base_url))
 }
 
 impl PyClient {
-    pub fn build(
-        credentials: Credentials,
-        base_url: &str,
-        settings: &ClientSettings,
-    ) -> PyResult<Self> {
+    pub fn build(credentials: Credentials, settings: ClientSettings) -> PyResult<Self> {
         let app_key = credentials.app_key().to_owned();
         let inner = Client::builder(credentials)
-            .base_url(base_url)
-            .connect_timeout(seconds("connect_timeout", settings.connect_timeout, false)?)
-            .timeout(seconds("timeout", settings.timeout, false)?)
-            .max_retries(settings.max_retries)
-            .backoff(seconds("backoff", settings.backoff, true)?)
-            .max_response_bytes(settings.max_response_bytes)
+            .settings(settings)
             .build()
             .map_err(py_err)?;
         Ok(PyClient { inner, app_key })
@@ -138,14 +145,15 @@ impl PyClient {
         #[pyo3(from_py_with = crate::convert::max_response_bytes)] max_response_bytes: u64,
     ) -> PyResult<Self> {
         let credentials = resolve_credentials(app_key, app_secret, credentials.as_deref())?;
-        let settings = ClientSettings {
+        let (settings, _) = client_settings(
+            base_url,
             connect_timeout,
             timeout,
             max_retries,
             backoff,
             max_response_bytes,
-        };
-        PyClient::build(credentials, base_url, &settings)
+        )?;
+        PyClient::build(credentials, settings)
     }
 
     /// The base URL requests go to.

@@ -13,7 +13,7 @@ use yunxin_ecp_mock::{
     SAMPLE_APP_KEY, SAMPLE_APP_SECRET,
 };
 
-use crate::client::{ClientSettings, PyClient};
+use crate::client::{PyClient, client_settings};
 use crate::convert::{json_to_py, seconds};
 use crate::errors::py_err;
 use crate::records::{opt_repr, repr};
@@ -434,14 +434,15 @@ impl PyMockServer {
         backoff: f64,
         #[pyo3(from_py_with = crate::convert::max_response_bytes)] max_response_bytes: u64,
     ) -> PyResult<PyClient> {
-        let settings = ClientSettings {
+        let (settings, _) = client_settings(
+            &self.base_url,
             connect_timeout,
             timeout,
             max_retries,
             backoff,
             max_response_bytes,
-        };
-        PyClient::build(self.credentials.clone(), &self.base_url, &settings)
+        )?;
+        PyClient::build(self.credentials.clone(), settings)
     }
 
     /// Stops the server: frees the port and joins its threads. Calling it again does nothing.

@@ -7,20 +7,18 @@
 //! The retry decision is the core's sans-IO `RetryPolicy`, the one the blocking client drives,
 //! and the proxy rule its `blocking::is_loopback`: nothing here decides anything of its own.
 
-use std::time::Duration;
-
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use yunxin_ecp::blocking::{USER_AGENT, is_loopback};
-use yunxin_ecp::policy::{Decision, RetryPolicy};
+use yunxin_ecp::policy::Decision;
 use yunxin_ecp::request::DEFAULT_BASE_URL;
+use yunxin_ecp::settings::ClientSettings;
 use yunxin_ecp::{
-    BaseUrl, Endpoint, Error, ProtocolError, ProtocolErrorKind, ResponseError, RetryAdvice, Rule,
-    TransportError, TransportErrorKind, ValidationError,
+    BaseUrl, Endpoint, Error, ProtocolError, ProtocolErrorKind, ResponseError, RetryAdvice,
+    TransportError, TransportErrorKind,
 };
 
-use crate::client::resolve_credentials;
-use crate::convert::seconds;
+use crate::client::{client_settings, resolve_credentials};
 use crate::errors::py_err;
 use crate::records::repr;
 use crate::requests::PyPreparedRequest;
@@ -31,12 +29,8 @@ use crate::signing::PyCredentials;
 #[pyclass(module = "yunxin_ecp._native", name = "_ClientConfig", frozen)]
 pub struct PyClientConfig {
     credentials: Py<PyCredentials>,
+    settings: ClientSettings,
     base_url: BaseUrl,
-    connect_timeout: Duration,
-    timeout: Duration,
-    max_retries: u32,
-    backoff: Duration,
-    max_response_bytes: u64,
 }
 
 #[pymethods]
@@ -68,25 +62,18 @@ impl PyClientConfig {
         #[pyo3(from_py_with = crate::convert::max_response_bytes)] max_response_bytes: u64,
     ) -> PyResult<Self> {
         let credentials = resolve_credentials(app_key, app_secret, credentials.as_deref())?;
-        // The order and the rules of `Client::builder(..).base_url(..)...build()`.
-        let base_url = BaseUrl::new(base_url).map_err(py_err)?;
-        let connect_timeout = seconds("connect_timeout", connect_timeout, false)?;
-        let timeout = seconds("timeout", timeout, false)?;
-        let backoff = seconds("backoff", backoff, true)?;
-        if max_response_bytes == 0 {
-            return Err(py_err(ValidationError::new(
-                "max_response_bytes",
-                Rule::NotPositive,
-            )));
-        }
-        Ok(PyClientConfig {
-            credentials: Py::new(py, PyCredentials { inner: credentials })?,
+        let (settings, base_url) = client_settings(
             base_url,
             connect_timeout,
             timeout,
             max_retries,
             backoff,
             max_response_bytes,
+        )?;
+        Ok(PyClientConfig {
+            credentials: Py::new(py, PyCredentials { inner: credentials })?,
+            settings,
+            base_url,
         })
     }
 
@@ -105,31 +92,31 @@ impl PyClientConfig {
     /// Seconds allowed to open a connection.
     #[getter]
     fn connect_timeout(&self) -> f64 {
-        self.connect_timeout.as_secs_f64()
+        self.settings.connect_timeout.as_secs_f64()
     }
 
     /// Seconds allowed for one whole attempt, connect to last body byte.
     #[getter]
     fn timeout(&self) -> f64 {
-        self.timeout.as_secs_f64()
+        self.settings.timeout.as_secs_f64()
     }
 
     /// Retries after the first attempt, where safe.
     #[getter]
     fn max_retries(&self) -> u32 {
-        self.max_retries
+        self.settings.max_retries
     }
 
     /// The first backoff delay, in seconds.
     #[getter]
     fn backoff(&self) -> f64 {
-        self.backoff.as_secs_f64()
+        self.settings.backoff.as_secs_f64()
     }
 
     /// The largest response body accepted.
     #[getter]
     fn max_response_bytes(&self) -> u64 {
-        self.max_response_bytes
+        self.settings.max_response_bytes
     }
 
     /// Whether the base URL's host is this machine (``localhost`` or a loopback address):
@@ -159,14 +146,16 @@ impl PyClientConfig {
         let Some(advice) = advice_named(&advice) else {
             return Ok(None);
         };
-        let policy = RetryPolicy {
-            max_retries: self.max_retries,
-            backoff: self.backoff,
-        };
-        Ok(match policy.decide(attempt.max(1), advice, random_u32()) {
-            Decision::RetryAfter(delay) => Some(delay.as_secs_f64()),
-            Decision::Stop(_) => None,
-        })
+        Ok(
+            match self
+                .settings
+                .retry_policy()
+                .decide(attempt.max(1), advice, random_u32())
+            {
+                Decision::RetryAfter(delay) => Some(delay.as_secs_f64()),
+                Decision::Stop(_) => None,
+            },
+        )
     }
 
     /// The ``TransportError`` (or ``TimeoutError``) the blocking client raises for a failure
@@ -233,7 +222,7 @@ impl PyClientConfig {
         let (endpoint, path) = self.endpoint_of(&prepared);
         let mut e = ProtocolError::new(endpoint, ProtocolErrorKind::TooLarge, http_status, b"");
         e.path = path;
-        e.detail = Some(format!("over {} bytes", self.max_response_bytes));
+        e.detail = Some(format!("over {} bytes", self.settings.max_response_bytes));
         Ok(py_err(ResponseError::Protocol(e)).into_value(py).into_any())
     }
 

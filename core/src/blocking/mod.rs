@@ -32,7 +32,7 @@ use serde_json::Value;
 
 use crate::api::ApiRequest;
 use crate::error::Error;
-use crate::policy::{Decision, RetryPolicy};
+use crate::policy::Decision;
 use crate::record::CallRecord;
 use crate::request::{
     BaseUrl, EcpRequest, Endpoint, PreparedRequest, QueryBySession, StartCall, StartConf,
@@ -40,97 +40,76 @@ use crate::request::{
 use crate::response::{ProtocolError, ProtocolErrorKind, ResponseError, Started};
 use crate::signing::{AuthHeaders, Credentials};
 use crate::transport::{TransportError, TransportErrorKind};
-use crate::validate::{self, Rule, ValidationError};
 
-/// Default time allowed to open a connection (DNS, TCP, TLS).
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default time allowed for one whole attempt, connect to last body byte.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 pub use crate::policy::{DEFAULT_BACKOFF, DEFAULT_MAX_RETRIES};
-/// Default response size limit: ECP answers are a few hundred bytes.
-pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+pub use crate::settings::{
+    ClientSettings, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
+};
 /// Idle connections kept in the pool for reuse.
 const MAX_IDLE_CONNECTIONS: usize = 32;
 /// The `User-Agent` every request carries.
 pub const USER_AGENT: &str = concat!("yunxin-ecp/", env!("CARGO_PKG_VERSION"));
 
-/// Configures a [`Client`].
+/// Configures a [`Client`]: its credentials and its [`ClientSettings`], one setter each.
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     credentials: Credentials,
-    base_url: BaseUrl,
-    /// Why the last `base_url(..)` was refused: reported by `build()`.
-    base_url_error: Option<ValidationError>,
-    connect_timeout: Duration,
-    timeout: Duration,
-    max_retries: u32,
-    backoff: Duration,
-    max_response_bytes: u64,
+    settings: ClientSettings,
 }
 
 impl ClientBuilder {
     /// Where to send requests (default `https://api.netease.im`); a local mock's URL in tests.
     ///
     /// An absolute `http://` or `https://` URL ([`BaseUrl::new`]'s rules); one that is not makes
-    /// [`build`](Self::build) fail with a [`ValidationError`] on the field `baseUrl`, before any
-    /// other setting is checked.
+    /// [`build`](Self::build) fail with a [`ValidationError`](crate::ValidationError) on the
+    /// field `baseUrl`, before any other setting is checked.
     pub fn base_url(mut self, url: impl AsRef<str>) -> Self {
-        match BaseUrl::new(url.as_ref()) {
-            Ok(base_url) => {
-                self.base_url = base_url;
-                self.base_url_error = None;
-            }
-            Err(e) => self.base_url_error = Some(e),
-        }
+        self.settings.base_url = url.as_ref().to_owned();
         self
     }
 
     /// Time allowed to open a connection (default 5 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.settings.connect_timeout = timeout;
         self
     }
 
     /// Time allowed for one whole attempt (default 15 s). Retries get the same again each.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.settings.timeout = timeout;
         self
     }
 
     /// Retries after the first attempt, where safe (default 2). `0` disables retrying.
     pub fn max_retries(mut self, retries: u32) -> Self {
-        self.max_retries = retries;
+        self.settings.max_retries = retries;
         self
     }
 
     /// First backoff delay (default 200 ms); doubles per retry, capped at 5 s, with jitter.
     /// Zero retries at once.
     pub fn backoff(mut self, delay: Duration) -> Self {
-        self.backoff = delay;
+        self.settings.backoff = delay;
         self
     }
 
     /// Largest response body accepted (default 1 MiB); larger ones are a protocol error.
     pub fn max_response_bytes(mut self, limit: u64) -> Self {
-        self.max_response_bytes = limit;
+        self.settings.max_response_bytes = limit;
+        self
+    }
+
+    /// Every setting at once, for bindings that receive them as data.
+    pub fn settings(mut self, settings: ClientSettings) -> Self {
+        self.settings = settings;
         self
     }
 
     /// Builds the client and its connection pool.
-    pub fn build(mut self) -> Result<Client, Error> {
-        // Refused here, naming the setting, rather than failing every request later (a zero) or
-        // panicking in the clock arithmetic of every request (a wait of centuries).
-        if let Some(e) = self.base_url_error.take() {
-            return Err(e.into());
-        }
-        validate::wait("connect_timeout", self.connect_timeout, false)?;
-        validate::wait("timeout", self.timeout, false)?;
-        validate::wait("backoff", self.backoff, true)?;
-        if self.max_response_bytes == 0 {
-            return Err(ValidationError::new("max_response_bytes", Rule::NotPositive).into());
-        }
+    pub fn build(self) -> Result<Client, Error> {
+        let base_url = self.settings.check()?;
         let mut config = ureq::Agent::config_builder();
-        if resolver::is_loopback(self.base_url.as_str()) {
+        if resolver::is_loopback(base_url.as_str()) {
             // HTTP(S)_PROXY still applies to the real service; a local mock is reached direct.
             config = config.proxy(None);
         }
@@ -139,8 +118,8 @@ impl ClientBuilder {
             // ureq follows up to 10 redirects by default, re-sending the signed headers to the
             // new host and a start a second time; a 3xx is reported instead (see `exchange`).
             .max_redirects(0)
-            .timeout_connect(Some(self.connect_timeout))
-            .timeout_global(Some(self.timeout))
+            .timeout_connect(Some(self.settings.connect_timeout))
+            .timeout_global(Some(self.settings.timeout))
             .user_agent(USER_AGENT)
             // Keep a connection per busy thread: ureq's default of 3 idle connections per host
             // makes a client shared by many threads reconnect on most requests.
@@ -153,7 +132,9 @@ impl ClientBuilder {
                 ureq::unversioned::transport::DefaultConnector::new(),
                 resolver::HostResolver::default(),
             ),
-            settings: self,
+            credentials: self.credentials,
+            base_url,
+            settings: self.settings,
         })
     }
 }
@@ -163,7 +144,9 @@ impl ClientBuilder {
 #[derive(Debug)]
 pub struct Client {
     agent: ureq::Agent,
-    settings: ClientBuilder,
+    credentials: Credentials,
+    base_url: BaseUrl,
+    settings: ClientSettings,
 }
 
 impl Client {
@@ -171,19 +154,13 @@ impl Client {
     pub fn builder(credentials: Credentials) -> ClientBuilder {
         ClientBuilder {
             credentials,
-            base_url: BaseUrl::default(),
-            base_url_error: None,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            timeout: DEFAULT_TIMEOUT,
-            max_retries: DEFAULT_MAX_RETRIES,
-            backoff: DEFAULT_BACKOFF,
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            settings: ClientSettings::default(),
         }
     }
 
     /// The base URL requests go to.
     pub fn base_url(&self) -> &BaseUrl {
-        &self.settings.base_url
+        &self.base_url
     }
 
     /// Places a callback call. On an error whose advice is
@@ -207,7 +184,7 @@ impl Client {
         self.run(
             R::ENDPOINT,
             R::ENDPOINT.path(),
-            |auth| request.prepare(&self.settings.base_url, auth),
+            |auth| request.prepare(&self.base_url, auth),
             R::parse_response,
         )
     }
@@ -233,7 +210,7 @@ impl Client {
         self.run(
             request.endpoint(),
             request.path(),
-            |auth| request.prepare(&self.settings.base_url, auth),
+            |auth| request.prepare(&self.base_url, auth),
             |status, body| request.parse_response(status, body),
         )
     }
@@ -252,7 +229,7 @@ impl Client {
         let log = events::CallLog::new(endpoint, path);
         let mut attempt: u32 = 1;
         loop {
-            let auth = self.settings.credentials.sign_now()?;
+            let auth = self.credentials.sign_now()?;
             let prepared = prepare(&auth);
             log.sent(attempt);
             let started = Instant::now();
@@ -268,10 +245,7 @@ impl Client {
                 Ok(output) => return Ok(output),
                 Err(error) => error,
             };
-            let policy = RetryPolicy {
-                max_retries: self.settings.max_retries,
-                backoff: self.settings.backoff,
-            };
+            let policy = self.settings.retry_policy();
             let Decision::RetryAfter(delay) =
                 policy.decide(attempt, error.retry_advice(), random_u32())
             else {

@@ -20,7 +20,7 @@
 //! verifier.verify(body, &received[..], 1_700_000_000_000)?;      // &[(String, String)]
 //! verifier.verify(body, received.iter(), 1_700_000_000_000)?;    // an iterator of references
 //! verifier.verify(body, received, 1_700_000_000_000)?;           // owned pairs
-//! # Ok::<(), yunxin_ecp::CallbackError>(())
+//! # Ok::<(), yunxin_ecp::Error>(())
 //! ```
 //!
 //! With the `http` feature, [`from_http`] reads an [`http::HeaderMap`] (axum, hyper, reqwest and

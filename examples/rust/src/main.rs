@@ -28,7 +28,7 @@ use yunxin_ecp_mock::{MockConfig, MockServer, Outcome};
         --real --accid ACCID --caller 138... --callee 137... --conf 136...,137..."
 )]
 struct Args {
-    /// Use the real API at https://api.netease.im with YUNXIN_APP_KEY / YUNXIN_APP_SECRET. This
+    /// Use the real API (api.netease.im) with YUNXIN_APP_KEY / YUNXIN_APP_SECRET. This
     /// places real, billed calls; their callbacks go to the URL YunXin staff configured.
     #[arg(long)]
     real: bool,

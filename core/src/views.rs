@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::billing::Rate;
 use crate::callback::{CallbackError, CallbackEvent};
+use crate::codes::RetryAdvice;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::record::CallRecord;
@@ -114,12 +115,14 @@ pub struct ErrorView<'a> {
 }
 
 impl<'a> ErrorView<'a> {
-    /// The view of `error`.
-    pub fn new(error: &'a Error) -> Self {
-        let mut view = ErrorView {
-            kind: "other",
-            message: error.to_string(),
-            field: None,
+    /// A view of an error that is not one of the core's, such as a binding's refusal of an
+    /// argument (a NULL pointer, text that is not UTF-8): its `kind`, its message and the
+    /// argument in `field`; nothing was sent, and sending it again would fail the same way.
+    pub fn other(kind: &'static str, message: String, field: Option<&'a str>) -> Self {
+        ErrorView {
+            kind,
+            message,
+            field,
             rule: None,
             index: None,
             code: None,
@@ -127,13 +130,19 @@ impl<'a> ErrorView<'a> {
             meaning: None,
             http_status: None,
             reason: None,
-            retry: error.retry_advice().code(),
+            retry: RetryAdvice::Never.code(),
             maybe_sent: false,
             endpoint: None,
             path: None,
             attempts: None,
             raw_body: None,
-        };
+        }
+    }
+
+    /// The view of `error`.
+    pub fn new(error: &'a Error) -> Self {
+        let mut view = ErrorView::other("other", error.to_string(), None);
+        view.retry = error.retry_advice().code();
         match error {
             Error::Validation(v) => {
                 view.kind = "validation";

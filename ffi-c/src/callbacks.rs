@@ -431,7 +431,7 @@ pub unsafe extern "C" fn yx_callback_event_to_json(
                 Out::new(json_out, "json_out")?,
             )
         };
-        let view = crate::json::EventJson::new(&e.inner);
+        let view = yunxin_ecp::views::EventView::new(&e.inner);
         out_string(out, crate::json::to_json(&view)?);
         Ok(())
     })

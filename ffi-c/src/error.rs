@@ -8,13 +8,11 @@
 use std::ffi::{CString, c_char};
 use std::ptr;
 
-use serde::Serialize;
 use yunxin_ecp::callback::CallbackError;
-use yunxin_ecp::codes::{self, RetryAdvice};
+use yunxin_ecp::codes::RetryAdvice;
 use yunxin_ecp::server::AuthRefusal;
-use yunxin_ecp::{
-    ApiError, Endpoint, Error, ProtocolError, ResponseError, TransportError, ValidationError,
-};
+use yunxin_ecp::views::ErrorView;
+use yunxin_ecp::{Endpoint, Error, ResponseError, TransportError, ValidationError};
 
 use crate::args::{self, Out};
 use crate::panic::{ErrOut, guard, guard_value};
@@ -183,6 +181,8 @@ pub struct yx_error {
     pub(crate) raw_body: Option<CString>,
     pub(crate) endpoint: Option<Endpoint>,
     pub(crate) attempts: u32,
+    /// The core's error this one was made from; its JSON is the core's view of it.
+    source: Option<Error>,
 }
 
 /// What fallible code inside the library returns.
@@ -206,6 +206,7 @@ impl yx_error {
             raw_body: None,
             endpoint: None,
             attempts: 0,
+            source: None,
         })
     }
 
@@ -254,131 +255,58 @@ impl yx_error {
             format!("internal error in yunxin_ecp (please report it): {what}"),
         )
     }
-
-    fn from_api(e: &ApiError) -> Box<yx_error> {
-        let mut out = yx_error::new(yx_result::YX_API, e.to_string());
-        out.api_code = Some(e.code);
-        out.api_message = e.message.as_deref().map(c_string);
-        out.http_status = e.http_status;
-        out.retry = e.retry_advice().into();
-        out.maybe_sent = true;
-        out.raw_body = Some(c_string(e.raw_body.as_str()));
-        out.endpoint = Some(e.endpoint);
-        out
-    }
-
-    fn from_protocol(e: &ProtocolError) -> Box<yx_error> {
-        let mut out = yx_error::new(yx_result::YX_PROTOCOL, e.to_string());
-        out.reason = Some(c_string(e.kind.code()));
-        out.http_status = e.http_status;
-        out.retry = e.retry_advice().into();
-        out.maybe_sent = true;
-        out.raw_body = Some(c_string(e.raw_body.as_str()));
-        out.endpoint = Some(e.endpoint);
-        out
-    }
-
-    fn meaning(&self) -> Option<&'static str> {
-        self.api_code.map(codes::meaning)
-    }
-}
-
-impl From<ValidationError> for Box<yx_error> {
-    fn from(e: ValidationError) -> Self {
-        let mut out = yx_error::new(yx_result::YX_VALIDATION, e.to_string());
-        out.field = Some(c_string(e.field));
-        out.rule = Some(c_string(e.rule.code()));
-        out.index = e.index;
-        out
-    }
-}
-
-impl From<ResponseError> for Box<yx_error> {
-    fn from(e: ResponseError) -> Self {
-        match &e {
-            ResponseError::Api(a) => yx_error::from_api(a),
-            ResponseError::Protocol(p) => yx_error::from_protocol(p),
-        }
-    }
-}
-
-impl From<CallbackError> for Box<yx_error> {
-    fn from(e: CallbackError) -> Self {
-        let mut out = yx_error::new(yx_result::YX_CALLBACK, e.to_string());
-        out.reason = Some(c_string(e.reason()));
-        if let CallbackError::MissingHeader { header } | CallbackError::DuplicateHeader { header } =
-            e
-        {
-            out.field = Some(c_string(header));
-        }
-        out
-    }
-}
-
-impl From<AuthRefusal> for Box<yx_error> {
-    fn from(e: AuthRefusal) -> Self {
-        let mut out = yx_error::new(yx_result::YX_AUTH, e.to_string());
-        out.reason = Some(c_string(e.reason()));
-        if let AuthRefusal::MissingHeader { header } | AuthRefusal::DuplicateHeader { header } = e {
-            out.field = Some(c_string(header));
-        }
-        out
-    }
-}
-
-impl From<TransportError> for Box<yx_error> {
-    fn from(e: TransportError) -> Self {
-        let mut out = yx_error::new(yx_result::YX_TRANSPORT, e.to_string());
-        out.reason = Some(c_string(e.kind.code()));
-        out.retry = e.retry_advice().into();
-        out.maybe_sent = e.maybe_sent;
-        out.endpoint = Some(e.endpoint);
-        out.attempts = e.attempts;
-        out
-    }
 }
 
 impl From<Error> for Box<yx_error> {
+    /// Every accessor reads the core's one view of the error ([`ErrorView`]), so C, PHP and C#
+    /// see what the command and the Python package print.
     fn from(e: Error) -> Self {
-        match e {
-            Error::Validation(v) => v.into(),
-            Error::Response(r) => r.into(),
-            Error::Callback(c) => c.into(),
-            Error::Auth(a) => a.into(),
-            Error::Transport(t) => t.into(),
-            Error::Entropy(_) => yx_error::new(yx_result::YX_ENTROPY, e.to_string()),
-            other => {
-                let mut out = yx_error::new(yx_result::YX_OTHER, other.to_string());
-                out.retry = other.retry_advice().into();
-                out
-            }
-        }
+        let kind = match &e {
+            Error::Validation(_) => yx_result::YX_VALIDATION,
+            Error::Response(ResponseError::Api(_)) => yx_result::YX_API,
+            Error::Response(ResponseError::Protocol(_)) => yx_result::YX_PROTOCOL,
+            Error::Callback(_) => yx_result::YX_CALLBACK,
+            Error::Auth(_) => yx_result::YX_AUTH,
+            Error::Transport(_) => yx_result::YX_TRANSPORT,
+            Error::Entropy(_) => yx_result::YX_ENTROPY,
+            _ => yx_result::YX_OTHER,
+        };
+        let view = ErrorView::new(&e);
+        let mut out = yx_error::new(kind, view.message.as_str());
+        out.field = view.field.map(c_string);
+        out.rule = view.rule.map(c_string);
+        out.index = view.index;
+        out.api_code = view.code;
+        out.api_message = view.api_message.map(c_string);
+        out.http_status = view.http_status.unwrap_or(0);
+        out.reason = view.reason.map(c_string);
+        out.retry = e.retry_advice().into();
+        out.maybe_sent = view.maybe_sent;
+        out.raw_body = view.raw_body.map(c_string);
+        out.endpoint = view.endpoint;
+        out.attempts = view.attempts.unwrap_or(0);
+        out.source = Some(e);
+        out
     }
 }
 
-/// The JSON form of an error.
-#[derive(Serialize)]
-struct ErrorJson<'a> {
-    kind: &'a str,
-    message: &'a str,
-    field: Option<&'a str>,
-    rule: Option<&'a str>,
-    index: Option<usize>,
-    code: Option<i64>,
-    api_message: Option<&'a str>,
-    meaning: Option<&'static str>,
-    http_status: Option<u16>,
-    reason: Option<&'a str>,
-    retry: &'a str,
-    maybe_sent: bool,
-    endpoint: Option<&'static str>,
-    attempts: Option<u32>,
-    raw_body: Option<&'a str>,
+/// The narrower error types convert through [`Error`], so each is flattened in one place.
+macro_rules! through_core_error {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Box<yx_error> {
+            fn from(e: $t) -> Self {
+                Error::from(e).into()
+            }
+        }
+    )*};
 }
-
-fn lossy(s: &Option<CString>) -> Option<&str> {
-    s.as_deref().and_then(|c| c.to_str().ok())
-}
+through_core_error!(
+    ValidationError,
+    ResponseError,
+    CallbackError,
+    AuthRefusal,
+    TransportError
+);
 
 /// Frees an error object. `NULL` is a no-op.
 ///
@@ -557,7 +485,8 @@ pub unsafe extern "C" fn yx_error_endpoint(err: *const yx_error) -> i32 {
 
 /// Writes the whole error as a JSON object to `*json_out` (free it with `yx_string_free`):
 /// `kind`, `message`, `field`, `rule`, `index`, `code`, `api_message`, `meaning`,
-/// `http_status`, `reason`, `retry`, `maybe_sent`, `endpoint`, `attempts`, `raw_body` (absent
+/// `http_status`, `reason`, `retry`, `maybe_sent`, `endpoint`, `path`, `attempts`, `raw_body`: the
+/// core's view of the error, as the command and the Python package print it (absent
 /// values are `null`).
 ///
 /// # Safety
@@ -574,22 +503,13 @@ pub unsafe extern "C" fn yx_error_to_json(
     guard(err_out, || {
         // SAFETY: forwarded from this function's contract.
         let (e, out) = unsafe { (args::handle(err, "err")?, Out::new(json_out, "json_out")?) };
-        let view = ErrorJson {
-            kind: e.kind.code().to_str().unwrap_or("other"),
-            message: e.message.to_str().unwrap_or_default(),
-            field: lossy(&e.field),
-            rule: lossy(&e.rule),
-            index: e.index,
-            code: e.api_code,
-            api_message: lossy(&e.api_message),
-            meaning: e.meaning(),
-            http_status: (e.http_status != 0).then_some(e.http_status),
-            reason: lossy(&e.reason),
-            retry: e.retry.code().to_str().unwrap_or("never"),
-            maybe_sent: e.maybe_sent,
-            endpoint: e.endpoint.map(Endpoint::code),
-            attempts: (e.attempts != 0).then_some(e.attempts),
-            raw_body: lossy(&e.raw_body),
+        let view = match &e.source {
+            Some(source) => ErrorView::new(source),
+            None => ErrorView::other(
+                e.kind.code().to_str().unwrap_or("other"),
+                e.message.to_string_lossy().into_owned(),
+                e.field.as_deref().and_then(|f| f.to_str().ok()),
+            ),
         };
         out_string(out, crate::json::to_json(&view)?);
         Ok(())

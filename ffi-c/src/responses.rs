@@ -431,7 +431,7 @@ pub unsafe extern "C" fn yx_call_record_to_json(
                 Out::new(json_out, "json_out")?,
             )
         };
-        let view = crate::json::RecordJson::new(&r.inner);
+        let view = yunxin_ecp::views::RecordView::new(&r.inner);
         out_string(out, crate::json::to_json(&view)?);
         Ok(())
     })

@@ -32,8 +32,8 @@ echo "== Python"
 venv="$root/.venv-bench"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 pip=("$venv/bin/python" -m pip --disable-pip-version-check --quiet)
-"${pip[@]}" install --progress-bar off "requests>=2.31"
+"${pip[@]}" install --progress-bar off "requests>=2.31" "httpx>=0.27" "sniffio>=1.1"
 "${pip[@]}" install --progress-bar off --force-reinstall --no-deps "$root/py"
-for b in bench_sign bench_client bench_threads; do
+for b in bench_sign bench_verify bench_client bench_threads bench_async; do
   (cd bench/python && "$venv/bin/python" "$b.py")
 done

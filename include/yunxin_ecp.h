@@ -474,7 +474,8 @@ int32_t yx_error_endpoint(const yx_error *err);
 /**
  * Writes the whole error as a JSON object to `*json_out` (free it with `yx_string_free`):
  * `kind`, `message`, `field`, `rule`, `index`, `code`, `api_message`, `meaning`,
- * `http_status`, `reason`, `retry`, `maybe_sent`, `endpoint`, `attempts`, `raw_body` (absent
+ * `http_status`, `reason`, `retry`, `maybe_sent`, `endpoint`, `path`, `attempts`, `raw_body`: the
+ * core's view of the error, as the command and the Python package print it (absent
  * values are `null`).
  *
  * # Safety

@@ -1332,8 +1332,8 @@ yx_result yx_callback_event_to_json(const yx_callback_event *event,
 
 /**
  * Checks the four auth headers of an incoming request (names matched case-insensitively)
- * against the app of `credentials` at `now_secs` (Unix seconds), allowing `CurTime` to be
- * `window_secs` away (the service allows 300). `YX_OK` when genuine; `YX_AUTH` with
+ * against the app of `credentials` at `now_secs` (Unix seconds; 0 reads the system clock),
+ * allowing `CurTime` to be `window_secs` away (the service allows 300). `YX_OK` when genuine; `YX_AUTH` with
  * `yx_error_reason()` otherwise, to be answered with `yx_server_reply_bad_http_header()`.
  *
  * # Safety
@@ -1346,18 +1346,6 @@ yx_result yx_server_verify_request(const yx_credentials *credentials,
                                    uint64_t now_secs,
                                    uint64_t window_secs,
                                    yx_error **err_out);
-
-/**
- * `yx_server_verify_request()` against the system clock with the service's five-minute
- * window.
- *
- * # Safety
- * As `yx_server_verify_request()`.
- */
-yx_result yx_server_verify_request_now(const yx_credentials *credentials,
-                                       const yx_header *headers,
-                                       size_t header_count,
-                                       yx_error **err_out);
 
 /**
  * Reads the parameters of an incoming request to `path` (an ECP endpoint path) from the
@@ -1397,24 +1385,6 @@ yx_result yx_server_reply_bad_http_header(char **body_out, yx_error **err_out);
  * `field` must be NULL or NUL-terminated; `body_out` and `err_out` NULL or valid for a write.
  */
 yx_result yx_server_reply_bad_param(const char *field, char **body_out, yx_error **err_out);
-
-/**
- * Writes an error answer `{"code":<code>,"msg":<msg>}` (free with `yx_string_free`).
- *
- * # Safety
- * `msg` must be NULL or NUL-terminated; `body_out` and `err_out` NULL or valid for a write.
- */
-yx_result yx_server_reply_error(int64_t code, const char *msg, char **body_out, yx_error **err_out);
-
-/**
- * Writes a start's success answer `{"code":200,"obj":{"session":<session>}}` (free with
- * `yx_string_free`).
- *
- * # Safety
- * `session` must be NULL or NUL-terminated; `body_out` and `err_out` NULL or valid for a
- * write.
- */
-yx_result yx_server_reply_started(const char *session, char **body_out, yx_error **err_out);
 
 /**
  * Starts the settings of a client for the app of `credentials` (copied: they may be freed

@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_void};
 
 use yunxin_ecp::Endpoint;
-use yunxin_ecp::server::{Params, REQUEST_WINDOW_SECS, reply, verify_request};
+use yunxin_ecp::server::{Params, reply, verify_request};
 use yunxin_ecp::signing::unix_seconds_now;
 
 use crate::args::{self, Out, into_handle};
@@ -16,8 +16,8 @@ use crate::signing::yx_credentials;
 use crate::strings::{bytes_arg, headers_arg, out_string, str_arg};
 
 /// Checks the four auth headers of an incoming request (names matched case-insensitively)
-/// against the app of `credentials` at `now_secs` (Unix seconds), allowing `CurTime` to be
-/// `window_secs` away (the service allows 300). `YX_OK` when genuine; `YX_AUTH` with
+/// against the app of `credentials` at `now_secs` (Unix seconds; 0 reads the system clock),
+/// allowing `CurTime` to be `window_secs` away (the service allows 300). `YX_OK` when genuine; `YX_AUTH` with
 /// `yx_error_reason()` otherwise, to be answered with `yx_server_reply_bad_http_header()`.
 ///
 /// # Safety
@@ -44,34 +44,14 @@ pub unsafe extern "C" fn yx_server_verify_request(
         };
         let app = &creds.inner;
         let lookup = |key: &str| (key == app.app_key()).then_some(app);
+        let now_secs = if now_secs == 0 {
+            unix_seconds_now()
+        } else {
+            now_secs
+        };
         verify_request(headers, lookup, now_secs, window_secs)?;
         Ok(())
     })
-}
-
-/// `yx_server_verify_request()` against the system clock with the service's five-minute
-/// window.
-///
-/// # Safety
-/// As `yx_server_verify_request()`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_server_verify_request_now(
-    credentials: *const yx_credentials,
-    headers: *const yx_header,
-    header_count: usize,
-    err_out: *mut *mut yx_error,
-) -> yx_result {
-    // SAFETY: forwarded from this function's contract.
-    unsafe {
-        yx_server_verify_request(
-            credentials,
-            headers,
-            header_count,
-            unix_seconds_now(),
-            REQUEST_WINDOW_SECS,
-            err_out,
-        )
-    }
 }
 
 /// Reads the parameters of an incoming request to `path` (an ECP endpoint path) from the
@@ -160,54 +140,6 @@ pub unsafe extern "C" fn yx_server_reply_bad_param(
         // SAFETY: forwarded from this function's contract.
         let (field, out) = unsafe { (str_arg(field, "field")?, Out::new(body_out, "body_out")?) };
         out_string(out, reply::bad_param(field));
-        Ok(())
-    })
-}
-
-/// Writes an error answer `{"code":<code>,"msg":<msg>}` (free with `yx_string_free`).
-///
-/// # Safety
-/// `msg` must be NULL or NUL-terminated; `body_out` and `err_out` NULL or valid for a write.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_server_reply_error(
-    code: i64,
-    msg: *const c_char,
-    body_out: *mut *mut c_char,
-    err_out: *mut *mut yx_error,
-) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
-        // SAFETY: forwarded from this function's contract.
-        let (msg, out) = unsafe { (str_arg(msg, "msg")?, Out::new(body_out, "body_out")?) };
-        out_string(out, reply::error(code, msg));
-        Ok(())
-    })
-}
-
-/// Writes a start's success answer `{"code":200,"obj":{"session":<session>}}` (free with
-/// `yx_string_free`).
-///
-/// # Safety
-/// `session` must be NULL or NUL-terminated; `body_out` and `err_out` NULL or valid for a
-/// write.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_server_reply_started(
-    session: *const c_char,
-    body_out: *mut *mut c_char,
-    err_out: *mut *mut yx_error,
-) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
-        // SAFETY: forwarded from this function's contract.
-        let (session, out) = unsafe {
-            (
-                str_arg(session, "session")?,
-                Out::new(body_out, "body_out")?,
-            )
-        };
-        out_string(out, reply::started(session));
         Ok(())
     })
 }

@@ -976,6 +976,23 @@ static void test_nonces_and_sign_now(void) {
         YX_OK);
   CHECK(streq(sum, yx_auth_headers_checksum(a)));
   yx_string_free(sum);
+  /* A fresh signature passes the server-side check against the clock (now_secs 0). */
+  {
+    yx_header fresh[] = {
+        {"AppKey", yx_auth_headers_app_key(a)},
+        {"Nonce", yx_auth_headers_nonce(a)},
+        {"CurTime", yx_auth_headers_cur_time(a)},
+        {"CheckSum", yx_auth_headers_checksum(a)},
+    };
+    CHECK(yx_server_verify_request(creds, fresh, 4, 0, 300, NULL) == YX_OK);
+    /* The same headers a day later: outside the window. */
+    err = NULL;
+    CHECK(yx_server_verify_request(creds, fresh, 4, (uint64_t)time(NULL) + 86400, 300, &err) ==
+          YX_AUTH);
+    CHECK(streq(yx_error_reason(err), "outside_window"));
+    yx_error_free(err);
+    err = NULL;
+  }
   yx_auth_headers_free(a);
   yx_auth_headers_free(b);
 

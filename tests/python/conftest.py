@@ -72,3 +72,38 @@ def receiver_factory() -> Iterator[Callable[[Callable[[bytes, Any], int]], Recei
     yield make
     for r in started:
         r.__exit__(None, None, None)
+
+
+def through_recording_proxy(child_code: str) -> Tuple[bytes, str]:
+    """Runs ``child_code`` in a child Python with every proxy variable pointing at a "proxy" on
+    loopback that records the first request line reaching it and answers nothing. Returns that
+    request head and the child's standard output (the child must exit 0)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as proxy:
+        proxy.bind(("127.0.0.1", 0))
+        proxy.listen(8)
+        proxy.settimeout(20)
+        url = "http://127.0.0.1:%d" % proxy.getsockname()[1]
+        env = dict(os.environ, HTTP_PROXY=url, HTTPS_PROXY=url, ALL_PROXY=url, NO_PROXY="", no_proxy="")
+        child = subprocess.Popen(
+            [sys.executable, "-c", child_code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            conn, _ = proxy.accept()
+            with conn:
+                conn.settimeout(10)
+                head = b""
+                while b"\r\n" not in head:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    head += chunk
+            out, err = child.communicate(timeout=30)
+        finally:
+            child.kill()
+    assert child.returncode == 0, err
+    return head, out

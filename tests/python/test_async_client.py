@@ -8,7 +8,6 @@ through the same case and must agree."""
 import asyncio
 import inspect
 import math
-import os
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional, Tup
 
 import httpx
 import pytest
+from conftest import through_recording_proxy
 
 import yunxin_ecp as yx
 from yunxin_ecp.testing import SAMPLE_APP_KEY, SAMPLE_APP_SECRET, MockServer, Outcome
@@ -626,29 +626,7 @@ asyncio.run(main())
 
 
 def test_an_environment_proxy_is_skipped_for_a_local_mock_only() -> None:
-    with socket.socket() as proxy:
-        proxy.bind(("127.0.0.1", 0))
-        proxy.listen(8)
-        proxy.settimeout(20)
-        url = "http://127.0.0.1:%d" % proxy.getsockname()[1]
-        env = dict(os.environ, HTTP_PROXY=url, HTTPS_PROXY=url, ALL_PROXY=url, NO_PROXY="", no_proxy="")
-        child = subprocess.Popen(
-            [sys.executable, "-c", PROXY_CHILD], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        try:
-            conn, _ = proxy.accept()
-            with conn:
-                conn.settimeout(10)
-                head = b""
-                while b"\r\n" not in head:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        break
-                    head += chunk
-            out, err = child.communicate(timeout=30)
-        finally:
-            child.kill()
-    assert child.returncode == 0, err
+    head, out = through_recording_proxy(PROXY_CHILD)
     session, outcome = out.split()
     assert len(session) == 36, out
     assert b"ecp.invalid" in head.splitlines()[0], head

@@ -1,16 +1,13 @@
 """Client round trips and fault modes against yunxin_ecp.testing, and the GIL released during I/O."""
 
 import math
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from decimal import Decimal
 from typing import Iterator, List
 
 import pytest
+from conftest import through_recording_proxy
 
 import yunxin_ecp as yx
 from yunxin_ecp.testing import SAMPLE_APP_KEY, SAMPLE_APP_SECRET, MockServer, Outcome
@@ -340,30 +337,7 @@ except yx.YunxinError as e:
 
 
 def test_an_environment_proxy_is_skipped_for_a_local_mock_only() -> None:
-    # A "proxy" on loopback that records the first request reaching it and answers nothing.
-    with socket.socket() as proxy:
-        proxy.bind(("127.0.0.1", 0))
-        proxy.listen(8)
-        proxy.settimeout(10)
-        url = "http://127.0.0.1:%d" % proxy.getsockname()[1]
-        env = dict(os.environ, HTTP_PROXY=url, HTTPS_PROXY=url, ALL_PROXY=url, NO_PROXY="", no_proxy="")
-        child = subprocess.Popen(
-            [sys.executable, "-c", PROXY_CHILD], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        try:
-            conn, _ = proxy.accept()
-            with conn:
-                conn.settimeout(10)
-                head = b""
-                while b"\r\n" not in head:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        break
-                    head += chunk
-            out, err = child.communicate(timeout=30)
-        finally:
-            child.kill()
-    assert child.returncode == 0, err
+    head, out = through_recording_proxy(PROXY_CHILD)
     session, outcome = out.split()
     # The mock was reached direct; the proxy's first (and only) request was for the remote host.
     assert len(session) == 36, out

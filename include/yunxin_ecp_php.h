@@ -462,7 +462,7 @@ int32_t yx_error_endpoint(const yx_error *err);
 /**
  * Writes the whole error as a JSON object to `*json_out` (free it with `yx_string_free`):
  * `kind`, `message`, `field`, `rule`, `index`, `code`, `api_message`, `meaning`,
- * `http_status`, `reason`, `retry`, `maybe_sent`, `endpoint`, `path`, `attempts`, `raw_body`: the
+ * `http_status`, `reason`, `retry`, `maybe_sent`, `endpoint`, `path`, `attempts`, `detail`, `raw_body`: the
  * core's view of the error, as the command and the Python package print it (absent
  * values are `null`).
  *
@@ -470,7 +470,9 @@ int32_t yx_error_endpoint(const yx_error *err);
  * `err` must be NULL or a live error object; `json_out` and `err_out` must be NULL or valid
  * for a write.
  */
-yx_result yx_error_to_json(const yx_error *err, char **json_out, yx_error **err_out);
+yx_result yx_error_to_json(const yx_error *err,
+                           char **json_out,
+                           yx_error **err_out);
 
 /**
  * The stable lowercase identifier of a result code (`"ok"`, `"validation"`, `"api"`, ...), a

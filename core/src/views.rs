@@ -110,6 +110,9 @@ pub struct ErrorView<'a> {
     pub path: Option<&'a str>,
     /// Attempts made, for transport errors.
     pub attempts: Option<u32>,
+    /// What the HTTP stack or the parser added: a redirect's `Location`, the JSON parser's
+    /// message, the transport failure's cause.
+    pub detail: Option<&'a str>,
     /// The body as received.
     pub raw_body: Option<&'a str>,
 }
@@ -135,6 +138,7 @@ impl<'a> ErrorView<'a> {
             endpoint: None,
             path: None,
             attempts: None,
+            detail: None,
             raw_body: None,
         }
     }
@@ -164,6 +168,7 @@ impl<'a> ErrorView<'a> {
             Error::Response(ResponseError::Protocol(p)) => {
                 view.kind = "protocol";
                 view.reason = Some(p.kind.code());
+                view.detail = p.detail.as_deref();
                 view.http_status = Some(p.http_status);
                 view.maybe_sent = true;
                 view.endpoint = Some(p.endpoint);
@@ -191,6 +196,7 @@ impl<'a> ErrorView<'a> {
             Error::Transport(t) => {
                 view.kind = "transport";
                 view.reason = Some(t.kind.code());
+                view.detail = Some(&t.detail);
                 view.maybe_sent = t.maybe_sent;
                 view.endpoint = Some(t.endpoint);
                 view.path = t.path.as_deref();

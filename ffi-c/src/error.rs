@@ -485,7 +485,7 @@ pub unsafe extern "C" fn yx_error_endpoint(err: *const yx_error) -> i32 {
 
 /// Writes the whole error as a JSON object to `*json_out` (free it with `yx_string_free`):
 /// `kind`, `message`, `field`, `rule`, `index`, `code`, `api_message`, `meaning`,
-/// `http_status`, `reason`, `retry`, `maybe_sent`, `endpoint`, `path`, `attempts`, `raw_body`: the
+/// `http_status`, `reason`, `retry`, `maybe_sent`, `endpoint`, `path`, `attempts`, `detail`, `raw_body`: the
 /// core's view of the error, as the command and the Python package print it (absent
 /// values are `null`).
 ///

@@ -13,9 +13,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
 use yunxin_ecp::server::AuthRefusal;
 use yunxin_ecp::signing::{ENV_APP_KEY, ENV_APP_SECRET};
-use yunxin_ecp::{
-    CallbackError, Error, ResponseError, TransportError, TransportErrorKind, ValidationError,
-};
+use yunxin_ecp::views::ErrorView;
+use yunxin_ecp::{Error, ValidationError};
 
 const ERRORS_MODULE: &str = "yunxin_ecp._errors";
 
@@ -116,43 +115,61 @@ pub fn auth_err(refusal: &AuthRefusal) -> PyErr {
     })
 }
 
-/// Builds the exception; an `Err` only if the exception classes themselves are broken.
+/// Builds the exception from the core's one report of the error ([`ErrorView`], what the C
+/// ABI and the command print); an `Err` only if the exception classes themselves are broken.
 fn build(py: Python<'_>, error: &Error, words: Words) -> PyResult<PyErr> {
+    if let Error::Validation(e) = error {
+        // The one kind reported in the caller's words rather than the core's.
+        let kwargs = PyDict::new(py);
+        validation_kwargs(&kwargs, e, words)?;
+        return instantiate(py, "ValidationError", validation_message(e, words), &kwargs);
+    }
+    if let Error::Auth(refusal) = error {
+        return Ok(auth_err(refusal));
+    }
+    let view = ErrorView::new(error);
     let kwargs = PyDict::new(py);
-    let advice = error.retry_advice();
-    kwargs.set_item("retry_advice", advice.code())?;
-    kwargs.set_item("retryable", advice.is_safe())?;
-    let class = match error {
-        Error::Validation(e) => {
-            validation_kwargs(&kwargs, e, words)?;
-            return instantiate(py, "ValidationError", validation_message(e, words), &kwargs);
-        }
-        Error::Response(ResponseError::Api(e)) => {
-            kwargs.set_item("endpoint", e.endpoint.code())?;
-            kwargs.set_item("code", e.code)?;
-            kwargs.set_item("message", e.message.as_deref())?;
-            kwargs.set_item("http_status", e.http_status)?;
-            kwargs.set_item("meaning", e.meaning())?;
-            kwargs.set_item("raw_body", &e.raw_body)?;
+    kwargs.set_item("retry_advice", view.retry)?;
+    kwargs.set_item("retryable", error.retry_advice().is_safe())?;
+    let endpoint = view.endpoint.map(|e| e.code());
+    let class = match view.kind {
+        "api" => {
+            kwargs.set_item("endpoint", endpoint)?;
+            kwargs.set_item("code", view.code)?;
+            kwargs.set_item("message", view.api_message)?;
+            kwargs.set_item("http_status", view.http_status)?;
+            kwargs.set_item("meaning", view.meaning)?;
+            kwargs.set_item("raw_body", view.raw_body)?;
             "ApiError"
         }
-        Error::Response(ResponseError::Protocol(e)) => {
-            kwargs.set_item("endpoint", e.endpoint.code())?;
-            kwargs.set_item("kind", e.kind.code())?;
-            kwargs.set_item("detail", e.detail.as_deref())?;
-            kwargs.set_item("http_status", e.http_status)?;
-            kwargs.set_item("raw_body", &e.raw_body)?;
+        "protocol" => {
+            kwargs.set_item("endpoint", endpoint)?;
+            kwargs.set_item("kind", view.reason)?;
+            kwargs.set_item("detail", view.detail)?;
+            kwargs.set_item("http_status", view.http_status)?;
+            kwargs.set_item("raw_body", view.raw_body)?;
             "ProtocolError"
         }
-        Error::Transport(e) => transport_kwargs(&kwargs, e)?,
-        Error::Callback(e) => {
-            callback_kwargs(&kwargs, e)?;
+        "transport" => {
+            kwargs.set_item("endpoint", endpoint)?;
+            kwargs.set_item("kind", view.reason)?;
+            kwargs.set_item("maybe_sent", view.maybe_sent)?;
+            kwargs.set_item("attempts", view.attempts)?;
+            kwargs.set_item("detail", view.detail)?;
+            if view.reason == Some("timeout") {
+                "TimeoutError"
+            } else {
+                "TransportError"
+            }
+        }
+        "callback" => {
+            kwargs.set_item("reason", view.reason)?;
+            kwargs.set_item("header", view.field)?;
             "CallbackVerificationError"
         }
-        Error::Auth(refusal) => return Ok(auth_err(refusal)),
         _ => "YunxinError",
     };
-    instantiate(py, class, error.to_string(), &kwargs)
+    instantiate(py, class, view.message, &kwargs)
 }
 
 fn validation_kwargs(
@@ -177,30 +194,6 @@ fn validation_message(e: &ValidationError, words: Words) -> String {
         Some(i) => format!("invalid {argument}[{i}] ({}[{i}]): {}", e.field, e.rule),
         None => format!("invalid {argument} ({}): {}", e.field, e.rule),
     }
-}
-
-fn transport_kwargs(kwargs: &Bound<'_, PyDict>, e: &TransportError) -> PyResult<&'static str> {
-    kwargs.set_item("endpoint", e.endpoint.code())?;
-    kwargs.set_item("kind", e.kind.code())?;
-    kwargs.set_item("maybe_sent", e.maybe_sent)?;
-    kwargs.set_item("attempts", e.attempts)?;
-    kwargs.set_item("detail", &e.detail)?;
-    Ok(if e.kind == TransportErrorKind::Timeout {
-        "TimeoutError"
-    } else {
-        "TransportError"
-    })
-}
-
-fn callback_kwargs(kwargs: &Bound<'_, PyDict>, e: &CallbackError) -> PyResult<()> {
-    kwargs.set_item("reason", e.reason())?;
-    let header = match e {
-        CallbackError::MissingHeader { header } | CallbackError::DuplicateHeader { header } => {
-            Some(*header)
-        }
-        _ => None,
-    };
-    kwargs.set_item("header", header)
 }
 
 /// Calls `yunxin_ecp._errors.<class>(message, **kwargs)`: the exception, not yet raised.

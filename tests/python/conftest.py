@@ -107,3 +107,23 @@ def through_recording_proxy(child_code: str) -> Tuple[bytes, str]:
             child.kill()
     assert child.returncode == 0, err
     return head, out
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "python"
+
+
+def run_example(name: str, *args: str) -> str:
+    """Runs an example as a new user would: a fresh interpreter, no YUNXIN_* variables, only the
+    system PATH; returns its standard output (it must exit 0)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout

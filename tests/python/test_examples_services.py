@@ -3,23 +3,8 @@
 callbacks were verified, duplicates skipped and forged ones refused."""
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "python"
-
-
-def run_example(name: str, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / name), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+from conftest import run_example
 
 
 def test_fastapi_service() -> None:

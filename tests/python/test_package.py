@@ -1,9 +1,9 @@
 """The installed package: version, typing marker, public names, and the examples run as shipped."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
+
+from conftest import run_example
 
 import pytest
 
@@ -12,7 +12,6 @@ import yunxin_ecp.server
 import yunxin_ecp.testing
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples" / "python"
 
 
 def test_version_is_the_workspace_version() -> None:
@@ -48,18 +47,6 @@ def test_classes_report_the_public_module() -> None:
     assert yunxin_ecp.Credentials.__module__ == "yunxin_ecp"
     assert yunxin_ecp.ValidationError.__module__ == "yunxin_ecp._errors"
     assert yunxin_ecp.testing.MockServer.__module__ == "yunxin_ecp.testing"
-
-
-def run_example(name: str, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / name), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
 
 
 def test_example_start_call() -> None:

@@ -1,12 +1,13 @@
-//! Generates the two headers from this crate's source with cbindgen, into `OUT_DIR`:
+//! Generates the header from this crate's source with cbindgen, into `OUT_DIR`:
+//! `yunxin_ecp.h`, for C and C++ (`extern "C"` under `__cplusplus`, include guard).
 //!
-//! - `yunxin_ecp.h`: C and C++ (`extern "C"` under `__cplusplus`, include guard).
-//! - `yunxin_ecp_php.h`: for PHP's FFI parser, which knows no preprocessor: no `#include`, no
-//!   `#ifdef`, no include guard, no `#define` but the two directives `FFI::load()` reads
-//!   (`FFI_SCOPE`, `FFI_LIB`), which must come first in the file.
+//! It is also PHP's source of declarations: PHP's FFI parser knows no preprocessor, so the PHP
+//! wrapper drops the lines of the preprocessor and the C++ block before `FFI::cdef()`. Every
+//! preprocessor line stands alone on its line, which is what that filter relies on and what
+//! the crate's `header_check` test asserts.
 //!
-//! The committed copies in `include/` are compared with these by the crate's `header_check`
-//! test, which rewrites them when run with `YX_UPDATE_HEADERS=1`.
+//! The committed copy in `include/` is compared with this one by the `header_check` test,
+//! which rewrites it when run with `YX_UPDATE_HEADERS=1`.
 
 use std::env;
 use std::path::PathBuf;
@@ -25,7 +26,7 @@ yunxin_ecp: one correct implementation of NetEase YunXin's server-API signing (t
  *   yx_X_free(NULL) does nothing.
  * - A fallible function returns a yx_result. It writes its out-parameters only when it returns
  *   YX_OK. On failure, if err_out is not NULL, *err_out receives an error object: read it with
- *   the yx_error_* functions, free it with yx_error_free. Nothing is kept in a global or
+ *   the yx_error_* functions (all of it with yx_error_to_json), free it with yx_error_free. Nothing is kept in a global or
  *   thread-local \"last error\".
  * - Every pointer argument is checked: NULL where a value is required is YX_NULL_ARGUMENT. A
  *   string that is not UTF-8 is YX_INVALID_UTF8. A panic inside the library is caught and
@@ -36,6 +37,8 @@ yunxin_ecp: one correct implementation of NetEase YunXin's server-API signing (t
  * - No bool: yes/no answers are int32_t 1 or 0. Enumerations are returned as C enums and
  *   taken as int32_t.
  * - Each handle's doc comment says whether it may be shared between threads.
+ * - Where a time is taken, 0 means \"read the clock\"; where a nonce or settings are taken,
+ *   NULL means \"a fresh one\" or \"the defaults\".
  * - Check yx_abi_version() == YX_ABI_VERSION at startup.
  ";
 
@@ -52,9 +55,14 @@ fn base_config() -> Config {
     };
     // The enumerations are taken and returned as int32_t, so nothing in a signature names them;
     // they are still part of the API.
-    config.export.include = ["yx_endpoint", "yx_session_kind", "yx_event_kind"]
-        .map(String::from)
-        .to_vec();
+    config.export.include = [
+        "yx_endpoint",
+        "yx_session_kind",
+        "yx_event_kind",
+        "yx_log_level",
+    ]
+    .map(String::from)
+    .to_vec();
     config.enumeration.prefix_with_name = false;
     config
 }
@@ -68,36 +76,15 @@ fn c_config() -> Config {
     config
 }
 
-fn php_config() -> Config {
-    let mut config = base_config();
-    config.header = Some(format!(
-        "#define FFI_SCOPE \"YUNXIN_ECP\"\n#define FFI_LIB \"libyunxin_ecp.so\"\n/* {PREAMBLE}*\n \
-         * This variant is for PHP's FFI extension: FFI::load() reads the two directives above;\n \
-         * FFI::cdef() takes the rest (the wrapper in php/ strips them).\n */"
-    ));
-    config.cpp_compat = false;
-    config.include_guard = None;
-    config.pragma_once = false;
-    config.sys_includes = Vec::new();
-    // A #define is the one constant form C has, and PHP's parser takes none.
-    config.export.exclude = vec!["YX_ABI_VERSION".to_owned()];
-    config
-}
-
 fn main() {
     let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
     println!("cargo::rerun-if-changed=src");
     println!("cargo::rerun-if-changed=build.rs");
-    for (config, name) in [
-        (c_config(), "yunxin_ecp.h"),
-        (php_config(), "yunxin_ecp_php.h"),
-    ] {
-        Builder::new()
-            .with_config(config)
-            .with_src(crate_dir.join("src/lib.rs"))
-            .generate()
-            .unwrap_or_else(|e| panic!("cbindgen could not generate {name}: {e}"))
-            .write_to_file(out_dir.join(name));
-    }
+    Builder::new()
+        .with_config(c_config())
+        .with_src(crate_dir.join("src/lib.rs"))
+        .generate()
+        .unwrap_or_else(|e| panic!("cbindgen could not generate yunxin_ecp.h: {e}"))
+        .write_to_file(out_dir.join("yunxin_ecp.h"));
 }

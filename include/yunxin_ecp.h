@@ -9,7 +9,7 @@
  *   yx_X_free(NULL) does nothing.
  * - A fallible function returns a yx_result. It writes its out-parameters only when it returns
  *   YX_OK. On failure, if err_out is not NULL, *err_out receives an error object: read it with
- *   the yx_error_* functions, free it with yx_error_free. Nothing is kept in a global or
+ *   the yx_error_* functions (all of it with yx_error_to_json), free it with yx_error_free. Nothing is kept in a global or
  *   thread-local "last error".
  * - Every pointer argument is checked: NULL where a value is required is YX_NULL_ARGUMENT. A
  *   string that is not UTF-8 is YX_INVALID_UTF8. A panic inside the library is caught and
@@ -20,6 +20,8 @@
  * - No bool: yes/no answers are int32_t 1 or 0. Enumerations are returned as C enums and
  *   taken as int32_t.
  * - Each handle's doc comment says whether it may be shared between threads.
+ * - Where a time is taken, 0 means "read the clock"; where a nonce or settings are taken,
+ *   NULL means "a fresh one" or "the defaults".
  * - Check yx_abi_version() == YX_ABI_VERSION at startup.
  */
 
@@ -34,7 +36,7 @@
  * meaning changes incompatibly; compare it with `yx_abi_version()` at startup to detect a header
  * and a library that do not belong together.
  */
-#define YX_ABI_VERSION 1
+#define YX_ABI_VERSION 2
 
 /**
  * What a function returned: `YX_OK`, or the kind of error.
@@ -49,32 +51,32 @@ typedef enum {
   YX_OK = 0,
   /**
    * An argument broke a rule of the API (a number with `+86`, a `maxDur` of 0, a nonce of
-   * 129 characters, ...), so nothing was built or sent. `yx_error_field()` and
-   * `yx_error_rule()` say which argument and which rule.
+   * 129 characters, ...), so nothing was built or sent. `yx_error_to_json()` gives the
+   * `field` and the `rule`.
    */
   YX_VALIDATION = 1,
   /**
    * The service answered with a code other than 200: `yx_error_api_code()`,
-   * `yx_error_api_message()`, `yx_error_retry_advice()`.
+   * `yx_error_retry_advice()`; the JSON adds the service's message and the code's meaning.
    */
   YX_API = 2,
   /**
    * The answer could not be read (an HTML error page, truncated JSON, no session, ...):
-   * `yx_error_reason()` names what was wrong.
+   * the JSON's `reason` names what was wrong.
    */
   YX_PROTOCOL = 3,
   /**
-   * A call-end callback was refused (`yx_error_reason()`: `"md5_mismatch"`, `"stale"`, ...)
+   * A call-end callback was refused (the JSON's `reason`: `"md5_mismatch"`, `"stale"`, ...)
    * or could not be parsed (`"malformed"`).
    */
   YX_CALLBACK = 4,
   /**
    * An incoming signed request was refused (server side; the service answers 414):
-   * `yx_error_reason()` says why.
+   * the JSON's `reason` says why.
    */
   YX_AUTH = 5,
   /**
-   * The request could not be sent or no complete answer came back: `yx_error_reason()` is
+   * The request could not be sent or no complete answer came back: the JSON's `reason` is
    * `"connect"`, `"timeout"`, `"tls"` or `"io"`; `yx_error_maybe_sent()` says whether it may
    * have reached the service.
    */
@@ -84,16 +86,16 @@ typedef enum {
    */
   YX_ENTROPY = 7,
   /**
-   * A required pointer argument was NULL; `yx_error_field()` names it.
+   * A required pointer argument was NULL; the JSON's `field` names it.
    */
   YX_NULL_ARGUMENT = 8,
   /**
-   * A string argument was not valid UTF-8; `yx_error_field()` names it.
+   * A string argument was not valid UTF-8; the JSON's `field` names it.
    */
   YX_INVALID_UTF8 = 9,
   /**
    * An argument is outside the values the function accepts (an unknown endpoint, an index
-   * out of range, ...); `yx_error_field()` names it.
+   * out of range, ...); the JSON's `field` names it.
    */
   YX_INVALID_ARGUMENT = 10,
   /**
@@ -157,8 +159,7 @@ typedef enum {
    */
   YX_ENDPOINT_QUERY_BY_SESSION = 3,
   /**
-   * Any other YunXin server API path (a generic request); named by errors, never accepted
-   * as an argument.
+   * Any other YunXin server API path: a request from `yx_api_request_new()`.
    */
   YX_ENDPOINT_API = 4,
 } yx_endpoint;
@@ -183,35 +184,61 @@ typedef enum {
  */
 typedef enum {
   /**
-   * `eventType` 10: a call or conference ended; `yx_callback_event_record()` gives the record.
+   * `eventType` 10: a call or conference ended; `yx_callback_event_record()` lends the record.
    */
   YX_EVENT_CALL_END = 1,
   /**
    * Any other event (IM events can reach the same URL), passed through untouched:
-   * `yx_callback_event_raw()` gives the body.
+   * `yx_callback_event_to_json()` gives its type and body.
    */
   YX_EVENT_OTHER = 2,
 } yx_event_kind;
 
 /**
- * The four authentication headers of one request (`AppKey`, `Nonce`, `CurTime`, `CheckSum`).
- * Nothing in it is secret. Free with `yx_auth_headers_free()`.
- *
- * Immutable: may be read from any number of threads at once.
+ * How much a log event matters. Functions take and pass it as an `int32_t`.
  */
-typedef struct yx_auth_headers yx_auth_headers;
+typedef enum {
+  /**
+   * Nothing is logged (as a maximum level only).
+   */
+  YX_LOG_OFF = 0,
+  /**
+   * Not used by the client today.
+   */
+  YX_LOG_ERROR = 1,
+  /**
+   * A call gave up: `gave up` with the attempts, the reason and the advice.
+   */
+  YX_LOG_WARN = 2,
+  /**
+   * A retry: the reason and the delay.
+   */
+  YX_LOG_INFO = 3,
+  /**
+   * Each attempt: `request sent`, `response` or `no response`, with the elapsed time.
+   */
+  YX_LOG_DEBUG = 4,
+  /**
+   * Not used by the client today.
+   */
+  YX_LOG_TRACE = 5,
+} yx_log_level;
 
 /**
  * The record of one call or conference, from `yx_parse_query_response()`,
- * `yx_client_query()` or a call-end callback. Every field is optional: the service documents
- * them loosely. Free with `yx_call_record_free()`.
+ * `yx_client_query()` or a call-end callback. A C program reads what it acts on with
+ * `yx_call_record_session()`, `yx_call_record_answered()`, `yx_call_record_billed_minutes()`
+ * and `yx_call_record_cost_fen()`, and everything with `yx_call_record_to_json()`. Free with
+ * `yx_call_record_free()`.
  *
  * Immutable: may be read from any number of threads at once.
  */
 typedef struct yx_call_record yx_call_record;
 
 /**
- * A parsed callback. Free with `yx_callback_event_free()`.
+ * A parsed callback: `yx_callback_event_kind()` says what it is, `yx_callback_event_record()`
+ * lends a call end's record, `yx_callback_event_to_json()` gives all of it. Free with
+ * `yx_callback_event_free()`.
  *
  * Immutable: may be read from any number of threads at once.
  */
@@ -227,23 +254,13 @@ typedef struct yx_callback_event yx_callback_event;
 typedef struct yx_callback_verifier yx_callback_verifier;
 
 /**
- * A blocking ECP client. Create with `yx_client_builder_build()`, free with
- * `yx_client_free()`.
+ * A blocking client. Create with `yx_client_new()`, free with `yx_client_free()`.
  *
  * Thread-safe: use one client per process, from any number of threads at once; connections
  * are pooled and reused. Each call blocks the calling thread until the answer, the timeout or
  * the last allowed retry.
  */
 typedef struct yx_client yx_client;
-
-/**
- * The settings of a client to build. Create with `yx_client_builder_new()`, adjust with the
- * `yx_client_builder_set_*` functions, build any number of clients with
- * `yx_client_builder_build()`, free with `yx_client_builder_free()`.
- *
- * Not thread-safe while being changed: a builder belongs to one thread at a time.
- */
-typedef struct yx_client_builder yx_client_builder;
 
 /**
  * An app key and its secret. Create with `yx_credentials_new()` or
@@ -255,13 +272,24 @@ typedef struct yx_client_builder yx_client_builder;
 typedef struct yx_credentials yx_credentials;
 
 /**
- * The detail of a failure. Opaque; read it with the `yx_error_*` functions and free it with
- * `yx_error_free()`.
+ * The detail of a failure. Opaque; read it with `yx_error_kind()`, `yx_error_message()`,
+ * `yx_error_api_code()`, `yx_error_retry_advice()`, `yx_error_maybe_sent()`, or all of it with
+ * `yx_error_to_json()`; free it with `yx_error_free()`.
  *
  * Immutable once returned: any number of threads may read one error object at the same time.
  * It never holds an app secret.
  */
 typedef struct yx_error yx_error;
+
+/**
+ * A list of HTTP headers, in the order to send them: the four authentication headers from
+ * `yx_credentials_sign()` (`AppKey`, `Nonce`, `CurTime`, `CheckSum`; nothing in them is
+ * secret), or all the headers of a prepared request. Read with `yx_headers_count()`,
+ * `yx_headers_name()` and `yx_headers_value()`.
+ *
+ * Immutable: may be read from any number of threads at once.
+ */
+typedef struct yx_headers yx_headers;
 
 /**
  * A running mock server. Start with `yx_mock_server_start()`; `yx_mock_server_free()` stops
@@ -272,26 +300,20 @@ typedef struct yx_error yx_error;
 typedef struct yx_mock_server yx_mock_server;
 
 /**
- * A request ready to send: method, URL, headers and body. Free with
- * `yx_prepared_request_free()`.
+ * A request ready to send: always a `POST` of the form body to the URL with the headers
+ * (`Content-Type` and the four authentication headers). Read with
+ * `yx_prepared_request_url()`, `yx_prepared_request_body()` and
+ * `yx_prepared_request_headers()`; free with `yx_prepared_request_free()`.
  *
  * Immutable: may be read from any number of threads at once.
  */
 typedef struct yx_prepared_request yx_prepared_request;
 
 /**
- * A POST the mock's inbox received (`yx_mock_server_inbox_url()` as a callback URL): the body
- * bytes and headers exactly as received, ready for `yx_callback_verifier_verify()`. Free with
- * `yx_received_callback_free()`.
- *
- * Immutable: may be read from any number of threads at once.
- */
-typedef struct yx_received_callback yx_received_callback;
-
-/**
- * One validated ECP request: a start call, a start conference or a query. Create it with
- * `yx_start_call_new()`, `yx_start_conf_new()`, `yx_query_new()` (or, server side,
- * `yx_server_parse_request()`); free it with `yx_request_free()`.
+ * One validated request: a start call, a start conference, a query, or a request to any
+ * other server API. Create it with `yx_start_call_new()`, `yx_start_conf_new()`,
+ * `yx_query_new()`, `yx_api_request_new()` (or, server side, `yx_server_parse_request()`);
+ * free it with `yx_request_free()`.
  *
  * Immutable: one handle may be used from any number of threads at once, for instance to
  * prepare it with fresh signatures.
@@ -299,19 +321,31 @@ typedef struct yx_received_callback yx_received_callback;
 typedef struct yx_request yx_request;
 
 /**
- * One HTTP header: a name and a value, both NUL-terminated UTF-8 owned by the caller. Names
- * are matched case-insensitively.
+ * A name and a value, both NUL-terminated UTF-8 owned by the caller: an HTTP header (names
+ * matched case-insensitively) or a form parameter of a generic API request.
  */
 typedef struct {
   /**
-   * The header's name, e.g. `"CheckSum"`.
+   * The name, e.g. `"CheckSum"` or `"accid"`.
    */
   const char *name;
   /**
-   * The header's value.
+   * The value.
    */
   const char *value;
-} yx_header;
+} yx_pair;
+
+/**
+ * A function that receives one log event: its level (a `yx_log_level` value), its target
+ * (`"yunxin_ecp"`), the message with its `key=value` fields (e.g. `"retry id=1f0c9a2e
+ * attempt=1 reason=http_503 delay_ms=200"`), and the `userdata` given to
+ * `yx_set_log_callback()`. The strings are valid only during the call. It may be called from
+ * any thread that uses a client, and must not call back into the library's logging setup.
+ */
+typedef void (*yx_log_callback)(int32_t level,
+                                const char *target,
+                                const char *message,
+                                void *userdata);
 
 #ifdef __cplusplus
 extern "C" {
@@ -333,6 +367,17 @@ const char *yx_version(void);
 uint32_t yx_abi_version(void);
 
 /**
+ * Frees a string the library wrote to a `char **` out-parameter. `NULL` is a no-op. Never pass
+ * a string that did not come from this library, nor a borrowed `const char *`.
+ *
+ * Thread-safe for distinct strings.
+ *
+ * # Safety
+ * `s` must be NULL or a string from this library, not freed yet.
+ */
+void yx_string_free(char *s);
+
+/**
  * Frees an error object. `NULL` is a no-op.
  *
  * # Safety
@@ -341,8 +386,8 @@ uint32_t yx_abi_version(void);
 void yx_error_free(yx_error *err);
 
 /**
- * The kind of the error: the same value the failing function returned.
- * `YX_NULL_ARGUMENT` when `err` is NULL.
+ * The kind of error: the same `yx_result` the failing function returned; `YX_OK` when `err` is
+ * NULL.
  *
  * # Safety
  * `err` must be NULL or a live error object.
@@ -350,8 +395,8 @@ void yx_error_free(yx_error *err);
 yx_result yx_error_kind(const yx_error *err);
 
 /**
- * A message for people, in English: what went wrong and, where it helps, what to do. Never
- * holds a secret. Borrowed from `err` (valid until `yx_error_free`); NULL when `err` is NULL.
+ * A one-line English message naming the field and the rule, the code and its meaning, or the
+ * reason; never a secret. Borrowed from the error object; NULL when `err` is NULL.
  *
  * # Safety
  * `err` must be NULL or a live error object.
@@ -359,39 +404,8 @@ yx_result yx_error_kind(const yx_error *err);
 const char *yx_error_message(const yx_error *err);
 
 /**
- * The argument or API parameter concerned: for `YX_VALIDATION` the parameter (`"callee"`,
- * `"maxDur"`, `"nonce"`, ...), for `YX_NULL_ARGUMENT`, `YX_INVALID_UTF8` and
- * `YX_INVALID_ARGUMENT` the C argument, for a missing header (`YX_CALLBACK`, `YX_AUTH`) the
- * header. NULL otherwise. Borrowed from `err`.
- *
- * # Safety
- * `err` must be NULL or a live error object.
- */
-const char *yx_error_field(const yx_error *err);
-
-/**
- * For `YX_VALIDATION`: the stable identifier of the broken rule (`"empty"`, `"length"`,
- * `"charset"`, `"country_code"`, `"separator"`, `"not_digits"`, `"mobile_length"`,
- * `"landline_length"`, `"number_prefix"`, `"count"`, `"duplicate"`, `"not_positive"`,
- * `"not_integer"`, `"one_of"`, `"milliseconds"`, `"url"`, `"json_array"`). NULL otherwise.
- * Borrowed from `err`.
- *
- * # Safety
- * `err` must be NULL or a live error object.
- */
-const char *yx_error_rule(const yx_error *err);
-
-/**
- * For `YX_VALIDATION` of a list parameter (the conference callees): the position of the
- * offending entry. -1 when there is none.
- *
- * # Safety
- * `err` must be NULL or a live error object.
- */
-int64_t yx_error_index(const yx_error *err);
-
-/**
- * For `YX_API`: the service's code (e.g. 414, 403, 500). 0 for other kinds.
+ * The service's result code of a `YX_API` error (e.g. 414, 416, 503); -1 for any other error
+ * and for NULL.
  *
  * # Safety
  * `err` must be NULL or a live error object.
@@ -399,44 +413,9 @@ int64_t yx_error_index(const yx_error *err);
 int64_t yx_error_api_code(const yx_error *err);
 
 /**
- * For `YX_API`: the service's own explanation (`msg`, else `desc`), when it sent one. NULL
- * otherwise. Borrowed from `err`. `yx_code_meaning()` gives the meaning of the code itself.
- *
- * # Safety
- * `err` must be NULL or a live error object.
- */
-const char *yx_error_api_message(const yx_error *err);
-
-/**
- * For `YX_API` and `YX_PROTOCOL`: the HTTP status of the answer (business errors come with
- * 200). 0 when there was no answer.
- *
- * # Safety
- * `err` must be NULL or a live error object.
- */
-uint16_t yx_error_http_status(const yx_error *err);
-
-/**
- * A stable identifier refining the kind: for `YX_PROTOCOL` what was wrong with the answer
- * (`"empty"`, `"html"`, `"not_json"`, `"truncated"`, `"not_an_object"`, `"missing_code"`, `"bad_code"`,
- * `"missing_result"`, `"http_status"`, `"too_large"`, `"redirect"`); for `YX_CALLBACK` why the callback was
- * refused (`"missing_header"`, `"duplicate_header"`, `"malformed_cur_time"`, `"md5_mismatch"`,
- * `"checksum_mismatch"`, `"app_key_mismatch"`, `"stale"`, `"future"`, `"malformed"`); for
- * `YX_AUTH` why the request was refused (`"missing_header"`, `"duplicate_header"`, `"unknown_app_key"`,
- * `"nonce_too_long"`, `"malformed_cur_time"`, `"outside_window"`, `"checksum_mismatch"`); for
- * `YX_TRANSPORT` the failed step (`"connect"`, `"timeout"`, `"tls"`, `"io"`). NULL otherwise.
- * Borrowed from `err`.
- *
- * # Safety
- * `err` must be NULL or a live error object.
- */
-const char *yx_error_reason(const yx_error *err);
-
-/**
- * Whether the request that failed may be sent again. A start request (billable, not
- * idempotent) that may have reached the service gets `YX_RETRY_OUTCOME_UNKNOWN`: query
- * before placing it again. `YX_RETRY_NEVER` for errors that are not about a request, and when
- * `err` is NULL.
+ * Whether, and how, the failed request may be sent again: for `YX_API`, `YX_PROTOCOL` and
+ * `YX_TRANSPORT` errors the advice for that endpoint and outcome; `YX_RETRY_NEVER` for every
+ * other error and for NULL.
  *
  * # Safety
  * `err` must be NULL or a live error object.
@@ -444,9 +423,8 @@ const char *yx_error_reason(const yx_error *err);
 yx_retry_advice yx_error_retry_advice(const yx_error *err);
 
 /**
- * 1 when the request may have reached the service: always for `YX_API` and `YX_PROTOCOL`
- * (an answer came back), and for `YX_TRANSPORT` unless the failure provably happened before
- * anything was sent (a refused connection). 0 otherwise.
+ * 1 if the request may have reached the service (it was sent, or the failure came too late to
+ * tell), else 0. A start that may have been sent may have placed a billable call.
  *
  * # Safety
  * `err` must be NULL or a live error object.
@@ -454,67 +432,18 @@ yx_retry_advice yx_error_retry_advice(const yx_error *err);
 int32_t yx_error_maybe_sent(const yx_error *err);
 
 /**
- * For `YX_API` and `YX_PROTOCOL`: the body of the answer as received (invalid UTF-8 and NUL
- * bytes replaced by U+FFFD). NULL otherwise. Borrowed from `err`.
+ * Writes the whole error as one JSON object to `*json_out` (free with `yx_string_free`):
+ * `kind` (`"validation"`, `"api"`, `"protocol"`, `"callback"`, `"auth"`, `"transport"`,
+ * `"entropy"`, or this binding's own `"null_argument"`, `"invalid_utf8"`,
+ * `"invalid_argument"`, `"io"`, `"panic"`, `"other"`), `message`, and `field`, `rule`,
+ * `index`, `code`, `api_message`, `meaning`, `http_status`, `reason`, `retry`, `maybe_sent`,
+ * `endpoint`, `path`, `attempts`, `detail`, `raw_body`, each `null` where it does not apply.
  *
  * # Safety
- * `err` must be NULL or a live error object.
+ * `err` must be NULL or a live error object; `json_out` and `err_out` NULL or valid for a
+ * write.
  */
-const char *yx_error_raw_body(const yx_error *err);
-
-/**
- * The endpoint the failed request was for (a `yx_endpoint` value), or 0 when the error is
- * not about a request.
- *
- * # Safety
- * `err` must be NULL or a live error object.
- */
-int32_t yx_error_endpoint(const yx_error *err);
-
-/**
- * Writes the whole error as a JSON object to `*json_out` (free it with `yx_string_free`):
- * `kind`, `message`, `field`, `rule`, `index`, `code`, `api_message`, `meaning`,
- * `http_status`, `reason`, `retry`, `maybe_sent`, `endpoint`, `path`, `attempts`, `detail`, `raw_body`: the
- * core's view of the error, as the command and the Python package print it (absent
- * values are `null`).
- *
- * # Safety
- * `err` must be NULL or a live error object; `json_out` and `err_out` must be NULL or valid
- * for a write.
- */
-yx_result yx_error_to_json(const yx_error *err,
-                           char **json_out,
-                           yx_error **err_out);
-
-/**
- * The stable lowercase identifier of a result code (`"ok"`, `"validation"`, `"api"`, ...), a
- * static string; NULL for a value that is not a `yx_result`.
- */
-const char *yx_result_code(int32_t result);
-
-/**
- * The stable lowercase identifier of a retry advice (`"never"`, `"safe"`, `"backoff"`,
- * `"once_after_delay"`, `"outcome_unknown"`), a static string; NULL for a value that is not a
- * `yx_retry_advice`.
- */
-const char *yx_retry_advice_code(int32_t advice);
-
-/**
- * 1 when sending the same request again cannot place a second call (`YX_RETRY_SAFE`,
- * `YX_RETRY_BACKOFF`, `YX_RETRY_ONCE_AFTER_DELAY`), 0 otherwise.
- */
-int32_t yx_retry_advice_is_safe(int32_t advice);
-
-/**
- * Frees a string the library returned through a `char **` out-parameter. `NULL` is a no-op.
- * Never pass a string that did not come from this library, nor a borrowed `const char *`.
- *
- * Thread-safe for distinct strings.
- *
- * # Safety
- * `s` must be NULL or a string from this library, not freed yet.
- */
-void yx_string_free(char *s);
+yx_result yx_error_to_json(const yx_error *err, char **json_out, yx_error **err_out);
 
 /**
  * Checks and stores an app key and secret. The app key must be non-empty visible ASCII
@@ -552,20 +481,14 @@ yx_result yx_credentials_from_env(yx_credentials **credentials_out, yx_error **e
 void yx_credentials_free(yx_credentials *credentials);
 
 /**
- * The app key (public). Borrowed from the handle; NULL when `credentials` is NULL.
+ * Signs one request: writes its four authentication headers to `*headers_out` (free with
+ * `yx_headers_free`). Call it once per request, including once per retry: never reuse a nonce
+ * or a `CurTime`.
  *
- * # Safety
- * `credentials` must be NULL or a live handle.
- */
-const char *yx_credentials_app_key(const yx_credentials *credentials);
-
-/**
- * Signs with a given nonce and `CurTime` (UTC Unix **seconds**): the pure building block the
- * golden vectors test. The nonce must be 1 to 128 characters of `[A-Za-z0-9]`; a `cur_time`
- * that can only be milliseconds is refused (`YX_VALIDATION`, field `CurTime`, rule
- * `"milliseconds"`). Production code uses `yx_credentials_sign_now()`.
- *
- * On success writes a new `yx_auth_headers` to `*headers_out`.
+ * - `nonce`: NULL for a fresh 32-character nonce from the OS CSPRNG (what production code
+ *   does), or 1 to 128 characters of `[A-Za-z0-9]` (what the golden vectors do).
+ * - `cur_time`: 0 for one reading of the clock, or UTC Unix **seconds**; a value that can only
+ *   be milliseconds is refused (`YX_VALIDATION`, field `CurTime`, rule `"milliseconds"`).
  *
  * # Safety
  * `credentials` must be NULL or a live handle; `nonce` NULL or a NUL-terminated string;
@@ -574,75 +497,43 @@ const char *yx_credentials_app_key(const yx_credentials *credentials);
 yx_result yx_credentials_sign(const yx_credentials *credentials,
                               const char *nonce,
                               uint64_t cur_time,
-                              yx_auth_headers **headers_out,
+                              yx_headers **headers_out,
                               yx_error **err_out);
 
 /**
- * Signs with a fresh 32-character nonce from the OS CSPRNG and one reading of the clock, so
- * `CurTime` and `CheckSum` always agree. Call it once per request, including once per retry:
- * never reuse a nonce or a `CurTime`.
+ * Frees a header list. `NULL` is a no-op. Never free the list a prepared request lends out.
  *
  * # Safety
- * `credentials` must be NULL or a live handle; `headers_out` and `err_out` NULL or valid for
- * a write.
+ * `headers` must be NULL or a handle from `yx_credentials_sign()`, not used by another thread
+ * during the call.
  */
-yx_result yx_credentials_sign_now(const yx_credentials *credentials,
-                                  yx_auth_headers **headers_out,
-                                  yx_error **err_out);
+void yx_headers_free(yx_headers *headers);
 
 /**
- * Frees authentication headers. `NULL` is a no-op.
- *
- * # Safety
- * `headers` must be NULL or a live handle, not used by another thread during the call.
- */
-void yx_auth_headers_free(yx_auth_headers *headers);
-
-/**
- * The `AppKey` header value. Borrowed from the handle; NULL when `headers` is NULL.
+ * How many headers the list holds; 0 when `headers` is NULL.
  *
  * # Safety
  * `headers` must be NULL or a live handle.
  */
-const char *yx_auth_headers_app_key(const yx_auth_headers *headers);
+size_t yx_headers_count(const yx_headers *headers);
 
 /**
- * The `Nonce` header value. Borrowed from the handle; NULL when `headers` is NULL.
+ * The name of header `index` (from 0). Borrowed from the list; NULL when `headers` is NULL or
+ * `index` is out of range.
  *
  * # Safety
  * `headers` must be NULL or a live handle.
  */
-const char *yx_auth_headers_nonce(const yx_auth_headers *headers);
+const char *yx_headers_name(const yx_headers *headers, size_t index);
 
 /**
- * The `CurTime` header value (decimal seconds). Borrowed from the handle; NULL when
- * `headers` is NULL.
+ * The value of header `index` (from 0). Borrowed from the list; NULL when `headers` is NULL
+ * or `index` is out of range.
  *
  * # Safety
  * `headers` must be NULL or a live handle.
  */
-const char *yx_auth_headers_cur_time(const yx_auth_headers *headers);
-
-/**
- * The `CheckSum` header value (40 lowercase hex characters). Borrowed from the handle; NULL
- * when `headers` is NULL.
- *
- * # Safety
- * `headers` must be NULL or a live handle.
- */
-const char *yx_auth_headers_checksum(const yx_auth_headers *headers);
-
-/**
- * Writes the headers as JSON to `*json_out` (free with `yx_string_free`):
- * `{"app_key":...,"nonce":...,"cur_time":...,"checksum":...,"headers":[["AppKey",...],
- * ["Nonce",...],["CurTime",...],["CheckSum",...]]}`.
- *
- * # Safety
- * `headers` must be NULL or a live handle; `json_out` and `err_out` NULL or valid for a write.
- */
-yx_result yx_auth_headers_to_json(const yx_auth_headers *headers,
-                                  char **json_out,
-                                  yx_error **err_out);
+const char *yx_headers_value(const yx_headers *headers, size_t index);
 
 /**
  * The bare digest: lowercase hex SHA1(`secret` + `nonce` + `cur_time`) over UTF-8 bytes,
@@ -704,7 +595,7 @@ yx_result yx_start_call_new(const char *caller_acc,
  * Builds a start-conference request: the caller and `callee_count` other participants (2 to
  * 7, all distinct and different from the caller), for at most `max_dur` seconds. The callee
  * list is sent as a real JSON array. A bad entry is reported with field `callee` and its
- * position in `yx_error_index()`.
+ * position in the error JSON's `index`.
  *
  * # Safety
  * `caller_acc` and `caller` must be NULL or NUL-terminated; `callees` NULL or an array of
@@ -734,6 +625,27 @@ yx_result yx_query_new(const char *session,
                        yx_error **err_out);
 
 /**
+ * Builds a request to any YunXin server API (users, messages, SMS, ...): a form POST to the
+ * base URL plus `path`, signed like every request. `path` must be a plain absolute path such
+ * as `/nimserver/user/create.action` (no scheme, query, fragment, `..` or `//`: `YX_VALIDATION`
+ * with field `path`, rule `"api_path"`); `params` are `param_count` name/value pairs sent in
+ * that order (a name may not be empty). `idempotent` is 1 if sending it twice does no harm:
+ * only then is it retried after it may have arrived; otherwise only when it provably never
+ * left.
+ *
+ * # Safety
+ * `path` must be NULL or NUL-terminated; `params` NULL (when `param_count` is 0) or an array
+ * of `param_count` pairs whose strings are NULL or NUL-terminated; `request_out` and
+ * `err_out` NULL or valid for a write.
+ */
+yx_result yx_api_request_new(const char *path,
+                             const yx_pair *params,
+                             size_t param_count,
+                             int32_t idempotent,
+                             yx_request **request_out,
+                             yx_error **err_out);
+
+/**
  * Frees a request. `NULL` is a no-op.
  *
  * # Safety
@@ -742,27 +654,11 @@ yx_result yx_query_new(const char *session,
 void yx_request_free(yx_request *request);
 
 /**
- * The request's endpoint (a `yx_endpoint` value); 0 when `request` is NULL.
- *
- * # Safety
- * `request` must be NULL or a live handle.
- */
-int32_t yx_request_endpoint(const yx_request *request);
-
-/**
- * Writes the form body (UTF-8, percent-encoded) to `*body_out`; free it with
- * `yx_string_free`.
- *
- * # Safety
- * `request` must be NULL or a live handle; `body_out` and `err_out` NULL or valid for a write.
- */
-yx_result yx_request_form_body(const yx_request *request, char **body_out, yx_error **err_out);
-
-/**
  * Writes the request's kind and parameters as JSON to `*json_out` (free with
  * `yx_string_free`): `{"request":"start_call","params":{"caller_acc":...,"caller":...,
- * "callee":...,"max_dur":100}}`, `{"request":"start_conf","params":{...,"callees":[...],...}}`
- * or `{"request":"query","params":{"session":...,"kind":"call"|"conference"}}`.
+ * "callee":...,"max_dur":100}}`, `{"request":"start_conf","params":{...,"callees":[...],...}}`,
+ * `{"request":"query","params":{"session":...,"kind":"call"|"conference"}}` or
+ * `{"request":"api","params":{"path":...,"params":[[name,value],...],"idempotent":false}}`.
  *
  * # Safety
  * `request` must be NULL or a live handle; `json_out` and `err_out` NULL or valid for a write.
@@ -770,33 +666,26 @@ yx_result yx_request_form_body(const yx_request *request, char **body_out, yx_er
 yx_result yx_request_to_json(const yx_request *request, char **json_out, yx_error **err_out);
 
 /**
- * Prepares `request` with given authentication headers (from `yx_credentials_sign()` or
- * `yx_credentials_sign_now()`; sign afresh for every attempt). `base_url` is NULL for the
- * production gateway `https://api.netease.im`, or an absolute `http://` / `https://` URL such
- * as a local mock's (`YX_VALIDATION`, field `baseUrl`, rule `"url"` otherwise).
+ * Signs and prepares `request` for one attempt: what a program that sends with its own HTTP
+ * client (libcurl, ...) calls before every attempt, retries included.
+ *
+ * - `base_url`: NULL for the production gateway `https://api.netease.im`, or an absolute
+ *   `http://` / `https://` URL such as a local mock's (`YX_VALIDATION`, field `baseUrl`, rule
+ *   `"url"` otherwise).
+ * - `nonce` and `cur_time`: NULL and 0 in production (a fresh nonce, one reading of the
+ *   clock); fixed values reproduce a signature, as `yx_credentials_sign()` explains.
  *
  * # Safety
- * `request` and `auth` must be NULL or live handles; `base_url` NULL or NUL-terminated;
- * `prepared_out` and `err_out` NULL or valid for a write.
+ * `request` and `credentials` must be NULL or live handles; `base_url` and `nonce` NULL or
+ * NUL-terminated; `prepared_out` and `err_out` NULL or valid for a write.
  */
 yx_result yx_request_prepare(const yx_request *request,
+                             const yx_credentials *credentials,
                              const char *base_url,
-                             const yx_auth_headers *auth,
+                             const char *nonce,
+                             uint64_t cur_time,
                              yx_prepared_request **prepared_out,
                              yx_error **err_out);
-
-/**
- * Signs with a fresh nonce and the current time, then prepares `request`: the usual way to
- * send with your own HTTP client. Call it once per attempt.
- *
- * # Safety
- * As `yx_request_prepare()`, with `credentials` NULL or a live handle.
- */
-yx_result yx_request_prepare_now(const yx_request *request,
-                                 const char *base_url,
-                                 const yx_credentials *credentials,
-                                 yx_prepared_request **prepared_out,
-                                 yx_error **err_out);
 
 /**
  * Frees a prepared request. `NULL` is a no-op.
@@ -807,24 +696,7 @@ yx_result yx_request_prepare_now(const yx_request *request,
 void yx_prepared_request_free(yx_prepared_request *prepared);
 
 /**
- * The endpoint (a `yx_endpoint` value) whose response parser reads the answer; 0 when
- * `prepared` is NULL.
- *
- * # Safety
- * `prepared` must be NULL or a live handle.
- */
-int32_t yx_prepared_request_endpoint(const yx_prepared_request *prepared);
-
-/**
- * The HTTP method, always `"POST"`. Borrowed from the handle; NULL when `prepared` is NULL.
- *
- * # Safety
- * `prepared` must be NULL or a live handle.
- */
-const char *yx_prepared_request_method(const yx_prepared_request *prepared);
-
-/**
- * The full URL. Borrowed from the handle; NULL when `prepared` is NULL.
+ * The URL to `POST` to. Borrowed from the handle; NULL when `prepared` is NULL.
  *
  * # Safety
  * `prepared` must be NULL or a live handle.
@@ -832,8 +704,8 @@ const char *yx_prepared_request_method(const yx_prepared_request *prepared);
 const char *yx_prepared_request_url(const yx_prepared_request *prepared);
 
 /**
- * The form body, UTF-8 percent-encoded (so it holds no NUL byte: `strlen` gives its length).
- * Borrowed from the handle; NULL when `prepared` is NULL.
+ * The form body (`application/x-www-form-urlencoded`, UTF-8, percent-encoded). Borrowed from
+ * the handle; NULL when `prepared` is NULL.
  *
  * # Safety
  * `prepared` must be NULL or a live handle.
@@ -841,65 +713,14 @@ const char *yx_prepared_request_url(const yx_prepared_request *prepared);
 const char *yx_prepared_request_body(const yx_prepared_request *prepared);
 
 /**
- * How many headers to send: the four auth headers and `Content-Type`, in that order. 0 when
- * `prepared` is NULL.
+ * The headers to send, in order: `AppKey`, `Nonce`, `CurTime`, `CheckSum`, `Content-Type`.
+ * Borrowed from the handle (read it with the `yx_headers_*` functions, never free it); NULL
+ * when `prepared` is NULL.
  *
  * # Safety
  * `prepared` must be NULL or a live handle.
  */
-size_t yx_prepared_request_header_count(const yx_prepared_request *prepared);
-
-/**
- * The name of header `index`. Borrowed from the handle; NULL when `prepared` is NULL or
- * `index` is out of range.
- *
- * # Safety
- * `prepared` must be NULL or a live handle.
- */
-const char *yx_prepared_request_header_name(const yx_prepared_request *prepared, size_t index);
-
-/**
- * The value of header `index`. Borrowed from the handle; NULL when `prepared` is NULL or
- * `index` is out of range.
- *
- * # Safety
- * `prepared` must be NULL or a live handle.
- */
-const char *yx_prepared_request_header_value(const yx_prepared_request *prepared, size_t index);
-
-/**
- * Writes the prepared request as JSON to `*json_out` (free with `yx_string_free`):
- * `{"endpoint":"start_call","method":"POST","url":...,"headers":[["AppKey",...],...],
- * "body":...}`.
- *
- * # Safety
- * `prepared` must be NULL or a live handle; `json_out` and `err_out` NULL or valid for a
- * write.
- */
-yx_result yx_prepared_request_to_json(const yx_prepared_request *prepared,
-                                      char **json_out,
-                                      yx_error **err_out);
-
-/**
- * The path of an endpoint below the base URL (`"/call/ecp/startcall.action"`, ...), a static
- * string; NULL for a value that is not a `yx_endpoint`.
- */
-const char *yx_endpoint_path(int32_t endpoint);
-
-/**
- * The stable identifier of an endpoint (`"start_call"`, `"start_conf"`,
- * `"query_by_session"`), a static string; NULL for a value that is not a `yx_endpoint`.
- */
-const char *yx_endpoint_code(int32_t endpoint);
-
-/**
- * The endpoint served at `path` (e.g. `"/call/ecp/startconf.action"`) as a `yx_endpoint`
- * value, or 0 for any other path, a NULL or a non-UTF-8 string.
- *
- * # Safety
- * `path` must be NULL or NUL-terminated.
- */
-int32_t yx_endpoint_from_path(const char *path);
+const yx_headers *yx_prepared_request_headers(const yx_prepared_request *prepared);
 
 /**
  * Reads the answer to a start request (`endpoint` is `YX_ENDPOINT_START_CALL` or
@@ -934,6 +755,23 @@ yx_result yx_parse_query_response(uint16_t http_status,
                                   yx_error **err_out);
 
 /**
+ * Reads the answer to a request from `yx_api_request_new()` and writes the whole JSON body to
+ * `*json_out` (free with `yx_string_free`). A `code` other than 200 is `YX_API` with the code
+ * table's meaning; an answer that is not a JSON object with a numeric `code` is `YX_PROTOCOL`.
+ * Any other request is `YX_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `request` must be NULL or a live handle; `body` NULL or valid for reads of `body_len` bytes
+ * (NULL only when `body_len` is 0); `json_out` and `err_out` NULL or valid for a write.
+ */
+yx_result yx_parse_api_response(const yx_request *request,
+                                uint16_t http_status,
+                                const void *body,
+                                size_t body_len,
+                                char **json_out,
+                                yx_error **err_out);
+
+/**
  * Frees a call record. `NULL` is a no-op.
  *
  * # Safety
@@ -942,84 +780,12 @@ yx_result yx_parse_query_response(uint16_t http_status,
 void yx_call_record_free(yx_call_record *record);
 
 /**
- * The session id.
- *
- * Borrowed from the record; NULL when absent or when `record` is NULL.
+ * The session id. Borrowed from the record; NULL when absent or when `record` is NULL.
  *
  * # Safety
  * `record` must be NULL or a live handle.
  */
 const char *yx_call_record_session(const yx_call_record *record);
-
-/**
- * The `callerAcc` the call was placed for (`initAccount`).
- *
- * Borrowed from the record; NULL when absent or when `record` is NULL.
- *
- * # Safety
- * `record` must be NULL or a live handle.
- */
-const char *yx_call_record_init_account(const yx_call_record *record);
-
-/**
- * The caller's number (two-party calls).
- *
- * Borrowed from the record; NULL when absent or when `record` is NULL.
- *
- * # Safety
- * `record` must be NULL or a live handle.
- */
-const char *yx_call_record_caller(const yx_call_record *record);
-
-/**
- * The callee's number (two-party calls).
- *
- * Borrowed from the record; NULL when absent or when `record` is NULL.
- *
- * # Safety
- * `record` must be NULL or a live handle.
- */
-const char *yx_call_record_callee(const yx_call_record *record);
-
-/**
- * When the call started, `yyyy-MM-dd HH:mm:ss` Beijing time (`starttime`).
- *
- * Borrowed from the record; NULL when absent or when `record` is NULL.
- *
- * # Safety
- * `record` must be NULL or a live handle.
- */
-const char *yx_call_record_start_time(const yx_call_record *record);
-
-/**
- * The service's status word, e.g. `"SUCCESS"`, which it reports even when nobody
- * answered: use `yx_call_record_answered()`.
- *
- * Borrowed from the record; NULL when absent or when `record` is NULL.
- *
- * # Safety
- * `record` must be NULL or a live handle.
- */
-const char *yx_call_record_status(const yx_call_record *record);
-
-/**
- * Seconds of conversation (`durationSec`): writes it to `*duration_out` and returns 1 when
- * the record has it; returns 0 and writes nothing when it is absent or an argument is NULL.
- *
- * # Safety
- * `record` must be NULL or a live handle; `duration_out` NULL or valid for a write.
- */
-int32_t yx_call_record_duration_sec(const yx_call_record *record, uint64_t *duration_out);
-
-/**
- * When the session was created, Unix epoch milliseconds (`createtime`): writes it to
- * `*create_time_out` and returns 1 when the record has it; returns 0 and writes nothing
- * otherwise.
- *
- * # Safety
- * `record` must be NULL or a live handle; `create_time_out` NULL or valid for a write.
- */
-int32_t yx_call_record_create_time_ms(const yx_call_record *record, uint64_t *create_time_out);
 
 /**
  * 1 when someone talked (`durationSec > 0`), else 0. The `status` word does not tell.
@@ -1045,65 +811,6 @@ uint64_t yx_call_record_billed_minutes(const yx_call_record *record);
  * `record` must be NULL or a live handle.
  */
 uint64_t yx_call_record_cost_fen(const yx_call_record *record, uint64_t fen_per_minute);
-
-/**
- * 1 for a conference record (it lists members), else 0.
- *
- * # Safety
- * `record` must be NULL or a live handle.
- */
-int32_t yx_call_record_is_conference(const yx_call_record *record);
-
-/**
- * How many conference members the record lists (0 for a two-party call).
- *
- * # Safety
- * `record` must be NULL or a live handle.
- */
-size_t yx_call_record_member_count(const yx_call_record *record);
-
-/**
- * Member `index`'s number. Borrowed from the record; NULL when out of range.
- *
- * # Safety
- * `record` must be NULL or a live handle.
- */
-const char *yx_call_record_member(const yx_call_record *record, size_t index);
-
-/**
- * How many legs a two-party call record lists (0 for conferences).
- *
- * # Safety
- * `record` must be NULL or a live handle.
- */
-size_t yx_call_record_leg_count(const yx_call_record *record);
-
-/**
- * Leg `index`'s number (`endpoint`). Borrowed from the record; NULL when absent or out of
- * range.
- *
- * # Safety
- * `record` must be NULL or a live handle.
- */
-const char *yx_call_record_leg_endpoint(const yx_call_record *record, size_t index);
-
-/**
- * When leg `index` ended (`endTime`, Beijing time). Borrowed from the record; NULL when
- * absent or out of range.
- *
- * # Safety
- * `record` must be NULL or a live handle.
- */
-const char *yx_call_record_leg_end_time(const yx_call_record *record, size_t index);
-
-/**
- * Why leg `index` ended (`hangCause`, e.g. `"NORMAL_CLEARING"`, `"NO_USER_RESPONSE"`).
- * Borrowed from the record; NULL when absent or out of range.
- *
- * # Safety
- * `record` must be NULL or a live handle.
- */
-const char *yx_call_record_leg_hang_cause(const yx_call_record *record, size_t index);
 
 /**
  * Writes the record as JSON to `*json_out` (free with `yx_string_free`): `session`,
@@ -1153,31 +860,25 @@ uint64_t yx_billed_minutes(uint64_t duration_sec);
 uint64_t yx_cost_fen(uint64_t duration_sec, uint64_t fen_per_minute);
 
 /**
- * A verifier for the app of `credentials` (copied: the credentials may be freed afterwards)
- * that refuses callbacks whose `CurTime` is more than `tolerance_ms` milliseconds away from
- * the clock, in either direction. 300000 (five minutes) is the usual tolerance; 0 accepts only
- * the very same millisecond: it never disables the check.
+ * A verifier for the app of `credentials` (copied: the credentials may be freed afterwards).
+ *
+ * `options_json` is NULL for the defaults, or a JSON object:
+ * - `"tolerance_ms"`: how far a callback's `CurTime` may be from the clock, in either
+ *   direction (default 300000, five minutes). 0 accepts only the very same millisecond: it
+ *   never disables the check.
+ * - `"check_time": false`: do not compare `CurTime` with the clock at all, so a replayed
+ *   callback passes. Only for re-verifying callbacks stored earlier, never in a web handler.
+ *
+ * An unknown key or a value of the wrong type is `YX_VALIDATION` naming it.
  *
  * # Safety
- * `credentials` must be NULL or a live handle; `verifier_out` and `err_out` NULL or valid for
- * a write.
+ * `credentials` must be NULL or a live handle; `options_json` NULL or NUL-terminated;
+ * `verifier_out` and `err_out` NULL or valid for a write.
  */
 yx_result yx_callback_verifier_new(const yx_credentials *credentials,
-                                   uint64_t tolerance_ms,
+                                   const char *options_json,
                                    yx_callback_verifier **verifier_out,
                                    yx_error **err_out);
-
-/**
- * A verifier that does not compare `CurTime` with the clock at all, so a replayed callback
- * passes. Only for re-verifying callbacks stored earlier; a web handler uses
- * `yx_callback_verifier_new()`.
- *
- * # Safety
- * As `yx_callback_verifier_new()`.
- */
-yx_result yx_callback_verifier_new_skip_time_check(const yx_credentials *credentials,
-                                                   yx_callback_verifier **verifier_out,
-                                                   yx_error **err_out);
 
 /**
  * Frees a verifier and wipes its copy of the secret. `NULL` is a no-op.
@@ -1188,49 +889,33 @@ yx_result yx_callback_verifier_new_skip_time_check(const yx_credentials *credent
 void yx_callback_verifier_free(yx_callback_verifier *verifier);
 
 /**
- * The default callback tolerance, in milliseconds (five minutes).
- */
-uint64_t yx_default_callback_tolerance_ms(void);
-
-/**
- * Verifies a callback at `now_ms` (Unix epoch milliseconds): `body` is the raw request body
- * exactly as received (never JSON re-serialized from it), `headers` the request's headers
- * (at least `MD5`, `CheckSum` and `CurTime`; `AppKey` is checked when present; other headers
- * are ignored). The `MD5` must be the lowercase hex MD5 of the body and the `CheckSum` the
+ * Verifies a callback: `body` is the raw request body exactly as received (never JSON
+ * re-serialized from it), `headers` the request's headers (at least `MD5`, `CheckSum` and
+ * `CurTime`; `AppKey` is checked when present; other headers are ignored; a repeated one is
+ * refused), `now_ms` 0 to read the clock (what a web handler passes) or Unix epoch
+ * milliseconds. The `MD5` must be the lowercase hex MD5 of the body and the `CheckSum` the
  * lowercase hex SHA1(AppSecret + MD5 + CurTime), both compared in constant time.
  *
- * `YX_OK` when the callback is genuine; `YX_CALLBACK` with `yx_error_reason()` otherwise.
+ * `YX_OK` when the callback is genuine; `YX_CALLBACK` otherwise, the error JSON's `reason`
+ * saying why (`"md5_mismatch"`, `"checksum_mismatch"`, `"stale"`, `"missing_header"`, ...).
  *
  * # Safety
  * `verifier` must be NULL or a live handle; `body` NULL or valid for reads of `body_len`
- * bytes; `headers` NULL or an array of `header_count` headers; `err_out` NULL or valid for a
+ * bytes; `headers` NULL or an array of `header_count` pairs; `err_out` NULL or valid for a
  * write.
  */
 yx_result yx_callback_verifier_verify(const yx_callback_verifier *verifier,
                                       const void *body,
                                       size_t body_len,
-                                      const yx_header *headers,
+                                      const yx_pair *headers,
                                       size_t header_count,
                                       uint64_t now_ms,
                                       yx_error **err_out);
 
 /**
- * `yx_callback_verifier_verify()` against the system clock: what a web handler calls.
- *
- * # Safety
- * As `yx_callback_verifier_verify()`.
- */
-yx_result yx_callback_verifier_verify_now(const yx_callback_verifier *verifier,
-                                          const void *body,
-                                          size_t body_len,
-                                          const yx_header *headers,
-                                          size_t header_count,
-                                          yx_error **err_out);
-
-/**
  * Verifies (as `yx_callback_verifier_verify()`), then parses the body into an event written
- * to `*event_out` (free with `yx_callback_event_free`). A genuine body that is not a
- * callback is `YX_CALLBACK` with reason `"malformed"`.
+ * to `*event_out` (free with `yx_callback_event_free`): the usual entry point of a web
+ * handler. A genuine body that is not a callback is `YX_CALLBACK` with reason `"malformed"`.
  *
  * # Safety
  * As `yx_callback_verifier_verify()`, with `event_out` NULL or valid for a write.
@@ -1238,26 +923,11 @@ yx_result yx_callback_verifier_verify_now(const yx_callback_verifier *verifier,
 yx_result yx_callback_verifier_verify_and_parse(const yx_callback_verifier *verifier,
                                                 const void *body,
                                                 size_t body_len,
-                                                const yx_header *headers,
+                                                const yx_pair *headers,
                                                 size_t header_count,
                                                 uint64_t now_ms,
                                                 yx_callback_event **event_out,
                                                 yx_error **err_out);
-
-/**
- * `yx_callback_verifier_verify_and_parse()` against the system clock: the usual entry point
- * of a web handler.
- *
- * # Safety
- * As `yx_callback_verifier_verify_and_parse()`.
- */
-yx_result yx_callback_verifier_verify_and_parse_now(const yx_callback_verifier *verifier,
-                                                    const void *body,
-                                                    size_t body_len,
-                                                    const yx_header *headers,
-                                                    size_t header_count,
-                                                    yx_callback_event **event_out,
-                                                    yx_error **err_out);
 
 /**
  * Parses a callback body **without verifying it**: for bodies verified already, and for
@@ -1291,34 +961,14 @@ void yx_callback_event_free(yx_callback_event *event);
 int32_t yx_callback_event_kind(const yx_callback_event *event);
 
 /**
- * The `eventType` as text (`"10"` for a call end). Borrowed from the event; NULL when the
- * body had none or `event` is NULL.
+ * For `YX_EVENT_CALL_END`: the call record, borrowed from the event (read it with the
+ * `yx_call_record_*` functions, never free it). NULL for another kind of event or when
+ * `event` is NULL.
  *
  * # Safety
  * `event` must be NULL or a live handle.
  */
-const char *yx_callback_event_type(const yx_callback_event *event);
-
-/**
- * For `YX_EVENT_OTHER`: the body exactly as received (invalid UTF-8 and NUL bytes replaced by
- * U+FFFD). Borrowed from the event; NULL for a call end or when `event` is NULL.
- *
- * # Safety
- * `event` must be NULL or a live handle.
- */
-const char *yx_callback_event_raw(const yx_callback_event *event);
-
-/**
- * For `YX_EVENT_CALL_END`: writes a copy of the call record to `*record_out` (free it with
- * `yx_call_record_free`, independently of the event). `YX_INVALID_ARGUMENT` for another
- * kind of event.
- *
- * # Safety
- * `event` must be NULL or a live handle; `record_out` and `err_out` NULL or valid for a write.
- */
-yx_result yx_callback_event_record(const yx_callback_event *event,
-                                   yx_call_record **record_out,
-                                   yx_error **err_out);
+const yx_call_record *yx_callback_event_record(const yx_callback_event *event);
 
 /**
  * Writes the event as JSON to `*json_out` (free with `yx_string_free`): for a call end
@@ -1335,15 +985,15 @@ yx_result yx_callback_event_to_json(const yx_callback_event *event,
 /**
  * Checks the four auth headers of an incoming request (names matched case-insensitively)
  * against the app of `credentials` at `now_secs` (Unix seconds; 0 reads the system clock),
- * allowing `CurTime` to be `window_secs` away (the service allows 300). `YX_OK` when genuine; `YX_AUTH` with
- * `yx_error_reason()` otherwise, to be answered with `yx_server_reply_bad_http_header()`.
+ * allowing `CurTime` to be `window_secs` away (the service allows 300). `YX_OK` when genuine; `YX_AUTH` otherwise (the
+ * error JSON's `reason` says why), to be answered with `yx_server_reply_refusal()`.
  *
  * # Safety
  * `credentials` must be NULL or a live handle; `headers` NULL or an array of `header_count`
- * headers; `err_out` NULL or valid for a write.
+ * pairs; `err_out` NULL or valid for a write.
  */
 yx_result yx_server_verify_request(const yx_credentials *credentials,
-                                   const yx_header *headers,
+                                   const yx_pair *headers,
                                    size_t header_count,
                                    uint64_t now_secs,
                                    uint64_t window_secs,
@@ -1356,7 +1006,7 @@ yx_result yx_server_verify_request(const yx_credentials *credentials,
  * (everything in the query string, a single-quoted conference callee list). Writes the
  * validated request to `*request_out` (read it with `yx_request_to_json()`).
  *
- * Errors: `YX_VALIDATION` (answer it with `yx_server_reply_bad_param(field)`),
+ * Errors: `YX_VALIDATION` (answer it with `yx_server_reply_refusal()`),
  * `YX_INVALID_ARGUMENT` for a path that is no ECP endpoint.
  *
  * # Safety
@@ -1371,128 +1021,41 @@ yx_result yx_server_parse_request(const char *path,
                                   yx_error **err_out);
 
 /**
- * Writes the service's answer to a refused signature, byte for byte:
- * `{"desc":"bad http header","code":414}` (free with `yx_string_free`).
+ * Writes the service's answer to a refused request, byte for byte, to `*body_out` (free with
+ * `yx_string_free`; send it with HTTP status 200, as the service does): for a `YX_AUTH` error
+ * from `yx_server_verify_request()` `{"desc":"bad http header","code":414}`, for a
+ * `YX_VALIDATION` error from `yx_server_parse_request()` `{"desc":"bad param '<field>'",
+ * "code":414}`. Any other error is `YX_INVALID_ARGUMENT`: the service has no such answer.
  *
  * # Safety
- * `body_out` and `err_out` must be NULL or valid for a write.
- */
-yx_result yx_server_reply_bad_http_header(char **body_out, yx_error **err_out);
-
-/**
- * Writes the service's answer to a bad parameter: `{"code":414,"msg":"bad param 'callee'"}`
- * for `field` `"callee"` (free with `yx_string_free`).
- *
- * # Safety
- * `field` must be NULL or NUL-terminated; `body_out` and `err_out` NULL or valid for a write.
- */
-yx_result yx_server_reply_bad_param(const char *field, char **body_out, yx_error **err_out);
-
-/**
- * Starts the settings of a client for the app of `credentials` (copied: they may be freed
- * afterwards). Defaults: base URL `https://api.netease.im`, connect timeout 5 s, overall
- * timeout 15 s per attempt, 2 retries where safe, first backoff 200 ms, answers up to 1 MiB.
- *
- * # Safety
- * `credentials` must be NULL or a live handle; `builder_out` and `err_out` NULL or valid for a
+ * `refusal` must be NULL or a live error object; `body_out` and `err_out` NULL or valid for a
  * write.
  */
-yx_result yx_client_builder_new(const yx_credentials *credentials,
-                                yx_client_builder **builder_out,
-                                yx_error **err_out);
+yx_result yx_server_reply_refusal(const yx_error *refusal, char **body_out, yx_error **err_out);
 
 /**
- * Frees a builder and wipes its copy of the secret. `NULL` is a no-op.
+ * A client for the app of `credentials` (copied: they may be freed afterwards).
+ *
+ * `settings_json` is NULL for the defaults, or a JSON object with any of:
+ * `"base_url"` (default `"https://api.netease.im"`; a local mock's URL in tests),
+ * `"connect_timeout_ms"` (5000), `"timeout_ms"` (15000, per attempt), `"max_retries"` (2,
+ * only where safe; 0 never retries), `"backoff_ms"` (200, the first delay before a retry,
+ * doubled per retry, capped at 5 s, jittered) and `"max_response_bytes"` (1048576). For
+ * example `{"base_url":"http://127.0.0.1:8080","timeout_ms":3000}`.
+ *
+ * Errors: `YX_VALIDATION` naming the setting: field `settings` (rule `"json_object"`, or
+ * `"unknown_setting"` for a key that names no setting), `baseUrl` (rule `"url"`), or the key
+ * itself (`"not_integer"`, `"not_positive"` for a wait or size of 0, `"at_most"` for a wait
+ * over 600 s).
  *
  * # Safety
- * `builder` must be NULL or a live handle, not used by another thread during the call.
+ * `credentials` must be NULL or a live handle; `settings_json` NULL or NUL-terminated;
+ * `client_out` and `err_out` NULL or valid for a write.
  */
-void yx_client_builder_free(yx_client_builder *builder);
-
-/**
- * Sets where requests go: an absolute `http://` or `https://` URL (a local mock's
- * `http://127.0.0.1:PORT` in tests). `YX_VALIDATION` (field `baseUrl`) otherwise, and the
- * builder is unchanged.
- *
- * # Safety
- * `builder` must be NULL or a live handle used by no other thread; `base_url` NULL or
- * NUL-terminated; `err_out` NULL or valid for a write.
- */
-yx_result yx_client_builder_set_base_url(yx_client_builder *builder,
-                                         const char *base_url,
-                                         yx_error **err_out);
-
-/**
- * Sets the time allowed to open a connection (DNS, TCP, TLS), in milliseconds; must be
- * positive (checked by `yx_client_builder_build()`).
- *
- * # Safety
- * `builder` must be NULL or a live handle used by no other thread; `err_out` NULL or valid for
- * a write.
- */
-yx_result yx_client_builder_set_connect_timeout_ms(yx_client_builder *builder,
-                                                   uint64_t timeout_ms,
-                                                   yx_error **err_out);
-
-/**
- * Sets the time allowed for one whole attempt, connect to last byte, in milliseconds; must be
- * positive (checked by `yx_client_builder_build()`). Each retry gets the same again.
- *
- * # Safety
- * `builder` must be NULL or a live handle used by no other thread; `err_out` NULL or valid for
- * a write.
- */
-yx_result yx_client_builder_set_timeout_ms(yx_client_builder *builder,
-                                           uint64_t timeout_ms,
-                                           yx_error **err_out);
-
-/**
- * Sets how many times a request may be sent again after the first attempt, where that is
- * safe (0 disables retrying). A start is never resent once it may have reached the service.
- *
- * # Safety
- * `builder` must be NULL or a live handle used by no other thread; `err_out` NULL or valid for
- * a write.
- */
-yx_result yx_client_builder_set_max_retries(yx_client_builder *builder,
-                                            uint32_t max_retries,
-                                            yx_error **err_out);
-
-/**
- * Sets the first backoff delay in milliseconds; it doubles per retry, up to 5 s, with jitter.
- *
- * # Safety
- * `builder` must be NULL or a live handle used by no other thread; `err_out` NULL or valid for
- * a write.
- */
-yx_result yx_client_builder_set_backoff_ms(yx_client_builder *builder,
-                                           uint64_t backoff_ms,
-                                           yx_error **err_out);
-
-/**
- * Sets the largest answer accepted, in bytes; a larger one is `YX_PROTOCOL` with reason
- * `"too_large"`.
- *
- * # Safety
- * `builder` must be NULL or a live handle used by no other thread; `err_out` NULL or valid for
- * a write.
- */
-yx_result yx_client_builder_set_max_response_bytes(yx_client_builder *builder,
-                                                   uint64_t max_bytes,
-                                                   yx_error **err_out);
-
-/**
- * Builds a client with the builder's settings (the builder stays usable and must still be
- * freed). `YX_VALIDATION` (rule `"not_positive"`, field `connect_timeout`, `timeout` or
- * `max_response_bytes`) for a setting of zero.
- *
- * # Safety
- * `builder` must be NULL or a live handle not being changed by another thread; `client_out`
- * and `err_out` NULL or valid for a write.
- */
-yx_result yx_client_builder_build(const yx_client_builder *builder,
-                                  yx_client **client_out,
-                                  yx_error **err_out);
+yx_result yx_client_new(const yx_credentials *credentials,
+                        const char *settings_json,
+                        yx_client **client_out,
+                        yx_error **err_out);
 
 /**
  * Frees a client and closes its pooled connections. `NULL` is a no-op.
@@ -1503,21 +1066,13 @@ yx_result yx_client_builder_build(const yx_client_builder *builder,
 void yx_client_free(yx_client *client);
 
 /**
- * The base URL the client sends to. Borrowed from the client; NULL when `client` is NULL.
- *
- * # Safety
- * `client` must be NULL or a live handle.
- */
-const char *yx_client_base_url(const yx_client *client);
-
-/**
  * Places a call or a conference (`request` from `yx_start_call_new()` or
  * `yx_start_conf_new()`), signing each attempt afresh, and writes the session id to
  * `*session_out` (free with `yx_string_free`).
  *
  * On `YX_TRANSPORT`, `YX_API` or `YX_PROTOCOL`, read `yx_error_retry_advice()`:
  * `YX_RETRY_OUTCOME_UNKNOWN` means the call may have been placed (and billed): query before
- * placing it again. A query request is `YX_INVALID_ARGUMENT` here.
+ * placing it again. Any other request is `YX_INVALID_ARGUMENT` here.
  *
  * # Safety
  * `client` and `request` must be NULL or live handles; `session_out` and `err_out` NULL or
@@ -1530,8 +1085,8 @@ yx_result yx_client_start(const yx_client *client,
 
 /**
  * Fetches the record of a call or conference (`request` from `yx_query_new()`), retried on
- * transient failures, and writes it to `*record_out` (free with `yx_call_record_free`). A
- * start request is `YX_INVALID_ARGUMENT` here.
+ * transient failures, and writes it to `*record_out` (free with `yx_call_record_free`). Any
+ * other request is `YX_INVALID_ARGUMENT` here.
  *
  * # Safety
  * `client` and `request` must be NULL or live handles; `record_out` and `err_out` NULL or
@@ -1541,6 +1096,42 @@ yx_result yx_client_query(const yx_client *client,
                           const yx_request *request,
                           yx_call_record **record_out,
                           yx_error **err_out);
+
+/**
+ * Sends a request from `yx_api_request_new()` (any YunXin server API), signing each attempt
+ * afresh, and writes the answer's whole JSON body to `*json_out` (free with
+ * `yx_string_free`). The same timeouts, size limit and redirect refusal as every request; a
+ * `code` other than 200 is `YX_API` with the code table's meaning. It is sent again only
+ * when it provably never left (a connect failure), unless it was built idempotent. An ECP
+ * request is `YX_INVALID_ARGUMENT` here.
+ *
+ * # Safety
+ * `client` and `request` must be NULL or live handles; `json_out` and `err_out` NULL or valid
+ * for a write.
+ */
+yx_result yx_client_request(const yx_client *client,
+                            const yx_request *request,
+                            char **json_out,
+                            yx_error **err_out);
+
+/**
+ * Sends the client's log events up to `max_level` (a `yx_log_level` value; `YX_LOG_DEBUG`
+ * for every attempt, `YX_LOG_INFO` for retries and failures) to `callback`, with `userdata`
+ * handed back on every call. A NULL `callback` or `YX_LOG_OFF` stops logging. Replaces any
+ * earlier callback.
+ *
+ * `YX_INVALID_ARGUMENT` for a level outside `yx_log_level`, and when another logger of the
+ * `log` facade owns the process (a Rust program linking the library statically that set its
+ * own).
+ *
+ * # Safety
+ * `callback` must be NULL or a function safe to call from any thread, with `userdata`, until
+ * it is replaced or removed; `err_out` NULL or valid for a write.
+ */
+yx_result yx_set_log_callback(yx_log_callback callback,
+                              void *userdata,
+                              int32_t max_level,
+                              yx_error **err_out);
 
 /**
  * The app key of the official samples, which the mock accepts by default (a static string).
@@ -1575,7 +1166,8 @@ yx_result yx_mock_server_start(yx_mock_server **server_out, yx_error **err_out);
 void yx_mock_server_free(yx_mock_server *server);
 
 /**
- * The base URL to give a client, e.g. `http://127.0.0.1:41234`. Borrowed from the handle;
+ * The base URL to give a client, e.g. `http://127.0.0.1:41234`; the mock's inbox, a callback
+ * URL that records what it receives, is this plus `/_mock/inbox`. Borrowed from the handle;
  * NULL when `server` is NULL.
  *
  * # Safety
@@ -1584,262 +1176,47 @@ void yx_mock_server_free(yx_mock_server *server);
 const char *yx_mock_server_base_url(const yx_mock_server *server);
 
 /**
- * The URL of the server's own inbox: set it as the callback URL and the server POSTs its
- * signed call-end callbacks to itself, where `yx_mock_server_wait_for_inbox()` finds them.
- * Borrowed from the handle; NULL when `server` is NULL.
+ * Steers the mock or reads what it saw through its `/_mock/` control API (the routes are in
+ * the mock crate's documentation; `GET /_mock` lists them): `method` is `"GET"` or `"POST"`,
+ * `path` a control route with any query string, `form_body` NULL or the POST's form fields
+ * (`"kind=http_500&times=1"`). Writes the answer's JSON body to `*json_out` (free with
+ * `yx_string_free`). For example:
+ *
+ * - `POST /_mock/outcome`, `number=13800000001&duration_sec=0`: that callee does not answer;
+ * - `POST /_mock/fault`, `kind=reset&times=1`: the next request's connection is reset;
+ * - `POST /_mock/callback_url`, `url=<base URL>/_mock/inbox`: call-end callbacks go to the
+ *   mock's own inbox; `GET /_mock/inbox` then lists them, body and headers as received;
+ * - `GET /_mock/stats`: counts of requests, starts, sessions and callbacks.
+ *
+ * A route the mock refuses (HTTP 4xx: an unknown fault kind, a bad number) is
+ * `YX_INVALID_ARGUMENT` with the mock's answer in the message; a path outside `/_mock` too.
  *
  * # Safety
- * `server` must be NULL or a live handle.
+ * `server` must be NULL or a live handle; `method`, `path` and `form_body` NULL or
+ * NUL-terminated; `json_out` and `err_out` NULL or valid for a write.
  */
-const char *yx_mock_server_inbox_url(const yx_mock_server *server);
+yx_result yx_mock_server_control(const yx_mock_server *server,
+                                 const char *method,
+                                 const char *path,
+                                 const char *form_body,
+                                 char **json_out,
+                                 yx_error **err_out);
 
 /**
- * Decides how calls to `number` end from now on (for a conference, the first callee's number
- * decides; `"default"` sets the outcome of every other number): answered, with
- * `duration_sec` seconds of conversation (capped by the request's `maxDur`).
- *
- * # Safety
- * `server` must be NULL or a live handle; `number` NULL or NUL-terminated; `err_out` NULL or
- * valid for a write.
- */
-yx_result yx_mock_server_set_outcome_answered(const yx_mock_server *server,
-                                              const char *number,
-                                              uint64_t duration_sec,
-                                              yx_error **err_out);
-
-/**
- * Decides how calls to `number` end from now on (`"default"`: every other number): not
- * answered, `durationSec` 0, both legs ending with `hang_cause` (e.g. `"NO_USER_RESPONSE"`,
- * `"USER_BUSY"`).
- *
- * # Safety
- * `server` must be NULL or a live handle; `number` and `hang_cause` NULL or NUL-terminated;
- * `err_out` NULL or valid for a write.
- */
-yx_result yx_mock_server_set_outcome_no_answer(const yx_mock_server *server,
-                                               const char *number,
-                                               const char *hang_cause,
-                                               yx_error **err_out);
-
-/**
- * Applies a fault to the next `times` requests to the ECP endpoints. `kind` is one of
- * `"delay"` (uses `ms`), `"reset_before_response"`, `"reset_mid_body"`, `"html_502"`,
- * `"empty_body"`, `"garbage_json"`, `"oversized"` (uses `bytes`), `"rate_limited"`,
- * `"server_error"`, `"busy_503"`, `"redirect"`; an unknown kind is `YX_INVALID_ARGUMENT`.
- *
- * # Safety
- * `server` must be NULL or a live handle; `kind` NULL or NUL-terminated; `err_out` NULL or
- * valid for a write.
- */
-yx_result yx_mock_server_inject_fault(const yx_mock_server *server,
-                                      const char *kind,
-                                      uint32_t times,
-                                      uint64_t ms,
-                                      size_t bytes,
-                                      yx_error **err_out);
-
-/**
- * Drops every queued fault.
- *
- * # Safety
- * `server` must be NULL or a live handle; `err_out` NULL or valid for a write.
- */
-yx_result yx_mock_server_clear_faults(const yx_mock_server *server, yx_error **err_out);
-
-/**
- * Sets where call-end callbacks are POSTed from now on; NULL stops them.
- *
- * # Safety
- * `server` must be NULL or a live handle; `url` NULL or NUL-terminated; `err_out` NULL or
- * valid for a write.
- */
-yx_result yx_mock_server_set_callback_url(const yx_mock_server *server,
-                                          const char *url,
-                                          yx_error **err_out);
-
-/**
- * Turns the ECP service on (1) or off (0) for the app; off, every start is answered
- * `{"code":403,"msg":"no authorization"}`, as for an account without ECP or balance.
- *
- * # Safety
- * `server` must be NULL or a live handle; `err_out` NULL or valid for a write.
- */
-yx_result yx_mock_server_set_ecp_enabled(const yx_mock_server *server,
-                                         int32_t enabled,
-                                         yx_error **err_out);
-
-/**
- * Adds `latency_ms` milliseconds to every ECP request (0 turns it off).
- *
- * # Safety
- * `server` must be NULL or a live handle; `err_out` NULL or valid for a write.
- */
-yx_result yx_mock_server_set_latency_ms(const yx_mock_server *server,
-                                        uint64_t latency_ms,
-                                        yx_error **err_out);
-
-/**
- * Returns the server to the state it started in: settings, faults, records and counters.
- *
- * # Safety
- * `server` must be NULL or a live handle; `err_out` NULL or valid for a write.
- */
-yx_result yx_mock_server_reset(const yx_mock_server *server, yx_error **err_out);
-
-/**
- * How many start requests reached the service handler, whatever their answer (a start whose
- * connection was reset still counts: the call was placed). 0 when `server` is NULL.
- *
- * # Safety
- * `server` must be NULL or a live handle.
- */
-uint64_t yx_mock_server_start_count(const yx_mock_server *server);
-
-/**
- * How many calls and conferences the mock placed, each of which gets a call-end callback
- * (`yx_mock_server_sessions_json()` lists them). 0 when `server` is NULL.
- *
- * # Safety
- * `server` must be NULL or a live handle.
- */
-uint64_t yx_mock_server_session_count(const yx_mock_server *server);
-
-/**
- * Writes the counters as JSON to `*json_out` (free with `yx_string_free`): `requests`,
- * `start_count`, `sessions`, `callbacks`, `connections`, `faults_pending`.
+ * Waits until the mock's inbox holds at least `count` POSTs or `timeout_ms` milliseconds pass,
+ * then writes the inbox (as `GET /_mock/inbox` gives it: `[{"headers":[[name,value],...],
+ * "body":"...","received_at_ms":...}]`, however many arrived) to `*json_out` (free with
+ * `yx_string_free`). The mock sends a call-end callback shortly after the call ends, so a
+ * test waits for it here rather than polling.
  *
  * # Safety
  * `server` must be NULL or a live handle; `json_out` and `err_out` NULL or valid for a write.
- */
-yx_result yx_mock_server_stats_json(const yx_mock_server *server,
-                                    char **json_out,
-                                    yx_error **err_out);
-
-/**
- * Writes every request the server recorded as a JSON array to `*json_out` (free with
- * `yx_string_free`): `seq`, `method`, `path`, `query`, `endpoint`, `headers`, `body`, `fault`,
- * `http_status`, `code`, `refusal` (why a signature was refused), `session`.
- *
- * # Safety
- * `server` must be NULL or a live handle; `json_out` and `err_out` NULL or valid for a write.
- */
-yx_result yx_mock_server_requests_json(const yx_mock_server *server,
-                                       char **json_out,
-                                       yx_error **err_out);
-
-/**
- * Writes the record of every placed call and conference as a JSON array to `*json_out`
- * (free with `yx_string_free`): the objects `queryBySession` answers.
- *
- * # Safety
- * `server` must be NULL or a live handle; `json_out` and `err_out` NULL or valid for a write.
- */
-yx_result yx_mock_server_sessions_json(const yx_mock_server *server,
-                                       char **json_out,
-                                       yx_error **err_out);
-
-/**
- * Writes every callback POST the server made as a JSON array to `*json_out` (free with
- * `yx_string_free`): `session`, `url`, `attempt`, `body`, `headers`, `status`, `error`.
- *
- * # Safety
- * `server` must be NULL or a live handle; `json_out` and `err_out` NULL or valid for a write.
- */
-yx_result yx_mock_server_callbacks_json(const yx_mock_server *server,
-                                        char **json_out,
-                                        yx_error **err_out);
-
-/**
- * Writes every POST the inbox received as a JSON array to `*json_out` (free with
- * `yx_string_free`): `headers`, `body` (as text), `received_at_ms`. To verify one, use
- * `yx_mock_server_inbox_get()`, which keeps the body's exact bytes.
- *
- * # Safety
- * `server` must be NULL or a live handle; `json_out` and `err_out` NULL or valid for a write.
- */
-yx_result yx_mock_server_inbox_json(const yx_mock_server *server,
-                                    char **json_out,
-                                    yx_error **err_out);
-
-/**
- * Waits until the inbox holds at least `count` POSTs or `timeout_ms` passed, and writes how
- * many it holds to `*received_out` (fewer than `count` after a timeout; not an error). Read
- * them with `yx_mock_server_inbox_get()`.
- *
- * # Safety
- * `server` must be NULL or a live handle; `received_out` and `err_out` NULL or valid for a
- * write.
  */
 yx_result yx_mock_server_wait_for_inbox(const yx_mock_server *server,
                                         size_t count,
                                         uint64_t timeout_ms,
-                                        size_t *received_out,
+                                        char **json_out,
                                         yx_error **err_out);
-
-/**
- * Writes POST number `index` (from 0, in order of arrival) of the inbox to `*received_out`
- * (free with `yx_received_callback_free`). `YX_INVALID_ARGUMENT` when there is no such POST.
- *
- * # Safety
- * `server` must be NULL or a live handle; `received_out` and `err_out` NULL or valid for a
- * write.
- */
-yx_result yx_mock_server_inbox_get(const yx_mock_server *server,
-                                   size_t index,
-                                   yx_received_callback **received_out,
-                                   yx_error **err_out);
-
-/**
- * Frees a received callback. `NULL` is a no-op.
- *
- * # Safety
- * `received` must be NULL or a live handle, not used by another thread during the call.
- */
-void yx_received_callback_free(yx_received_callback *received);
-
-/**
- * The body bytes as received (not NUL-terminated: use `yx_received_callback_body_len()`;
- * bytes, not text, so that no binding mistakes them for a C string). Borrowed from the handle;
- * NULL when `received` is NULL.
- *
- * # Safety
- * `received` must be NULL or a live handle.
- */
-const uint8_t *yx_received_callback_body(const yx_received_callback *received);
-
-/**
- * The length of the body in bytes; 0 when `received` is NULL.
- *
- * # Safety
- * `received` must be NULL or a live handle.
- */
-size_t yx_received_callback_body_len(const yx_received_callback *received);
-
-/**
- * The headers as received, an array of `yx_received_callback_header_count()` entries that
- * `yx_callback_verifier_verify()` takes as it is. Borrowed from the handle; NULL when
- * `received` is NULL.
- *
- * # Safety
- * `received` must be NULL or a live handle.
- */
-const yx_header *yx_received_callback_headers(const yx_received_callback *received);
-
-/**
- * How many headers `yx_received_callback_headers()` holds; 0 when `received` is NULL.
- *
- * # Safety
- * `received` must be NULL or a live handle.
- */
-size_t yx_received_callback_header_count(const yx_received_callback *received);
-
-/**
- * When the POST arrived, Unix epoch milliseconds; 0 when `received` is NULL.
- *
- * # Safety
- * `received` must be NULL or a live handle.
- */
-uint64_t yx_received_callback_received_at_ms(const yx_received_callback *received);
 
 #ifdef __cplusplus
 }  // extern "C"

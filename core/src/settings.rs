@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use serde_json::{Map, Value};
+
 use crate::policy::{DEFAULT_BACKOFF, DEFAULT_MAX_RETRIES, RetryPolicy};
 use crate::request::{BaseUrl, DEFAULT_BASE_URL};
 use crate::validate::{self, Rule, ValidationError};
@@ -65,6 +67,39 @@ impl ClientSettings {
         Ok(base_url)
     }
 
+    /// Settings given as one JSON object, as the C ABI (hence PHP and C#) passes them:
+    /// `{"base_url":"http://127.0.0.1:8080","timeout_ms":5000}`. Absent keys keep their
+    /// defaults; waits are in milliseconds. An unknown key, a value of the wrong type or a value
+    /// that breaks a rule is refused naming the key, and the result passes [`check`](Self::check).
+    pub fn from_json(text: &str) -> Result<Self, ValidationError> {
+        let mut settings = ClientSettings::default();
+        for (key, value) in json_object(text, CLIENT_SETTING_KEYS)? {
+            match key {
+                "base_url" => {
+                    let url = value
+                        .as_str()
+                        .ok_or_else(|| ValidationError::new(key, Rule::Url))?;
+                    settings.base_url = url.to_owned();
+                }
+                "connect_timeout_ms" => settings.connect_timeout = millis(key, &value, false)?,
+                "timeout_ms" => settings.timeout = millis(key, &value, false)?,
+                "backoff_ms" => settings.backoff = millis(key, &value, true)?,
+                "max_retries" => {
+                    settings.max_retries = u32::try_from(json_u64(key, &value)?)
+                        .map_err(|_| ValidationError::new(key, Rule::NotInteger))?;
+                }
+                _ => {
+                    settings.max_response_bytes = json_u64(key, &value)?;
+                    if settings.max_response_bytes == 0 {
+                        return Err(ValidationError::new(key, Rule::NotPositive));
+                    }
+                }
+            }
+        }
+        settings.check()?;
+        Ok(settings)
+    }
+
     /// The retry policy these settings describe.
     pub fn retry_policy(&self) -> RetryPolicy {
         RetryPolicy {
@@ -72,6 +107,52 @@ impl ClientSettings {
             backoff: self.backoff,
         }
     }
+}
+
+/// The keys [`ClientSettings::from_json`] reads.
+pub const CLIENT_SETTING_KEYS: &[&str] = &[
+    "base_url",
+    "connect_timeout_ms",
+    "timeout_ms",
+    "max_retries",
+    "backoff_ms",
+    "max_response_bytes",
+];
+
+/// The members of a JSON object of settings, each key checked against `known` (and returned as
+/// the `known` entry, so that errors can name it). Settings JSON is small and written by hand:
+/// an unknown key is far more likely a typo than an extension.
+pub fn json_object(
+    text: &str,
+    known: &'static [&'static str],
+) -> Result<Vec<(&'static str, Value)>, ValidationError> {
+    let object: Map<String, Value> = serde_json::from_str(text)
+        .map_err(|_| ValidationError::new("settings", Rule::JsonObject))?;
+    object
+        .into_iter()
+        .map(|(name, value)| match known.iter().find(|k| **k == name) {
+            Some(key) => Ok((*key, value)),
+            None => Err(ValidationError::new(
+                "settings",
+                Rule::UnknownSetting { name, known },
+            )),
+        })
+        .collect()
+}
+
+/// A setting that must be a non-negative JSON integer.
+pub fn json_u64(key: &'static str, value: &Value) -> Result<u64, ValidationError> {
+    value
+        .as_u64()
+        .ok_or_else(|| ValidationError::new(key, Rule::NotInteger))
+}
+
+/// A wait in milliseconds, checked like every wait ([`validate::wait`]) under its JSON key.
+fn millis(key: &'static str, value: &Value, zero_ok: bool) -> Result<Duration, ValidationError> {
+    let ms = json_u64(key, value)?;
+    // Anything above the cap is refused by `wait`; capping first keeps the product in range.
+    let capped = ms.min((validate::MAX_WAIT_SECS + 1) * 1000);
+    validate::wait(key, Duration::from_millis(capped), zero_ok)
 }
 
 #[cfg(test)]
@@ -104,6 +185,39 @@ mod tests {
             with(|s| s.max_response_bytes = 0),
             ("max_response_bytes", "not_positive")
         );
+        // The same rules from JSON, naming the JSON key.
+        let from = |text: &str| {
+            let e = ClientSettings::from_json(text).unwrap_err();
+            (e.field, e.rule.code())
+        };
+        let parsed = ClientSettings::from_json(
+            r#"{"base_url":"http://127.0.0.1:1","timeout_ms":2500,"max_retries":0,"backoff_ms":0}"#,
+        )
+        .unwrap();
+        assert_eq!(parsed.timeout, Duration::from_millis(2500));
+        assert_eq!((parsed.max_retries, parsed.backoff), (0, Duration::ZERO));
+        assert_eq!(parsed.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+        assert_eq!(from("[1]"), ("settings", "json_object"));
+        assert_eq!(from(r#"{"timeout":5}"#), ("settings", "unknown_setting"));
+        assert_eq!(from(r#"{"timeout_ms":0}"#), ("timeout_ms", "not_positive"));
+        assert_eq!(from(r#"{"timeout_ms":-1}"#), ("timeout_ms", "not_integer"));
+        assert_eq!(from(r#"{"timeout_ms":"5"}"#), ("timeout_ms", "not_integer"));
+        assert_eq!(
+            from(r#"{"connect_timeout_ms":18446744073709551615}"#),
+            ("connect_timeout_ms", "at_most")
+        );
+        assert_eq!(
+            from(r#"{"max_retries":4294967296}"#),
+            ("max_retries", "not_integer")
+        );
+        assert_eq!(
+            from(r#"{"max_response_bytes":0}"#),
+            ("max_response_bytes", "not_positive")
+        );
+        assert_eq!(from(r#"{"base_url":1}"#), ("base_url", "url"));
+        assert_eq!(from(r#"{"base_url":"ftp://x"}"#), ("baseUrl", "url"));
+        let unknown = ClientSettings::from_json(r#"{"timout_ms":5}"#).unwrap_err();
+        assert!(unknown.to_string().contains("\"timout_ms\""), "{unknown}");
         // The base URL is checked first, whatever else is wrong.
         assert_eq!(
             with(|s| {

@@ -96,6 +96,16 @@ pub enum Rule {
         /// What is wrong with it.
         problem: &'static str,
     },
+    /// Settings given as JSON (by the C ABI, hence PHP and C#) that are not one JSON object.
+    JsonObject,
+    /// A key in settings JSON that names no setting: a typo would otherwise be ignored and the
+    /// default used without a word.
+    UnknownSetting {
+        /// The key as given.
+        name: String,
+        /// The keys accepted.
+        known: &'static [&'static str],
+    },
 }
 
 impl Rule {
@@ -125,6 +135,8 @@ impl Rule {
             Rule::AtMost { .. } => "at_most",
             Rule::LeadingZero => "leading_zero",
             Rule::ApiPath { .. } => "api_path",
+            Rule::JsonObject => "json_object",
+            Rule::UnknownSetting { .. } => "unknown_setting",
         }
     }
 }
@@ -171,6 +183,10 @@ impl fmt::Display for Rule {
             Rule::LeadingZero => f.write_str("must be a decimal number without leading zeros"),
             Rule::ApiPath { problem } => {
                 write!(f, "must be a plain absolute path such as /nimserver/user/create.action: {problem}")
+            }
+            Rule::JsonObject => f.write_str("must be a JSON object, e.g. {\"timeout_ms\":5000}"),
+            Rule::UnknownSetting { name, known } => {
+                write!(f, "has no setting {name:?}; the settings are {}", known.join(", "))
             }
         }
     }

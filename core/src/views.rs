@@ -7,12 +7,14 @@
 
 use serde::Serialize;
 
+use crate::api::ApiRequest;
 use crate::billing::Rate;
 use crate::callback::{CallbackError, CallbackEvent};
 use crate::codes::RetryAdvice;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::record::CallRecord;
+use crate::request::{QueryBySession, SessionKind, StartCall, StartConf};
 use crate::response::ResponseError;
 use crate::server::AuthRefusal;
 
@@ -43,6 +45,97 @@ impl<'a> RecordView<'a> {
             billed_minutes: record.billed_minutes(),
             cost_fen: record.cost(Rate::default()).fen,
             is_conference: record.is_conference(),
+        }
+    }
+}
+
+/// A request's kind and parameters, as built (before signing): `{"request":"start_call",
+/// "params":{"caller_acc":…,"caller":…,"callee":…,"max_dur":…}}`, `start_conf` (with
+/// `callees`), `query` (`session`, `kind` `call` or `conference`) or `api` (`path`, `params` as
+/// `[name, value]` pairs, `idempotent`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "request", content = "params", rename_all = "snake_case")]
+pub enum RequestView<'a> {
+    /// A callback call.
+    StartCall {
+        /// The accid placing the call.
+        caller_acc: &'a str,
+        /// The number rung first.
+        caller: &'a str,
+        /// The number rung second.
+        callee: &'a str,
+        /// The longest the call may last, in seconds.
+        max_dur: u32,
+    },
+    /// A conference.
+    StartConf {
+        /// The accid placing the conference.
+        caller_acc: &'a str,
+        /// The host's number.
+        caller: &'a str,
+        /// The other participants.
+        callees: &'a [String],
+        /// The longest the conference may last, in seconds.
+        max_dur: u32,
+    },
+    /// A query for a record.
+    Query {
+        /// The session a start returned.
+        session: &'a str,
+        /// `call` or `conference`.
+        kind: &'static str,
+    },
+    /// Any other server API.
+    Api {
+        /// The path below the base URL.
+        path: &'a str,
+        /// The form parameters, in order.
+        params: &'a [(String, String)],
+        /// Whether the caller allowed it to be sent again after it may have arrived.
+        idempotent: bool,
+    },
+}
+
+impl<'a> From<&'a StartCall> for RequestView<'a> {
+    fn from(r: &'a StartCall) -> Self {
+        RequestView::StartCall {
+            caller_acc: r.caller_acc(),
+            caller: r.caller(),
+            callee: r.callee(),
+            max_dur: r.max_dur(),
+        }
+    }
+}
+
+impl<'a> From<&'a StartConf> for RequestView<'a> {
+    fn from(r: &'a StartConf) -> Self {
+        RequestView::StartConf {
+            caller_acc: r.caller_acc(),
+            caller: r.caller(),
+            callees: r.callees(),
+            max_dur: r.max_dur(),
+        }
+    }
+}
+
+impl<'a> From<&'a QueryBySession> for RequestView<'a> {
+    fn from(r: &'a QueryBySession) -> Self {
+        RequestView::Query {
+            session: r.session(),
+            kind: match r.kind() {
+                SessionKind::Call => "call",
+                SessionKind::Conference => "conference",
+            },
+        }
+    }
+}
+
+impl<'a> From<&'a ApiRequest> for RequestView<'a> {
+    fn from(r: &'a ApiRequest) -> Self {
+        RequestView::Api {
+            path: r.path(),
+            params: r.params(),
+            idempotent: r.is_idempotent(),
         }
     }
 }

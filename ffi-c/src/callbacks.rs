@@ -1,38 +1,28 @@
 //! Call-end callbacks: verifying the signature over the raw body bytes, and reading the event.
 
-use std::ffi::{CString, c_char, c_void};
+use std::ffi::{c_char, c_void};
 use std::ptr;
 
-use yunxin_ecp::callback::{CALL_END_EVENT, DEFAULT_TOLERANCE_MS, parse_callback};
+use yunxin_ecp::callback::parse_callback;
+use yunxin_ecp::settings::{json_object, json_u64};
 use yunxin_ecp::signing::unix_millis_now;
-use yunxin_ecp::{CallbackEvent, CallbackVerifier, TimeCheck};
+use yunxin_ecp::views::{EventView, RecordView};
+use yunxin_ecp::{CallbackEvent, CallbackVerifier, Rule, TimeCheck, ValidationError};
 
-use crate::args::{self, Out, into_handle};
+use crate::args::{self, Out, bytes_arg, opt_str_arg, pairs_arg, yx_pair};
 use crate::error::{Fallible, yx_error, yx_result};
-use crate::panic::{ErrOut, guard};
+use crate::panic::fallible;
 use crate::responses::yx_call_record;
 use crate::signing::yx_credentials;
-use crate::strings::{bytes_arg, c_string, headers_arg, opt_ptr, out_string};
-
-/// One HTTP header: a name and a value, both NUL-terminated UTF-8 owned by the caller. Names
-/// are matched case-insensitively.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct yx_header {
-    /// The header's name, e.g. `"CheckSum"`.
-    pub name: *const c_char,
-    /// The header's value.
-    pub value: *const c_char,
-}
 
 /// What a callback carried. Functions return it as an `int32_t`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum yx_event_kind {
-    /// `eventType` 10: a call or conference ended; `yx_callback_event_record()` gives the record.
+    /// `eventType` 10: a call or conference ended; `yx_callback_event_record()` lends the record.
     YX_EVENT_CALL_END = 1,
     /// Any other event (IM events can reach the same URL), passed through untouched:
-    /// `yx_callback_event_raw()` gives the body.
+    /// `yx_callback_event_to_json()` gives its type and body.
     YX_EVENT_OTHER = 2,
 }
 
@@ -45,66 +35,63 @@ pub struct yx_callback_verifier {
     inner: CallbackVerifier,
 }
 
-/// A verifier for the app of `credentials` (copied: the credentials may be freed afterwards)
-/// that refuses callbacks whose `CurTime` is more than `tolerance_ms` milliseconds away from
-/// the clock, in either direction. 300000 (five minutes) is the usual tolerance; 0 accepts only
-/// the very same millisecond: it never disables the check.
+/// The keys of a verifier's options.
+const VERIFIER_OPTIONS: &[&str] = &["tolerance_ms", "check_time"];
+
+/// The time check that options JSON asks for.
+fn time_check(options: Option<&str>) -> Result<TimeCheck, ValidationError> {
+    let mut check = TimeCheck::default();
+    for (key, value) in json_object(options.unwrap_or("{}"), VERIFIER_OPTIONS)? {
+        check = match (key, value.as_bool()) {
+            ("check_time", Some(true)) => check,
+            ("check_time", Some(false)) => return Ok(TimeCheck::SkipInsecure),
+            ("check_time", None) => {
+                return Err(ValidationError::new(
+                    key,
+                    Rule::OneOf {
+                        allowed: "true, false",
+                    },
+                ));
+            }
+            _ => TimeCheck::ToleranceMs(json_u64(key, &value)?),
+        };
+    }
+    Ok(check)
+}
+
+/// A verifier for the app of `credentials` (copied: the credentials may be freed afterwards).
+///
+/// `options_json` is NULL for the defaults, or a JSON object:
+/// - `"tolerance_ms"`: how far a callback's `CurTime` may be from the clock, in either
+///   direction (default 300000, five minutes). 0 accepts only the very same millisecond: it
+///   never disables the check.
+/// - `"check_time": false`: do not compare `CurTime` with the clock at all, so a replayed
+///   callback passes. Only for re-verifying callbacks stored earlier, never in a web handler.
+///
+/// An unknown key or a value of the wrong type is `YX_VALIDATION` naming it.
 ///
 /// # Safety
-/// `credentials` must be NULL or a live handle; `verifier_out` and `err_out` NULL or valid for
-/// a write.
+/// `credentials` must be NULL or a live handle; `options_json` NULL or NUL-terminated;
+/// `verifier_out` and `err_out` NULL or valid for a write.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_callback_verifier_new(
     credentials: *const yx_credentials,
-    tolerance_ms: u64,
+    options_json: *const c_char,
     verifier_out: *mut *mut yx_callback_verifier,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: forwarded from this function's contract.
-    unsafe {
-        new_verifier(
-            credentials,
-            TimeCheck::ToleranceMs(tolerance_ms),
-            verifier_out,
-            err_out,
-        )
-    }
-}
-
-/// A verifier that does not compare `CurTime` with the clock at all, so a replayed callback
-/// passes. Only for re-verifying callbacks stored earlier; a web handler uses
-/// `yx_callback_verifier_new()`.
-///
-/// # Safety
-/// As `yx_callback_verifier_new()`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_callback_verifier_new_skip_time_check(
-    credentials: *const yx_credentials,
-    verifier_out: *mut *mut yx_callback_verifier,
-    err_out: *mut *mut yx_error,
-) -> yx_result {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { new_verifier(credentials, TimeCheck::SkipInsecure, verifier_out, err_out) }
-}
-
-unsafe fn new_verifier(
-    credentials: *const yx_credentials,
-    check: TimeCheck,
-    verifier_out: *mut *mut yx_callback_verifier,
-    err_out: *mut *mut yx_error,
-) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: the caller's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
-        // SAFETY: forwarded from the caller's contract.
-        let (creds, out) = unsafe {
+    fallible!(err_out, {
+        // SAFETY: forwarded from this function's contract.
+        let (creds, options, out) = unsafe {
             (
                 args::handle(credentials, "credentials")?,
+                opt_str_arg(options_json, "options_json")?,
                 Out::new(verifier_out, "verifier_out")?,
             )
         };
+        let check = time_check(options)?;
         let inner = CallbackVerifier::new(creds.inner.clone()).with_time_check(check);
-        out.write(into_handle(yx_callback_verifier { inner }));
+        out.handle(yx_callback_verifier { inner });
         Ok(())
     })
 }
@@ -119,97 +106,78 @@ pub unsafe extern "C" fn yx_callback_verifier_free(verifier: *mut yx_callback_ve
     unsafe { args::free_handle(verifier) }
 }
 
-/// The default callback tolerance, in milliseconds (five minutes).
-#[unsafe(no_mangle)]
-pub extern "C" fn yx_default_callback_tolerance_ms() -> u64 {
-    DEFAULT_TOLERANCE_MS
-}
-
 struct CallbackInput<'a> {
     verifier: &'a CallbackVerifier,
     body: &'a [u8],
     headers: Vec<(&'a str, &'a str)>,
+    now_ms: u64,
 }
 
+/// Reads the arguments every verification takes.
+///
+/// # Safety
+/// As `yx_callback_verifier_verify()`'s contract.
 unsafe fn callback_input<'a>(
     verifier: *const yx_callback_verifier,
     body: *const c_void,
     body_len: usize,
-    headers: *const yx_header,
+    headers: *const yx_pair,
     header_count: usize,
+    now_ms: u64,
 ) -> Fallible<CallbackInput<'a>> {
     // SAFETY: forwarded from the caller's contract.
     unsafe {
         Ok(CallbackInput {
             verifier: &args::handle(verifier, "verifier")?.inner,
             body: bytes_arg(body, body_len, "body")?,
-            headers: headers_arg(headers, header_count, "headers")?,
+            headers: pairs_arg(headers, header_count, "headers")?,
+            now_ms: if now_ms == 0 {
+                unix_millis_now()
+            } else {
+                now_ms
+            },
         })
     }
 }
 
-/// Verifies a callback at `now_ms` (Unix epoch milliseconds): `body` is the raw request body
-/// exactly as received (never JSON re-serialized from it), `headers` the request's headers
-/// (at least `MD5`, `CheckSum` and `CurTime`; `AppKey` is checked when present; other headers
-/// are ignored). The `MD5` must be the lowercase hex MD5 of the body and the `CheckSum` the
+/// Verifies a callback: `body` is the raw request body exactly as received (never JSON
+/// re-serialized from it), `headers` the request's headers (at least `MD5`, `CheckSum` and
+/// `CurTime`; `AppKey` is checked when present; other headers are ignored; a repeated one is
+/// refused), `now_ms` 0 to read the clock (what a web handler passes) or Unix epoch
+/// milliseconds. The `MD5` must be the lowercase hex MD5 of the body and the `CheckSum` the
 /// lowercase hex SHA1(AppSecret + MD5 + CurTime), both compared in constant time.
 ///
-/// `YX_OK` when the callback is genuine; `YX_CALLBACK` with `yx_error_reason()` otherwise.
+/// `YX_OK` when the callback is genuine; `YX_CALLBACK` otherwise, the error JSON's `reason`
+/// saying why (`"md5_mismatch"`, `"checksum_mismatch"`, `"stale"`, `"missing_header"`, ...).
 ///
 /// # Safety
 /// `verifier` must be NULL or a live handle; `body` NULL or valid for reads of `body_len`
-/// bytes; `headers` NULL or an array of `header_count` headers; `err_out` NULL or valid for a
+/// bytes; `headers` NULL or an array of `header_count` pairs; `err_out` NULL or valid for a
 /// write.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_callback_verifier_verify(
     verifier: *const yx_callback_verifier,
     body: *const c_void,
     body_len: usize,
-    headers: *const yx_header,
+    headers: *const yx_pair,
     header_count: usize,
     now_ms: u64,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
-        let input = unsafe { callback_input(verifier, body, body_len, headers, header_count)? };
-        input.verifier.verify(input.body, input.headers, now_ms)?;
+        let input =
+            unsafe { callback_input(verifier, body, body_len, headers, header_count, now_ms)? };
+        input
+            .verifier
+            .verify(input.body, input.headers, input.now_ms)?;
         Ok(())
     })
 }
 
-/// `yx_callback_verifier_verify()` against the system clock: what a web handler calls.
-///
-/// # Safety
-/// As `yx_callback_verifier_verify()`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_callback_verifier_verify_now(
-    verifier: *const yx_callback_verifier,
-    body: *const c_void,
-    body_len: usize,
-    headers: *const yx_header,
-    header_count: usize,
-    err_out: *mut *mut yx_error,
-) -> yx_result {
-    // SAFETY: forwarded from this function's contract.
-    unsafe {
-        yx_callback_verifier_verify(
-            verifier,
-            body,
-            body_len,
-            headers,
-            header_count,
-            unix_millis_now(),
-            err_out,
-        )
-    }
-}
-
 /// Verifies (as `yx_callback_verifier_verify()`), then parses the body into an event written
-/// to `*event_out` (free with `yx_callback_event_free`). A genuine body that is not a
-/// callback is `YX_CALLBACK` with reason `"malformed"`.
+/// to `*event_out` (free with `yx_callback_event_free`): the usual entry point of a web
+/// handler. A genuine body that is not a callback is `YX_CALLBACK` with reason `"malformed"`.
 ///
 /// # Safety
 /// As `yx_callback_verifier_verify()`, with `event_out` NULL or valid for a write.
@@ -218,58 +186,26 @@ pub unsafe extern "C" fn yx_callback_verifier_verify_and_parse(
     verifier: *const yx_callback_verifier,
     body: *const c_void,
     body_len: usize,
-    headers: *const yx_header,
+    headers: *const yx_pair,
     header_count: usize,
     now_ms: u64,
     event_out: *mut *mut yx_callback_event,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
         let (input, out) = unsafe {
             (
-                callback_input(verifier, body, body_len, headers, header_count)?,
+                callback_input(verifier, body, body_len, headers, header_count, now_ms)?,
                 Out::new(event_out, "event_out")?,
             )
         };
         let event = input
             .verifier
-            .verify_and_parse(input.body, input.headers, now_ms)?;
-        out.write(into_handle(yx_callback_event::new(event)));
+            .verify_and_parse(input.body, input.headers, input.now_ms)?;
+        out.handle(yx_callback_event::new(event));
         Ok(())
     })
-}
-
-/// `yx_callback_verifier_verify_and_parse()` against the system clock: the usual entry point
-/// of a web handler.
-///
-/// # Safety
-/// As `yx_callback_verifier_verify_and_parse()`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_callback_verifier_verify_and_parse_now(
-    verifier: *const yx_callback_verifier,
-    body: *const c_void,
-    body_len: usize,
-    headers: *const yx_header,
-    header_count: usize,
-    event_out: *mut *mut yx_callback_event,
-    err_out: *mut *mut yx_error,
-) -> yx_result {
-    // SAFETY: forwarded from this function's contract.
-    unsafe {
-        yx_callback_verifier_verify_and_parse(
-            verifier,
-            body,
-            body_len,
-            headers,
-            header_count,
-            unix_millis_now(),
-            event_out,
-            err_out,
-        )
-    }
 }
 
 /// Parses a callback body **without verifying it**: for bodies verified already, and for
@@ -287,9 +223,7 @@ pub unsafe extern "C" fn yx_callback_parse(
     event_out: *mut *mut yx_callback_event,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
         let (body, out) = unsafe {
             (
@@ -297,35 +231,35 @@ pub unsafe extern "C" fn yx_callback_parse(
                 Out::new(event_out, "event_out")?,
             )
         };
-        let event = parse_callback(body)?;
-        out.write(into_handle(yx_callback_event::new(event)));
+        out.handle(yx_callback_event::new(parse_callback(body)?));
         Ok(())
     })
 }
 
-/// A parsed callback. Free with `yx_callback_event_free()`.
+/// A parsed callback: `yx_callback_event_kind()` says what it is, `yx_callback_event_record()`
+/// lends a call end's record, `yx_callback_event_to_json()` gives all of it. Free with
+/// `yx_callback_event_free()`.
 ///
 /// Immutable: may be read from any number of threads at once.
 pub struct yx_callback_event {
-    inner: CallbackEvent,
-    event_type: Option<CString>,
-    raw: Option<CString>,
+    inner: Event,
+}
+
+/// A call end keeps its record as a handle, so that it can be lent out.
+enum Event {
+    CallEnd(Box<yx_call_record>),
+    Other(CallbackEvent),
 }
 
 impl yx_callback_event {
-    fn new(inner: CallbackEvent) -> Self {
-        let (event_type, raw) = match &inner {
-            CallbackEvent::CallEnd(_) => (Some(c_string(CALL_END_EVENT)), None),
-            CallbackEvent::Other { event_type, raw } => (
-                event_type.as_deref().map(c_string),
-                Some(c_string(raw.as_str())),
-            ),
+    fn new(event: CallbackEvent) -> Self {
+        let inner = match event {
+            CallbackEvent::CallEnd(record) => {
+                Event::CallEnd(Box::new(yx_call_record::new(*record)))
+            }
+            other => Event::Other(other),
         };
-        yx_callback_event {
-            inner,
-            event_type,
-            raw,
-        }
+        yx_callback_event { inner }
     }
 }
 
@@ -348,65 +282,29 @@ pub unsafe extern "C" fn yx_callback_event_kind(event: *const yx_callback_event)
     // SAFETY: forwarded from this function's contract.
     unsafe {
         args::read(event, 0, |e| match e.inner {
-            CallbackEvent::CallEnd(_) => yx_event_kind::YX_EVENT_CALL_END as i32,
-            CallbackEvent::Other { .. } => yx_event_kind::YX_EVENT_OTHER as i32,
+            Event::CallEnd(_) => yx_event_kind::YX_EVENT_CALL_END as i32,
+            Event::Other(_) => yx_event_kind::YX_EVENT_OTHER as i32,
         })
     }
 }
 
-/// The `eventType` as text (`"10"` for a call end). Borrowed from the event; NULL when the
-/// body had none or `event` is NULL.
+/// For `YX_EVENT_CALL_END`: the call record, borrowed from the event (read it with the
+/// `yx_call_record_*` functions, never free it). NULL for another kind of event or when
+/// `event` is NULL.
 ///
 /// # Safety
 /// `event` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_callback_event_type(event: *const yx_callback_event) -> *const c_char {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(event, ptr::null(), |e| opt_ptr(&e.event_type)) }
-}
-
-/// For `YX_EVENT_OTHER`: the body exactly as received (invalid UTF-8 and NUL bytes replaced by
-/// U+FFFD). Borrowed from the event; NULL for a call end or when `event` is NULL.
-///
-/// # Safety
-/// `event` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_callback_event_raw(event: *const yx_callback_event) -> *const c_char {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(event, ptr::null(), |e| opt_ptr(&e.raw)) }
-}
-
-/// For `YX_EVENT_CALL_END`: writes a copy of the call record to `*record_out` (free it with
-/// `yx_call_record_free`, independently of the event). `YX_INVALID_ARGUMENT` for another
-/// kind of event.
-///
-/// # Safety
-/// `event` must be NULL or a live handle; `record_out` and `err_out` NULL or valid for a write.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_callback_event_record(
     event: *const yx_callback_event,
-    record_out: *mut *mut yx_call_record,
-    err_out: *mut *mut yx_error,
-) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
-        // SAFETY: forwarded from this function's contract.
-        let (e, out) = unsafe {
-            (
-                args::handle(event, "event")?,
-                Out::new(record_out, "record_out")?,
-            )
-        };
-        let CallbackEvent::CallEnd(record) = &e.inner else {
-            return Err(yx_error::invalid_argument(
-                "event",
-                "is not a call-end event: it has no record",
-            ));
-        };
-        out.write(into_handle(yx_call_record::new(record.as_ref().clone())));
-        Ok(())
-    })
+) -> *const yx_call_record {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        args::read(event, ptr::null(), |e| match &e.inner {
+            Event::CallEnd(record) => ptr::from_ref(record.as_ref()),
+            Event::Other(_) => ptr::null(),
+        })
+    }
 }
 
 /// Writes the event as JSON to `*json_out` (free with `yx_string_free`): for a call end
@@ -421,9 +319,7 @@ pub unsafe extern "C" fn yx_callback_event_to_json(
     json_out: *mut *mut c_char,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
         let (e, out) = unsafe {
             (
@@ -431,8 +327,11 @@ pub unsafe extern "C" fn yx_callback_event_to_json(
                 Out::new(json_out, "json_out")?,
             )
         };
-        let view = yunxin_ecp::views::EventView::new(&e.inner);
-        out_string(out, crate::json::to_json(&view)?);
+        let view = match &e.inner {
+            Event::CallEnd(record) => EventView::CallEnd(RecordView::new(&record.inner)),
+            Event::Other(event) => EventView::new(event),
+        };
+        out.string(crate::json::to_json(&view)?);
         Ok(())
     })
 }

@@ -5,24 +5,28 @@
 //! threads, versioning) are in this crate's README, section "C API conventions"; the header
 //! repeats the part that concerns each function.
 //!
-//! Module map: [`error`] (result codes, error objects), [`strings`] (strings in and out),
-//! [`args`] (pointer arguments, out-parameters, handles), [`panic`] (the guard every entry point
-//! runs in), [`signing`], [`requests`], [`responses`], [`callbacks`], [`server`], [`client`],
-//! [`mock`] and [`json`] (the JSON forms of complex results).
+//! Module map, in dependency order (each imports only modules above it):
+//! [`strings`] (strings handed out), [`error`] (result codes, error objects), [`panic`] (the
+//! guard every entry point runs in), [`args`] (pointers in, out-parameters, handles),
+//! [`json`], [`report`] (reading an error), then the API in the order a program uses it:
+//! [`signing`], [`requests`], [`responses`], [`callbacks`], [`server`], [`client`],
+//! [`logging`] and [`mock`].
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 // The exported types follow C naming (`yx_error`), as C callers see them.
 #![allow(non_camel_case_types)]
 
-// The order of these modules is the order of the header: infrastructure first, then the API
-// in the order a program uses it.
-pub mod args;
-pub mod json;
-pub mod panic;
+pub mod strings;
 
 pub mod error;
 
-pub mod strings;
+pub mod panic;
+
+pub mod args;
+
+pub mod json;
+
+pub mod report;
 
 pub mod signing;
 
@@ -36,6 +40,8 @@ pub mod server;
 
 pub mod client;
 
+pub mod logging;
+
 pub mod mock;
 
 #[cfg(test)]
@@ -46,7 +52,7 @@ use std::ffi::{CStr, c_char};
 /// The version of the ABI this header describes. It changes whenever a function's signature or
 /// meaning changes incompatibly; compare it with `yx_abi_version()` at startup to detect a header
 /// and a library that do not belong together.
-pub const YX_ABI_VERSION: u32 = 1;
+pub const YX_ABI_VERSION: u32 = 2;
 
 const VERSION: &CStr =
     match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
@@ -81,7 +87,7 @@ mod tests {
         fn shareable<T: Send + Sync>() {}
         shareable::<error::yx_error>();
         shareable::<signing::yx_credentials>();
-        shareable::<signing::yx_auth_headers>();
+        shareable::<signing::yx_headers>();
         shareable::<requests::yx_request>();
         shareable::<requests::yx_prepared_request>();
         shareable::<responses::yx_call_record>();

@@ -42,6 +42,19 @@ pub(crate) fn guard(err_out: ErrOut, body: impl FnOnce() -> Fallible<()>) -> yx_
     kind
 }
 
+/// The opening every fallible entry point shares: `err_out` wrapped once, and the body run
+/// under [`guard`]. The body reads its arguments first and writes its out-parameters last, and
+/// ends in `Ok(())`.
+macro_rules! fallible {
+    ($err_out:ident, $body:block) => {{
+        // SAFETY: every fallible entry point documents `err_out` as NULL or valid for a write
+        // of one pointer.
+        let err_out = unsafe { $crate::panic::ErrOut::new($err_out) };
+        $crate::panic::guard(err_out, || $body)
+    }};
+}
+pub(crate) use fallible;
+
 /// Runs an infallible entry point (an accessor), answering `fallback` if it panics.
 pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
@@ -63,7 +76,7 @@ mod tests {
         unsafe {
             assert_eq!((*err).kind, yx_result::YX_PANIC);
             assert!((*err).message.to_str().unwrap().contains("boom"));
-            crate::error::yx_error_free(err);
+            crate::report::yx_error_free(err);
         }
         assert_eq!(guard_value(7, || panic!("again")), 7);
         // Without an error object the code alone comes back.

@@ -1,4 +1,5 @@
-//! Reading answers (start and query responses), the call record, the code table and billing.
+//! Reading answers (start, query and generic responses), the call record, the code table and
+//! billing.
 
 use std::collections::BTreeMap;
 use std::ffi::{CString, c_char, c_void};
@@ -9,13 +10,28 @@ use serde::Serialize;
 use yunxin_ecp::billing::billed_minutes;
 use yunxin_ecp::codes::{self, RequestKind};
 use yunxin_ecp::response::{parse_query, parse_start};
+use yunxin_ecp::views::RecordView;
 use yunxin_ecp::{CallRecord, Endpoint, Rate};
 
-use crate::args::{self, Out, into_handle};
-use crate::error::{yx_error, yx_result, yx_retry_advice};
-use crate::panic::{ErrOut, guard, guard_value};
-use crate::requests::{endpoint_arg, endpoint_from_i32};
-use crate::strings::{bytes_arg, c_string, opt_ptr, out_string};
+use crate::args::{self, Out, bytes_arg};
+use crate::error::{Fallible, yx_error, yx_result, yx_retry_advice};
+use crate::panic::{fallible, guard_value};
+use crate::requests::{Request, endpoint_from_i32, yx_request};
+use crate::strings::c_string;
+
+/// Reads a response body argument and checks the out-parameter.
+///
+/// # Safety
+/// As the `yx_parse_*` functions' contracts.
+unsafe fn response_args<'a, T>(
+    body: *const c_void,
+    body_len: usize,
+    out: *mut T,
+    out_name: &'static str,
+) -> Fallible<(&'a [u8], Out<T>)> {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { Ok((bytes_arg(body, body_len, "body")?, Out::new(out, out_name)?)) }
+}
 
 /// Reads the answer to a start request (`endpoint` is `YX_ENDPOINT_START_CALL` or
 /// `YX_ENDPOINT_START_CONF`) from its HTTP status and raw body bytes, and writes the session
@@ -35,25 +51,18 @@ pub unsafe extern "C" fn yx_parse_start_response(
     session_out: *mut *mut c_char,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
-        let (body, out) = unsafe {
-            (
-                bytes_arg(body, body_len, "body")?,
-                Out::new(session_out, "session_out")?,
-            )
-        };
-        let endpoint = endpoint_arg(endpoint, "endpoint")?;
-        if endpoint.kind() != RequestKind::Start {
-            return Err(yx_error::invalid_argument(
-                "endpoint",
-                "must be YX_ENDPOINT_START_CALL or YX_ENDPOINT_START_CONF",
-            ));
-        }
-        let started = parse_start(endpoint, http_status, body)?;
-        out_string(out, started.session);
+        let (body, out) = unsafe { response_args(body, body_len, session_out, "session_out")? };
+        let endpoint = endpoint_from_i32(endpoint)
+            .filter(|e| e.kind() == RequestKind::Start)
+            .ok_or_else(|| {
+                yx_error::invalid_argument(
+                    "endpoint",
+                    "must be YX_ENDPOINT_START_CALL or YX_ENDPOINT_START_CONF",
+                )
+            })?;
+        out.string(parse_start(endpoint, http_status, body)?.session);
         Ok(())
     })
 }
@@ -72,61 +81,69 @@ pub unsafe extern "C" fn yx_parse_query_response(
     record_out: *mut *mut yx_call_record,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
-        let (body, out) = unsafe {
+        let (body, out) = unsafe { response_args(body, body_len, record_out, "record_out")? };
+        out.handle(yx_call_record::new(parse_query(http_status, body)?));
+        Ok(())
+    })
+}
+
+/// Reads the answer to a request from `yx_api_request_new()` and writes the whole JSON body to
+/// `*json_out` (free with `yx_string_free`). A `code` other than 200 is `YX_API` with the code
+/// table's meaning; an answer that is not a JSON object with a numeric `code` is `YX_PROTOCOL`.
+/// Any other request is `YX_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `request` must be NULL or a live handle; `body` NULL or valid for reads of `body_len` bytes
+/// (NULL only when `body_len` is 0); `json_out` and `err_out` NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_parse_api_response(
+    request: *const yx_request,
+    http_status: u16,
+    body: *const c_void,
+    body_len: usize,
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut yx_error,
+) -> yx_result {
+    fallible!(err_out, {
+        // SAFETY: forwarded from this function's contract.
+        let (r, (body, out)) = unsafe {
             (
-                bytes_arg(body, body_len, "body")?,
-                Out::new(record_out, "record_out")?,
+                args::handle(request, "request")?,
+                response_args(body, body_len, json_out, "json_out")?,
             )
         };
-        let record = parse_query(http_status, body)?;
-        out.write(into_handle(yx_call_record::new(record)));
+        let Request::Api(api) = &r.inner else {
+            return Err(yx_error::invalid_argument(
+                "request",
+                "is an ECP request: use yx_parse_start_response or yx_parse_query_response",
+            ));
+        };
+        out.string(crate::json::to_json(
+            &api.parse_response(http_status, body)?,
+        )?);
         Ok(())
     })
 }
 
 /// The record of one call or conference, from `yx_parse_query_response()`,
-/// `yx_client_query()` or a call-end callback. Every field is optional: the service documents
-/// them loosely. Free with `yx_call_record_free()`.
+/// `yx_client_query()` or a call-end callback. A C program reads what it acts on with
+/// `yx_call_record_session()`, `yx_call_record_answered()`, `yx_call_record_billed_minutes()`
+/// and `yx_call_record_cost_fen()`, and everything with `yx_call_record_to_json()`. Free with
+/// `yx_call_record_free()`.
 ///
 /// Immutable: may be read from any number of threads at once.
 #[derive(Debug, Clone)]
 pub struct yx_call_record {
     pub(crate) inner: CallRecord,
     session: Option<CString>,
-    init_account: Option<CString>,
-    caller: Option<CString>,
-    callee: Option<CString>,
-    start_time: Option<CString>,
-    status: Option<CString>,
-    members: Vec<CString>,
-    legs: Vec<[Option<CString>; 3]>,
 }
 
 impl yx_call_record {
     pub(crate) fn new(inner: CallRecord) -> Self {
-        let c = |s: &Option<String>| s.as_deref().map(c_string);
         yx_call_record {
-            session: c(&inner.session),
-            init_account: c(&inner.init_account),
-            caller: c(&inner.caller),
-            callee: c(&inner.callee),
-            start_time: c(&inner.start_time),
-            status: c(&inner.status),
-            members: inner
-                .members
-                .iter()
-                .flatten()
-                .map(|m| c_string(m.as_str()))
-                .collect(),
-            legs: inner
-                .legs
-                .iter()
-                .map(|l| [c(&l.endpoint), c(&l.end_time), c(&l.hang_cause)])
-                .collect(),
+            session: inner.session.as_deref().map(c_string),
             inner,
         }
     }
@@ -142,131 +159,18 @@ pub unsafe extern "C" fn yx_call_record_free(record: *mut yx_call_record) {
     unsafe { args::free_handle(record) }
 }
 
-/// The session id.
-///
-/// Borrowed from the record; NULL when absent or when `record` is NULL.
+/// The session id. Borrowed from the record; NULL when absent or when `record` is NULL.
 ///
 /// # Safety
 /// `record` must be NULL or a live handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_call_record_session(record: *const yx_call_record) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(record, ptr::null(), |r| opt_ptr(&r.session)) }
-}
-
-/// The `callerAcc` the call was placed for (`initAccount`).
-///
-/// Borrowed from the record; NULL when absent or when `record` is NULL.
-///
-/// # Safety
-/// `record` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_call_record_init_account(
-    record: *const yx_call_record,
-) -> *const c_char {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(record, ptr::null(), |r| opt_ptr(&r.init_account)) }
-}
-
-/// The caller's number (two-party calls).
-///
-/// Borrowed from the record; NULL when absent or when `record` is NULL.
-///
-/// # Safety
-/// `record` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_call_record_caller(record: *const yx_call_record) -> *const c_char {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(record, ptr::null(), |r| opt_ptr(&r.caller)) }
-}
-
-/// The callee's number (two-party calls).
-///
-/// Borrowed from the record; NULL when absent or when `record` is NULL.
-///
-/// # Safety
-/// `record` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_call_record_callee(record: *const yx_call_record) -> *const c_char {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(record, ptr::null(), |r| opt_ptr(&r.callee)) }
-}
-
-/// When the call started, `yyyy-MM-dd HH:mm:ss` Beijing time (`starttime`).
-///
-/// Borrowed from the record; NULL when absent or when `record` is NULL.
-///
-/// # Safety
-/// `record` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_call_record_start_time(record: *const yx_call_record) -> *const c_char {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(record, ptr::null(), |r| opt_ptr(&r.start_time)) }
-}
-
-/// The service's status word, e.g. `"SUCCESS"`, which it reports even when nobody
-/// answered: use `yx_call_record_answered()`.
-///
-/// Borrowed from the record; NULL when absent or when `record` is NULL.
-///
-/// # Safety
-/// `record` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_call_record_status(record: *const yx_call_record) -> *const c_char {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(record, ptr::null(), |r| opt_ptr(&r.status)) }
-}
-
-/// Seconds of conversation (`durationSec`): writes it to `*duration_out` and returns 1 when
-/// the record has it; returns 0 and writes nothing when it is absent or an argument is NULL.
-///
-/// # Safety
-/// `record` must be NULL or a live handle; `duration_out` NULL or valid for a write.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_call_record_duration_sec(
-    record: *const yx_call_record,
-    duration_out: *mut u64,
-) -> i32 {
-    guard_value(0, || {
-        // SAFETY: forwarded from this function's contract.
-        let (r, out) = unsafe { (args::peek(record), Out::new(duration_out, "duration_out")) };
-        match (r.and_then(|r| r.inner.duration_sec), out) {
-            (Some(d), Ok(out)) => {
-                out.write(d);
-                1
-            }
-            _ => 0,
-        }
-    })
-}
-
-/// When the session was created, Unix epoch milliseconds (`createtime`): writes it to
-/// `*create_time_out` and returns 1 when the record has it; returns 0 and writes nothing
-/// otherwise.
-///
-/// # Safety
-/// `record` must be NULL or a live handle; `create_time_out` NULL or valid for a write.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_call_record_create_time_ms(
-    record: *const yx_call_record,
-    create_time_out: *mut u64,
-) -> i32 {
-    guard_value(0, || {
-        // SAFETY: forwarded from this function's contract.
-        let (r, out) = unsafe {
-            (
-                args::peek(record),
-                Out::new(create_time_out, "create_time_out"),
-            )
-        };
-        match (r.and_then(|r| r.inner.create_time_ms), out) {
-            (Some(t), Ok(out)) => {
-                out.write(t);
-                1
-            }
-            _ => 0,
-        }
-    })
+    unsafe {
+        args::read(record, ptr::null(), |r| {
+            r.session.as_ref().map_or(ptr::null(), |s| s.as_ptr())
+        })
+    }
 }
 
 /// 1 when someone talked (`durationSec > 0`), else 0. The `status` word does not tell.
@@ -307,106 +211,6 @@ pub unsafe extern "C" fn yx_call_record_cost_fen(
     }
 }
 
-/// 1 for a conference record (it lists members), else 0.
-///
-/// # Safety
-/// `record` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_call_record_is_conference(record: *const yx_call_record) -> i32 {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(record, 0, |r| i32::from(r.inner.is_conference())) }
-}
-
-/// How many conference members the record lists (0 for a two-party call).
-///
-/// # Safety
-/// `record` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_call_record_member_count(record: *const yx_call_record) -> usize {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(record, 0, |r| r.members.len()) }
-}
-
-/// Member `index`'s number. Borrowed from the record; NULL when out of range.
-///
-/// # Safety
-/// `record` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_call_record_member(
-    record: *const yx_call_record,
-    index: usize,
-) -> *const c_char {
-    // SAFETY: forwarded from this function's contract.
-    unsafe {
-        args::read(record, ptr::null(), |r| {
-            r.members.get(index).map_or(ptr::null(), |m| m.as_ptr())
-        })
-    }
-}
-
-/// How many legs a two-party call record lists (0 for conferences).
-///
-/// # Safety
-/// `record` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_call_record_leg_count(record: *const yx_call_record) -> usize {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(record, 0, |r| r.legs.len()) }
-}
-
-unsafe fn leg_field(record: *const yx_call_record, index: usize, field: usize) -> *const c_char {
-    // SAFETY: forwarded from the caller's contract.
-    unsafe {
-        args::read(record, ptr::null(), |r| {
-            r.legs
-                .get(index)
-                .map_or(ptr::null(), |leg| opt_ptr(&leg[field]))
-        })
-    }
-}
-
-/// Leg `index`'s number (`endpoint`). Borrowed from the record; NULL when absent or out of
-/// range.
-///
-/// # Safety
-/// `record` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_call_record_leg_endpoint(
-    record: *const yx_call_record,
-    index: usize,
-) -> *const c_char {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { leg_field(record, index, 0) }
-}
-
-/// When leg `index` ended (`endTime`, Beijing time). Borrowed from the record; NULL when
-/// absent or out of range.
-///
-/// # Safety
-/// `record` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_call_record_leg_end_time(
-    record: *const yx_call_record,
-    index: usize,
-) -> *const c_char {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { leg_field(record, index, 1) }
-}
-
-/// Why leg `index` ended (`hangCause`, e.g. `"NORMAL_CLEARING"`, `"NO_USER_RESPONSE"`).
-/// Borrowed from the record; NULL when absent or out of range.
-///
-/// # Safety
-/// `record` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_call_record_leg_hang_cause(
-    record: *const yx_call_record,
-    index: usize,
-) -> *const c_char {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { leg_field(record, index, 2) }
-}
-
 /// Writes the record as JSON to `*json_out` (free with `yx_string_free`): `session`,
 /// `init_account`, `caller`, `callee`, `members` (array or null), `create_time_ms`,
 /// `start_time`, `duration_sec`, `status`, `legs` (`[{"endpoint","end_time","hang_cause"}]`),
@@ -421,9 +225,7 @@ pub unsafe extern "C" fn yx_call_record_to_json(
     json_out: *mut *mut c_char,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
         let (r, out) = unsafe {
             (
@@ -431,8 +233,7 @@ pub unsafe extern "C" fn yx_call_record_to_json(
                 Out::new(json_out, "json_out")?,
             )
         };
-        let view = yunxin_ecp::views::RecordView::new(&r.inner);
-        out_string(out, crate::json::to_json(&view)?);
+        out.string(crate::json::to_json(&RecordView::new(&r.inner))?);
         Ok(())
     })
 }
@@ -493,9 +294,7 @@ pub unsafe extern "C" fn yx_code_table_json(
     json_out: *mut *mut c_char,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
         let out = unsafe { Out::new(json_out, "json_out")? };
         let advice = |code, kind| codes::retry_advice(code, kind).code();
@@ -509,7 +308,7 @@ pub unsafe extern "C" fn yx_code_table_json(
                 retry_query: advice(code, Endpoint::QueryBySession.kind()),
             })
             .collect();
-        out_string(out, crate::json::to_json(&rows)?);
+        out.string(crate::json::to_json(&rows)?);
         Ok(())
     })
 }

@@ -1,45 +1,41 @@
 //! The service's side of a request, for mocks and proxies: checking an incoming signature,
-//! reading the parameters, and writing the service's reply bodies.
+//! reading the parameters, and writing the service's reply to a refusal.
 
 use std::ffi::{c_char, c_void};
 
-use yunxin_ecp::Endpoint;
 use yunxin_ecp::server::{Params, reply, verify_request};
 use yunxin_ecp::signing::unix_seconds_now;
+use yunxin_ecp::{Endpoint, Error};
 
-use crate::args::{self, Out, into_handle};
-use crate::callbacks::yx_header;
+use crate::args::{self, Out, bytes_arg, pairs_arg, str_arg, yx_pair};
 use crate::error::{yx_error, yx_result};
-use crate::panic::{ErrOut, guard};
+use crate::panic::fallible;
 use crate::requests::{Request, yx_request};
 use crate::signing::yx_credentials;
-use crate::strings::{bytes_arg, headers_arg, out_string, str_arg};
 
 /// Checks the four auth headers of an incoming request (names matched case-insensitively)
 /// against the app of `credentials` at `now_secs` (Unix seconds; 0 reads the system clock),
-/// allowing `CurTime` to be `window_secs` away (the service allows 300). `YX_OK` when genuine; `YX_AUTH` with
-/// `yx_error_reason()` otherwise, to be answered with `yx_server_reply_bad_http_header()`.
+/// allowing `CurTime` to be `window_secs` away (the service allows 300). `YX_OK` when genuine; `YX_AUTH` otherwise (the
+/// error JSON's `reason` says why), to be answered with `yx_server_reply_refusal()`.
 ///
 /// # Safety
 /// `credentials` must be NULL or a live handle; `headers` NULL or an array of `header_count`
-/// headers; `err_out` NULL or valid for a write.
+/// pairs; `err_out` NULL or valid for a write.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_server_verify_request(
     credentials: *const yx_credentials,
-    headers: *const yx_header,
+    headers: *const yx_pair,
     header_count: usize,
     now_secs: u64,
     window_secs: u64,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
         let (creds, headers) = unsafe {
             (
                 args::handle(credentials, "credentials")?,
-                headers_arg(headers, header_count, "headers")?,
+                pairs_arg(headers, header_count, "headers")?,
             )
         };
         let app = &creds.inner;
@@ -60,7 +56,7 @@ pub unsafe extern "C" fn yx_server_verify_request(
 /// (everything in the query string, a single-quoted conference callee list). Writes the
 /// validated request to `*request_out` (read it with `yx_request_to_json()`).
 ///
-/// Errors: `YX_VALIDATION` (answer it with `yx_server_reply_bad_param(field)`),
+/// Errors: `YX_VALIDATION` (answer it with `yx_server_reply_refusal()`),
 /// `YX_INVALID_ARGUMENT` for a path that is no ECP endpoint.
 ///
 /// # Safety
@@ -75,9 +71,7 @@ pub unsafe extern "C" fn yx_server_parse_request(
     request_out: *mut *mut yx_request,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
         let (path, query, body, out) = unsafe {
             (
@@ -87,59 +81,52 @@ pub unsafe extern "C" fn yx_server_parse_request(
                 Out::new(request_out, "request_out")?,
             )
         };
-        let endpoint = Endpoint::from_path(path)
-            .ok_or_else(|| yx_error::invalid_argument("path", "is not an ECP endpoint"))?;
         let params = Params::parse(query, body);
-        let inner = match endpoint {
-            Endpoint::StartCall => Request::Call(params.start_call()?),
-            Endpoint::StartConf => Request::Conf(params.start_conf()?),
-            Endpoint::QueryBySession => Request::Query(params.query()?),
-            Endpoint::Api { .. } => {
-                return Err(yx_error::invalid_argument("path", "is not an ECP endpoint"));
+        let inner = match Endpoint::from_path(path) {
+            Some(Endpoint::StartCall) => Request::Call(params.start_call()?),
+            Some(Endpoint::StartConf) => Request::Conf(params.start_conf()?),
+            Some(Endpoint::QueryBySession) => Request::Query(params.query()?),
+            _ => return Err(yx_error::invalid_argument("path", "is not an ECP endpoint")),
+        };
+        out.handle(yx_request { inner });
+        Ok(())
+    })
+}
+
+/// Writes the service's answer to a refused request, byte for byte, to `*body_out` (free with
+/// `yx_string_free`; send it with HTTP status 200, as the service does): for a `YX_AUTH` error
+/// from `yx_server_verify_request()` `{"desc":"bad http header","code":414}`, for a
+/// `YX_VALIDATION` error from `yx_server_parse_request()` `{"desc":"bad param '<field>'",
+/// "code":414}`. Any other error is `YX_INVALID_ARGUMENT`: the service has no such answer.
+///
+/// # Safety
+/// `refusal` must be NULL or a live error object; `body_out` and `err_out` NULL or valid for a
+/// write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_server_reply_refusal(
+    refusal: *const yx_error,
+    body_out: *mut *mut c_char,
+    err_out: *mut *mut yx_error,
+) -> yx_result {
+    fallible!(err_out, {
+        // SAFETY: forwarded from this function's contract.
+        let (refusal, out) = unsafe {
+            (
+                args::handle(refusal, "refusal")?,
+                Out::new(body_out, "body_out")?,
+            )
+        };
+        let body = match &refusal.source {
+            Some(Error::Auth(_)) => reply::bad_http_header(),
+            Some(Error::Validation(v)) => reply::bad_param(v.field),
+            _ => {
+                return Err(yx_error::invalid_argument(
+                    "refusal",
+                    "is neither a refused signature nor a refused parameter",
+                ));
             }
         };
-        out.write(into_handle(yx_request { inner }));
-        Ok(())
-    })
-}
-
-/// Writes the service's answer to a refused signature, byte for byte:
-/// `{"desc":"bad http header","code":414}` (free with `yx_string_free`).
-///
-/// # Safety
-/// `body_out` and `err_out` must be NULL or valid for a write.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_server_reply_bad_http_header(
-    body_out: *mut *mut c_char,
-    err_out: *mut *mut yx_error,
-) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
-        // SAFETY: forwarded from this function's contract.
-        let out = unsafe { Out::new(body_out, "body_out")? };
-        out_string(out, reply::bad_http_header());
-        Ok(())
-    })
-}
-
-/// Writes the service's answer to a bad parameter: `{"code":414,"msg":"bad param 'callee'"}`
-/// for `field` `"callee"` (free with `yx_string_free`).
-///
-/// # Safety
-/// `field` must be NULL or NUL-terminated; `body_out` and `err_out` NULL or valid for a write.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_server_reply_bad_param(
-    field: *const c_char,
-    body_out: *mut *mut c_char,
-    err_out: *mut *mut yx_error,
-) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
-        // SAFETY: forwarded from this function's contract.
-        let (field, out) = unsafe { (str_arg(field, "field")?, Out::new(body_out, "body_out")?) };
-        out_string(out, reply::bad_param(field));
+        out.string(body);
         Ok(())
     })
 }

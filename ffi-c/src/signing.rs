@@ -1,17 +1,17 @@
-//! Credentials and the `CheckSum`: lowercase hex SHA1(AppSecret + Nonce + CurTime).
+//! Credentials, the `CheckSum` (lowercase hex SHA1(AppSecret + Nonce + CurTime)) and the
+//! header lists that signing and prepared requests hand out.
 
 use std::ffi::{CString, c_char, c_void};
 use std::ptr;
 
-use serde::Serialize;
 use yunxin_ecp::callback::body_md5;
 use yunxin_ecp::signing::generate_nonce;
 use yunxin_ecp::{AuthHeaders, Credentials, checksum};
 
-use crate::args::{self, Out, into_handle};
-use crate::error::{yx_error, yx_result};
-use crate::panic::{ErrOut, guard};
-use crate::strings::{bytes_arg, c_string, out_string, str_arg};
+use crate::args::{self, Out, bytes_arg, opt_str_arg, str_arg};
+use crate::error::{Fallible, yx_error, yx_result};
+use crate::panic::fallible;
+use crate::strings::c_string;
 
 /// An app key and its secret. Create with `yx_credentials_new()` or
 /// `yx_credentials_from_env()`, free with `yx_credentials_free()` (which wipes the secret).
@@ -20,38 +20,41 @@ use crate::strings::{bytes_arg, c_string, out_string, str_arg};
 /// appears in any message or JSON the library produces.
 pub struct yx_credentials {
     pub(crate) inner: Credentials,
-    app_key: CString,
 }
 
-impl yx_credentials {
-    fn new(inner: Credentials) -> Self {
-        let app_key = c_string(inner.app_key());
-        yx_credentials { inner, app_key }
-    }
-}
-
-/// The four authentication headers of one request (`AppKey`, `Nonce`, `CurTime`, `CheckSum`).
-/// Nothing in it is secret. Free with `yx_auth_headers_free()`.
+/// A list of HTTP headers, in the order to send them: the four authentication headers from
+/// `yx_credentials_sign()` (`AppKey`, `Nonce`, `CurTime`, `CheckSum`; nothing in them is
+/// secret), or all the headers of a prepared request. Read with `yx_headers_count()`,
+/// `yx_headers_name()` and `yx_headers_value()`.
 ///
 /// Immutable: may be read from any number of threads at once.
-pub struct yx_auth_headers {
-    pub(crate) inner: AuthHeaders,
-    app_key: CString,
-    nonce: CString,
-    cur_time: CString,
-    checksum: CString,
+pub struct yx_headers {
+    pairs: Vec<(CString, CString)>,
 }
 
-impl yx_auth_headers {
-    fn new(inner: AuthHeaders) -> Self {
-        yx_auth_headers {
-            app_key: c_string(inner.app_key.as_str()),
-            nonce: c_string(inner.nonce.as_str()),
-            cur_time: c_string(inner.cur_time.as_str()),
-            checksum: c_string(inner.checksum.as_str()),
-            inner,
+impl yx_headers {
+    pub(crate) fn new<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        yx_headers {
+            pairs: pairs
+                .into_iter()
+                .map(|(n, v)| (c_string(n), c_string(v)))
+                .collect(),
         }
     }
+}
+
+/// Signs with `nonce`, or a fresh one when NULL, and `cur_time`, or the clock when 0.
+pub(crate) fn sign(
+    credentials: &Credentials,
+    nonce: Option<&str>,
+    cur_time: u64,
+) -> Fallible<AuthHeaders> {
+    Ok(match (nonce, cur_time) {
+        (None, 0) => credentials.sign_now()?,
+        (None, t) => credentials.sign(&generate_nonce(32)?, t)?,
+        (Some(n), 0) => credentials.sign(n, yunxin_ecp::signing::unix_seconds_now())?,
+        (Some(n), t) => credentials.sign(n, t)?,
+    })
 }
 
 /// Checks and stores an app key and secret. The app key must be non-empty visible ASCII
@@ -71,9 +74,7 @@ pub unsafe extern "C" fn yx_credentials_new(
     credentials_out: *mut *mut yx_credentials,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
         let (out, key, secret) = unsafe {
             (
@@ -82,8 +83,8 @@ pub unsafe extern "C" fn yx_credentials_new(
                 str_arg(app_secret, "app_secret")?,
             )
         };
-        let creds = Credentials::new(key, secret)?;
-        out.write(into_handle(yx_credentials::new(creds)));
+        let inner = Credentials::new(key, secret)?;
+        out.handle(yx_credentials { inner });
         Ok(())
     })
 }
@@ -99,13 +100,11 @@ pub unsafe extern "C" fn yx_credentials_from_env(
     credentials_out: *mut *mut yx_credentials,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
         let out = unsafe { Out::new(credentials_out, "credentials_out")? };
-        let creds = Credentials::from_env()?;
-        out.write(into_handle(yx_credentials::new(creds)));
+        let inner = Credentials::from_env()?;
+        out.handle(yx_credentials { inner });
         Ok(())
     })
 }
@@ -120,24 +119,14 @@ pub unsafe extern "C" fn yx_credentials_free(credentials: *mut yx_credentials) {
     unsafe { args::free_handle(credentials) }
 }
 
-/// The app key (public). Borrowed from the handle; NULL when `credentials` is NULL.
+/// Signs one request: writes its four authentication headers to `*headers_out` (free with
+/// `yx_headers_free`). Call it once per request, including once per retry: never reuse a nonce
+/// or a `CurTime`.
 ///
-/// # Safety
-/// `credentials` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_credentials_app_key(
-    credentials: *const yx_credentials,
-) -> *const c_char {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(credentials, ptr::null(), |c| c.app_key.as_ptr()) }
-}
-
-/// Signs with a given nonce and `CurTime` (UTC Unix **seconds**): the pure building block the
-/// golden vectors test. The nonce must be 1 to 128 characters of `[A-Za-z0-9]`; a `cur_time`
-/// that can only be milliseconds is refused (`YX_VALIDATION`, field `CurTime`, rule
-/// `"milliseconds"`). Production code uses `yx_credentials_sign_now()`.
-///
-/// On success writes a new `yx_auth_headers` to `*headers_out`.
+/// - `nonce`: NULL for a fresh 32-character nonce from the OS CSPRNG (what production code
+///   does), or 1 to 128 characters of `[A-Za-z0-9]` (what the golden vectors do).
+/// - `cur_time`: 0 for one reading of the clock, or UTC Unix **seconds**; a value that can only
+///   be milliseconds is refused (`YX_VALIDATION`, field `CurTime`, rule `"milliseconds"`).
 ///
 /// # Safety
 /// `credentials` must be NULL or a live handle; `nonce` NULL or a NUL-terminated string;
@@ -147,147 +136,79 @@ pub unsafe extern "C" fn yx_credentials_sign(
     credentials: *const yx_credentials,
     nonce: *const c_char,
     cur_time: u64,
-    headers_out: *mut *mut yx_auth_headers,
+    headers_out: *mut *mut yx_headers,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
         let (creds, nonce, out) = unsafe {
             (
                 args::handle(credentials, "credentials")?,
-                str_arg(nonce, "nonce")?,
+                opt_str_arg(nonce, "nonce")?,
                 Out::new(headers_out, "headers_out")?,
             )
         };
-        let headers = creds.inner.sign(nonce, cur_time)?;
-        out.write(into_handle(yx_auth_headers::new(headers)));
+        let auth = sign(&creds.inner, nonce, cur_time)?;
+        out.handle(yx_headers::new(auth.pairs()));
         Ok(())
     })
 }
 
-/// Signs with a fresh 32-character nonce from the OS CSPRNG and one reading of the clock, so
-/// `CurTime` and `CheckSum` always agree. Call it once per request, including once per retry:
-/// never reuse a nonce or a `CurTime`.
+/// Frees a header list. `NULL` is a no-op. Never free the list a prepared request lends out.
 ///
 /// # Safety
-/// `credentials` must be NULL or a live handle; `headers_out` and `err_out` NULL or valid for
-/// a write.
+/// `headers` must be NULL or a handle from `yx_credentials_sign()`, not used by another thread
+/// during the call.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_credentials_sign_now(
-    credentials: *const yx_credentials,
-    headers_out: *mut *mut yx_auth_headers,
-    err_out: *mut *mut yx_error,
-) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
-        // SAFETY: forwarded from this function's contract.
-        let (creds, out) = unsafe {
-            (
-                args::handle(credentials, "credentials")?,
-                Out::new(headers_out, "headers_out")?,
-            )
-        };
-        let headers = creds.inner.sign_now()?;
-        out.write(into_handle(yx_auth_headers::new(headers)));
-        Ok(())
-    })
-}
-
-/// Frees authentication headers. `NULL` is a no-op.
-///
-/// # Safety
-/// `headers` must be NULL or a live handle, not used by another thread during the call.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_auth_headers_free(headers: *mut yx_auth_headers) {
+pub unsafe extern "C" fn yx_headers_free(headers: *mut yx_headers) {
     // SAFETY: forwarded from this function's contract.
     unsafe { args::free_handle(headers) }
 }
 
-/// The `AppKey` header value. Borrowed from the handle; NULL when `headers` is NULL.
+/// How many headers the list holds; 0 when `headers` is NULL.
 ///
 /// # Safety
 /// `headers` must be NULL or a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_auth_headers_app_key(headers: *const yx_auth_headers) -> *const c_char {
+pub unsafe extern "C" fn yx_headers_count(headers: *const yx_headers) -> usize {
     // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(headers, ptr::null(), |h| h.app_key.as_ptr()) }
+    unsafe { args::read(headers, 0, |h| h.pairs.len()) }
 }
 
-/// The `Nonce` header value. Borrowed from the handle; NULL when `headers` is NULL.
+/// The name of header `index` (from 0). Borrowed from the list; NULL when `headers` is NULL or
+/// `index` is out of range.
 ///
 /// # Safety
 /// `headers` must be NULL or a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_auth_headers_nonce(headers: *const yx_auth_headers) -> *const c_char {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(headers, ptr::null(), |h| h.nonce.as_ptr()) }
-}
-
-/// The `CurTime` header value (decimal seconds). Borrowed from the handle; NULL when
-/// `headers` is NULL.
-///
-/// # Safety
-/// `headers` must be NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_auth_headers_cur_time(
-    headers: *const yx_auth_headers,
+pub unsafe extern "C" fn yx_headers_name(
+    headers: *const yx_headers,
+    index: usize,
 ) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(headers, ptr::null(), |h| h.cur_time.as_ptr()) }
+    unsafe {
+        args::read(headers, ptr::null(), |h| {
+            h.pairs.get(index).map_or(ptr::null(), |(n, _)| n.as_ptr())
+        })
+    }
 }
 
-/// The `CheckSum` header value (40 lowercase hex characters). Borrowed from the handle; NULL
-/// when `headers` is NULL.
+/// The value of header `index` (from 0). Borrowed from the list; NULL when `headers` is NULL
+/// or `index` is out of range.
 ///
 /// # Safety
 /// `headers` must be NULL or a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_auth_headers_checksum(
-    headers: *const yx_auth_headers,
+pub unsafe extern "C" fn yx_headers_value(
+    headers: *const yx_headers,
+    index: usize,
 ) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    unsafe { args::read(headers, ptr::null(), |h| h.checksum.as_ptr()) }
-}
-
-#[derive(Serialize)]
-struct AuthHeadersJson<'a> {
-    #[serde(flatten)]
-    fields: &'a AuthHeaders,
-    headers: [(&'static str, &'a str); 4],
-}
-
-/// Writes the headers as JSON to `*json_out` (free with `yx_string_free`):
-/// `{"app_key":...,"nonce":...,"cur_time":...,"checksum":...,"headers":[["AppKey",...],
-/// ["Nonce",...],["CurTime",...],["CheckSum",...]]}`.
-///
-/// # Safety
-/// `headers` must be NULL or a live handle; `json_out` and `err_out` NULL or valid for a write.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn yx_auth_headers_to_json(
-    headers: *const yx_auth_headers,
-    json_out: *mut *mut c_char,
-    err_out: *mut *mut yx_error,
-) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
-        // SAFETY: forwarded from this function's contract.
-        let (h, out) = unsafe {
-            (
-                args::handle(headers, "headers")?,
-                Out::new(json_out, "json_out")?,
-            )
-        };
-        let view = AuthHeadersJson {
-            fields: &h.inner,
-            headers: h.inner.pairs(),
-        };
-        out_string(out, crate::json::to_json(&view)?);
-        Ok(())
-    })
+    unsafe {
+        args::read(headers, ptr::null(), |h| {
+            h.pairs.get(index).map_or(ptr::null(), |(_, v)| v.as_ptr())
+        })
+    }
 }
 
 /// The bare digest: lowercase hex SHA1(`secret` + `nonce` + `cur_time`) over UTF-8 bytes,
@@ -306,9 +227,7 @@ pub unsafe extern "C" fn yx_checksum(
     checksum_out: *mut *mut c_char,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
         let (secret, nonce, cur_time, out) = unsafe {
             (
@@ -318,7 +237,7 @@ pub unsafe extern "C" fn yx_checksum(
                 Out::new(checksum_out, "checksum_out")?,
             )
         };
-        out_string(out, checksum(secret, nonce, cur_time));
+        out.string(checksum(secret, nonce, cur_time));
         Ok(())
     })
 }
@@ -337,9 +256,7 @@ pub unsafe extern "C" fn yx_body_md5(
     md5_out: *mut *mut c_char,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
         let (body, out) = unsafe {
             (
@@ -347,7 +264,7 @@ pub unsafe extern "C" fn yx_body_md5(
                 Out::new(md5_out, "md5_out")?,
             )
         };
-        out_string(out, body_md5(body));
+        out.string(body_md5(body));
         Ok(())
     })
 }
@@ -363,12 +280,10 @@ pub unsafe extern "C" fn yx_generate_nonce(
     nonce_out: *mut *mut c_char,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    // SAFETY: err_out is NULL or valid for a write: this function's contract.
-    let err_out = unsafe { ErrOut::new(err_out) };
-    guard(err_out, || {
+    fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
         let out = unsafe { Out::new(nonce_out, "nonce_out")? };
-        out_string(out, generate_nonce(len)?);
+        out.string(generate_nonce(len)?);
         Ok(())
     })
 }
@@ -381,7 +296,7 @@ mod tests {
     #[test]
     fn sign_and_free() {
         let mut creds: *mut yx_credentials = ptr::null_mut();
-        let mut headers: *mut yx_auth_headers = ptr::null_mut();
+        let mut headers: *mut yx_headers = ptr::null_mut();
         let mut err: *mut yx_error = ptr::null_mut();
         // SAFETY: valid literals and out-parameters; handles freed once.
         unsafe {
@@ -400,8 +315,13 @@ mod tests {
                 &mut err,
             );
             assert_eq!(r, yx_result::YX_OK);
-            let sum = CStr::from_ptr(yx_auth_headers_checksum(headers));
-            assert_eq!(sum, c"90d19362ba1584524bbd9b375b006837a4f676db");
+            assert_eq!(yx_headers_count(headers), 4);
+            assert_eq!(CStr::from_ptr(yx_headers_name(headers, 3)), c"CheckSum");
+            assert_eq!(
+                CStr::from_ptr(yx_headers_value(headers, 3)),
+                c"90d19362ba1584524bbd9b375b006837a4f676db"
+            );
+            assert!(yx_headers_value(headers, 4).is_null());
             // Out-parameters stay untouched on failure.
             let before = headers;
             let r = yx_credentials_sign(creds, c"12-34".as_ptr(), 1, &mut headers, &mut err);
@@ -413,8 +333,18 @@ mod tests {
                     .unwrap()
                     .contains("xxxxxxxx")
             );
-            crate::error::yx_error_free(err);
-            yx_auth_headers_free(headers);
+            crate::report::yx_error_free(err);
+            yx_headers_free(headers);
+            // NULL and 0 sign afresh from the clock.
+            let r = yx_credentials_sign(creds, ptr::null(), 0, &mut headers, &mut err);
+            assert_eq!(r, yx_result::YX_OK);
+            assert_eq!(
+                CStr::from_ptr(yx_headers_value(headers, 1))
+                    .to_bytes()
+                    .len(),
+                32
+            );
+            yx_headers_free(headers);
             yx_credentials_free(creds);
         }
     }

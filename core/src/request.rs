@@ -9,7 +9,6 @@ use crate::response::{self, ResponseError, Started};
 use crate::signing::AuthHeaders;
 use crate::validate::{self, Rule, ValidationError};
 
-pub use crate::api::ApiRequest;
 pub use crate::endpoint::Endpoint;
 
 /// The exact `Content-Type` every request carries.

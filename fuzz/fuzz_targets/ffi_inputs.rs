@@ -8,7 +8,8 @@ use std::ffi::{CString, c_char, c_void};
 use std::ptr;
 
 use ffi::callbacks::{yx_callback_event_free, yx_callback_event_to_json, yx_callback_parse};
-use ffi::error::{yx_error, yx_error_free, yx_error_message, yx_result};
+use ffi::error::{yx_error, yx_result};
+use ffi::report::{yx_error_free, yx_error_message};
 use ffi::requests::{yx_request_free, yx_request_to_json, yx_start_call_new, yx_start_conf_new};
 use ffi::responses::{yx_call_record_free, yx_call_record_to_json, yx_parse_query_response};
 use ffi::server::yx_server_parse_request;

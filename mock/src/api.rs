@@ -10,12 +10,12 @@ use yunxin_ecp::server::{self, Params, reply};
 use yunxin_ecp::signing::unix_millis_now;
 use yunxin_ecp::{Credentials, Endpoint, SessionKind, StartCall, StartConf, ValidationError};
 
-use crate::callbacks::CallbackJob;
 use crate::config::Outcome;
 use crate::control::REDIRECT_TARGET;
 use crate::faults::{Fault, GARBAGE_JSON, NGINX_302_HTML, NGINX_502_HTML};
 use crate::http::{Body, Request, Response};
 use crate::records;
+use crate::state::CallbackJob;
 use crate::state::{RecordedRequest, Session, Shared};
 
 /// What the connection does with a request's answer.

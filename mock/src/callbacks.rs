@@ -9,28 +9,15 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use yunxin_ecp::Credentials;
 use yunxin_ecp::callback::{CALL_END_EVENT, sign_callback};
 use yunxin_ecp::signing::unix_millis_now;
 
-use crate::http::POLL;
-use crate::state::{CallbackDelivery, Shared};
+use crate::state::{CallbackDelivery, CallbackJob, Shared};
+use crate::watch::POLL;
 
 /// Largest callback answer read back (the body is discarded; it is read so the connection can be
 /// reused).
 const MAX_ANSWER_BYTES: u64 = 64 * 1024;
-
-/// A callback waiting for its call to end.
-pub(crate) struct CallbackJob {
-    /// When the simulated call ends.
-    pub(crate) due: Instant,
-    pub(crate) session: String,
-    /// The app that placed the call signs its callback.
-    pub(crate) credentials: Credentials,
-    pub(crate) record_json: String,
-    /// The state generation the call was placed in (see [`crate::MockServer::reset`]).
-    pub(crate) generation: u64,
-}
 
 /// The callback body. Field order is the documented examples': `callback`, then `eventType`.
 #[derive(Serialize)]

@@ -115,6 +115,7 @@ mod http;
 mod records;
 mod server;
 mod state;
+mod watch;
 
 pub use config::{
     DEFAULT_ANSWERED_SECS, DEFAULT_CALL_DURATION, DEFAULT_CALLBACK_LOG_LIMIT,

@@ -12,10 +12,11 @@ use serde::Serialize;
 use serde_json::Value;
 use yunxin_ecp::{Endpoint, SessionKind};
 
-use crate::callbacks::CallbackJob;
+use yunxin_ecp::Credentials;
+
 use crate::config::{MockConfig, Outcome};
 use crate::faults::{Fault, FaultQueue};
-use crate::http::Slot;
+use crate::watch::Slot;
 
 /// One request as the mock received it and what it did with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -70,6 +71,18 @@ pub struct CallbackDelivery {
     pub status: Option<u16>,
     /// Why the POST failed (connection refused, timeout...), when it did.
     pub error: Option<String>,
+}
+
+/// A callback waiting for its call to end.
+pub(crate) struct CallbackJob {
+    /// When the simulated call ends.
+    pub(crate) due: Instant,
+    pub(crate) session: String,
+    /// The app that placed the call signs its callback.
+    pub(crate) credentials: Credentials,
+    pub(crate) record_json: String,
+    /// The state generation the call was placed in (see [`crate::MockServer::reset`]).
+    pub(crate) generation: u64,
 }
 
 /// A POST received on the inbox route (`/_mock/inbox`): a callback receiver for tests and demos,

@@ -5,11 +5,10 @@ use pyo3::prelude::*;
 use yunxin_ecp::blocking::{self, Client};
 use yunxin_ecp::request::DEFAULT_BASE_URL;
 use yunxin_ecp::settings::ClientSettings;
-use yunxin_ecp::signing::{ENV_APP_KEY, ENV_APP_SECRET};
 use yunxin_ecp::{BaseUrl, Credentials, QueryBySession, StartCall, StartConf};
 
 use crate::convert::seconds;
-use crate::errors::{Words, py_err, validation_err_saying};
+use crate::errors::py_err;
 use crate::records::{PyCallRecord, PyStarted, repr};
 use crate::requests::{PyStartConference, session_kind};
 use crate::signing::PyCredentials;
@@ -25,34 +24,11 @@ pub fn resolve_credentials(
         (Some(_), _, _) => Err(PyTypeError::new_err(
             "give either credentials or app_key/app_secret, not both",
         )),
-        (None, None, None) => credentials_from_env(),
+        (None, None, None) => crate::signing::credentials_from_env(),
         (None, key, secret) => {
             Credentials::new(key.unwrap_or_default(), secret.unwrap_or_default()).map_err(py_err)
         }
     }
-}
-
-/// `YUNXIN_APP_KEY` and `YUNXIN_APP_SECRET`, refused in words that name the variable and say
-/// what is wrong with it (the core reports an unset variable as an empty one).
-pub fn credentials_from_env() -> PyResult<Credentials> {
-    Credentials::from_env().map_err(|e| {
-        let variable = match e.field {
-            ENV_APP_KEY | "appKey" => ENV_APP_KEY,
-            ENV_APP_SECRET | "appSecret" => ENV_APP_SECRET,
-            _ => return py_err(e),
-        };
-        let problem = match std::env::var_os(variable) {
-            None => "is not set".to_owned(),
-            Some(v) if v.is_empty() => "is set but empty".to_owned(),
-            Some(_) if e.field == variable => "is not valid Unicode".to_owned(),
-            Some(_) => format!("is set to a value that {}", e.rule),
-        };
-        let message = format!(
-            "the environment variable {variable} {problem}: set {ENV_APP_KEY} and \
-             {ENV_APP_SECRET}, or give app_key and app_secret (or credentials=Credentials(...))"
-        );
-        validation_err_saying(&e, Words::Python, message)
-    })
 }
 
 /// A blocking ECP client with a pooled connection, TLS verified and timeouts on every wait.

@@ -3,9 +3,10 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyString};
+use yunxin_ecp::signing::{ENV_APP_KEY, ENV_APP_SECRET};
 use yunxin_ecp::{AuthHeaders, Credentials, signing};
 
-use crate::errors::py_err;
+use crate::errors::{Words, py_err, validation_err_saying};
 
 /// Lowercase hex SHA1 of ``secret + nonce + cur_time``, hashed as UTF-8 bytes.
 ///
@@ -34,6 +35,29 @@ pub fn generate_nonce(length: usize) -> PyResult<String> {
     signing::generate_nonce(length).map_err(py_err)
 }
 
+/// `YUNXIN_APP_KEY` and `YUNXIN_APP_SECRET`, refused in words that name the variable and say
+/// what is wrong with it (the core reports an unset variable as an empty one).
+pub fn credentials_from_env() -> PyResult<Credentials> {
+    Credentials::from_env().map_err(|e| {
+        let variable = match e.field {
+            ENV_APP_KEY | "appKey" => ENV_APP_KEY,
+            ENV_APP_SECRET | "appSecret" => ENV_APP_SECRET,
+            _ => return py_err(e),
+        };
+        let problem = match std::env::var_os(variable) {
+            None => "is not set".to_owned(),
+            Some(v) if v.is_empty() => "is set but empty".to_owned(),
+            Some(_) if e.field == variable => "is not valid Unicode".to_owned(),
+            Some(_) => format!("is set to a value that {}", e.rule),
+        };
+        let message = format!(
+            "the environment variable {variable} {problem}: set {ENV_APP_KEY} and \
+             {ENV_APP_SECRET}, or give app_key and app_secret (or credentials=Credentials(...))"
+        );
+        validation_err_saying(&e, Words::Python, message)
+    })
+}
+
 /// An app key and its secret. ``repr()`` and ``str()`` never show the secret.
 #[pyclass(module = "yunxin_ecp", name = "Credentials", frozen)]
 pub struct PyCredentials {
@@ -55,7 +79,7 @@ impl PyCredentials {
     #[staticmethod]
     fn from_env() -> PyResult<Self> {
         Ok(PyCredentials {
-            inner: crate::client::credentials_from_env()?,
+            inner: credentials_from_env()?,
         })
     }
 

@@ -10,9 +10,10 @@ use std::ffi::{CStr, CString, c_char, c_void};
 use std::hint::black_box;
 use std::ptr;
 
+use ffi::args::yx_pair;
 use ffi::callbacks::{
     yx_callback_verifier, yx_callback_verifier_free, yx_callback_verifier_new,
-    yx_callback_verifier_verify, yx_header,
+    yx_callback_verifier_verify,
 };
 use ffi::error::yx_result;
 use ffi::requests::{
@@ -20,10 +21,7 @@ use ffi::requests::{
     yx_start_call_new,
 };
 use ffi::responses::yx_parse_start_response;
-use ffi::signing::{
-    yx_auth_headers, yx_auth_headers_free, yx_checksum, yx_credentials, yx_credentials_free,
-    yx_credentials_new, yx_credentials_sign,
-};
+use ffi::signing::{yx_checksum, yx_credentials, yx_credentials_free, yx_credentials_new};
 use ffi::strings::yx_string_free;
 use yunxin_ecp::callback::sign_callback;
 use yunxin_ecp::{Credentials, checksum};
@@ -125,10 +123,10 @@ fn memory_cycles() {
         .iter()
         .map(|(_, v)| CString::new(*v).unwrap())
         .collect();
-    let headers: Vec<yx_header> = names
+    let headers: Vec<yx_pair> = names
         .iter()
         .zip(&values)
-        .map(|(n, v)| yx_header {
+        .map(|(n, v)| yx_pair {
             name: n.as_ptr(),
             value: v.as_ptr(),
         })
@@ -147,7 +145,7 @@ fn memory_cycles() {
         ));
         ok(yx_callback_verifier_new(
             creds,
-            300_000,
+            ptr::null(),
             &mut verifier,
             ptr::null_mut(),
         ));
@@ -156,14 +154,6 @@ fn memory_cycles() {
         // SAFETY: every pointer is a valid C string, handle or out-parameter, and every handle
         // and string made here is freed before the closure returns.
         unsafe {
-            let mut auth: *mut yx_auth_headers = ptr::null_mut();
-            ok(yx_credentials_sign(
-                creds,
-                c"0123456789abcdef".as_ptr(),
-                1_700_000_000,
-                &mut auth,
-                ptr::null_mut(),
-            ));
             let mut request: *mut yx_request = ptr::null_mut();
             ok(yx_start_call_new(
                 c"liuxuanlin".as_ptr(),
@@ -176,8 +166,10 @@ fn memory_cycles() {
             let mut prepared: *mut yx_prepared_request = ptr::null_mut();
             ok(yx_request_prepare(
                 request,
+                creds,
                 c"http://127.0.0.1:1".as_ptr(),
-                auth,
+                c"0123456789abcdef".as_ptr(),
+                1_700_000_000,
                 &mut prepared,
                 ptr::null_mut(),
             ));
@@ -202,7 +194,6 @@ fn memory_cycles() {
             yx_string_free(session);
             yx_prepared_request_free(prepared);
             yx_request_free(request);
-            yx_auth_headers_free(auth);
         }
     };
     for _ in 0..10_000 {

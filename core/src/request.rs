@@ -1,4 +1,4 @@
-//! The three ECP requests, and [`ApiRequest`] for any other YunXin server API, validated when
+//! The three ECP requests, and [`ApiRequest`](crate::ApiRequest) for any other YunXin server API, validated when
 //! they are built and turned into a [`PreparedRequest`] that any HTTP client can send: method,
 //! URL, headers and form body.
 

@@ -28,7 +28,7 @@ fn header_is_current() {
             + 1;
         panic!(
             "include/yunxin_ecp.h differs from a fresh cbindgen generation (first difference at \
-             line {line}). Regenerate it: YX_UPDATE_HEADERS=1 cargo test -p yunxin-ecp-ffi header"
+             line {line}). Regenerate it: YX_UPDATE_HEADERS=1 cargo test -p yunxin-ecp-capi header"
         );
     }
 }

@@ -3,7 +3,7 @@
 //! is written once, on success only.
 //!
 //! Handles are `Box`es turned into raw pointers: constructors leak one to the caller with
-//! [`into_handle`], `_free` functions take it back with [`free_handle`].
+//! `into_handle`, `_free` functions take it back with `free_handle`.
 
 use std::ffi::{CStr, c_char, c_void};
 use std::ptr::NonNull;

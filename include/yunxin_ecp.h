@@ -481,6 +481,15 @@ yx_result yx_credentials_from_env(yx_credentials **credentials_out, yx_error **e
 void yx_credentials_free(yx_credentials *credentials);
 
 /**
+ * The app key (public, unlike the secret beside it). Borrowed from the handle; NULL when
+ * `credentials` is NULL.
+ *
+ * # Safety
+ * `credentials` must be NULL or a live handle.
+ */
+const char *yx_credentials_app_key(const yx_credentials *credentials);
+
+/**
  * Signs one request: writes its four authentication headers to `*headers_out` (free with
  * `yx_headers_free`). Call it once per request, including once per retry: never reuse a nonce
  * or a `CurTime`.
@@ -834,8 +843,9 @@ const char *yx_code_meaning(int64_t code);
 /**
  * Whether a request to `endpoint` (a `yx_endpoint` value) that was answered `code` may be
  * sent again. A start is billable and not idempotent, so 500 gives
- * `YX_RETRY_OUTCOME_UNKNOWN` for a start but `YX_RETRY_SAFE` for a query. An unknown
- * `endpoint` gives `YX_RETRY_NEVER`, the safe reading.
+ * `YX_RETRY_OUTCOME_UNKNOWN` for a start but `YX_RETRY_SAFE` for a query. `YX_ENDPOINT_API`
+ * answers for a generic request not marked idempotent (503 gives `YX_RETRY_OUTCOME_UNKNOWN`).
+ * An unknown `endpoint` gives `YX_RETRY_NEVER`, the safe reading.
  */
 yx_retry_advice yx_code_retry_advice(int64_t code, int32_t endpoint);
 

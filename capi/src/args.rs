@@ -206,15 +206,18 @@ pub(crate) unsafe fn pairs_arg<'a>(
         .enumerate()
         .map(|(i, h)| {
             // SAFETY: the strings are NULL or NUL-terminated, per the contract.
-            unsafe { Ok((str_arg(h.name, name)?, str_arg(h.value, name)?)) }.map_err(|e| at(e, i))
+            let read = |p| unsafe { str_arg(p, name) }.map_err(|e| at(e, i));
+            Ok((read(h.name)?, read(h.value)?))
         })
         .collect()
 }
 
-/// Says which entry of an array argument was refused.
+/// Says which entry of an array argument was refused: in the message, and as the error JSON's
+/// `index`.
 fn at(mut error: Box<yx_error>, index: usize) -> Box<yx_error> {
     let message = format!("{} (entry {index})", error.message.to_string_lossy());
     error.message = c_string(message);
+    error.index = Some(index);
     error
 }
 
@@ -243,7 +246,16 @@ mod tests {
             assert!(bytes_arg(ptr::null(), 1, "body").is_err());
             let names = [c"a".as_ptr(), ptr::null()];
             let e = str_array_arg(names.as_ptr(), 2, "callees").unwrap_err();
-            assert_eq!(e.field, Some("callees"));
+            assert_eq!((e.field, e.index), (Some("callees"), Some(1)));
+            let pairs = [yx_pair {
+                name: c"a".as_ptr(),
+                value: ptr::null(),
+            }];
+            let in_pair = pairs_arg(pairs.as_ptr(), 1, "params").unwrap_err();
+            assert_eq!(
+                in_pair.message.to_str().unwrap(),
+                "argument params is NULL (entry 0)"
+            );
             assert_eq!(
                 e.message.to_str().unwrap(),
                 "argument callees is NULL (entry 1)"

@@ -128,6 +128,8 @@ pub struct yx_error {
     pub(crate) message: CString,
     /// The argument a refusal of this binding's own (a NULL, text that is not UTF-8) names.
     pub(crate) field: Option<&'static str>,
+    /// Which entry of that argument, for arrays.
+    pub(crate) index: Option<usize>,
     /// The core's error this one was made from: every accessor and the JSON read its view.
     pub(crate) source: Option<Error>,
 }
@@ -142,6 +144,7 @@ impl yx_error {
             kind,
             message: c_string(message),
             field: None,
+            index: None,
             source: None,
         })
     }
@@ -197,11 +200,15 @@ impl yx_error {
     pub(crate) fn view(&self) -> ErrorView<'_> {
         match &self.source {
             Some(e) => ErrorView::new(e),
-            None => ErrorView::other(
-                self.kind.code(),
-                self.message.to_string_lossy().into_owned(),
-                self.field,
-            ),
+            None => {
+                let mut view = ErrorView::other(
+                    self.kind.code(),
+                    self.message.to_string_lossy().into_owned(),
+                    self.field,
+                );
+                view.index = self.index;
+                view
+            }
         }
     }
 

@@ -43,10 +43,12 @@ impl From<Endpoint> for yx_endpoint {
     }
 }
 
-/// The endpoint with this `yx_endpoint` value, if any.
+/// The endpoint with this `yx_endpoint` value, if any. `YX_ENDPOINT_API` stands for a request
+/// not marked idempotent: the stricter reading when nothing else is known.
 pub(crate) fn endpoint_from_i32(value: i32) -> Option<Endpoint> {
     Endpoint::ALL
         .into_iter()
+        .chain([Endpoint::Api { idempotent: false }])
         .find(|e| yx_endpoint::from(*e) as i32 == value)
 }
 

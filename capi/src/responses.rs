@@ -265,8 +265,9 @@ pub extern "C" fn yx_code_meaning(code: i64) -> *const c_char {
 
 /// Whether a request to `endpoint` (a `yx_endpoint` value) that was answered `code` may be
 /// sent again. A start is billable and not idempotent, so 500 gives
-/// `YX_RETRY_OUTCOME_UNKNOWN` for a start but `YX_RETRY_SAFE` for a query. An unknown
-/// `endpoint` gives `YX_RETRY_NEVER`, the safe reading.
+/// `YX_RETRY_OUTCOME_UNKNOWN` for a start but `YX_RETRY_SAFE` for a query. `YX_ENDPOINT_API`
+/// answers for a generic request not marked idempotent (503 gives `YX_RETRY_OUTCOME_UNKNOWN`).
+/// An unknown `endpoint` gives `YX_RETRY_NEVER`, the safe reading.
 #[unsafe(no_mangle)]
 pub extern "C" fn yx_code_retry_advice(code: i64, endpoint: i32) -> yx_retry_advice {
     guard_value(yx_retry_advice::YX_RETRY_NEVER, || {

@@ -20,6 +20,16 @@ use crate::strings::c_string;
 /// appears in any message or JSON the library produces.
 pub struct yx_credentials {
     pub(crate) inner: Credentials,
+    app_key: CString,
+}
+
+impl yx_credentials {
+    fn new(inner: Credentials) -> Self {
+        yx_credentials {
+            app_key: c_string(inner.app_key()),
+            inner,
+        }
+    }
 }
 
 /// A list of HTTP headers, in the order to send them: the four authentication headers from
@@ -84,7 +94,7 @@ pub unsafe extern "C" fn yx_credentials_new(
             )
         };
         let inner = Credentials::new(key, secret)?;
-        out.handle(yx_credentials { inner });
+        out.handle(yx_credentials::new(inner));
         Ok(())
     })
 }
@@ -104,7 +114,7 @@ pub unsafe extern "C" fn yx_credentials_from_env(
         // SAFETY: forwarded from this function's contract.
         let out = unsafe { Out::new(credentials_out, "credentials_out")? };
         let inner = Credentials::from_env()?;
-        out.handle(yx_credentials { inner });
+        out.handle(yx_credentials::new(inner));
         Ok(())
     })
 }
@@ -117,6 +127,19 @@ pub unsafe extern "C" fn yx_credentials_from_env(
 pub unsafe extern "C" fn yx_credentials_free(credentials: *mut yx_credentials) {
     // SAFETY: forwarded from this function's contract.
     unsafe { args::free_handle(credentials) }
+}
+
+/// The app key (public, unlike the secret beside it). Borrowed from the handle; NULL when
+/// `credentials` is NULL.
+///
+/// # Safety
+/// `credentials` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_credentials_app_key(
+    credentials: *const yx_credentials,
+) -> *const c_char {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { args::read(credentials, ptr::null(), |c| c.app_key.as_ptr()) }
 }
 
 /// Signs one request: writes its four authentication headers to `*headers_out` (free with

@@ -10,18 +10,26 @@
 // Conventions of the binding: handles are SafeHandle subclasses (freed exactly once, even when
 // an exception unwinds); strings go in as NUL-terminated UTF-8 byte arrays and come out as
 // IntPtr, copied into .NET strings and, when owned, freed with yx_string_free; no bool crosses
-// the boundary (the ABI uses int32_t); every failure is a YunxinEcpException subclass carrying
-// the result kind, the API code and message, the retry advice and whether the request may have
-// been sent. Needs libyunxin_ecp.so where the runtime's loader finds it (LD_LIBRARY_PATH, or a
-// Mono dllmap). Compiles with mcs (C# 7.2) and csc alike.
+// the boundary (the ABI uses int32_t). Errors, call records and callback events are read from
+// the library's JSON of them (yx_*_to_json) with DataContractJsonSerializer, which Mono and .NET
+// (Core, 5+) both ship: the JSON is what every language's binding reads, so the fields cannot
+// drift apart, and the ABI keeps accessors only for what C acts on. Every failure is a
+// YunxinEcpException subclass carrying the result kind, the API code and message, the retry
+// advice and whether the request may have been sent. Needs libyunxin_ecp.so where the runtime's
+// loader finds it (LD_LIBRARY_PATH, or a Mono dllmap). Compiles with Mono's mcs (C# 7.2) as with
+// csc, referencing System.Runtime.Serialization (mcs -r:System.Runtime.Serialization -r:System.Xml).
 using System;
 using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
 using System.Runtime.InteropServices;
+using System.Runtime.Serialization;
+using System.Runtime.Serialization.Json;
 using System.Text;
 
 namespace YunxinEcp
 {
-    /// <summary>The result kinds of the C ABI (yx_result).</summary>
+    /// <summary>The result kinds of the C ABI (yx_result), as YunxinEcpException.Result.</summary>
     public static class Result
     {
         public const int Ok = 0;
@@ -40,12 +48,14 @@ namespace YunxinEcp
         public const int Other = 13;
     }
 
-    /// <summary>The three ECP endpoints (yx_endpoint).</summary>
+    /// <summary>The endpoints (yx_endpoint), for Ecp.ParseStartResponse and Ecp.CodeRetryAdvice.</summary>
     public static class Endpoint
     {
         public const int StartCall = 1;
         public const int StartConf = 2;
         public const int QueryBySession = 3;
+        /// <summary>Any other server API: a request from EcpRequest.Api.</summary>
+        public const int Api = 4;
     }
 
     /// <summary>The query's type (yx_session_kind).</summary>
@@ -55,65 +65,85 @@ namespace YunxinEcp
         public const int Conference = 2;
     }
 
-    /// <summary>A failure reported by the library.</summary>
+    /// <summary>A failure reported by the library, read from its JSON (yx_error_to_json).</summary>
     public class YunxinEcpException : Exception
     {
+        private readonly ErrorView view;
+
         /// <summary>The yx_result value.</summary>
         public int Result { get; }
         /// <summary>"validation", "api", "protocol", "callback", "auth", "transport", ...</summary>
-        public string Kind { get; }
+        public string Kind => view.Kind ?? "other";
         /// <summary>The argument or parameter concerned, if any.</summary>
-        public string Field { get; }
+        public string Field => view.Field;
         /// <summary>The broken rule of a validation error ("country_code", "length", ...).</summary>
-        public string Rule { get; }
+        public string Rule => view.Rule;
         /// <summary>The position of a bad entry in a list parameter, or -1.</summary>
-        public long Index { get; }
+        public long Index => view.Index ?? -1;
         /// <summary>The service's code (414, 500, ...) for API errors, else 0.</summary>
-        public long ApiCode { get; }
+        public long ApiCode => view.Code ?? 0;
         /// <summary>The service's own message (msg, else desc), if any.</summary>
-        public string ApiMessage { get; }
+        public string ApiMessage => view.ApiMessage;
         /// <summary>The HTTP status of the answer, 0 when none came back.</summary>
-        public int HttpStatus { get; }
+        public int HttpStatus => view.HttpStatus ?? 0;
         /// <summary>The refinement of the kind: "html", "md5_mismatch", "connect", ...</summary>
-        public string Reason { get; }
+        public string Reason => view.Reason;
         /// <summary>"never", "safe", "backoff", "once_after_delay" or "outcome_unknown".</summary>
-        public string RetryAdvice { get; }
+        public string RetryAdvice => view.Retry ?? "never";
         /// <summary>Whether the request may have reached the service.</summary>
-        public bool MaybeSent { get; }
+        public bool MaybeSent => view.MaybeSent;
         /// <summary>The body of the answer, for API and protocol errors.</summary>
-        public string RawBody { get; }
+        public string RawBody => view.RawBody;
+        /// <summary>The whole error as JSON, with what has no property here (the code's meaning,
+        /// the endpoint or path, the attempts, the detail).</summary>
+        public string Json => view.Json;
+        /// <summary>Server side: the body the service answers this refusal with (HTTP 200), for
+        /// the errors of Ecp.VerifyRequest and Ecp.ParseServerRequestJson; else null.</summary>
+        public string Reply => view.Reply;
 
-        internal YunxinEcpException(int result, IntPtr err)
-            : base(Native.Borrowed(Native.yx_error_message(err)) ?? "unknown error")
+        internal YunxinEcpException(int result, ErrorView view) : base(view.Message ?? "unknown error")
         {
             Result = result;
-            Kind = Native.Borrowed(Native.yx_result_code(result)) ?? "other";
-            Field = Native.Borrowed(Native.yx_error_field(err));
-            Rule = Native.Borrowed(Native.yx_error_rule(err));
-            Index = Native.yx_error_index(err);
-            ApiCode = Native.yx_error_api_code(err);
-            ApiMessage = Native.Borrowed(Native.yx_error_api_message(err));
-            HttpStatus = Native.yx_error_http_status(err);
-            Reason = Native.Borrowed(Native.yx_error_reason(err));
-            RetryAdvice = Native.Borrowed(Native.yx_retry_advice_code(Native.yx_error_retry_advice(err))) ?? "never";
-            MaybeSent = Native.yx_error_maybe_sent(err) != 0;
-            RawBody = Native.Borrowed(Native.yx_error_raw_body(err));
+            this.view = view;
             HResult = result;
         }
 
-        internal static YunxinEcpException Create(int result, IntPtr err)
+        /// <summary>The exception for err, which it frees. With refusal, an auth or validation
+        /// error also gets the service's reply: the library writes it from the error object only.</summary>
+        internal static YunxinEcpException Create(int result, IntPtr err, bool refusal)
         {
             try
             {
+                ErrorView view;
+                if (Native.yx_error_to_json(err, out IntPtr json, out IntPtr inner) == YunxinEcp.Result.Ok)
+                {
+                    view = ErrorView.Parse(Native.Take(json));
+                }
+                else
+                {
+                    Native.yx_error_free(inner);
+                    view = new ErrorView { Message = Native.Borrowed(Native.yx_error_message(err)) };
+                }
+                if (refusal && (result == YunxinEcp.Result.Auth || result == YunxinEcp.Result.Validation))
+                {
+                    if (Native.yx_server_reply_refusal(err, out IntPtr body, out IntPtr failed) == YunxinEcp.Result.Ok)
+                    {
+                        view.Reply = Native.Take(body);
+                    }
+                    else
+                    {
+                        Native.yx_error_free(failed);
+                    }
+                }
                 switch (result)
                 {
-                    case YunxinEcp.Result.Validation: return new ValidationException(result, err);
-                    case YunxinEcp.Result.Api: return new ApiException(result, err);
-                    case YunxinEcp.Result.Protocol: return new ProtocolException(result, err);
-                    case YunxinEcp.Result.Callback: return new CallbackException(result, err);
-                    case YunxinEcp.Result.Auth: return new AuthException(result, err);
-                    case YunxinEcp.Result.Transport: return new TransportException(result, err);
-                    default: return new YunxinEcpException(result, err);
+                    case YunxinEcp.Result.Validation: return new ValidationException(result, view);
+                    case YunxinEcp.Result.Api: return new ApiException(result, view);
+                    case YunxinEcp.Result.Protocol: return new ProtocolException(result, view);
+                    case YunxinEcp.Result.Callback: return new CallbackException(result, view);
+                    case YunxinEcp.Result.Auth: return new AuthException(result, view);
+                    case YunxinEcp.Result.Transport: return new TransportException(result, view);
+                    default: return new YunxinEcpException(result, view);
                 }
             }
             finally
@@ -124,123 +154,106 @@ namespace YunxinEcp
     }
 
     /// <summary>An argument broke a rule (Field, Rule, Index); nothing was sent.</summary>
-    public class ValidationException : YunxinEcpException
-    {
-        internal ValidationException(int result, IntPtr err) : base(result, err) { }
-    }
+    public class ValidationException : YunxinEcpException { internal ValidationException(int result, ErrorView view) : base(result, view) { } }
 
     /// <summary>The service answered with a code other than 200 (ApiCode, ApiMessage).</summary>
-    public class ApiException : YunxinEcpException
-    {
-        internal ApiException(int result, IntPtr err) : base(result, err) { }
-    }
+    public class ApiException : YunxinEcpException { internal ApiException(int result, ErrorView view) : base(result, view) { } }
 
     /// <summary>The answer could not be read (Reason: "html", "not_json", "truncated", ...).</summary>
-    public class ProtocolException : YunxinEcpException
-    {
-        internal ProtocolException(int result, IntPtr err) : base(result, err) { }
-    }
+    public class ProtocolException : YunxinEcpException { internal ProtocolException(int result, ErrorView view) : base(result, view) { } }
 
     /// <summary>A callback was refused or unreadable (Reason: "md5_mismatch", "stale", ...).</summary>
-    public class CallbackException : YunxinEcpException
-    {
-        internal CallbackException(int result, IntPtr err) : base(result, err) { }
-    }
+    public class CallbackException : YunxinEcpException { internal CallbackException(int result, ErrorView view) : base(result, view) { } }
 
-    /// <summary>An incoming signed request was refused (server side; Reason).</summary>
-    public class AuthException : YunxinEcpException
-    {
-        internal AuthException(int result, IntPtr err) : base(result, err) { }
-    }
+    /// <summary>An incoming signed request was refused (server side; Reason, Reply).</summary>
+    public class AuthException : YunxinEcpException { internal AuthException(int result, ErrorView view) : base(result, view) { } }
 
     /// <summary>No complete answer came back (Reason: "connect", "timeout", ...; MaybeSent).</summary>
-    public class TransportException : YunxinEcpException
+    public class TransportException : YunxinEcpException { internal TransportException(int result, ErrorView view) : base(result, view) { } }
+
+    /// <summary>The fields of yx_error_to_json that the exception exposes.</summary>
+    [DataContract]
+    internal sealed class ErrorView
     {
-        internal TransportException(int result, IntPtr err) : base(result, err) { }
+        [DataMember(Name = "kind")] internal string Kind { get; set; }
+        [DataMember(Name = "message")] internal string Message { get; set; }
+        [DataMember(Name = "field")] internal string Field { get; set; }
+        [DataMember(Name = "rule")] internal string Rule { get; set; }
+        [DataMember(Name = "index")] internal long? Index { get; set; }
+        [DataMember(Name = "code")] internal long? Code { get; set; }
+        [DataMember(Name = "api_message")] internal string ApiMessage { get; set; }
+        [DataMember(Name = "http_status")] internal int? HttpStatus { get; set; }
+        [DataMember(Name = "reason")] internal string Reason { get; set; }
+        [DataMember(Name = "retry")] internal string Retry { get; set; }
+        [DataMember(Name = "maybe_sent")] internal bool MaybeSent { get; set; }
+        [DataMember(Name = "raw_body")] internal string RawBody { get; set; }
+        internal string Json { get; set; }
+        internal string Reply { get; set; }
+
+        internal static ErrorView Parse(string json)
+        {
+            ErrorView view = JsonText.Read<ErrorView>(json);
+            view.Json = json;
+            return view;
+        }
+    }
+
+    /// <summary>JSON through DataContractJsonSerializer, in the base libraries of Mono and .NET
+    /// alike. Members a contract does not name are skipped.</summary>
+    internal static class JsonText
+    {
+        internal static T Read<T>(string json)
+        {
+            using (var stream = new MemoryStream(Encoding.UTF8.GetBytes(json)))
+            {
+                return (T)new DataContractJsonSerializer(typeof(T)).ReadObject(stream);
+            }
+        }
+
+        internal static string Write<T>(T value)
+        {
+            using (var stream = new MemoryStream())
+            {
+                new DataContractJsonSerializer(typeof(T)).WriteObject(stream, value);
+                return Encoding.UTF8.GetString(stream.ToArray());
+            }
+        }
     }
 
     /// <summary>A handle of the library, freed exactly once by its yx_*_free function.</summary>
     public abstract class YxHandle : SafeHandle
     {
         protected YxHandle() : base(IntPtr.Zero, true) { }
-
-        public override bool IsInvalid
-        {
-            get { return handle == IntPtr.Zero; }
-        }
+        public override bool IsInvalid => handle == IntPtr.Zero;
     }
 
-    public sealed class CredentialsHandle : YxHandle
-    {
-        protected override bool ReleaseHandle() { Native.yx_credentials_free(handle); return true; }
-    }
+    public sealed class CredentialsHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_credentials_free(handle); return true; } }
+    public sealed class HeadersHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_headers_free(handle); return true; } }
+    public sealed class RequestHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_request_free(handle); return true; } }
+    public sealed class PreparedRequestHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_prepared_request_free(handle); return true; } }
+    public sealed class CallRecordHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_call_record_free(handle); return true; } }
+    public sealed class CallbackVerifierHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_callback_verifier_free(handle); return true; } }
+    public sealed class CallbackEventHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_callback_event_free(handle); return true; } }
+    public sealed class ClientHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_client_free(handle); return true; } }
+    public sealed class MockServerHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_mock_server_free(handle); return true; } }
 
-    public sealed class AuthHeadersHandle : YxHandle
-    {
-        protected override bool ReleaseHandle() { Native.yx_auth_headers_free(handle); return true; }
-    }
-
-    public sealed class RequestHandle : YxHandle
-    {
-        protected override bool ReleaseHandle() { Native.yx_request_free(handle); return true; }
-    }
-
-    public sealed class PreparedRequestHandle : YxHandle
-    {
-        protected override bool ReleaseHandle() { Native.yx_prepared_request_free(handle); return true; }
-    }
-
-    public sealed class CallRecordHandle : YxHandle
-    {
-        protected override bool ReleaseHandle() { Native.yx_call_record_free(handle); return true; }
-    }
-
-    public sealed class CallbackVerifierHandle : YxHandle
-    {
-        protected override bool ReleaseHandle() { Native.yx_callback_verifier_free(handle); return true; }
-    }
-
-    public sealed class CallbackEventHandle : YxHandle
-    {
-        protected override bool ReleaseHandle() { Native.yx_callback_event_free(handle); return true; }
-    }
-
-    public sealed class ClientBuilderHandle : YxHandle
-    {
-        protected override bool ReleaseHandle() { Native.yx_client_builder_free(handle); return true; }
-    }
-
-    public sealed class ClientHandle : YxHandle
-    {
-        protected override bool ReleaseHandle() { Native.yx_client_free(handle); return true; }
-    }
-
-    public sealed class MockServerHandle : YxHandle
-    {
-        protected override bool ReleaseHandle() { Native.yx_mock_server_free(handle); return true; }
-    }
-
-    public sealed class ReceivedCallbackHandle : YxHandle
-    {
-        protected override bool ReleaseHandle() { Native.yx_received_callback_free(handle); return true; }
-    }
-
-    /// <summary>yx_header: two borrowed C strings.</summary>
+    /// <summary>yx_pair: two borrowed C strings (a header, or a parameter of an API request).</summary>
     [StructLayout(LayoutKind.Sequential)]
-    internal struct Header
+    internal struct Pair
     {
         public IntPtr Name;
         public IntPtr Value;
     }
 
-    /// <summary>The P/Invoke declarations, one per C function, and the string conventions.</summary>
+    /// <summary>The P/Invoke declarations, one per C function used, and the string conventions.</summary>
     internal static class Native
     {
         private const string Lib = "yunxin_ecp";
 
         private static readonly UTF8Encoding Strict = new UTF8Encoding(false, true);
 
-        /// <summary>A .NET string as NUL-terminated UTF-8 (null stays null: a NULL pointer).</summary>
+        /// <summary>A .NET string as NUL-terminated UTF-8 (null stays null: a NULL pointer). A NUL
+        /// inside or a lone surrogate is refused here: C would cut or mangle the string.</summary>
         internal static byte[] Utf8(string value, string name)
         {
             if (value == null)
@@ -251,13 +264,11 @@ namespace YunxinEcp
             {
                 throw new ArgumentException(name + " contains a NUL character: C strings would end there", name);
             }
-            byte[] bytes = Strict.GetBytes(value);
-            byte[] terminated = new byte[bytes.Length + 1];
-            Buffer.BlockCopy(bytes, 0, terminated, 0, bytes.Length);
-            return terminated;
+            return Strict.GetBytes(value + "\0");
         }
 
-        /// <summary>Copies a borrowed UTF-8 C string (NULL gives null).</summary>
+        /// <summary>Copies a borrowed UTF-8 C string (NULL gives null). By hand: the .NET Framework
+        /// has no Marshal.PtrToStringUTF8.</summary>
         internal static string Borrowed(IntPtr text)
         {
             if (text == IntPtr.Zero)
@@ -288,15 +299,29 @@ namespace YunxinEcp
         }
 
         /// <summary>Throws the exception for a failed call.</summary>
-        internal static void Check(int result, IntPtr err)
+        internal static void Check(int result, IntPtr err, bool refusal = false)
         {
             if (result != YunxinEcp.Result.Ok)
             {
-                throw YunxinEcpException.Create(result, err);
+                throw YunxinEcpException.Create(result, err, refusal);
             }
         }
 
-        /// <summary>Copies strings to unmanaged UTF-8; FreeAll releases them.</summary>
+        /// <summary>Copies a header list (yx_headers, owned or borrowed, alive during the call).</summary>
+        internal static KeyValuePair<string, string>[] Headers(IntPtr list)
+        {
+            var pairs = new KeyValuePair<string, string>[(int)yx_headers_count(list).ToUInt32()];
+            for (int i = 0; i < pairs.Length; i++)
+            {
+                var index = new UIntPtr((uint)i);
+                pairs[i] = new KeyValuePair<string, string>(Borrowed(yx_headers_name(list, index)), Borrowed(yx_headers_value(list, index)));
+            }
+            return pairs;
+        }
+
+        internal static UIntPtr Length(byte[] bytes) => new UIntPtr((uint)(bytes == null ? 0 : bytes.Length));
+
+        /// <summary>Copies strings to unmanaged UTF-8 for the duration of a call; Dispose frees them.</summary>
         internal sealed class Strings : IDisposable
         {
             private readonly List<IntPtr> allocated = new List<IntPtr>();
@@ -324,25 +349,19 @@ namespace YunxinEcp
                 return pointers;
             }
 
-            internal Header[] Headers(IEnumerable<KeyValuePair<string, string>> headers)
+            internal Pair[] Pairs(IEnumerable<KeyValuePair<string, string>> pairs, string name)
             {
-                var list = new List<Header>();
-                if (headers != null)
+                var list = new List<Pair>();
+                foreach (var pair in pairs ?? new KeyValuePair<string, string>[0])
                 {
-                    foreach (var pair in headers)
-                    {
-                        list.Add(new Header { Name = Add(pair.Key, "header name"), Value = Add(pair.Value, "header value") });
-                    }
+                    list.Add(new Pair { Name = Add(pair.Key, name + " name"), Value = Add(pair.Value, name + " value") });
                 }
                 return list.ToArray();
             }
 
             public void Dispose()
             {
-                foreach (IntPtr memory in allocated)
-                {
-                    Marshal.FreeHGlobal(memory);
-                }
+                allocated.ForEach(Marshal.FreeHGlobal);
                 allocated.Clear();
             }
         }
@@ -352,36 +371,19 @@ namespace YunxinEcp
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern uint yx_abi_version();
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_string_free(IntPtr s);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_error_free(IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_error_kind(IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_error_message(IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_error_field(IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_error_rule(IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern long yx_error_index(IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern long yx_error_api_code(IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_error_api_message(IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern ushort yx_error_http_status(IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_error_reason(IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_error_retry_advice(IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_error_maybe_sent(IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_error_raw_body(IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_error_endpoint(IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_error_to_json(IntPtr err, out IntPtr json, out IntPtr errOut);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_result_code(int result);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_retry_advice_code(int advice);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_retry_advice_is_safe(int advice);
 
         // ---- signing ----
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_credentials_new(byte[] appKey, byte[] appSecret, out CredentialsHandle credentials, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_credentials_from_env(out CredentialsHandle credentials, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_credentials_free(IntPtr credentials);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_credentials_app_key(CredentialsHandle credentials);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_credentials_sign(CredentialsHandle credentials, byte[] nonce, ulong curTime, out AuthHeadersHandle headers, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_credentials_sign_now(CredentialsHandle credentials, out AuthHeadersHandle headers, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_auth_headers_free(IntPtr headers);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_auth_headers_app_key(AuthHeadersHandle headers);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_auth_headers_nonce(AuthHeadersHandle headers);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_auth_headers_cur_time(AuthHeadersHandle headers);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_auth_headers_checksum(AuthHeadersHandle headers);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_credentials_sign(CredentialsHandle credentials, byte[] nonce, ulong curTime, out HeadersHandle headers, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_headers_free(IntPtr headers);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern UIntPtr yx_headers_count(IntPtr headers);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_headers_name(IntPtr headers, UIntPtr index);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_headers_value(IntPtr headers, UIntPtr index);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_checksum(byte[] secret, byte[] nonce, byte[] curTime, out IntPtr checksum, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_body_md5(byte[] body, UIntPtr bodyLen, out IntPtr md5, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_generate_nonce(UIntPtr len, out IntPtr nonce, out IntPtr err);
@@ -390,45 +392,20 @@ namespace YunxinEcp
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_start_call_new(byte[] callerAcc, byte[] caller, byte[] callee, uint maxDur, out RequestHandle request, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_start_conf_new(byte[] callerAcc, byte[] caller, IntPtr[] callees, UIntPtr calleeCount, uint maxDur, out RequestHandle request, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_query_new(byte[] session, int kind, out RequestHandle request, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_api_request_new(byte[] path, Pair[] parameters, UIntPtr count, int idempotent, out RequestHandle request, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_request_free(IntPtr request);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_request_endpoint(RequestHandle request);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_request_form_body(RequestHandle request, out IntPtr body, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_request_to_json(RequestHandle request, out IntPtr json, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_request_prepare(RequestHandle request, byte[] baseUrl, AuthHeadersHandle auth, out PreparedRequestHandle prepared, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_request_prepare_now(RequestHandle request, byte[] baseUrl, CredentialsHandle credentials, out PreparedRequestHandle prepared, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_request_prepare(RequestHandle request, CredentialsHandle credentials, byte[] baseUrl, byte[] nonce, ulong curTime, out PreparedRequestHandle prepared, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_prepared_request_free(IntPtr prepared);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_prepared_request_endpoint(PreparedRequestHandle prepared);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_prepared_request_method(PreparedRequestHandle prepared);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_prepared_request_url(PreparedRequestHandle prepared);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_prepared_request_body(PreparedRequestHandle prepared);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern UIntPtr yx_prepared_request_header_count(PreparedRequestHandle prepared);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_prepared_request_header_name(PreparedRequestHandle prepared, UIntPtr index);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_prepared_request_header_value(PreparedRequestHandle prepared, UIntPtr index);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_endpoint_code(int endpoint);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_endpoint_path(int endpoint);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_prepared_request_headers(PreparedRequestHandle prepared);
 
         // ---- responses, records, codes ----
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_parse_start_response(int endpoint, ushort httpStatus, byte[] body, UIntPtr bodyLen, out IntPtr session, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_parse_query_response(ushort httpStatus, byte[] body, UIntPtr bodyLen, out CallRecordHandle record, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_parse_api_response(RequestHandle request, ushort httpStatus, byte[] body, UIntPtr bodyLen, out IntPtr json, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_call_record_free(IntPtr record);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_call_record_session(CallRecordHandle record);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_call_record_init_account(CallRecordHandle record);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_call_record_caller(CallRecordHandle record);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_call_record_callee(CallRecordHandle record);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_call_record_start_time(CallRecordHandle record);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_call_record_status(CallRecordHandle record);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_call_record_duration_sec(CallRecordHandle record, out ulong duration);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_call_record_create_time_ms(CallRecordHandle record, out ulong createTime);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_call_record_answered(CallRecordHandle record);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern ulong yx_call_record_billed_minutes(CallRecordHandle record);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern ulong yx_call_record_cost_fen(CallRecordHandle record, ulong fenPerMinute);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_call_record_is_conference(CallRecordHandle record);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern UIntPtr yx_call_record_member_count(CallRecordHandle record);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_call_record_member(CallRecordHandle record, UIntPtr index);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern UIntPtr yx_call_record_leg_count(CallRecordHandle record);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_call_record_leg_endpoint(CallRecordHandle record, UIntPtr index);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_call_record_leg_end_time(CallRecordHandle record, UIntPtr index);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_call_record_leg_hang_cause(CallRecordHandle record, UIntPtr index);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_call_record_to_json(CallRecordHandle record, out IntPtr json, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_code_meaning(long code);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_code_retry_advice(long code, int endpoint);
@@ -437,41 +414,26 @@ namespace YunxinEcp
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern ulong yx_cost_fen(ulong durationSec, ulong fenPerMinute);
 
         // ---- callbacks ----
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_verifier_new(CredentialsHandle credentials, ulong toleranceMs, out CallbackVerifierHandle verifier, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_verifier_new_skip_time_check(CredentialsHandle credentials, out CallbackVerifierHandle verifier, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_verifier_new(CredentialsHandle credentials, byte[] optionsJson, out CallbackVerifierHandle verifier, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_callback_verifier_free(IntPtr verifier);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern ulong yx_default_callback_tolerance_ms();
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_verifier_verify(CallbackVerifierHandle verifier, byte[] body, UIntPtr bodyLen, Header[] headers, UIntPtr headerCount, ulong nowMs, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_verifier_verify_now(CallbackVerifierHandle verifier, byte[] body, UIntPtr bodyLen, Header[] headers, UIntPtr headerCount, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_verifier_verify_and_parse(CallbackVerifierHandle verifier, byte[] body, UIntPtr bodyLen, Header[] headers, UIntPtr headerCount, ulong nowMs, out CallbackEventHandle evt, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_verifier_verify_and_parse_now(CallbackVerifierHandle verifier, byte[] body, UIntPtr bodyLen, Header[] headers, UIntPtr headerCount, out CallbackEventHandle evt, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_verifier_verify(CallbackVerifierHandle verifier, byte[] body, UIntPtr bodyLen, Pair[] headers, UIntPtr headerCount, ulong nowMs, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_verifier_verify_and_parse(CallbackVerifierHandle verifier, byte[] body, UIntPtr bodyLen, Pair[] headers, UIntPtr headerCount, ulong nowMs, out CallbackEventHandle evt, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_parse(byte[] body, UIntPtr bodyLen, out CallbackEventHandle evt, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_callback_event_free(IntPtr evt);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_event_kind(CallbackEventHandle evt);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_callback_event_type(CallbackEventHandle evt);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_callback_event_raw(CallbackEventHandle evt);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_event_record(CallbackEventHandle evt, out CallRecordHandle record, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_event_to_json(CallbackEventHandle evt, out IntPtr json, out IntPtr err);
 
         // ---- server side ----
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_server_verify_request(CredentialsHandle credentials, Header[] headers, UIntPtr headerCount, ulong nowSecs, ulong windowSecs, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_server_verify_request(CredentialsHandle credentials, Pair[] headers, UIntPtr headerCount, ulong nowSecs, ulong windowSecs, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_server_parse_request(byte[] path, byte[] query, byte[] body, UIntPtr bodyLen, out RequestHandle request, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_server_reply_bad_http_header(out IntPtr body, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_server_reply_bad_param(byte[] field, out IntPtr body, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_server_reply_refusal(IntPtr refusal, out IntPtr body, out IntPtr err);
 
         // ---- client ----
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_builder_new(CredentialsHandle credentials, out ClientBuilderHandle builder, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_client_builder_free(IntPtr builder);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_builder_set_base_url(ClientBuilderHandle builder, byte[] baseUrl, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_builder_set_connect_timeout_ms(ClientBuilderHandle builder, ulong timeoutMs, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_builder_set_timeout_ms(ClientBuilderHandle builder, ulong timeoutMs, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_builder_set_max_retries(ClientBuilderHandle builder, uint maxRetries, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_builder_set_backoff_ms(ClientBuilderHandle builder, ulong backoffMs, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_builder_set_max_response_bytes(ClientBuilderHandle builder, ulong maxBytes, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_builder_build(ClientBuilderHandle builder, out ClientHandle client, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_new(CredentialsHandle credentials, byte[] settingsJson, out ClientHandle client, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_client_free(IntPtr client);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_client_base_url(ClientHandle client);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_start(ClientHandle client, RequestHandle request, out IntPtr session, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_query(ClientHandle client, RequestHandle request, out CallRecordHandle record, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_request(ClientHandle client, RequestHandle request, out IntPtr json, out IntPtr err);
 
         // ---- mock ----
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_mock_sample_app_key();
@@ -479,168 +441,117 @@ namespace YunxinEcp
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_start(out MockServerHandle server, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_mock_server_free(IntPtr server);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_mock_server_base_url(MockServerHandle server);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_mock_server_inbox_url(MockServerHandle server);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_set_outcome_answered(MockServerHandle server, byte[] number, ulong durationSec, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_set_outcome_no_answer(MockServerHandle server, byte[] number, byte[] hangCause, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_inject_fault(MockServerHandle server, byte[] kind, uint times, ulong ms, UIntPtr bytes, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_set_callback_url(MockServerHandle server, byte[] url, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_set_ecp_enabled(MockServerHandle server, int enabled, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_reset(MockServerHandle server, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_clear_faults(MockServerHandle server, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern ulong yx_mock_server_start_count(MockServerHandle server);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern ulong yx_mock_server_session_count(MockServerHandle server);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_stats_json(MockServerHandle server, out IntPtr json, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_callbacks_json(MockServerHandle server, out IntPtr json, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_wait_for_inbox(MockServerHandle server, UIntPtr count, ulong timeoutMs, out UIntPtr received, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_inbox_get(MockServerHandle server, UIntPtr index, out ReceivedCallbackHandle received, out IntPtr err);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_received_callback_free(IntPtr received);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_received_callback_body(ReceivedCallbackHandle received);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern UIntPtr yx_received_callback_body_len(ReceivedCallbackHandle received);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_received_callback_headers(ReceivedCallbackHandle received);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern UIntPtr yx_received_callback_header_count(ReceivedCallbackHandle received);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_control(MockServerHandle server, byte[] method, byte[] path, byte[] formBody, out IntPtr json, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_mock_server_wait_for_inbox(MockServerHandle server, UIntPtr count, ulong timeoutMs, out IntPtr json, out IntPtr err);
     }
 
     /// <summary>Functions without a handle.</summary>
     public static class Ecp
     {
         /// <summary>The ABI version this binding speaks.</summary>
-        public const uint AbiVersion = 1;
+        public const uint AbiVersion = 2;
+
+        /// <summary>The words of yx_retry_advice, by value: yx_code_retry_advice gives only the
+        /// enum, where an error's JSON gives the word.</summary>
+        private static readonly string[] RetryWords = { "never", "safe", "backoff", "once_after_delay", "outcome_unknown" };
 
         /// <summary>The library's version, e.g. "0.1.0".</summary>
-        public static string Version
-        {
-            get { return Native.Borrowed(Native.yx_version()); }
-        }
+        public static string Version => Native.Borrowed(Native.yx_version());
 
         /// <summary>The loaded library's ABI version (compare with AbiVersion).</summary>
-        public static uint LibraryAbiVersion
-        {
-            get { return Native.yx_abi_version(); }
-        }
+        public static uint LibraryAbiVersion => Native.yx_abi_version();
 
         /// <summary>Lowercase hex SHA1(secret + nonce + curTime) over UTF-8: the bare CheckSum.</summary>
         public static string Checksum(string secret, string nonce, string curTime)
         {
-            IntPtr sum, err;
-            Native.Check(Native.yx_checksum(Native.Utf8(secret, "secret"), Native.Utf8(nonce, "nonce"), Native.Utf8(curTime, "curTime"), out sum, out err), err);
+            Native.Check(Native.yx_checksum(Native.Utf8(secret, "secret"), Native.Utf8(nonce, "nonce"), Native.Utf8(curTime, "curTime"), out IntPtr sum, out IntPtr err), err);
             return Native.Take(sum);
         }
 
         /// <summary>Lowercase hex MD5 of raw bytes, hex-encoded once: 32 characters.</summary>
         public static string BodyMd5(byte[] body)
         {
-            IntPtr md5, err;
-            Native.Check(Native.yx_body_md5(body, Length(body), out md5, out err), err);
+            Native.Check(Native.yx_body_md5(body, Native.Length(body), out IntPtr md5, out IntPtr err), err);
             return Native.Take(md5);
         }
 
         /// <summary>A nonce of lowercase hex characters from the OS CSPRNG.</summary>
         public static string GenerateNonce(int length = 32)
         {
-            IntPtr nonce, err;
-            Native.Check(Native.yx_generate_nonce(new UIntPtr((uint)Math.Max(length, 0)), out nonce, out err), err);
+            Native.Check(Native.yx_generate_nonce(new UIntPtr((uint)Math.Max(length, 0)), out IntPtr nonce, out IntPtr err), err);
             return Native.Take(nonce);
         }
 
         /// <summary>What a service code means.</summary>
-        public static string CodeMeaning(long code)
-        {
-            return Native.Borrowed(Native.yx_code_meaning(code));
-        }
+        public static string CodeMeaning(long code) => Native.Borrowed(Native.yx_code_meaning(code));
 
         /// <summary>Whether a request to endpoint answered code may be sent again ("never", "safe", ...).</summary>
         public static string CodeRetryAdvice(long code, int endpoint)
         {
-            return Native.Borrowed(Native.yx_retry_advice_code(Native.yx_code_retry_advice(code, endpoint)));
+            int advice = Native.yx_code_retry_advice(code, endpoint);
+            return advice >= 0 && advice < RetryWords.Length ? RetryWords[advice] : "never";
         }
 
         /// <summary>The code table as a JSON array.</summary>
         public static string CodeTableJson()
         {
-            IntPtr json, err;
-            Native.Check(Native.yx_code_table_json(out json, out err), err);
+            Native.Check(Native.yx_code_table_json(out IntPtr json, out IntPtr err), err);
             return Native.Take(json);
         }
 
-        public static ulong BilledMinutes(ulong durationSec)
-        {
-            return Native.yx_billed_minutes(durationSec);
-        }
+        public static ulong BilledMinutes(ulong durationSec) => Native.yx_billed_minutes(durationSec);
 
-        public static ulong CostFen(ulong durationSec, ulong fenPerMinute = 12)
-        {
-            return Native.yx_cost_fen(durationSec, fenPerMinute);
-        }
+        public static ulong CostFen(ulong durationSec, ulong fenPerMinute = 12) => Native.yx_cost_fen(durationSec, fenPerMinute);
 
         /// <summary>Reads a start answer (Endpoint.StartCall or StartConf); returns the session.</summary>
         public static string ParseStartResponse(int endpoint, int httpStatus, byte[] body)
         {
-            IntPtr session, err;
-            Native.Check(Native.yx_parse_start_response(endpoint, checked((ushort)httpStatus), body, Length(body), out session, out err), err);
+            Native.Check(Native.yx_parse_start_response(endpoint, checked((ushort)httpStatus), body, Native.Length(body), out IntPtr session, out IntPtr err), err);
             return Native.Take(session);
         }
 
         /// <summary>Reads a queryBySession answer into the record.</summary>
         public static CallRecord ParseQueryResponse(int httpStatus, byte[] body)
         {
-            CallRecordHandle record;
-            IntPtr err;
-            Native.Check(Native.yx_parse_query_response(checked((ushort)httpStatus), body, Length(body), out record, out err), err);
+            Native.Check(Native.yx_parse_query_response(checked((ushort)httpStatus), body, Native.Length(body), out CallRecordHandle record, out IntPtr err), err);
             return CallRecord.From(record);
+        }
+
+        /// <summary>Reads the answer to an EcpRequest.Api request; returns its whole JSON body.</summary>
+        public static string ParseApiResponse(EcpRequest request, int httpStatus, byte[] body)
+        {
+            Native.Check(Native.yx_parse_api_response(request.Handle, checked((ushort)httpStatus), body, Native.Length(body), out IntPtr json, out IntPtr err), err);
+            return Native.Take(json);
         }
 
         /// <summary>Parses a callback body without verifying it (for bodies verified already).</summary>
         public static CallbackEvent ParseCallback(byte[] body)
         {
-            CallbackEventHandle evt;
-            IntPtr err;
-            Native.Check(Native.yx_callback_parse(body, Length(body), out evt, out err), err);
+            Native.Check(Native.yx_callback_parse(body, Native.Length(body), out CallbackEventHandle evt, out IntPtr err), err);
             return CallbackEvent.From(evt);
         }
 
-        /// <summary>Server side: checks an incoming request's auth headers; throws AuthException.</summary>
+        /// <summary>Server side: checks an incoming request's auth headers; throws AuthException,
+        /// whose Reply is what the service answers.</summary>
         public static void VerifyRequest(Credentials app, IEnumerable<KeyValuePair<string, string>> headers, ulong nowSecs, ulong windowSecs = 300)
         {
             using (var strings = new Native.Strings())
             {
-                Header[] array = strings.Headers(headers);
-                IntPtr err;
-                Native.Check(Native.yx_server_verify_request(app.Handle, array, new UIntPtr((uint)array.Length), nowSecs, windowSecs, out err), err);
+                Pair[] array = strings.Pairs(headers, "header");
+                Native.Check(Native.yx_server_verify_request(app.Handle, array, new UIntPtr((uint)array.Length), nowSecs, windowSecs, out IntPtr err), err, true);
             }
         }
 
         /// <summary>Server side: reads the parameters of a request to path, as JSON
-        /// {"request":...,"params":{...}}; throws ValidationException.</summary>
+        /// {"request":...,"params":{...}}; throws ValidationException, whose Reply is what the
+        /// service answers.</summary>
         public static string ParseServerRequestJson(string path, string query, byte[] body)
         {
-            RequestHandle request;
-            IntPtr err;
-            Native.Check(Native.yx_server_parse_request(Native.Utf8(path, "path"), Native.Utf8(query, "query"), body, Length(body), out request, out err), err);
+            Native.Check(Native.yx_server_parse_request(Native.Utf8(path, "path"), Native.Utf8(query, "query"), body, Native.Length(body), out RequestHandle request, out IntPtr err), err, true);
             using (var r = new EcpRequest(request))
             {
                 return r.ToJson();
             }
-        }
-
-        /// <summary>{"desc":"bad http header","code":414}</summary>
-        public static string ReplyBadHttpHeader()
-        {
-            IntPtr body, err;
-            Native.Check(Native.yx_server_reply_bad_http_header(out body, out err), err);
-            return Native.Take(body);
-        }
-
-        /// <summary>{"code":414,"msg":"bad param '&lt;field&gt;'"}</summary>
-        public static string ReplyBadParam(string field)
-        {
-            IntPtr body, err;
-            Native.Check(Native.yx_server_reply_bad_param(Native.Utf8(field, "field"), out body, out err), err);
-            return Native.Take(body);
-        }
-
-        internal static UIntPtr Length(byte[] bytes)
-        {
-            return new UIntPtr((uint)(bytes == null ? 0 : bytes.Length));
         }
     }
 
@@ -651,101 +562,67 @@ namespace YunxinEcp
 
         public Credentials(string appKey, string appSecret)
         {
-            IntPtr err;
-            Native.Check(Native.yx_credentials_new(Native.Utf8(appKey, "appKey"), Native.Utf8(appSecret, "appSecret"), out Handle, out err), err);
+            Native.Check(Native.yx_credentials_new(Native.Utf8(appKey, "appKey"), Native.Utf8(appSecret, "appSecret"), out Handle, out IntPtr err), err);
         }
 
-        private Credentials(CredentialsHandle handle)
-        {
-            Handle = handle;
-        }
+        private Credentials(CredentialsHandle handle) => Handle = handle;
 
         /// <summary>Reads YUNXIN_APP_KEY and YUNXIN_APP_SECRET.</summary>
         public static Credentials FromEnvironment()
         {
-            CredentialsHandle handle;
-            IntPtr err;
-            Native.Check(Native.yx_credentials_from_env(out handle, out err), err);
+            Native.Check(Native.yx_credentials_from_env(out CredentialsHandle handle, out IntPtr err), err);
             return new Credentials(handle);
         }
 
-        public string AppKey
-        {
-            get { return Native.Borrowed(Native.yx_credentials_app_key(Handle)); }
-        }
+        /// <summary>The app key as the library holds it (public; the secret never leaves).</summary>
+        public string AppKey => Native.Borrowed(Native.yx_credentials_app_key(Handle));
 
-        /// <summary>Signs with a given nonce and CurTime (seconds): what the vectors test.</summary>
+        /// <summary>Signs with a given nonce and CurTime in seconds (what the vectors test); a null
+        /// nonce draws a fresh one and a curTime of 0 reads the clock.</summary>
         public AuthHeaders Sign(string nonce, ulong curTime)
         {
-            AuthHeadersHandle headers;
-            IntPtr err;
-            Native.Check(Native.yx_credentials_sign(Handle, Native.Utf8(nonce, "nonce"), curTime, out headers, out err), err);
-            return new AuthHeaders(headers);
-        }
-
-        /// <summary>Signs with a fresh nonce and one reading of the clock: once per request.</summary>
-        public AuthHeaders SignNow()
-        {
-            AuthHeadersHandle headers;
-            IntPtr err;
-            Native.Check(Native.yx_credentials_sign_now(Handle, out headers, out err), err);
-            return new AuthHeaders(headers);
-        }
-
-        /// <summary>Shows the app key only.</summary>
-        public override string ToString()
-        {
-            return "AppKey " + AppKey + " (secret redacted)";
-        }
-
-        public void Dispose()
-        {
-            Handle.Dispose();
-        }
-    }
-
-    /// <summary>The four auth headers of one request.</summary>
-    public sealed class AuthHeaders : IDisposable
-    {
-        internal readonly AuthHeadersHandle Handle;
-
-        internal AuthHeaders(AuthHeadersHandle handle)
-        {
-            Handle = handle;
-        }
-
-        public string AppKey { get { return Native.Borrowed(Native.yx_auth_headers_app_key(Handle)); } }
-        public string Nonce { get { return Native.Borrowed(Native.yx_auth_headers_nonce(Handle)); } }
-        public string CurTime { get { return Native.Borrowed(Native.yx_auth_headers_cur_time(Handle)); } }
-        public string CheckSum { get { return Native.Borrowed(Native.yx_auth_headers_checksum(Handle)); } }
-
-        /// <summary>The headers in the documented order.</summary>
-        public KeyValuePair<string, string>[] Pairs
-        {
-            get
+            Native.Check(Native.yx_credentials_sign(Handle, Native.Utf8(nonce, "nonce"), curTime, out HeadersHandle headers, out IntPtr err), err);
+            using (headers)
             {
-                return new[]
-                {
-                    new KeyValuePair<string, string>("AppKey", AppKey),
-                    new KeyValuePair<string, string>("Nonce", Nonce),
-                    new KeyValuePair<string, string>("CurTime", CurTime),
-                    new KeyValuePair<string, string>("CheckSum", CheckSum),
-                };
+                return new AuthHeaders(Native.Headers(headers.DangerousGetHandle()));
             }
         }
 
-        public void Dispose()
-        {
-            Handle.Dispose();
-        }
+        /// <summary>Signs with a fresh nonce and one reading of the clock: once per request.</summary>
+        public AuthHeaders SignNow() => Sign(null, 0);
+
+        /// <summary>Shows the app key only.</summary>
+        public override string ToString() => "AppKey " + AppKey + " (secret redacted)";
+
+        public void Dispose() => Handle.Dispose();
     }
 
-    /// <summary>A request ready for any HTTP client.</summary>
+    /// <summary>The four auth headers of one request, copied out of the library when signed.</summary>
+    public sealed class AuthHeaders : IDisposable
+    {
+        private readonly KeyValuePair<string, string>[] pairs;
+
+        internal AuthHeaders(KeyValuePair<string, string>[] pairs) => this.pairs = pairs;
+
+        public string AppKey => pairs[0].Value;
+        public string Nonce => pairs[1].Value;
+        public string CurTime => pairs[2].Value;
+        public string CheckSum => pairs[3].Value;
+
+        /// <summary>The headers in the documented order: AppKey, Nonce, CurTime, CheckSum.</summary>
+        public KeyValuePair<string, string>[] Pairs => (KeyValuePair<string, string>[])pairs.Clone();
+
+        /// <summary>Holds no native memory: does nothing, so that using blocks stay natural.</summary>
+        public void Dispose() { }
+    }
+
+    /// <summary>A request ready for any HTTP client: POST Body to Url with Headers.</summary>
     public sealed class PreparedRequest
     {
-        public string Endpoint { get; private set; }
-        public string Method { get; private set; }
+        /// <summary>Always "POST": every YunXin server API is a form POST.</summary>
+        public string Method => "POST";
         public string Url { get; private set; }
+        /// <summary>AppKey, Nonce, CurTime, CheckSum, Content-Type.</summary>
         public KeyValuePair<string, string>[] Headers { get; private set; }
         public string Body { get; private set; }
 
@@ -753,43 +630,28 @@ namespace YunxinEcp
         {
             using (handle)
             {
-                int count = (int)Native.yx_prepared_request_header_count(handle).ToUInt32();
-                var headers = new KeyValuePair<string, string>[count];
-                for (int i = 0; i < count; i++)
-                {
-                    var index = new UIntPtr((uint)i);
-                    headers[i] = new KeyValuePair<string, string>(
-                        Native.Borrowed(Native.yx_prepared_request_header_name(handle, index)),
-                        Native.Borrowed(Native.yx_prepared_request_header_value(handle, index)));
-                }
                 return new PreparedRequest
                 {
-                    Endpoint = Native.Borrowed(Native.yx_endpoint_code(Native.yx_prepared_request_endpoint(handle))),
-                    Method = Native.Borrowed(Native.yx_prepared_request_method(handle)),
                     Url = Native.Borrowed(Native.yx_prepared_request_url(handle)),
                     Body = Native.Borrowed(Native.yx_prepared_request_body(handle)),
-                    Headers = headers,
+                    // Borrowed from the prepared request, which the using keeps alive.
+                    Headers = Native.Headers(Native.yx_prepared_request_headers(handle)),
                 };
             }
         }
     }
 
-    /// <summary>A validated ECP request.</summary>
+    /// <summary>A validated request: an ECP start or query, or a request to any other server API.</summary>
     public sealed class EcpRequest : IDisposable
     {
         internal readonly RequestHandle Handle;
 
-        internal EcpRequest(RequestHandle handle)
-        {
-            Handle = handle;
-        }
+        internal EcpRequest(RequestHandle handle) => Handle = handle;
 
         /// <summary>A callback call: rings caller, then callee, for at most maxDur seconds.</summary>
         public static EcpRequest StartCall(string callerAcc, string caller, string callee, uint maxDur)
         {
-            RequestHandle handle;
-            IntPtr err;
-            Native.Check(Native.yx_start_call_new(Native.Utf8(callerAcc, "callerAcc"), Native.Utf8(caller, "caller"), Native.Utf8(callee, "callee"), maxDur, out handle, out err), err);
+            Native.Check(Native.yx_start_call_new(Native.Utf8(callerAcc, "callerAcc"), Native.Utf8(caller, "caller"), Native.Utf8(callee, "callee"), maxDur, out RequestHandle handle, out IntPtr err), err);
             return new EcpRequest(handle);
         }
 
@@ -799,9 +661,7 @@ namespace YunxinEcp
             using (var strings = new Native.Strings())
             {
                 IntPtr[] array = callees == null ? null : strings.Array(callees, "callees");
-                RequestHandle handle;
-                IntPtr err;
-                Native.Check(Native.yx_start_conf_new(Native.Utf8(callerAcc, "callerAcc"), Native.Utf8(caller, "caller"), array, new UIntPtr((uint)(array == null ? 0 : array.Length)), maxDur, out handle, out err), err);
+                Native.Check(Native.yx_start_conf_new(Native.Utf8(callerAcc, "callerAcc"), Native.Utf8(caller, "caller"), array, new UIntPtr((uint)(array == null ? 0 : array.Length)), maxDur, out RequestHandle handle, out IntPtr err), err);
                 return new EcpRequest(handle);
             }
         }
@@ -809,166 +669,122 @@ namespace YunxinEcp
         /// <summary>A query for one session (SessionKind.Call or SessionKind.Conference).</summary>
         public static EcpRequest Query(string session, int kind)
         {
-            RequestHandle handle;
-            IntPtr err;
-            Native.Check(Native.yx_query_new(Native.Utf8(session, "session"), kind, out handle, out err), err);
+            Native.Check(Native.yx_query_new(Native.Utf8(session, "session"), kind, out RequestHandle handle, out IntPtr err), err);
             return new EcpRequest(handle);
         }
 
-        public int Endpoint
+        /// <summary>A form POST to any other server API: path such as "/nimserver/user/create.action"
+        /// (else a ValidationException with Field "path"), the parameters in order. Only an
+        /// idempotent request is sent again after it may have arrived.</summary>
+        public static EcpRequest Api(string path, IEnumerable<KeyValuePair<string, string>> parameters, bool idempotent = false)
         {
-            get { return Native.yx_request_endpoint(Handle); }
+            using (var strings = new Native.Strings())
+            {
+                Pair[] array = strings.Pairs(parameters, "parameter");
+                Native.Check(Native.yx_api_request_new(Native.Utf8(path, "path"), array, new UIntPtr((uint)array.Length), idempotent ? 1 : 0, out RequestHandle handle, out IntPtr err), err);
+                return new EcpRequest(handle);
+            }
         }
 
-        public string FormBody()
-        {
-            IntPtr body, err;
-            Native.Check(Native.yx_request_form_body(Handle, out body, out err), err);
-            return Native.Take(body);
-        }
-
-        /// <summary>{"request":"start_call","params":{...}}</summary>
+        /// <summary>{"request":"start_call"|"start_conf"|"query"|"api","params":{...}}</summary>
         public string ToJson()
         {
-            IntPtr json, err;
-            Native.Check(Native.yx_request_to_json(Handle, out json, out err), err);
+            Native.Check(Native.yx_request_to_json(Handle, out IntPtr json, out IntPtr err), err);
             return Native.Take(json);
         }
 
-        /// <summary>The request with given auth headers (baseUrl null: the production gateway).</summary>
-        public PreparedRequest Prepare(string baseUrl, AuthHeaders auth)
+        /// <summary>Signs and prepares one attempt (baseUrl null: the production gateway). A null
+        /// nonce and a curTime of 0 sign afresh, as production does; fixed ones reproduce a
+        /// signature.</summary>
+        public PreparedRequest Prepare(string baseUrl, Credentials credentials, string nonce = null, ulong curTime = 0)
         {
-            PreparedRequestHandle prepared;
-            IntPtr err;
-            Native.Check(Native.yx_request_prepare(Handle, Native.Utf8(baseUrl, "baseUrl"), auth.Handle, out prepared, out err), err);
+            Native.Check(Native.yx_request_prepare(Handle, credentials.Handle, Native.Utf8(baseUrl, "baseUrl"), Native.Utf8(nonce, "nonce"), curTime, out PreparedRequestHandle prepared, out IntPtr err), err);
             return PreparedRequest.From(prepared);
         }
 
         /// <summary>Signs now, then prepares: once per attempt.</summary>
-        public PreparedRequest PrepareNow(string baseUrl, Credentials credentials)
-        {
-            PreparedRequestHandle prepared;
-            IntPtr err;
-            Native.Check(Native.yx_request_prepare_now(Handle, Native.Utf8(baseUrl, "baseUrl"), credentials.Handle, out prepared, out err), err);
-            return PreparedRequest.From(prepared);
-        }
+        public PreparedRequest PrepareNow(string baseUrl, Credentials credentials) => Prepare(baseUrl, credentials);
 
-        public void Dispose()
-        {
-            Handle.Dispose();
-        }
+        public void Dispose() => Handle.Dispose();
     }
 
     /// <summary>One leg of a two-party call.</summary>
+    [DataContract]
     public sealed class Leg
     {
-        public string Endpoint { get; internal set; }
-        public string EndTime { get; internal set; }
-        public string HangCause { get; internal set; }
+        [DataMember(Name = "endpoint")] public string Endpoint { get; private set; }
+        [DataMember(Name = "end_time")] public string EndTime { get; private set; }
+        [DataMember(Name = "hang_cause")] public string HangCause { get; private set; }
     }
 
-    /// <summary>A call or conference record. Use Answered, not Status: the service reports
-    /// "SUCCESS" even when nobody picked up.</summary>
+    /// <summary>A call or conference record, read from the library's JSON of it. Use Answered,
+    /// not Status: the service reports "SUCCESS" even when nobody picked up.</summary>
+    [DataContract]
     public sealed class CallRecord
     {
-        public string Session { get; private set; }
-        public string InitAccount { get; private set; }
-        public string Caller { get; private set; }
-        public string Callee { get; private set; }
+        [DataMember(Name = "session")] public string Session { get; private set; }
+        [DataMember(Name = "init_account")] public string InitAccount { get; private set; }
+        [DataMember(Name = "caller")] public string Caller { get; private set; }
+        [DataMember(Name = "callee")] public string Callee { get; private set; }
         /// <summary>The conference members, or null for a two-party call.</summary>
-        public string[] Members { get; private set; }
-        public ulong? CreateTimeMs { get; private set; }
-        public string StartTime { get; private set; }
-        public ulong? DurationSec { get; private set; }
-        public string Status { get; private set; }
-        public Leg[] Legs { get; private set; }
-        public bool Answered { get; private set; }
-        public ulong BilledMinutes { get; private set; }
+        [DataMember(Name = "members")] public string[] Members { get; private set; }
+        [DataMember(Name = "create_time_ms")] public ulong? CreateTimeMs { get; private set; }
+        [DataMember(Name = "start_time")] public string StartTime { get; private set; }
+        [DataMember(Name = "duration_sec")] public ulong? DurationSec { get; private set; }
+        [DataMember(Name = "status")] public string Status { get; private set; }
+        [DataMember(Name = "legs")] public Leg[] Legs { get; private set; }
+        [DataMember(Name = "answered")] public bool Answered { get; private set; }
+        [DataMember(Name = "billed_minutes")] public ulong BilledMinutes { get; private set; }
         /// <summary>The cost in fen at the published 0.12 yuan a minute.</summary>
-        public ulong CostFen { get; private set; }
-        public bool IsConference { get; private set; }
-        /// <summary>The whole record as JSON, including the raw fields this type does not model.</summary>
+        [DataMember(Name = "cost_fen")] public ulong CostFen { get; private set; }
+        [DataMember(Name = "is_conference")] public bool IsConference { get; private set; }
+        /// <summary>The whole record as JSON, including the raw fields this type does not model
+        /// (from a callback, the event's JSON: the same fields and "type").</summary>
         public string Json { get; private set; }
+
+        internal static CallRecord Parse(string json)
+        {
+            CallRecord record = JsonText.Read<CallRecord>(json);
+            record.Json = json;
+            record.Legs = record.Legs ?? new Leg[0];
+            return record;
+        }
 
         internal static CallRecord From(CallRecordHandle handle)
         {
             using (handle)
             {
-                ulong duration, created;
-                bool hasDuration = Native.yx_call_record_duration_sec(handle, out duration) != 0;
-                bool hasCreated = Native.yx_call_record_create_time_ms(handle, out created) != 0;
-                bool conference = Native.yx_call_record_is_conference(handle) != 0;
-                string[] members = null;
-                if (conference)
-                {
-                    members = new string[(int)Native.yx_call_record_member_count(handle).ToUInt32()];
-                    for (int i = 0; i < members.Length; i++)
-                    {
-                        members[i] = Native.Borrowed(Native.yx_call_record_member(handle, new UIntPtr((uint)i)));
-                    }
-                }
-                var legs = new Leg[(int)Native.yx_call_record_leg_count(handle).ToUInt32()];
-                for (int i = 0; i < legs.Length; i++)
-                {
-                    var index = new UIntPtr((uint)i);
-                    legs[i] = new Leg
-                    {
-                        Endpoint = Native.Borrowed(Native.yx_call_record_leg_endpoint(handle, index)),
-                        EndTime = Native.Borrowed(Native.yx_call_record_leg_end_time(handle, index)),
-                        HangCause = Native.Borrowed(Native.yx_call_record_leg_hang_cause(handle, index)),
-                    };
-                }
-                IntPtr json, err;
-                Native.Check(Native.yx_call_record_to_json(handle, out json, out err), err);
-                return new CallRecord
-                {
-                    Session = Native.Borrowed(Native.yx_call_record_session(handle)),
-                    InitAccount = Native.Borrowed(Native.yx_call_record_init_account(handle)),
-                    Caller = Native.Borrowed(Native.yx_call_record_caller(handle)),
-                    Callee = Native.Borrowed(Native.yx_call_record_callee(handle)),
-                    Members = members,
-                    CreateTimeMs = hasCreated ? created : (ulong?)null,
-                    StartTime = Native.Borrowed(Native.yx_call_record_start_time(handle)),
-                    DurationSec = hasDuration ? duration : (ulong?)null,
-                    Status = Native.Borrowed(Native.yx_call_record_status(handle)),
-                    Legs = legs,
-                    Answered = Native.yx_call_record_answered(handle) != 0,
-                    BilledMinutes = Native.yx_call_record_billed_minutes(handle),
-                    CostFen = Native.yx_call_record_cost_fen(handle, 12),
-                    IsConference = conference,
-                    Json = Native.Take(json),
-                };
+                Native.Check(Native.yx_call_record_to_json(handle, out IntPtr json, out IntPtr err), err);
+                return Parse(Native.Take(json));
             }
         }
     }
 
     /// <summary>What a callback carried: a call-end record, or another event passed through.</summary>
+    [DataContract]
     public sealed class CallbackEvent
     {
-        /// <summary>True for eventType 10 (Record is set); false for other events (Raw is set).</summary>
+        /// <summary>YX_EVENT_CALL_END of yx_event_kind.</summary>
+        private const int CallEnd = 1;
+
+        /// <summary>True for eventType 10 (Record is set); false for other events (EventType and
+        /// Raw are set).</summary>
         public bool IsCallEnd { get; private set; }
-        public string EventType { get; private set; }
-        public string Raw { get; private set; }
+        [DataMember(Name = "event_type")] public string EventType { get; private set; }
+        [DataMember(Name = "raw")] public string Raw { get; private set; }
         public CallRecord Record { get; private set; }
 
         internal static CallbackEvent From(CallbackEventHandle handle)
         {
             using (handle)
             {
-                var evt = new CallbackEvent
-                {
-                    IsCallEnd = Native.yx_callback_event_kind(handle) == 1,
-                    EventType = Native.Borrowed(Native.yx_callback_event_type(handle)),
-                    Raw = Native.Borrowed(Native.yx_callback_event_raw(handle)),
-                };
-                if (evt.IsCallEnd)
-                {
-                    CallRecordHandle record;
-                    IntPtr err;
-                    Native.Check(Native.yx_callback_event_record(handle, out record, out err), err);
-                    evt.Record = CallRecord.From(record);
-                }
-                return evt;
+                Native.Check(Native.yx_callback_event_to_json(handle, out IntPtr json, out IntPtr err), err);
+                string text = Native.Take(json);
+                // The kind picks the contract: a call end's "raw" is the decoded record (an
+                // object), another event's the body as received (a string).
+                return Native.yx_callback_event_kind(handle) == CallEnd
+                    ? new CallbackEvent { IsCallEnd = true, Record = CallRecord.Parse(text) }
+                    : JsonText.Read<CallbackEvent>(text);
             }
         }
     }
@@ -980,38 +796,26 @@ namespace YunxinEcp
 
         /// <summary>Refuses callbacks whose CurTime is more than toleranceMs away (0 is not "off").</summary>
         public CallbackVerifier(Credentials credentials, ulong toleranceMs = 300000)
+            : this(credentials, "{\"tolerance_ms\":" + toleranceMs.ToString(CultureInfo.InvariantCulture) + "}")
         {
-            IntPtr err;
-            Native.Check(Native.yx_callback_verifier_new(credentials.Handle, toleranceMs, out handle, out err), err);
         }
 
-        private CallbackVerifier(CallbackVerifierHandle handle)
+        private CallbackVerifier(Credentials credentials, string options)
         {
-            this.handle = handle;
+            Native.Check(Native.yx_callback_verifier_new(credentials.Handle, Native.Utf8(options, "options"), out handle, out IntPtr err), err);
         }
 
         /// <summary>Does not check CurTime: only for re-verifying stored callbacks.</summary>
-        public static CallbackVerifier SkipTimeCheck(Credentials credentials)
-        {
-            CallbackVerifierHandle handle;
-            IntPtr err;
-            Native.Check(Native.yx_callback_verifier_new_skip_time_check(credentials.Handle, out handle, out err), err);
-            return new CallbackVerifier(handle);
-        }
+        public static CallbackVerifier SkipTimeCheck(Credentials credentials) => new CallbackVerifier(credentials, "{\"check_time\":false}");
 
-        /// <summary>Verifies the raw body bytes against the headers at nowMs (null: now);
-        /// throws CallbackException.</summary>
+        /// <summary>Verifies the raw body bytes against the headers at nowMs (Unix milliseconds;
+        /// null or 0: the clock); throws CallbackException.</summary>
         public void Verify(byte[] body, IEnumerable<KeyValuePair<string, string>> headers, ulong? nowMs = null)
         {
             using (var strings = new Native.Strings())
             {
-                Header[] array = strings.Headers(headers);
-                var count = new UIntPtr((uint)array.Length);
-                IntPtr err;
-                int result = nowMs.HasValue
-                    ? Native.yx_callback_verifier_verify(handle, body, Ecp.Length(body), array, count, nowMs.Value, out err)
-                    : Native.yx_callback_verifier_verify_now(handle, body, Ecp.Length(body), array, count, out err);
-                Native.Check(result, err);
+                Pair[] array = strings.Pairs(headers, "header");
+                Native.Check(Native.yx_callback_verifier_verify(handle, body, Native.Length(body), array, new UIntPtr((uint)array.Length), nowMs ?? 0, out IntPtr err), err);
             }
         }
 
@@ -1020,39 +824,32 @@ namespace YunxinEcp
         {
             using (var strings = new Native.Strings())
             {
-                Header[] array = strings.Headers(headers);
-                var count = new UIntPtr((uint)array.Length);
-                CallbackEventHandle evt;
-                IntPtr err;
-                int result = nowMs.HasValue
-                    ? Native.yx_callback_verifier_verify_and_parse(handle, body, Ecp.Length(body), array, count, nowMs.Value, out evt, out err)
-                    : Native.yx_callback_verifier_verify_and_parse_now(handle, body, Ecp.Length(body), array, count, out evt, out err);
-                Native.Check(result, err);
+                Pair[] array = strings.Pairs(headers, "header");
+                Native.Check(Native.yx_callback_verifier_verify_and_parse(handle, body, Native.Length(body), array, new UIntPtr((uint)array.Length), nowMs ?? 0, out CallbackEventHandle evt, out IntPtr err), err);
                 return CallbackEvent.From(evt);
             }
         }
 
-        public void Dispose()
-        {
-            handle.Dispose();
-        }
+        public void Dispose() => handle.Dispose();
     }
 
-    /// <summary>Settings of an EcpClient; null keeps the library's default.</summary>
+    /// <summary>Settings of an EcpClient; null keeps the library's default. Written as the settings
+    /// JSON of yx_client_new, so a refused value is named by its key ("timeout_ms", ...).</summary>
+    [DataContract]
     public sealed class ClientOptions
     {
         /// <summary>Default https://api.netease.im; a local mock's URL in tests.</summary>
-        public string BaseUrl { get; set; }
+        [DataMember(Name = "base_url", EmitDefaultValue = false)] public string BaseUrl { get; set; }
         /// <summary>Default 5000.</summary>
-        public ulong? ConnectTimeoutMs { get; set; }
+        [DataMember(Name = "connect_timeout_ms", EmitDefaultValue = false)] public ulong? ConnectTimeoutMs { get; set; }
         /// <summary>Default 15000, per attempt.</summary>
-        public ulong? TimeoutMs { get; set; }
+        [DataMember(Name = "timeout_ms", EmitDefaultValue = false)] public ulong? TimeoutMs { get; set; }
         /// <summary>Default 2, only where a retry cannot place a second call.</summary>
-        public uint? MaxRetries { get; set; }
+        [DataMember(Name = "max_retries", EmitDefaultValue = false)] public uint? MaxRetries { get; set; }
         /// <summary>Default 200, doubling per retry.</summary>
-        public ulong? BackoffMs { get; set; }
+        [DataMember(Name = "backoff_ms", EmitDefaultValue = false)] public ulong? BackoffMs { get; set; }
         /// <summary>Default 1048576; a longer answer is a ProtocolException (Reason "too_large").</summary>
-        public ulong? MaxResponseBytes { get; set; }
+        [DataMember(Name = "max_response_bytes", EmitDefaultValue = false)] public ulong? MaxResponseBytes { get; set; }
     }
 
     /// <summary>The blocking client: pooled connections, verified TLS, timeouts, safe retries.
@@ -1063,44 +860,13 @@ namespace YunxinEcp
 
         public EcpClient(Credentials credentials, ClientOptions options)
         {
-            ClientBuilderHandle builder;
-            IntPtr err;
-            Native.Check(Native.yx_client_builder_new(credentials.Handle, out builder, out err), err);
-            using (builder)
-            {
-                options = options ?? new ClientOptions();
-                if (options.BaseUrl != null)
-                {
-                    Native.Check(Native.yx_client_builder_set_base_url(builder, Native.Utf8(options.BaseUrl, "BaseUrl"), out err), err);
-                }
-                if (options.ConnectTimeoutMs.HasValue)
-                {
-                    Native.Check(Native.yx_client_builder_set_connect_timeout_ms(builder, options.ConnectTimeoutMs.Value, out err), err);
-                }
-                if (options.TimeoutMs.HasValue)
-                {
-                    Native.Check(Native.yx_client_builder_set_timeout_ms(builder, options.TimeoutMs.Value, out err), err);
-                }
-                if (options.MaxRetries.HasValue)
-                {
-                    Native.Check(Native.yx_client_builder_set_max_retries(builder, options.MaxRetries.Value, out err), err);
-                }
-                if (options.BackoffMs.HasValue)
-                {
-                    Native.Check(Native.yx_client_builder_set_backoff_ms(builder, options.BackoffMs.Value, out err), err);
-                }
-                if (options.MaxResponseBytes.HasValue)
-                {
-                    Native.Check(Native.yx_client_builder_set_max_response_bytes(builder, options.MaxResponseBytes.Value, out err), err);
-                }
-                Native.Check(Native.yx_client_builder_build(builder, out handle, out err), err);
-            }
+            options = options ?? new ClientOptions();
+            Native.Check(Native.yx_client_new(credentials.Handle, Native.Utf8(JsonText.Write(options), "options"), out handle, out IntPtr err), err);
+            BaseUrl = options.BaseUrl ?? "https://api.netease.im";
         }
 
-        public string BaseUrl
-        {
-            get { return Native.Borrowed(Native.yx_client_base_url(handle)); }
-        }
+        /// <summary>The base URL as configured (the library does not give it back).</summary>
+        public string BaseUrl { get; }
 
         /// <summary>Places a call; returns the session. On an exception, read RetryAdvice:
         /// "outcome_unknown" means the call may exist, so query before placing it again.</summary>
@@ -1124,8 +890,7 @@ namespace YunxinEcp
         /// <summary>Sends a start request.</summary>
         public string Start(EcpRequest request)
         {
-            IntPtr session, err;
-            Native.Check(Native.yx_client_start(handle, request.Handle, out session, out err), err);
+            Native.Check(Native.yx_client_start(handle, request.Handle, out IntPtr session, out IntPtr err), err);
             return Native.Take(session);
         }
 
@@ -1134,146 +899,140 @@ namespace YunxinEcp
         {
             using (var request = EcpRequest.Query(session, kind))
             {
-                CallRecordHandle record;
-                IntPtr err;
-                Native.Check(Native.yx_client_query(handle, request.Handle, out record, out err), err);
+                Native.Check(Native.yx_client_query(handle, request.Handle, out CallRecordHandle record, out IntPtr err), err);
                 return CallRecord.From(record);
             }
         }
 
-        public void Dispose()
+        /// <summary>Calls any other server API (see EcpRequest.Api); returns the answer's whole JSON
+        /// body. A code other than 200 is an ApiException.</summary>
+        public string Request(string path, IEnumerable<KeyValuePair<string, string>> parameters, bool idempotent = false)
         {
-            handle.Dispose();
+            using (var request = EcpRequest.Api(path, parameters, idempotent))
+            {
+                Native.Check(Native.yx_client_request(handle, request.Handle, out IntPtr json, out IntPtr err), err);
+                return Native.Take(json);
+            }
         }
+
+        /// <summary>As Request, with the answer read into T, a [DataContract] type of the caller's
+        /// (members it does not name are skipped).</summary>
+        public T Request<T>(string path, IEnumerable<KeyValuePair<string, string>> parameters, bool idempotent = false)
+            => JsonText.Read<T>(Request(path, parameters, idempotent));
+
+        public void Dispose() => handle.Dispose();
     }
 
-    /// <summary>A POST the mock's inbox received, exactly as received.</summary>
+    /// <summary>A POST the mock's inbox received. The body comes from the inbox's text of it: byte
+    /// for byte what was sent for a UTF-8 body, as callbacks are.</summary>
     public sealed class ReceivedCallback
     {
         public byte[] Body { get; internal set; }
         public KeyValuePair<string, string>[] Headers { get; internal set; }
     }
 
-    /// <summary>The local mock of the ECP API, in-process on an ephemeral port of 127.0.0.1.
-    /// Dispose stops it.</summary>
+    /// <summary>The local mock of the ECP API, in-process on an ephemeral port of 127.0.0.1,
+    /// steered through its /_mock/ control API (Control). Dispose stops it.</summary>
     public sealed class MockServer : IDisposable
     {
         private readonly MockServerHandle handle;
 
-        private MockServer(MockServerHandle handle)
-        {
-            this.handle = handle;
-        }
+        private MockServer(MockServerHandle handle) => this.handle = handle;
 
-        public static string SampleAppKey { get { return Native.Borrowed(Native.yx_mock_sample_app_key()); } }
-        public static string SampleAppSecret { get { return Native.Borrowed(Native.yx_mock_sample_app_secret()); } }
+        public static string SampleAppKey => Native.Borrowed(Native.yx_mock_sample_app_key());
+        public static string SampleAppSecret => Native.Borrowed(Native.yx_mock_sample_app_secret());
 
         public static MockServer Start()
         {
-            MockServerHandle handle;
-            IntPtr err;
-            Native.Check(Native.yx_mock_server_start(out handle, out err), err);
+            Native.Check(Native.yx_mock_server_start(out MockServerHandle handle, out IntPtr err), err);
             return new MockServer(handle);
         }
 
-        public string BaseUrl { get { return Native.Borrowed(Native.yx_mock_server_base_url(handle)); } }
-        public string InboxUrl { get { return Native.Borrowed(Native.yx_mock_server_inbox_url(handle)); } }
-        public ulong StartCount { get { return Native.yx_mock_server_start_count(handle); } }
+        public string BaseUrl => Native.Borrowed(Native.yx_mock_server_base_url(handle));
+        /// <summary>A callback URL that records what it receives (read with Inbox).</summary>
+        public string InboxUrl => BaseUrl + "/_mock/inbox";
+        public ulong StartCount => JsonText.Read<MockStats>(StatsJson()).StartCount;
         /// <summary>Calls and conferences placed; each gets a call-end callback.</summary>
-        public ulong SessionCount { get { return Native.yx_mock_server_session_count(handle); } }
+        public ulong SessionCount => JsonText.Read<MockStats>(StatsJson()).Sessions;
 
-        public void SetOutcomeAnswered(string number, ulong durationSec)
+        /// <summary>One request to the control API: method "GET" or "POST", a path such as
+        /// "/_mock/stats", formBody null or e.g. "kind=delay&amp;ms=1500"; returns the answer's
+        /// JSON. A request the mock refuses is a YunxinEcpException (Result.InvalidArgument).</summary>
+        public string Control(string method, string path, string formBody = null)
         {
-            IntPtr err;
-            Native.Check(Native.yx_mock_server_set_outcome_answered(handle, Native.Utf8(number, "number"), durationSec, out err), err);
-        }
-
-        public void SetOutcomeNoAnswer(string number, string hangCause)
-        {
-            IntPtr err;
-            Native.Check(Native.yx_mock_server_set_outcome_no_answer(handle, Native.Utf8(number, "number"), Native.Utf8(hangCause, "hangCause"), out err), err);
-        }
-
-        public void InjectFault(string kind, uint times = 1, ulong ms = 0, uint bytes = 0)
-        {
-            IntPtr err;
-            Native.Check(Native.yx_mock_server_inject_fault(handle, Native.Utf8(kind, "kind"), times, ms, new UIntPtr(bytes), out err), err);
-        }
-
-        public void ClearFaults()
-        {
-            IntPtr err;
-            Native.Check(Native.yx_mock_server_clear_faults(handle, out err), err);
-        }
-
-        public void SetCallbackUrl(string url)
-        {
-            IntPtr err;
-            Native.Check(Native.yx_mock_server_set_callback_url(handle, Native.Utf8(url, "url"), out err), err);
-        }
-
-        public void SetEcpEnabled(bool enabled)
-        {
-            IntPtr err;
-            Native.Check(Native.yx_mock_server_set_ecp_enabled(handle, enabled ? 1 : 0, out err), err);
-        }
-
-        public void Reset()
-        {
-            IntPtr err;
-            Native.Check(Native.yx_mock_server_reset(handle, out err), err);
-        }
-
-        public string StatsJson()
-        {
-            IntPtr json, err;
-            Native.Check(Native.yx_mock_server_stats_json(handle, out json, out err), err);
+            Native.Check(Native.yx_mock_server_control(handle, Native.Utf8(method, "method"), Native.Utf8(path, "path"), Native.Utf8(formBody, "formBody"), out IntPtr json, out IntPtr err), err);
             return Native.Take(json);
         }
 
-        public string CallbacksJson()
+        /// <summary>POSTs the fields (name, value, name, value, ...), form-encoded.</summary>
+        private void Post(string path, params object[] fields)
         {
-            IntPtr json, err;
-            Native.Check(Native.yx_mock_server_callbacks_json(handle, out json, out err), err);
-            return Native.Take(json);
+            var form = new StringBuilder();
+            for (int i = 0; i + 1 < fields.Length; i += 2)
+            {
+                string value = Convert.ToString(fields[i + 1], CultureInfo.InvariantCulture);
+                form.Append(i == 0 ? "" : "&").Append(fields[i]).Append('=').Append(Uri.EscapeDataString(value));
+            }
+            Control("POST", path, form.ToString());
         }
+
+        public void SetOutcomeAnswered(string number, ulong durationSec) => Post("/_mock/outcome", "number", number, "duration_sec", durationSec);
+
+        public void SetOutcomeNoAnswer(string number, string hangCause) => Post("/_mock/outcome", "number", number, "hang_cause", hangCause);
+
+        public void InjectFault(string kind, uint times = 1, ulong ms = 0, uint bytes = 0) => Post("/_mock/fault", "kind", kind, "times", times, "ms", ms, "bytes", bytes);
+
+        public void ClearFaults() => Post("/_mock/faults/clear");
+
+        /// <summary>Where call-end callbacks go; null or "" for nowhere.</summary>
+        public void SetCallbackUrl(string url) => Post("/_mock/callback_url", "url", url ?? "");
+
+        public void SetEcpEnabled(bool enabled) => Post("/_mock/ecp_enabled", "enabled", enabled ? "true" : "false");
+
+        public void Reset() => Post("/_mock/reset");
+
+        public string StatsJson() => Control("GET", "/_mock/stats");
+
+        public string CallbacksJson() => Control("GET", "/_mock/callbacks");
 
         /// <summary>Waits for at least count inbox POSTs (or the timeout); returns how many arrived.</summary>
         public int WaitForInbox(int count, ulong timeoutMs)
         {
-            UIntPtr received;
-            IntPtr err;
-            Native.Check(Native.yx_mock_server_wait_for_inbox(handle, new UIntPtr((uint)count), timeoutMs, out received, out err), err);
-            return (int)received.ToUInt32();
+            Native.Check(Native.yx_mock_server_wait_for_inbox(handle, new UIntPtr((uint)Math.Max(count, 0)), timeoutMs, out IntPtr json, out IntPtr err), err);
+            return JsonText.Read<InboxEntry[]>(Native.Take(json)).Length;
         }
 
+        /// <summary>The index-th POST the inbox received, in order of arrival.</summary>
         public ReceivedCallback Inbox(int index)
         {
-            ReceivedCallbackHandle received;
-            IntPtr err;
-            Native.Check(Native.yx_mock_server_inbox_get(handle, new UIntPtr((uint)index), out received, out err), err);
-            using (received)
+            InboxEntry[] inbox = JsonText.Read<InboxEntry[]>(Control("GET", "/_mock/inbox"));
+            if (index < 0 || index >= inbox.Length)
             {
-                var body = new byte[(int)Native.yx_received_callback_body_len(received).ToUInt32()];
-                if (body.Length > 0)
-                {
-                    Marshal.Copy(Native.yx_received_callback_body(received), body, 0, body.Length);
-                }
-                IntPtr array = Native.yx_received_callback_headers(received);
-                var headers = new KeyValuePair<string, string>[(int)Native.yx_received_callback_header_count(received).ToUInt32()];
-                int size = Marshal.SizeOf(typeof(Header));
-                for (int i = 0; i < headers.Length; i++)
-                {
-                    var header = (Header)Marshal.PtrToStructure(new IntPtr(array.ToInt64() + (long)i * size), typeof(Header));
-                    headers[i] = new KeyValuePair<string, string>(Native.Borrowed(header.Name), Native.Borrowed(header.Value));
-                }
-                return new ReceivedCallback { Body = body, Headers = headers };
+                throw new ArgumentOutOfRangeException(nameof(index), "the inbox holds " + inbox.Length + " POSTs");
             }
+            string[][] headers = inbox[index].Headers;
+            var pairs = new KeyValuePair<string, string>[headers.Length];
+            for (int i = 0; i < pairs.Length; i++)
+            {
+                pairs[i] = new KeyValuePair<string, string>(headers[i][0], headers[i][1]);
+            }
+            return new ReceivedCallback { Body = Encoding.UTF8.GetBytes(inbox[index].Body), Headers = pairs };
         }
 
-        public void Dispose()
+        public void Dispose() => handle.Dispose();
+
+        [DataContract]
+        private sealed class MockStats
         {
-            handle.Dispose();
+            [DataMember(Name = "start_count")] internal ulong StartCount { get; set; }
+            [DataMember(Name = "sessions")] internal ulong Sessions { get; set; }
+        }
+
+        [DataContract]
+        private sealed class InboxEntry
+        {
+            [DataMember(Name = "headers")] internal string[][] Headers { get; set; }
+            [DataMember(Name = "body")] internal string Body { get; set; }
         }
     }
 }

@@ -1,6 +1,7 @@
 // The C# suite: every case of tests/vectors through the P/Invoke wrapper (csharp/YunxinEcp.cs),
 // the same way core/tests/vectors.rs runs them, digests cross-checked with .NET's own SHA1 and
-// MD5, the wrapper's exceptions and handles, and a client round trip against the in-process mock.
+// MD5, the wrapper's exceptions and handles, generic API requests, and client round trips
+// against the in-process mock.
 //
 // Usage: mono TestYunxinEcp.exe VECTOR_DIR   (closes with "csharp: N passed, M failed")
 using System;
@@ -8,6 +9,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Json;
 using System.Linq;
+using System.Runtime.Serialization;
 using System.Security.Cryptography;
 using System.Text;
 using YunxinEcp;
@@ -179,6 +181,11 @@ internal static class TestYunxinEcp
                 using (var creds = new Credentials(S(c, "app_key"), S(c, "secret")))
                 {
                     JsonValue got;
+                    if ((ulong)c["cur_time"] == 0)
+                    {
+                        ZeroTime(creds, c);
+                        return;
+                    }
                     try
                     {
                         using (AuthHeaders h = creds.Sign(S(c, "nonce"), (ulong)c["cur_time"]))
@@ -232,6 +239,20 @@ internal static class TestYunxinEcp
         }
     }
 
+    // A CurTime of 0 asks the library for the clock, so the vector's digest of "0" is checked
+    // with the bare Checksum, and the signature is checked to be of now.
+    private static void ZeroTime(Credentials creds, JsonValue c)
+    {
+        JsonValue want = c["expect"]["headers"];
+        Check(Ecp.Checksum(S(c, "secret"), S(c, "nonce"), "0") == (string)want[3][1], "the digest of CurTime 0");
+        using (AuthHeaders h = creds.Sign(S(c, "nonce"), 0))
+        {
+            long now = (long)(DateTime.UtcNow - new DateTime(1970, 1, 1)).TotalSeconds;
+            Check(h.AppKey == (string)want[0][1] && h.Nonce == (string)want[1][1], "key and nonce");
+            Check(Math.Abs(long.Parse(h.CurTime) - now) <= 2 && Sha1Hex(S(c, "secret") + h.Nonce + h.CurTime) == h.CheckSum, "0 reads the clock");
+        }
+    }
+
     private static void Requests(string dir)
     {
         JsonValue v = Load(dir, "requests.json");
@@ -245,17 +266,17 @@ internal static class TestYunxinEcp
                     JsonValue got;
                     try
                     {
-                        using (AuthHeaders auth = creds.Sign(S(v, "nonce"), (ulong)v["cur_time"]))
                         using (EcpRequest request = Build(c["request"], p))
                         {
                             string baseUrl = ((JsonObject)c).ContainsKey("base_url") ? S(c, "base_url") : null;
-                            PreparedRequest prepared = request.Prepare(baseUrl, auth);
+                            PreparedRequest prepared = request.Prepare(baseUrl, creds, S(v, "nonce"), (ulong)v["cur_time"]);
                             var headers = new JsonArray();
                             foreach (var h in prepared.Headers)
                             {
                                 headers.Add(new JsonArray(J(h.Key), J(h.Value)));
                             }
-                            Check(prepared.Body == request.FormBody(), "form body");
+                            // The request's own JSON gives back what it was built from.
+                            Same(JsonValue.Parse(request.ToJson()), new JsonObject { { "request", c["request"] }, { "params", p } });
                             got = new JsonObject
                             {
                                 { "method", J(prepared.Method) }, { "url", J(prepared.Url) },
@@ -421,7 +442,7 @@ internal static class TestYunxinEcp
                     }
                     catch (AuthException e)
                     {
-                        Same(new JsonObject { { "reply", J(Ecp.ReplyBadHttpHeader()) }, { "refusal", J(e.Reason) } }, c["expect"]);
+                        Same(new JsonObject { { "reply", J(e.Reply) }, { "refusal", J(e.Reason) } }, c["expect"]);
                         return;
                     }
                     try
@@ -430,7 +451,7 @@ internal static class TestYunxinEcp
                     }
                     catch (ValidationException e)
                     {
-                        got = new JsonObject { { "reply", J(Ecp.ReplyBadParam(e.Field)) }, { "field", J(e.Field) } };
+                        got = new JsonObject { { "reply", J(e.Reply) }, { "field", J(e.Field) } };
                     }
                     Same(got, c["expect"]);
                 });
@@ -498,7 +519,8 @@ internal static class TestYunxinEcp
             {
                 p = call.PrepareNow(null, creds);
             }
-            Check(p.Url == "https://api.netease.im/call/ecp/startcall.action" && p.Endpoint == "start_call", "default URL");
+            Check(p.Url == "https://api.netease.im/call/ecp/startcall.action" && p.Method == "POST", "default URL");
+            Check(p.Headers[4].Key == "Content-Type" && Sha1Hex(Secret + p.Headers[1].Value + p.Headers[2].Value) == p.Headers[3].Value, "signed afresh");
             creds.Dispose();
             creds.Dispose();
             Throws<ObjectDisposedException>(() => creds.SignNow());
@@ -519,6 +541,81 @@ internal static class TestYunxinEcp
                 Check(e.IsCallEnd && e.Record.Session == "s-3" && e.Record.BilledMinutes == 2, "the record");
                 var bad = new Dictionary<string, string> { { "AppKey", Key }, { "CurTime", now }, { "MD5", twice }, { "CheckSum", Sha1Hex(Secret + twice + now) } };
                 Check(Throws<CallbackException>(() => verifier.Verify(body, bad)).Reason == "md5_mismatch", "md5_mismatch");
+            }
+        });
+    }
+
+    // A caller's own contract for an answer of EcpClient.Request<T>.
+    [DataContract]
+    private sealed class StartAnswer
+    {
+        [DataMember(Name = "code")] public long Code { get; set; }
+        [DataMember(Name = "obj")] public StartObj Obj { get; set; }
+    }
+
+    [DataContract]
+    private sealed class StartObj
+    {
+        [DataMember(Name = "session")] public string Session { get; set; }
+    }
+
+    private static readonly Dictionary<string, string> UserParams = new Dictionary<string, string> { { "accid", "zhangsan" }, { "name", "张三" } };
+
+    private static void Api()
+    {
+        Case("api: a path that is not a plain absolute path is refused, naming \"path\"", () =>
+        {
+            foreach (string bad in new[] { "nimserver/user/create.action", "https://api.netease.im/x", "/a/../b", "/a?b=1", "//a" })
+            {
+                var e = Throws<ValidationException>(() => EcpRequest.Api(bad, UserParams).Dispose());
+                Check(e.Field == "path" && e.Rule == "api_path", "bad path '" + bad + "': " + e.Field + "/" + e.Rule);
+            }
+            Check(Throws<YunxinEcpException>(() => EcpRequest.Api(null, UserParams)).Result == Result.NullArgument, "NULL path");
+            Check(Throws<ValidationException>(() => EcpRequest.Api("", UserParams)).Field == "path", "an empty path");
+            var empty = Throws<ValidationException>(() => EcpRequest.Api("/a", new[] { new KeyValuePair<string, string>("", "x") }));
+            Check(empty.Field == "params" && empty.Rule == "empty" && empty.Index == 0, "an empty name");
+        });
+
+        Case("api: a request's JSON, its prepared form, and its answer read", () =>
+        {
+            using (var creds = new Credentials(Key, Secret))
+            using (var request = EcpRequest.Api("/nimserver/user/create.action", UserParams, true))
+            {
+                Same(JsonValue.Parse(request.ToJson()), JsonValue.Parse(
+                    "{\"request\":\"api\",\"params\":{\"path\":\"/nimserver/user/create.action\",\"params\":[[\"accid\",\"zhangsan\"],[\"name\",\"张三\"]],\"idempotent\":true}}"));
+                PreparedRequest p = request.Prepare(null, creds, "abc", 1700000000);
+                Check(p.Url == "https://api.netease.im/nimserver/user/create.action" && p.Body == "accid=zhangsan&name=%E5%BC%A0%E4%B8%89", "URL and body");
+                Check(p.Headers[3].Value == Sha1Hex(Secret + "abc1700000000"), "signed as every request");
+                string ok = "{\"code\":200,\"info\":{\"accid\":\"zhangsan\"}}";
+                Check(Ecp.ParseApiResponse(request, 200, Bytes(ok)) == ok, "the whole body");
+                var e = Throws<ApiException>(() => Ecp.ParseApiResponse(request, 200, Bytes("{\"code\":414,\"desc\":\"already register\"}")));
+                Check(e.ApiCode == 414 && e.ApiMessage == "already register" && e.RetryAdvice == "never", "a code other than 200");
+                Check(Throws<ProtocolException>(() => Ecp.ParseApiResponse(request, 200, Bytes("[]"))).Reason != null, "no code");
+            }
+        });
+
+        Case("api: against the mock, a path it does not serve, and an ECP path", () =>
+        {
+            using (MockServer mock = MockServer.Start())
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (var client = new EcpClient(creds, new ClientOptions { BaseUrl = mock.BaseUrl, BackoffMs = 10 }))
+            {
+                Check(Throws<ValidationException>(() => client.Request("../user/create.action", UserParams)).Field == "path", "refused before sending");
+                // The mock serves only the ECP paths: any other is HTTP 404 "not found", which is no
+                // JSON; a request not marked idempotent may have taken effect and is not sent again.
+                var e = Throws<ProtocolException>(() => client.Request("/nimserver/user/create.action", UserParams));
+                Check(e.Reason == "not_json" && e.HttpStatus == 404 && e.RawBody == "not found", "404 not found: " + e.Message);
+                Check(e.MaybeSent && e.RetryAdvice == "outcome_unknown", "may have taken effect");
+                var seen = ((JsonArray)JsonValue.Parse(mock.Control("GET", "/_mock/requests"))).Where(r => (string)r["path"] == "/nimserver/user/create.action");
+                Check(seen.Count() == 1 && (string)seen.First()["body"] == "accid=zhangsan&name=%E5%BC%A0%E4%B8%89", "sent once, form-encoded");
+                // An ECP path through the generic request: the whole answer, read into the caller's type.
+                var answer = client.Request<StartAnswer>("/call/ecp/startcall.action", new Dictionary<string, string>
+                {
+                    { "callerAcc", "liuxuanlin" }, { "caller", "13888888888" }, { "callee", "13777777777" }, { "maxDur", "100" },
+                });
+                Check(answer.Code == 200 && answer.Obj.Session.Length == 36 && mock.StartCount == 1, "a call placed");
+                var api = Throws<ApiException>(() => client.Request("/call/ecp/queryBySession.action", new Dictionary<string, string> { { "session", "nope" }, { "type", "1" } }, true));
+                Check(api.ApiCode == 404 && api.Json.Contains("\"path\":\"/call/ecp/queryBySession.action\""), "a code other than 200 is an ApiException");
             }
         });
     }
@@ -609,8 +706,8 @@ internal static class TestYunxinEcp
                 }
                 var zero = new[]
                 {
-                    Tuple.Create(new ClientOptions { ConnectTimeoutMs = 0 }, "connect_timeout"),
-                    Tuple.Create(new ClientOptions { TimeoutMs = 0 }, "timeout"),
+                    Tuple.Create(new ClientOptions { ConnectTimeoutMs = 0 }, "connect_timeout_ms"),
+                    Tuple.Create(new ClientOptions { TimeoutMs = 0 }, "timeout_ms"),
                     Tuple.Create(new ClientOptions { MaxResponseBytes = 0 }, "max_response_bytes"),
                 };
                 foreach (var z in zero)
@@ -620,9 +717,9 @@ internal static class TestYunxinEcp
                 }
                 var absurd = new[]
                 {
-                    Tuple.Create(new ClientOptions { ConnectTimeoutMs = ulong.MaxValue }, "connect_timeout"),
-                    Tuple.Create(new ClientOptions { TimeoutMs = ulong.MaxValue }, "timeout"),
-                    Tuple.Create(new ClientOptions { BackoffMs = 9300000000000000000UL }, "backoff"),
+                    Tuple.Create(new ClientOptions { ConnectTimeoutMs = ulong.MaxValue }, "connect_timeout_ms"),
+                    Tuple.Create(new ClientOptions { TimeoutMs = ulong.MaxValue }, "timeout_ms"),
+                    Tuple.Create(new ClientOptions { BackoffMs = 9300000000000000000UL }, "backoff_ms"),
                 };
                 foreach (var a in absurd)
                 {
@@ -647,6 +744,7 @@ internal static class TestYunxinEcp
         Callbacks(dir);
         Server(dir);
         Wrapper();
+        Api();
         Mock();
         Console.WriteLine("csharp: " + passed + " passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The C# suite, through P/Invoke on Mono, self-sufficient on a fresh Debian machine:
 #
-# - installs mono-mcs, mono-runtime and libmono-system-json4.0-cil (System.Json, to read the
-#   vectors) with apt-get when missing;
+# - installs mono-mcs, mono-runtime, libmono-system-runtime-serialization4.0-cil (the
+#   DataContractJsonSerializer the wrapper reads the library's JSON with) and
+#   libmono-system-json4.0-cil (System.Json, to read the vectors) with apt-get when missing;
 # - builds the library (cargo build --release -p yunxin-ecp-ffi, honouring CARGO_TARGET_DIR);
 # - compiles csharp/YunxinEcp.cs with tests/csharp/TestYunxinEcp.cs (mcs, C# 7.2, warnings as
 #   errors) and runs it with mono: every vector, the wrapper, the client against the mock;
@@ -17,7 +18,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 need=()
 command -v mcs >/dev/null 2>&1 || need+=(mono-mcs)
 command -v mono >/dev/null 2>&1 || need+=(mono-runtime)
-dpkg -s libmono-system-json4.0-cil >/dev/null 2>&1 || need+=(libmono-system-json4.0-cil)
+for package in libmono-system-runtime-serialization4.0-cil libmono-system-json4.0-cil; do
+  dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
+done
 bash scripts/apt-install.sh "${need[@]}" || exit 1
 
 cargo build --release -p yunxin-ecp-ffi || exit 1
@@ -25,7 +28,7 @@ export LD_LIBRARY_PATH="$CARGO_TARGET_DIR/release${LD_LIBRARY_PATH:+:$LD_LIBRARY
 
 build="$(mktemp -d)"
 trap 'rm -rf "$build"' EXIT
-mcs_flags=(-langversion:7.2 -warnaserror -nologo)
+mcs_flags=(-langversion:7.2 -warnaserror -nologo -r:System.Runtime.Serialization.dll -r:System.Xml.dll)
 
 passed=0
 failed=0

@@ -15,8 +15,10 @@ for tool in mcs mono; do
     exit 0
   fi
 done
-if ! dpkg -s libmono-system-json4.0-cil >/dev/null 2>&1; then
-  bash scripts/apt-install.sh libmono-system-json4.0-cil
-fi
+need=()
+for package in libmono-system-runtime-serialization4.0-cil libmono-system-json4.0-cil; do
+  dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
+done
+bash scripts/apt-install.sh "${need[@]}"
 cargo build --release -q -p yunxin-ecp-ffi
-mcs -langversion:7.2 -warnaserror -nologo -r:System.Json -out:"$out" csharp/YunxinEcp.cs tests/faults/Faults.cs
+mcs -langversion:7.2 -warnaserror -nologo -r:System.Json -r:System.Runtime.Serialization -r:System.Xml -out:"$out" csharp/YunxinEcp.cs tests/faults/Faults.cs

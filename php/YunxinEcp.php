@@ -8,16 +8,17 @@
  *
  *     $client = new Client(Credentials::fromEnv());
  *     $session = $client->startCall('liuxuanlin', '13888888888', '13777777777', 100);
+ *     $answer = $client->request('/nimserver/user/create.action', ['accid' => 'zhangsan']);
  *
- * Every failure is an exception (YunxinEcp\Exception and its subclasses) carrying the result
+ * Every failure is an exception (YunxinEcp\Exception and its subclasses) carrying the error's
  * kind, the API code and message, the retry advice and whether the request may have been sent.
  * Every string and handle the library returns is freed here: callers never see a pointer.
  *
- * Loading: Ffi::get() uses the scope YUNXIN_ECP when it was preloaded (see php/preload.php),
- * otherwise it reads the PHP-FFI header (YUNXIN_ECP_HEADER, default include/yunxin_ecp_php.h
- * next to this directory) and opens the library (YUNXIN_ECP_LIB, default libyunxin_ecp.so from
- * the system's library path). FFI must be enabled: ffi.enable=preload (PHP's default, which
- * allows the CLI and preloaded code) or ffi.enable=true.
+ * Loading: Ffi::get() uses the scope YUNXIN_ECP when it was preloaded (see Ffi::preloadHeader()),
+ * otherwise it reads the C header (YUNXIN_ECP_HEADER, default include/yunxin_ecp.h next to this
+ * directory) and opens the library (YUNXIN_ECP_LIB, default libyunxin_ecp.so from the system's
+ * library path). FFI must be enabled: ffi.enable=preload (PHP's default, which allows the CLI
+ * and preloaded code) or ffi.enable=true.
  */
 
 declare(strict_types=1);
@@ -27,31 +28,13 @@ namespace YunxinEcp;
 use FFI as NativeFfi;
 use FFI\CData;
 
-/** The result kinds of the C ABI (yx_result). */
-final class Result
-{
-    public const OK = 0;
-    public const VALIDATION = 1;
-    public const API = 2;
-    public const PROTOCOL = 3;
-    public const CALLBACK = 4;
-    public const AUTH = 5;
-    public const TRANSPORT = 6;
-    public const ENTROPY = 7;
-    public const NULL_ARGUMENT = 8;
-    public const INVALID_UTF8 = 9;
-    public const INVALID_ARGUMENT = 10;
-    public const IO = 11;
-    public const PANIC = 12;
-    public const OTHER = 13;
-}
-
-/** The three ECP endpoints (yx_endpoint). */
+/** The ECP endpoints, and any other API path (yx_endpoint): what parseStartResponse() and codeRetryAdvice() take. */
 final class Endpoint
 {
     public const START_CALL = 1;
     public const START_CONF = 2;
     public const QUERY_BY_SESSION = 3;
+    public const API = 4;
 }
 
 /** The query's `type` (yx_session_kind). */
@@ -69,10 +52,7 @@ final class Ffi
     /** The loaded library. */
     public static function get(): NativeFfi
     {
-        if (self::$ffi === null) {
-            self::$ffi = self::load();
-        }
-        return self::$ffi;
+        return self::$ffi ??= self::load();
     }
 
     /**
@@ -88,22 +68,68 @@ final class Ffi
                 // Not preloaded: read the header below.
             }
         }
-        $library ??= getenv('YUNXIN_ECP_LIB') ?: 'libyunxin_ecp.so';
-        $header ??= getenv('YUNXIN_ECP_HEADER') ?: dirname(__DIR__) . '/include/yunxin_ecp_php.h';
+        $library = self::library($library);
+        try {
+            return self::$ffi = self::checked(NativeFfi::cdef(self::declarations($header), $library));
+        } catch (NativeFfi\Exception $e) {
+            // FFI resolves every declared function first: a library of another ABI fails here,
+            // on a function it lacks. Name the versions when it can tell its own.
+            self::checked(NativeFfi::cdef('uint32_t yx_abi_version(void);', $library));
+            throw $e;
+        }
+    }
+
+    /**
+     * The header for PHP's ffi.preload: the declarations with the FFI_SCOPE and FFI_LIB
+     * directives FFI::load() reads. Under PHP-FPM only preloaded code may use FFI (with the
+     * default ffi.enable=preload), and PHP refuses FFI::load() in a preload script run as
+     * opcache.preload_user, so the scope has to come from ffi.preload: write this to a file once
+     * per install or upgrade of the library, e.g.
+     *
+     *     php -r 'require "php/YunxinEcp.php"; echo YunxinEcp\Ffi::preloadHeader();' > yunxin_ecp_php.h
+     */
+    public static function preloadHeader(?string $library = null, ?string $header = null): string
+    {
+        return "#define FFI_SCOPE \"YUNXIN_ECP\"\n#define FFI_LIB \"" . addcslashes(self::library($library), '"\\')
+            . "\"\n" . self::declarations($header);
+    }
+
+    private static function library(?string $library): string
+    {
+        return $library ?? (getenv('YUNXIN_ECP_LIB') ?: 'libyunxin_ecp.so');
+    }
+
+    /**
+     * The C header as FFI::cdef() takes it. Its parser knows no preprocessor: every directive
+     * goes, and so do the `#ifdef __cplusplus` blocks (which hold only `extern "C" {` or its
+     * `}`). The header is generated so that nothing else needs undoing. Dropped lines stay
+     * empty, so that a parse error names the header's own line number.
+     */
+    private static function declarations(?string $header): string
+    {
+        $header ??= getenv('YUNXIN_ECP_HEADER') ?: dirname(__DIR__) . '/include/yunxin_ecp.h';
         $code = @file_get_contents($header);
         if ($code === false) {
             throw new \RuntimeException("cannot read the yunxin_ecp header $header");
         }
-        // FFI::cdef() takes declarations only: drop the two directives that FFI::load() reads.
-        $code = preg_replace('/^#define FFI_(SCOPE|LIB) .*$/m', '', $code);
-        return self::$ffi = self::checked(NativeFfi::cdef($code, $library));
+        $lines = explode("\n", $code);
+        $inCplusplus = false;
+        foreach ($lines as &$line) {
+            $directive = str_starts_with(ltrim($line), '#');
+            // A C++ block opens at its #ifdef and closes at the next directive, its #endif.
+            $inCplusplus = $directive ? str_starts_with(ltrim($line), '#ifdef __cplusplus') : $inCplusplus;
+            $line = $directive || $inCplusplus ? '' : $line;
+        }
+        return implode("\n", $lines);
     }
 
+    /** The #define of the header's ABI version is a directive, dropped above: the class constant stands in. */
     private static function checked(NativeFfi $ffi): NativeFfi
     {
-        if ($ffi->yx_abi_version() !== 1) {
-            throw new \RuntimeException('libyunxin_ecp has ABI ' . $ffi->yx_abi_version()
-                . '; this wrapper speaks ABI 1');
+        $abi = $ffi->yx_abi_version();
+        if ($abi !== YunxinEcp::ABI_VERSION) {
+            throw new \RuntimeException("libyunxin_ecp has ABI version $abi; this wrapper speaks ABI version "
+                . YunxinEcp::ABI_VERSION . ': install the library and the wrapper of one release');
         }
         return $ffi;
     }
@@ -115,12 +141,18 @@ final class Ffi
  */
 class Exception extends \RuntimeException
 {
-    /** @param array<string, mixed> $detail the error's JSON form (yx_error_to_json) */
+    /**
+     * @param int $result the yx_result the function returned
+     * @param array<string, mixed> $detail the error's JSON form (yx_error_to_json)
+     * @param ?string $serverReply the service's answer to a request refused this way (auth and
+     *                             validation errors; yx_server_reply_refusal)
+     */
     public function __construct(
         public readonly int $result,
         public readonly array $detail,
+        private readonly ?string $serverReply = null,
     ) {
-        $code = $result === Result::API ? (int) ($detail['code'] ?? 0) : $result;
+        $code = $this->kind() === 'api' ? (int) ($detail['code'] ?? 0) : $result;
         parent::__construct((string) ($detail['message'] ?? 'unknown error'), $code);
     }
 
@@ -188,6 +220,18 @@ class Exception extends \RuntimeException
     public function rawBody(): ?string
     {
         return $this->detail['raw_body'] ?? null;
+    }
+
+    /**
+     * Server side: the body to answer a refused request with (HTTP 200), byte for byte as the
+     * service does: `{"desc":"bad http header","code":414}` for an AuthException of
+     * verifyRequest(), `{"code":414,"msg":"bad param '<field>'"}` for a ValidationException of
+     * parseServerRequest(). It is read while the library's error object lives, which the
+     * exception does not keep; null for errors the service has no answer for.
+     */
+    public function serverReply(): ?string
+    {
+        return $this->serverReply;
     }
 }
 
@@ -299,7 +343,7 @@ final class Handle
 final class CList
 {
     /** @param list<string>|list<array{0: string, 1: string}> $items */
-    private function __construct(public readonly bool $headers, public readonly array $items) {}
+    private function __construct(public readonly bool $pairs, public readonly array $items) {}
 
     /**
      * A `const char *[]`: strings (or integers, as decimal text) without NUL bytes.
@@ -316,22 +360,23 @@ final class CList
     }
 
     /**
-     * A `yx_header[]` from ['Name' => 'value', ...] or [['Name', 'value'], ...].
+     * A `yx_pair[]` (headers, or the parameters of an API request) from ['name' => 'value', ...]
+     * or [['name', 'value'], ...]; the second form allows a name twice.
      *
-     * @param array<mixed> $headers
+     * @param array<mixed> $pairs
      */
-    public static function headers(array $headers): self
+    public static function pairs(array $pairs, string $name): self
     {
         $items = [];
-        foreach ($headers as $name => $value) {
+        foreach ($pairs as $key => $value) {
             $i = count($items);
             if (is_array($value)) {
                 if (!array_is_list($value) || count($value) !== 2) {
-                    throw new \InvalidArgumentException("headers[$i] must be a name and a value");
+                    throw new \InvalidArgumentException("{$name}[$i] must be a name and a value");
                 }
-                [$name, $value] = $value;
+                [$key, $value] = $value;
             }
-            $items[] = [self::text($name, "headers[$i].name"), self::text($value, "headers[$i].value")];
+            $items[] = [self::text($key, "{$name}[$i].name"), self::text($value, "{$name}[$i].value")];
         }
         return new self(true, $items);
     }
@@ -357,7 +402,9 @@ final class CList
  * zend.exception_ignore_args is on), and a CData among them outlives what it points to: an
  * FFI::addr() of a local `yx_request *` out-variable points into that local's buffer and names
  * that local's type, both freed when the frame that owned the local returned, so rendering the
- * trace later ((string), print_r, an uncaught exception's report) read freed memory.
+ * trace later ((string), print_r, an uncaught exception's report) read freed memory. For the
+ * same reason the exception of a failed call is made from plain values, after the error object
+ * is read and freed.
  *
  * The C arguments ($args) are plain PHP values: int, string (bytes, or a C string checked with
  * text()), null (a NULL pointer), Handle (its pointer), \SensitiveParameterValue (its value: a
@@ -365,6 +412,13 @@ final class CList
  */
 final class Native
 {
+    private const RANGES = [
+        'uint64_t' => [0, PHP_INT_MAX],
+        'uint32_t' => [0, 0xFFFF_FFFF],
+        'uint16_t' => [0, 0xFFFF],
+        'int32_t' => [-0x8000_0000, 0x7FFF_FFFF],
+    ];
+
     /** Calls a fallible function (its last argument, err_out, is added here); throws on error. */
     public static function call(string $function, array $args = []): void
     {
@@ -391,41 +445,45 @@ final class Native
         return $handle;
     }
 
-    /** As call(), for a function whose out-parameter is a `size_t`. */
-    public static function size(string $function, array $args = []): int
+    /**
+     * As handle(), for a result read once: the new object's JSON form ($toJson, e.g.
+     * yx_call_record_to_json), the object freed right away.
+     */
+    public static function jsonOfNew(string $type, string $function, array $args, string $toJson): mixed
     {
-        return self::invoke($function, $args, true, 'size_t');
+        $handle = self::handle($type, $function, $args);
+        try {
+            return self::json($toJson, [$handle]);
+        } finally {
+            $handle->close();
+        }
     }
 
-    /** Calls a function without err_out; returns its number or `const char *` as PHP's (null: void). */
+    /**
+     * The name/value pairs of a header list: the new `yx_headers *` a fallible function writes
+     * (freed here), or the borrowed `const yx_headers *` an accessor returns.
+     *
+     * @return list<array{0: string, 1: string}>
+     */
+    public static function headers(string $function, array $args, bool $fallible): array
+    {
+        return self::invoke($function, $args, $fallible, 'headers');
+    }
+
+    /** Calls a function without err_out; returns its number or `const char *` as PHP's (null: void or NULL). */
     public static function value(string $function, array $args = []): int|string|null
     {
         return self::invoke($function, $args, false);
     }
 
-    /** Calls a function returning `const uint8_t *`: its $length bytes. */
-    public static function bytes(string $function, array $args, int $length): string
-    {
-        return self::invoke($function, $args, false, 'bytes', $length);
-    }
-
     /**
-     * Calls a function returning `const yx_header *`: its $count pairs.
-     *
-     * @return list<array{0: string, 1: string}>
+     * A PHP string as a C string argument (null: a NULL pointer, "the default"). C strings end
+     * at the first NUL byte, so a string holding one would be cut short silently: refuse it
+     * instead. The value may be a secret (see secret()): no trace shows it.
      */
-    public static function headers(string $function, array $args, int $count): array
+    public static function text(#[\SensitiveParameter] ?string $value, string $name): ?string
     {
-        return self::invoke($function, $args, false, 'headers', $count);
-    }
-
-    /**
-     * A PHP string as a C string argument. C strings end at the first NUL byte, so a string
-     * holding one would be cut short silently: refuse it instead.
-     */
-    public static function text(string $value, string $name): string
-    {
-        if (str_contains($value, "\0")) {
+        if ($value !== null && str_contains($value, "\0")) {
             throw new \InvalidArgumentException("$name contains a NUL byte");
         }
         return $value;
@@ -434,38 +492,16 @@ final class Native
     /** text() for a secret: the value travels wrapped, so no frame of a trace shows it. */
     public static function secret(#[\SensitiveParameter] string $value, string $name): \SensitiveParameterValue
     {
-        if (str_contains($value, "\0")) {
-            throw new \InvalidArgumentException("$name contains a NUL byte");
-        }
-        return new \SensitiveParameterValue($value);
+        return new \SensitiveParameterValue(self::text($value, $name));
     }
 
-    /** An integer for a `uint64_t` or `size_t`: a negative one is refused, not wrapped around. */
-    public static function u64(int $value, string $name): int
+    /**
+     * An integer for a C integer $type (`uint64_t` also for `size_t`): one out of its range is
+     * refused, where FFI would wrap it around (-1 seconds as 2^64 - 1).
+     */
+    public static function int(int $value, string $name, string $type = 'uint64_t'): int
     {
-        return self::range($value, $name, 0, PHP_INT_MAX);
-    }
-
-    /** An integer for a `uint32_t`. */
-    public static function u32(int $value, string $name): int
-    {
-        return self::range($value, $name, 0, 0xFFFF_FFFF);
-    }
-
-    /** An integer for a `uint16_t`. */
-    public static function u16(int $value, string $name): int
-    {
-        return self::range($value, $name, 0, 0xFFFF);
-    }
-
-    /** An integer for an `int32_t`. */
-    public static function i32(int $value, string $name): int
-    {
-        return self::range($value, $name, -0x8000_0000, 0x7FFF_FFFF);
-    }
-
-    private static function range(int $value, string $name, int $min, int $max): int
-    {
+        [$min, $max] = self::RANGES[$type];
         if ($value < $min || $value > $max) {
             throw new \InvalidArgumentException("$name $value is out of range ($min to $max)");
         }
@@ -476,9 +512,9 @@ final class Native
      * The one place that calls the library.
      *
      * @param list<mixed> $args
-     * @param Handle|'string'|'size_t'|'bytes'|'headers'|null $out
+     * @param Handle|'string'|'headers'|null $out what the function gives back besides its result
      */
-    private static function invoke(string $function, array $args, bool $fallible, Handle|string|null $out = null, int $length = 0): mixed
+    private static function invoke(string $function, array $args, bool $fallible, Handle|string|null $out = null): mixed
     {
         $ffi = Ffi::get();
         $keep = []; // C copies of strings and the arrays holding them, alive until the call returns
@@ -503,9 +539,9 @@ final class Native
                     array_push($cargs, null, 0);
                     continue;
                 }
-                $array = $ffi->new(($arg->headers ? 'yx_header' : 'const char*') . "[$count]");
+                $array = $ffi->new(($arg->pairs ? 'yx_pair' : 'const char*') . "[$count]");
                 foreach ($arg->items as $i => $item) {
-                    if ($arg->headers) {
+                    if ($arg->pairs) {
                         $array[$i]->name = $cString($item[0]);
                         $array[$i]->value = $cString($item[1]);
                     } else {
@@ -523,8 +559,8 @@ final class Native
         $cell = null;
         if ($out instanceof Handle) {
             $cargs[] = $out->target();
-        } elseif ($out === 'string' || $out === 'size_t') {
-            $cell = $ffi->new($out === 'string' ? 'char*' : 'size_t');
+        } elseif ($out !== null && $fallible) {
+            $cell = $ffi->new($out === 'string' ? 'char*' : 'yx_headers*');
             $cargs[] = NativeFfi::addr($cell);
         }
         $err = null;
@@ -541,23 +577,28 @@ final class Native
             throw new \LogicException("$function: {$e->getMessage()}");
         }
 
-        if ($fallible && $result !== Result::OK) {
+        if ($fallible && $result !== 0) {
             $detail = ['kind' => 'other', 'message' => 'unknown error'];
+            $reply = null;
             if (!NativeFfi::isNull($err)) {
-                $json = $ffi->new('char*');
-                if ($ffi->yx_error_to_json($err, NativeFfi::addr($json), null) === Result::OK && !NativeFfi::isNull($json)) {
-                    $decoded = json_decode(NativeFfi::string($json), true);
-                    $ffi->yx_string_free($json);
-                    if (is_array($decoded)) {
-                        $detail = $decoded;
+                // A `char *` written about the error: its text, or null when the library has none.
+                $about = static function (string $function) use ($ffi, $err): ?string {
+                    $text = $ffi->new('char*');
+                    if ($ffi->$function($err, NativeFfi::addr($text), null) !== 0 || NativeFfi::isNull($text)) {
+                        return null;
                     }
-                } else {
-                    $detail['message'] = (string) $ffi->yx_error_message($err);
+                    $copy = NativeFfi::string($text);
+                    $ffi->yx_string_free($text);
+                    return $copy;
+                };
+                $decoded = json_decode((string) $about('yx_error_to_json'), true);
+                $detail = is_array($decoded) ? $decoded : ['kind' => 'other', 'message' => (string) $ffi->yx_error_message($err)];
+                if (in_array($detail['kind'] ?? null, ['auth', 'validation'], true)) {
+                    $reply = $about('yx_server_reply_refusal');
                 }
                 $ffi->yx_error_free($err);
             }
-            // Made here, with every CData of the call still a local of this frame.
-            throw self::exception($result, $detail);
+            throw self::exception($result, $detail, $reply);
         }
 
         if ($out instanceof Handle) {
@@ -572,16 +613,16 @@ final class Native
             $ffi->yx_string_free($cell);
             return $text;
         }
-        if ($out === 'size_t') {
-            return $cell->cdata;
-        }
-        if ($out === 'bytes') {
-            return $length === 0 || $result === null || NativeFfi::isNull($result) ? '' : NativeFfi::string($result, $length);
-        }
         if ($out === 'headers') {
+            $list = $fallible ? $cell : $result;
             $pairs = [];
-            for ($i = 0; $i < $length; $i++) {
-                $pairs[] = [NativeFfi::string($result[$i]->name), NativeFfi::string($result[$i]->value)];
+            if ($list !== null && !NativeFfi::isNull($list)) {
+                for ($i = 0, $count = $ffi->yx_headers_count($list); $i < $count; $i++) {
+                    $pairs[] = [$ffi->yx_headers_name($list, $i), $ffi->yx_headers_value($list, $i)];
+                }
+                if ($fallible) {
+                    $ffi->yx_headers_free($list); // ours; an accessor's list is only lent
+                }
             }
             return $pairs;
         }
@@ -589,29 +630,35 @@ final class Native
             if (NativeFfi::typeof($result)->getKind() === NativeFfi\CType::TYPE_VOID) {
                 return null;
             }
-            throw new \LogicException("$function returns a pointer: read it with bytes() or headers()");
+            throw new \LogicException("$function returns a pointer: read it in invoke()");
         }
         return $result;
     }
 
     /** The exception of a failed call, from plain values. */
-    private static function exception(int $result, array $detail): Exception
+    private static function exception(int $result, array $detail, ?string $reply): Exception
     {
-        return match ($result) {
-            Result::VALIDATION => new ValidationException($result, $detail),
-            Result::API => new ApiException($result, $detail),
-            Result::PROTOCOL => new ProtocolException($result, $detail),
-            Result::CALLBACK => new CallbackException($result, $detail),
-            Result::AUTH => new AuthException($result, $detail),
-            Result::TRANSPORT => new TransportException($result, $detail),
+        return match ($detail['kind'] ?? null) {
+            'validation' => new ValidationException($result, $detail, $reply),
+            'api' => new ApiException($result, $detail),
+            'protocol' => new ProtocolException($result, $detail),
+            'callback' => new CallbackException($result, $detail),
+            'auth' => new AuthException($result, $detail, $reply),
+            'transport' => new TransportException($result, $detail),
             default => new Exception($result, $detail),
         };
     }
 }
 
-/** Functions without a handle: signing primitives, response parsing, the code table. */
+/** Functions without a handle: signing primitives, response parsing, the code table, the server side. */
 final class YunxinEcp
 {
+    /** The ABI this wrapper speaks (the header's YX_ABI_VERSION); the library must report the same. */
+    public const ABI_VERSION = 2;
+
+    /** The names of yx_retry_advice's values, as the error JSON spells them. */
+    private const RETRY_ADVICE = ['never', 'safe', 'backoff', 'once_after_delay', 'outcome_unknown'];
+
     /** The library's version, e.g. "0.1.0". */
     public static function version(): string
     {
@@ -643,7 +690,7 @@ final class YunxinEcp
     /** A nonce of $length lowercase hex characters from the OS CSPRNG. */
     public static function generateNonce(int $length = 32): string
     {
-        return Native::string('yx_generate_nonce', [Native::u64($length, 'length')]);
+        return Native::string('yx_generate_nonce', [Native::int($length, 'length')]);
     }
 
     /** What a service code means. */
@@ -652,11 +699,10 @@ final class YunxinEcp
         return Native::value('yx_code_meaning', [$code]);
     }
 
-    /** Whether a request to $endpoint answered $code may be sent again ("never", "safe", ...). */
+    /** Whether a request to $endpoint (an Endpoint value) answered $code may be sent again ("never", "safe", ...). */
     public static function codeRetryAdvice(int $code, int $endpoint): string
     {
-        $advice = Native::value('yx_code_retry_advice', [$code, Native::i32($endpoint, 'endpoint')]);
-        return Native::value('yx_retry_advice_code', [$advice]);
+        return self::RETRY_ADVICE[Native::value('yx_code_retry_advice', [$code, Native::int($endpoint, 'endpoint', 'int32_t')])];
     }
 
     /** @return list<array{code: int, meaning: string, retry_start: string, retry_query: string}> */
@@ -668,38 +714,49 @@ final class YunxinEcp
     /** Minutes billed for a call: every started minute counts. */
     public static function billedMinutes(int $durationSec): int
     {
-        return Native::value('yx_billed_minutes', [Native::u64($durationSec, 'duration_sec')]);
+        return Native::value('yx_billed_minutes', [Native::int($durationSec, 'duration_sec')]);
     }
 
     /** The cost in fen at $fenPerMinute (12 is the published rate). */
     public static function costFen(int $durationSec, int $fenPerMinute = 12): int
     {
-        return Native::value('yx_cost_fen', [Native::u64($durationSec, 'duration_sec'), Native::u64($fenPerMinute, 'fen_per_minute')]);
+        return Native::value('yx_cost_fen', [Native::int($durationSec, 'duration_sec'), Native::int($fenPerMinute, 'fen_per_minute')]);
     }
 
     /** Reads a start answer (Endpoint::START_CALL or START_CONF) and returns the session. */
     public static function parseStartResponse(int $endpoint, int $httpStatus, string $body): string
     {
         return Native::string('yx_parse_start_response', [
-            Native::i32($endpoint, 'endpoint'),
-            Native::u16($httpStatus, 'http_status'),
-            $body,
-            strlen($body),
+            Native::int($endpoint, 'endpoint', 'int32_t'), Native::int($httpStatus, 'http_status', 'uint16_t'), $body, strlen($body),
         ]);
     }
 
     /**
-     * Reads a queryBySession answer into the record (see CallRecord::fromHandle for its keys).
+     * Reads a queryBySession answer into the record. Keys: session, init_account, caller,
+     * callee, members (list or null), create_time_ms, start_time, duration_sec, status, legs
+     * (list of endpoint, end_time, hang_cause), raw, answered, billed_minutes, cost_fen,
+     * is_conference.
      *
      * @return array<string, mixed>
      */
     public static function parseQueryResponse(int $httpStatus, string $body): array
     {
-        return CallRecord::fromHandle(Native::handle('yx_call_record', 'yx_parse_query_response', [
-            Native::u16($httpStatus, 'http_status'),
-            $body,
-            strlen($body),
-        ]));
+        return Native::jsonOfNew('yx_call_record', 'yx_parse_query_response', [
+            Native::int($httpStatus, 'http_status', 'uint16_t'), $body, strlen($body),
+        ], 'yx_call_record_to_json');
+    }
+
+    /**
+     * Reads the answer to a request of Request::api(): its whole JSON body. A code other than
+     * 200 is an ApiException, an answer that is no such JSON a ProtocolException.
+     *
+     * @return array<string, mixed>
+     */
+    public static function parseApiResponse(Request $request, int $httpStatus, string $body): array
+    {
+        return Native::json('yx_parse_api_response', [
+            $request->handle(), Native::int($httpStatus, 'http_status', 'uint16_t'), $body, strlen($body),
+        ]);
     }
 
     /**
@@ -710,11 +767,12 @@ final class YunxinEcp
      */
     public static function parseCallback(string $body): array
     {
-        return CallbackVerifier::eventToArray(Native::handle('yx_callback_event', 'yx_callback_parse', [$body, strlen($body)]));
+        return Native::jsonOfNew('yx_callback_event', 'yx_callback_parse', [$body, strlen($body)], 'yx_callback_event_to_json');
     }
 
     /**
-     * Server side: checks the auth headers of an incoming request; throws AuthException.
+     * Server side: checks the auth headers of an incoming request at $nowSecs (null or 0: now);
+     * throws AuthException, whose serverReply() is the answer to send.
      *
      * @param array<mixed> $headers ['Name' => 'value'] or [['Name', 'value']]
      */
@@ -722,38 +780,23 @@ final class YunxinEcp
     {
         Native::call('yx_server_verify_request', [
             $app->handle(),
-            CList::headers($headers),
-            Native::u64($nowSecs ?? time(), 'now_secs'),
-            Native::u64($windowSecs, 'window_secs'),
+            CList::pairs($headers, 'headers'),
+            Native::int($nowSecs ?? 0, 'now_secs'),
+            Native::int($windowSecs, 'window_secs'),
         ]);
     }
 
     /**
-     * Server side: reads the parameters of a request to $path; throws ValidationException.
+     * Server side: reads the parameters of a request to $path; throws ValidationException,
+     * whose serverReply() is the answer to send.
      *
      * @return array{request: string, params: array<string, mixed>}
      */
     public static function parseServerRequest(string $path, string $query, string $body): array
     {
-        $request = new Request(Native::handle('yx_request', 'yx_server_parse_request', [
-            Native::text($path, 'path'),
-            Native::text($query, 'query'),
-            $body,
-            strlen($body),
-        ]));
-        return $request->toArray();
-    }
-
-    /** {"desc":"bad http header","code":414} */
-    public static function replyBadHttpHeader(): string
-    {
-        return Native::string('yx_server_reply_bad_http_header');
-    }
-
-    /** {"code":414,"msg":"bad param '<field>'"} */
-    public static function replyBadParam(string $field): string
-    {
-        return Native::string('yx_server_reply_bad_param', [Native::text($field, 'field')]);
+        return Native::jsonOfNew('yx_request', 'yx_server_parse_request', [
+            Native::text($path, 'path'), Native::text($query, 'query'), $body, strlen($body),
+        ], 'yx_request_to_json');
     }
 }
 
@@ -801,43 +844,42 @@ final class Credentials
         return Native::value('yx_credentials_app_key', [$this->handle]);
     }
 
-    /** Signs with a given nonce and CurTime (seconds): the building block the vectors test. */
+    /** Signs with a given nonce and CurTime (seconds; 0 reads the clock): the building block the vectors test. */
     public function sign(string $nonce, int $curTime): AuthHeaders
     {
-        return new AuthHeaders(Native::handle('yx_auth_headers', 'yx_credentials_sign', [
-            $this->handle,
-            Native::text($nonce, 'nonce'),
-            Native::u64($curTime, 'cur_time'),
-        ]));
+        return $this->signed(Native::text($nonce, 'nonce'), Native::int($curTime, 'cur_time'));
     }
 
     /** Signs with a fresh nonce and one reading of the clock; once per request and retry. */
     public function signNow(): AuthHeaders
     {
-        return new AuthHeaders(Native::handle('yx_auth_headers', 'yx_credentials_sign_now', [$this->handle]));
+        return $this->signed(null, 0);
+    }
+
+    private function signed(?string $nonce, int $curTime): AuthHeaders
+    {
+        return new AuthHeaders($this, Native::headers('yx_credentials_sign', [$this->handle, $nonce, $curTime], true));
     }
 }
 
-/** The four auth headers of one request. */
+/** The four auth headers of one request (AppKey, Nonce, CurTime, CheckSum): nothing in them is secret. */
 final class AuthHeaders
 {
-    /** @internal */
-    public function __construct(private Handle $handle)
-    {
-        if ($handle->type !== 'yx_auth_headers') {
-            throw new \InvalidArgumentException("a {$handle->type} is not auth headers");
-        }
-    }
+    /** @var array<string, string> */
+    private array $byName;
 
-    /** @internal */
-    public function handle(): Handle
+    /**
+     * @internal
+     * @param list<array{0: string, 1: string}> $headers
+     */
+    public function __construct(private Credentials $credentials, private array $headers)
     {
-        return $this->handle;
+        $this->byName = array_column($headers, 1, 0);
     }
 
     public function checksum(): string
     {
-        return Native::value('yx_auth_headers_checksum', [$this->handle]);
+        return $this->byName['CheckSum'];
     }
 
     /**
@@ -846,30 +888,41 @@ final class AuthHeaders
      */
     public function toArray(): array
     {
-        return Native::json('yx_auth_headers_to_json', [$this->handle]);
+        return [
+            'app_key' => $this->byName['AppKey'],
+            'nonce' => $this->byName['Nonce'],
+            'cur_time' => $this->byName['CurTime'],
+            'checksum' => $this->byName['CheckSum'],
+            'headers' => $this->headers,
+        ];
+    }
+
+    /**
+     * @internal The library prepares a request from the credentials, the nonce and the CurTime,
+     * not from headers: these three reproduce this signature.
+     *
+     * @return array{0: Credentials, 1: string, 2: int}
+     */
+    public function signedWith(): array
+    {
+        return [$this->credentials, $this->byName['Nonce'], (int) $this->byName['CurTime']];
     }
 }
 
-/** A validated ECP request. */
+/** A validated request: an ECP start or query, or a request to any other server API. */
 final class Request
 {
-    /** @internal */
-    public function __construct(private Handle $handle)
-    {
-        if ($handle->type !== 'yx_request') {
-            throw new \InvalidArgumentException("a {$handle->type} is not a request");
-        }
-    }
+    private function __construct(private Handle $handle) {}
 
     /** A callback call: rings $caller, then $callee, for at most $maxDur seconds. */
     public static function startCall(string $callerAcc, string $caller, string $callee, int $maxDur): self
     {
-        return new self(Native::handle('yx_request', 'yx_start_call_new', [
+        return self::made('yx_start_call_new', [
             Native::text($callerAcc, 'caller_acc'),
             Native::text($caller, 'caller'),
             Native::text($callee, 'callee'),
-            Native::u32($maxDur, 'maxDur'),
-        ]));
+            Native::int($maxDur, 'maxDur', 'uint32_t'),
+        ]);
     }
 
     /**
@@ -879,21 +932,38 @@ final class Request
      */
     public static function startConf(string $callerAcc, string $caller, array $callees, int $maxDur): self
     {
-        return new self(Native::handle('yx_request', 'yx_start_conf_new', [
+        return self::made('yx_start_conf_new', [
             Native::text($callerAcc, 'caller_acc'),
             Native::text($caller, 'caller'),
             CList::strings($callees, 'callees'),
-            Native::u32($maxDur, 'maxDur'),
-        ]));
+            Native::int($maxDur, 'maxDur', 'uint32_t'),
+        ]);
     }
 
     /** A query for one session; $kind is SessionKind::CALL or SessionKind::CONFERENCE. */
     public static function query(string $session, int $kind): self
     {
-        return new self(Native::handle('yx_request', 'yx_query_new', [
-            Native::text($session, 'session'),
-            Native::i32($kind, 'kind'),
-        ]));
+        return self::made('yx_query_new', [Native::text($session, 'session'), Native::int($kind, 'kind', 'int32_t')]);
+    }
+
+    /**
+     * A form POST to any YunXin server API: $path such as "/nimserver/user/create.action" (a
+     * plain absolute path, else a ValidationException naming "path"), $params sent in order.
+     * Only an $idempotent request is retried after it may have arrived.
+     *
+     * @param array<mixed> $params ['name' => 'value'] or [['name', 'value']]
+     */
+    public static function api(string $path, array $params = [], bool $idempotent = false): self
+    {
+        return self::made('yx_api_request_new', [
+            Native::text($path, 'path'), CList::pairs($params, 'params'), $idempotent ? 1 : 0,
+        ]);
+    }
+
+    /** The request a `yx_*_new` function makes. */
+    private static function made(string $function, array $args): self
+    {
+        return new self(Native::handle('yx_request', $function, $args));
     }
 
     /** @internal */
@@ -902,81 +972,53 @@ final class Request
         return $this->handle;
     }
 
-    public function endpoint(): int
-    {
-        return Native::value('yx_request_endpoint', [$this->handle]);
-    }
-
-    public function formBody(): string
-    {
-        return Native::string('yx_request_form_body', [$this->handle]);
-    }
-
-    /** @return array{request: string, params: array<string, mixed>} */
+    /**
+     * The kind and parameters: ["request" => "start_call"|"start_conf"|"query"|"api",
+     * "params" => [...]].
+     *
+     * @return array{request: string, params: array<string, mixed>}
+     */
     public function toArray(): array
     {
         return Native::json('yx_request_to_json', [$this->handle]);
     }
 
     /**
-     * The request ready for any HTTP client, with given auth headers.
+     * The request ready for any HTTP client, signed as $auth is (its nonce and CurTime).
      *
-     * @return array{endpoint: string, method: string, url: string,
-     *               headers: list<array{0: string, 1: string}>, body: string}
+     * @return array<string, mixed> as prepareNow()
      */
     public function prepare(?string $baseUrl, AuthHeaders $auth): array
     {
-        return self::preparedToArray(Native::handle('yx_prepared_request', 'yx_request_prepare', [
-            $this->handle,
-            $baseUrl === null ? null : Native::text($baseUrl, 'base_url'),
-            $auth->handle(),
-        ]));
+        [$credentials, $nonce, $curTime] = $auth->signedWith();
+        return $this->prepared($baseUrl, $credentials, $nonce, $curTime);
     }
 
     /**
-     * Signs now and prepares: once per attempt.
+     * Signs now and prepares: once per attempt. $baseUrl null is the production gateway.
      *
-     * @return array{endpoint: string, method: string, url: string,
-     *               headers: list<array{0: string, 1: string}>, body: string}
+     * @return array{method: 'POST', url: string, headers: list<array{0: string, 1: string}>, body: string}
      */
     public function prepareNow(?string $baseUrl, Credentials $credentials): array
     {
-        return self::preparedToArray(Native::handle('yx_prepared_request', 'yx_request_prepare_now', [
-            $this->handle,
-            $baseUrl === null ? null : Native::text($baseUrl, 'base_url'),
-            $credentials->handle(),
-        ]));
+        return $this->prepared($baseUrl, $credentials, null, 0);
     }
 
-    /** @return array<string, mixed> */
-    private static function preparedToArray(Handle $prepared): array
+    /** @return array{method: 'POST', url: string, headers: list<array{0: string, 1: string}>, body: string} */
+    private function prepared(?string $baseUrl, Credentials $credentials, ?string $nonce, int $curTime): array
     {
+        $prepared = Native::handle('yx_prepared_request', 'yx_request_prepare', [
+            $this->handle, $credentials->handle(), Native::text($baseUrl, 'base_url'), $nonce, $curTime,
+        ]);
         try {
-            return Native::json('yx_prepared_request_to_json', [$prepared]);
+            return [
+                'method' => 'POST', // always
+                'url' => Native::value('yx_prepared_request_url', [$prepared]),
+                'headers' => Native::headers('yx_prepared_request_headers', [$prepared], false),
+                'body' => Native::value('yx_prepared_request_body', [$prepared]),
+            ];
         } finally {
             $prepared->close();
-        }
-    }
-}
-
-/** Call records, as PHP arrays. */
-final class CallRecord
-{
-    /**
-     * Reads a record handle into an array and frees the handle. Keys: session, init_account,
-     * caller, callee, members (list or null), create_time_ms, start_time, duration_sec, status,
-     * legs (list of endpoint, end_time, hang_cause), raw, answered, billed_minutes, cost_fen,
-     * is_conference.
-     *
-     * @internal
-     * @return array<string, mixed>
-     */
-    public static function fromHandle(Handle $record): array
-    {
-        try {
-            return Native::json('yx_call_record_to_json', [$record]);
-        } finally {
-            $record->close();
         }
     }
 }
@@ -989,18 +1031,23 @@ final class CallbackVerifier
     /** Refuses callbacks whose CurTime is more than $toleranceMs away (0 is not "off"). */
     public function __construct(Credentials $credentials, int $toleranceMs = 300000)
     {
-        $this->handle = Native::handle('yx_callback_verifier', 'yx_callback_verifier_new', [
-            $credentials->handle(),
-            Native::u64($toleranceMs, 'tolerance_ms'),
-        ]);
+        $this->handle = self::verifier($credentials, ['tolerance_ms' => Native::int($toleranceMs, 'tolerance_ms')]);
     }
 
     /** A verifier that does not check CurTime: only for re-verifying stored callbacks. */
     public static function skipTimeCheck(Credentials $credentials): self
     {
         $self = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
-        $self->handle = Native::handle('yx_callback_verifier', 'yx_callback_verifier_new_skip_time_check', [$credentials->handle()]);
+        $self->handle = self::verifier($credentials, ['check_time' => false]);
         return $self;
+    }
+
+    /** @param array<string, mixed> $options */
+    private static function verifier(Credentials $credentials, array $options): Handle
+    {
+        return Native::handle('yx_callback_verifier', 'yx_callback_verifier_new', [
+            $credentials->handle(), json_encode($options, JSON_THROW_ON_ERROR),
+        ]);
     }
 
     /**
@@ -1025,19 +1072,13 @@ final class CallbackVerifier
 
     /**
      * Verifies $body (the raw bytes: file_get_contents('php://input'), never re-encoded JSON)
-     * against its headers at $nowMs (default: now). Throws CallbackException.
+     * against its headers at $nowMs (Unix milliseconds; null or 0: now). Throws CallbackException.
      *
      * @param array<mixed> $headers ['Name' => 'value'] or [['Name', 'value']]
      */
     public function verify(string $body, array $headers, ?int $nowMs = null): void
     {
-        if ($nowMs === null) {
-            Native::call('yx_callback_verifier_verify_now', [$this->handle, $body, strlen($body), CList::headers($headers)]);
-        } else {
-            Native::call('yx_callback_verifier_verify', [
-                $this->handle, $body, strlen($body), CList::headers($headers), Native::u64($nowMs, 'now_ms'),
-            ]);
-        }
+        Native::call('yx_callback_verifier_verify', $this->verifyArgs($body, $headers, $nowMs));
     }
 
     /**
@@ -1048,29 +1089,14 @@ final class CallbackVerifier
      */
     public function verifyAndParse(string $body, array $headers, ?int $nowMs = null): array
     {
-        $event = $nowMs === null
-            ? Native::handle('yx_callback_event', 'yx_callback_verifier_verify_and_parse_now', [
-                $this->handle, $body, strlen($body), CList::headers($headers),
-            ])
-            : Native::handle('yx_callback_event', 'yx_callback_verifier_verify_and_parse', [
-                $this->handle, $body, strlen($body), CList::headers($headers), Native::u64($nowMs, 'now_ms'),
-            ]);
-        return self::eventToArray($event);
+        return Native::jsonOfNew('yx_callback_event', 'yx_callback_verifier_verify_and_parse',
+            $this->verifyArgs($body, $headers, $nowMs), 'yx_callback_event_to_json');
     }
 
-    /**
-     * Reads an event handle into an array and frees the handle.
-     *
-     * @internal
-     * @return array<string, mixed>
-     */
-    public static function eventToArray(Handle $event): array
+    /** @param array<mixed> $headers */
+    private function verifyArgs(string $body, array $headers, ?int $nowMs): array
     {
-        try {
-            return Native::json('yx_callback_event_to_json', [$event]);
-        } finally {
-            $event->close();
-        }
+        return [$this->handle, $body, strlen($body), CList::pairs($headers, 'headers'), Native::int($nowMs ?? 0, 'now_ms')];
     }
 }
 
@@ -1080,55 +1106,23 @@ final class CallbackVerifier
  */
 final class Client
 {
-    /** Each option's setter, and the largest value it takes (null: a string). */
-    private const OPTIONS = [
-        'base_url' => ['yx_client_builder_set_base_url', null],
-        'connect_timeout_ms' => ['yx_client_builder_set_connect_timeout_ms', PHP_INT_MAX],
-        'timeout_ms' => ['yx_client_builder_set_timeout_ms', PHP_INT_MAX],
-        'max_retries' => ['yx_client_builder_set_max_retries', 0xFFFF_FFFF],
-        'backoff_ms' => ['yx_client_builder_set_backoff_ms', PHP_INT_MAX],
-        'max_response_bytes' => ['yx_client_builder_set_max_response_bytes', PHP_INT_MAX],
-    ];
-
     private Handle $handle;
 
     /**
+     * $options are the library's settings, checked by it (an unknown key or a value of the
+     * wrong type is a ValidationException naming it).
+     *
      * @param array{base_url?: string, connect_timeout_ms?: int, timeout_ms?: int,
      *              max_retries?: int, backoff_ms?: int, max_response_bytes?: int} $options
      */
     public function __construct(Credentials $credentials, array $options = [])
     {
-        $settings = [];
-        foreach ($options as $name => $value) {
-            if (!is_string($name) || !isset(self::OPTIONS[$name])) {
-                throw new \InvalidArgumentException("unknown client option $name");
-            }
-            [$setter, $max] = self::OPTIONS[$name];
-            if ($max === null) {
-                if (!is_string($value)) {
-                    throw new \InvalidArgumentException("client option $name must be a string");
-                }
-                $settings[$setter] = Native::text($value, $name);
-            } elseif (!is_int($value) || $value < 0 || $value > $max) {
-                throw new \InvalidArgumentException("client option $name must be an integer from 0 to $max");
-            } else {
-                $settings[$setter] = $value;
-            }
-        }
-        $builder = Native::handle('yx_client_builder', 'yx_client_builder_new', [$credentials->handle()]);
         try {
-            foreach ($settings as $setter => $value) {
-                Native::call($setter, [$builder, $value]);
-            }
-            $this->handle = Native::handle('yx_client', 'yx_client_builder_build', [$builder]);
-        } finally {
-            $builder->close();
+            $settings = $options === [] ? null : json_encode((object) $options, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES);
+        } catch (\JsonException $e) {
+            throw new \InvalidArgumentException("the client settings are not JSON: {$e->getMessage()}");
         }
-    }
-
-    public function baseUrl(): string
-    {
-        return Native::value('yx_client_base_url', [$this->handle]);
+        $this->handle = Native::handle('yx_client', 'yx_client_new', [$credentials->handle(), $settings]);
     }
 
     /** Places a call; returns the session. On an exception, see its retryAdvice(). */
@@ -1154,14 +1148,28 @@ final class Client
     }
 
     /**
-     * The record of a call (SessionKind::CALL) or conference (SessionKind::CONFERENCE).
+     * The record of a call (SessionKind::CALL) or conference (SessionKind::CONFERENCE); its keys
+     * are those of YunxinEcp::parseQueryResponse().
      *
      * @return array<string, mixed>
      */
     public function query(string $session, int $kind = SessionKind::CALL): array
     {
         $request = Request::query($session, $kind);
-        return CallRecord::fromHandle(Native::handle('yx_call_record', 'yx_client_query', [$this->handle, $request->handle()]));
+        return Native::jsonOfNew('yx_call_record', 'yx_client_query', [$this->handle, $request->handle()], 'yx_call_record_to_json');
+    }
+
+    /**
+     * Sends a request to any YunXin server API (see Request::api()) and returns its whole JSON
+     * answer; a code other than 200 is an ApiException.
+     *
+     * @param array<mixed> $params ['name' => 'value'] or [['name', 'value']]
+     * @return array<string, mixed>
+     */
+    public function request(string $path, array $params, bool $idempotent = false): array
+    {
+        $request = Request::api($path, $params, $idempotent);
+        return Native::json('yx_client_request', [$this->handle, $request->handle()]);
     }
 }
 
@@ -1222,124 +1230,105 @@ final class MockServer
     /** Give this as the callback URL and the server POSTs its callbacks to itself. */
     public function inboxUrl(): string
     {
-        return Native::value('yx_mock_server_inbox_url', [$this->live()]);
+        return $this->baseUrl() . '/_mock/inbox';
     }
 
+    /**
+     * Steers the mock or reads what it saw through its control API: $method "GET" or "POST",
+     * $path a route under /_mock (GET /_mock lists them), $form the POST's fields. Returns the
+     * decoded JSON answer; a route the mock refuses is an Exception of kind "invalid_argument".
+     *
+     * @param array<string, string|int> $form
+     */
+    public function control(string $method, string $path, array $form = []): mixed
+    {
+        return Native::json('yx_mock_server_control', [
+            $this->live(),
+            Native::text($method, 'method'),
+            Native::text($path, 'path'),
+            $form === [] ? null : http_build_query($form, '', '&', PHP_QUERY_RFC3986),
+        ]);
+    }
+
+    /** Calls to $number are answered and last $durationSec seconds. */
     public function setOutcomeAnswered(string $number, int $durationSec): void
     {
-        Native::call('yx_mock_server_set_outcome_answered', [
-            $this->live(), Native::text($number, 'number'), Native::u64($durationSec, 'duration_sec'),
-        ]);
-    }
-
-    public function setOutcomeNoAnswer(string $number, string $hangCause): void
-    {
-        Native::call('yx_mock_server_set_outcome_no_answer', [
-            $this->live(), Native::text($number, 'number'), Native::text($hangCause, 'hang_cause'),
-        ]);
+        $this->control('POST', '/_mock/outcome', ['number' => $number, 'duration_sec' => $durationSec]);
     }
 
     /** $kind: delay (uses $ms), reset_before_response, reset_mid_body, html_502, empty_body,
      *  garbage_json, oversized (uses $bytes), rate_limited, server_error, busy_503, redirect. */
     public function injectFault(string $kind, int $times = 1, int $ms = 0, int $bytes = 0): void
     {
-        Native::call('yx_mock_server_inject_fault', [
-            $this->live(),
-            Native::text($kind, 'kind'),
-            Native::u32($times, 'times'),
-            Native::u64($ms, 'ms'),
-            Native::u64($bytes, 'bytes'),
-        ]);
+        $this->control('POST', '/_mock/fault', ['kind' => $kind, 'times' => $times, 'ms' => $ms, 'bytes' => $bytes]);
     }
 
     public function clearFaults(): void
     {
-        Native::call('yx_mock_server_clear_faults', [$this->live()]);
+        $this->control('POST', '/_mock/faults/clear');
     }
 
+    /** Where call-end callbacks go; null: nowhere. */
     public function setCallbackUrl(?string $url): void
     {
-        Native::call('yx_mock_server_set_callback_url', [$this->live(), $url === null ? null : Native::text($url, 'url')]);
+        $this->control('POST', '/_mock/callback_url', ['url' => $url ?? '']);
     }
 
     public function setEcpEnabled(bool $enabled): void
     {
-        Native::call('yx_mock_server_set_ecp_enabled', [$this->live(), $enabled ? 1 : 0]);
+        $this->control('POST', '/_mock/ecp_enabled', ['enabled' => $enabled ? 'true' : 'false']);
     }
 
-    public function setLatencyMs(int $ms): void
+    /** @return array<string, int> requests, start_count, sessions, callbacks, connections, ... */
+    public function stats(): array
     {
-        Native::call('yx_mock_server_set_latency_ms', [$this->live(), Native::u64($ms, 'latency_ms')]);
+        return $this->control('GET', '/_mock/stats');
     }
 
-    public function reset(): void
-    {
-        Native::call('yx_mock_server_reset', [$this->live()]);
-    }
-
+    /** Start requests that reached the service handler, whatever the answer. */
     public function startCount(): int
     {
-        return Native::value('yx_mock_server_start_count', [$this->live()]);
+        return $this->stats()['start_count'];
     }
 
     /** Calls and conferences placed; each gets a call-end callback. */
     public function sessionCount(): int
     {
-        return Native::value('yx_mock_server_session_count', [$this->live()]);
+        return $this->stats()['sessions'];
     }
 
-    /** @return array<string, int> */
-    public function stats(): array
-    {
-        return Native::json('yx_mock_server_stats_json', [$this->live()]);
-    }
-
-    /** @return list<array<string, mixed>> */
-    public function requests(): array
-    {
-        return Native::json('yx_mock_server_requests_json', [$this->live()]);
-    }
-
-    /** @return list<array<string, mixed>> */
+    /** @return list<array<string, mixed>> the records of the calls and conferences placed */
     public function sessions(): array
     {
-        return Native::json('yx_mock_server_sessions_json', [$this->live()]);
+        return $this->control('GET', '/_mock/sessions');
     }
 
-    /** @return list<array<string, mixed>> */
+    /** @return list<array<string, mixed>> the callback deliveries: session, url, attempt, body, headers, status, error */
     public function callbacks(): array
     {
-        return Native::json('yx_mock_server_callbacks_json', [$this->live()]);
-    }
-
-    /** Waits for at least $count inbox POSTs (or the timeout); returns how many arrived. */
-    public function waitForInbox(int $count, int $timeoutMs = 10000): int
-    {
-        return Native::size('yx_mock_server_wait_for_inbox', [
-            $this->live(), Native::u64($count, 'count'), Native::u64($timeoutMs, 'timeout_ms'),
-        ]);
+        return $this->control('GET', '/_mock/callbacks');
     }
 
     /**
-     * Inbox POST number $index, body bytes and headers exactly as received.
+     * The POSTs the inbox received, body and headers as received.
      *
-     * @return array{body: string, headers: list<array{0: string, 1: string}>, received_at_ms: int}
+     * @return list<array{body: string, headers: list<array{0: string, 1: string}>, received_at_ms: int}>
      */
-    public function inbox(int $index): array
+    public function inbox(): array
     {
-        $received = Native::handle('yx_received_callback', 'yx_mock_server_inbox_get', [
-            $this->live(), Native::u64($index, 'index'),
+        return $this->control('GET', '/_mock/inbox');
+    }
+
+    /**
+     * Waits until the inbox holds at least $count POSTs or $timeoutMs pass; returns the inbox
+     * (as inbox(): however many arrived).
+     *
+     * @return list<array{body: string, headers: list<array{0: string, 1: string}>, received_at_ms: int}>
+     */
+    public function waitForInbox(int $count, int $timeoutMs = 10000): array
+    {
+        return Native::json('yx_mock_server_wait_for_inbox', [
+            $this->live(), Native::int($count, 'count'), Native::int($timeoutMs, 'timeout_ms'),
         ]);
-        try {
-            $length = Native::value('yx_received_callback_body_len', [$received]);
-            $count = Native::value('yx_received_callback_header_count', [$received]);
-            return [
-                'body' => Native::bytes('yx_received_callback_body', [$received], $length),
-                'headers' => Native::headers('yx_received_callback_headers', [$received], $count),
-                'received_at_ms' => Native::value('yx_received_callback_received_at_ms', [$received]),
-            ];
-        } finally {
-            $received->close();
-        }
     }
 }

@@ -60,11 +60,9 @@ function describe(?YunxinEcp\Exception $error): string
 function callbacks_outcome(MockServer $mock, CallbackVerifier $verifier): string
 {
     $placed = $mock->sessionCount();
-    $received = $mock->waitForInbox($placed, 10000);
     $verified = [];
     $refused = 0;
-    for ($i = 0; $i < $received; $i++) {
-        $post = $mock->inbox($i);
+    foreach ($mock->waitForInbox($placed, 10000) as $post) {
         try {
             $event = $verifier->verifyAndParse($post['body'], $post['headers']);
         } catch (CallbackException $e) {

@@ -5,9 +5,9 @@
  * delivery is not logged twice; a forged one is refused with 401.
  *
  * The server runs as production (PHP-FPM) should: with PHP's default ffi.enable=preload, only
- * preloaded code may use FFI in a web request, so the header is preloaded with ffi.preload (the
- * library found by the dynamic loader: its FFI_LIB names libyunxin_ecp.so, here through
- * LD_LIBRARY_PATH) and the wrapper with opcache.preload.
+ * preloaded code may use FFI in a web request, so the header Ffi::preloadHeader() writes is
+ * preloaded with ffi.preload (the library found by the dynamic loader: its FFI_LIB names
+ * libyunxin_ecp.so, here through LD_LIBRARY_PATH) and the wrapper with opcache.preload.
  * Prints "callback e2e: N passed, M failed" (run.sh folds it into the PHP total).
  */
 
@@ -17,6 +17,7 @@ require dirname(__DIR__, 2) . '/php/YunxinEcp.php';
 
 use YunxinEcp\Client;
 use YunxinEcp\Credentials;
+use YunxinEcp\Ffi;
 use YunxinEcp\MockServer;
 
 $passed = 0;
@@ -49,6 +50,8 @@ function post(string $url, string $body, array $headers): int
 // Only needed when running as root (opcache refuses to preload as root without it).
 $user = function_exists('posix_geteuid') ? posix_getpwuid(posix_geteuid())['name'] : (getenv('USER') ?: 'root');
 $log = tempnam(sys_get_temp_dir(), 'yx-callbacks-');
+$preloadHeader = tempnam(sys_get_temp_dir(), 'yx-preload-');
+file_put_contents($preloadHeader, Ffi::preloadHeader('libyunxin_ecp.so'));
 $root = dirname(__DIR__, 2);
 $library = getenv('YUNXIN_ECP_LIB') ?: 'libyunxin_ecp.so';
 $libraryDir = str_contains($library, '/') ? dirname(realpath($library)) : '';
@@ -67,7 +70,7 @@ $env = [
  *
  * @return array{0: resource, 1: int}
  */
-function start_handler(string $root, string $user, array $env): array
+function start_handler(string $root, string $user, string $preloadHeader, array $env): array
 {
     for ($attempt = 1; $attempt <= 5; $attempt++) {
         $socket = stream_socket_server('tcp://127.0.0.1:0');
@@ -77,7 +80,7 @@ function start_handler(string $root, string $user, array $env): array
             [
                 PHP_BINARY,
                 '-d', 'ffi.enable=preload',
-                '-d', "ffi.preload=$root/include/yunxin_ecp_php.h",
+                '-d', "ffi.preload=$preloadHeader",
                 '-d', 'opcache.enable=1',
                 '-d', 'opcache.enable_cli=1',
                 '-d', "opcache.preload=$root/php/YunxinEcp.php",
@@ -115,7 +118,7 @@ function start_handler(string $root, string $user, array $env): array
     exit(1);
 }
 
-[$server, $port] = start_handler($root, $user, $env);
+[$server, $port] = start_handler($root, $user, $preloadHeader, $env);
 $url = "http://127.0.0.1:$port/yunxin/callback";
 
 $mock = MockServer::start();
@@ -151,6 +154,7 @@ try {
     proc_terminate($server);
     proc_close($server);
     @unlink($log);
+    @unlink($preloadHeader);
 }
 echo "callback e2e: $passed passed, $failed failed\n";
 exit($failed === 0 ? 0 : 1);

@@ -8,8 +8,10 @@
 # - runs tests/php/test_adversarial.php: PHP traces with arguments (every error path's exception
 #   rendered every way, caught and uncaught, in child processes under PHP's built-in defaults with
 #   zend.exception_ignore_args off and on: no crash, no secret) and hostile callers;
-# - checks the PHP header loads through FFI::load() (its FFI_SCOPE and FFI_LIB directives) and
-#   through ffi.preload + opcache.preload, as the README tells PHP-FPM users to set it up;
+# - checks the header the wrapper writes for ffi.preload (YunxinEcp\Ffi::preloadHeader()) loads
+#   through FFI::load() (its FFI_SCOPE and FFI_LIB directives) and through ffi.preload +
+#   opcache.preload, as the README tells PHP-FPM users to set it up; that YUNXIN_ECP_HEADER
+#   overrides the C header the wrapper reads; and that a library of another ABI is refused;
 # - runs examples/php/server_api.php against the mock, and the callback handler end to end
 #   behind PHP's built-in web server (tests/php/callback_e2e.php).
 #
@@ -31,7 +33,6 @@ fi
 cargo build --release -p yunxin-ecp-ffi || exit 1
 libdir="$CARGO_TARGET_DIR/release"
 export YUNXIN_ECP_LIB="$libdir/libyunxin_ecp.so"
-header="$repo/include/yunxin_ecp_php.h"
 
 passed=0
 failed=0
@@ -63,6 +64,10 @@ check() {
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
+# What a PHP-FPM install writes once: the declarations, with FFI_LIB naming the library as the
+# dynamic loader finds it.
+header="$out/yunxin_ecp_php.h"
+php -r 'require $argv[1]; echo YunxinEcp\Ffi::preloadHeader("libyunxin_ecp.so");' "$repo/php/YunxinEcp.php" >"$header"
 
 # (A crash before the summary line counts as a failure in count.)
 php tests/php/test_yunxin_ecp.php "$repo/tests/vectors" >"$out/suite" 2>&1
@@ -78,8 +83,25 @@ grep -v -E '^callback e2e: ' "$out/e2e"
 count "callback e2e" "$out/e2e"
 
 # FFI::load() reads the header's FFI_LIB ("libyunxin_ecp.so", found by the dynamic loader).
-check "FFI::load() of the PHP header" env LD_LIBRARY_PATH="$libdir" \
-  php -r 'exit(FFI::load($argv[1])->yx_abi_version() === 1 ? 0 : 1);' "$header"
+check "FFI::load() of the preload header" env LD_LIBRARY_PATH="$libdir" \
+  php -r 'exit(FFI::load($argv[1])->yx_abi_version() === 2 ? 0 : 1);' "$header"
+
+# Without a preloaded scope the wrapper reads the C header YUNXIN_ECP_HEADER names, and says so
+# when it cannot.
+check "YUNXIN_ECP_HEADER overrides the header" env YUNXIN_ECP_HEADER=/nonexistent/yunxin_ecp.h \
+  php -r 'require $argv[1]; try { YunxinEcp\YunxinEcp::version(); } catch (RuntimeException $e) {
+    exit(str_contains($e->getMessage(), "/nonexistent/yunxin_ecp.h") ? 0 : 1); } exit(1);' "$repo/php/YunxinEcp.php"
+
+# A library of another ABI is refused with both versions named: a stand-in library that has
+# nothing but yx_abi_version(), answering 1 (cc is there: cargo links with it).
+abi_mismatch() {
+  printf '#include <stdint.h>\nuint32_t yx_abi_version(void) { return 1; }\n' >"$out/abi1.c"
+  cc -shared -fPIC -o "$out/libabi1.so" "$out/abi1.c" || return 1
+  YUNXIN_ECP_LIB="$out/libabi1.so" php -r 'require $argv[1]; try { YunxinEcp\YunxinEcp::version(); }
+    catch (RuntimeException $e) { exit(preg_match("/ABI version 1\\b.*ABI version 2\\b/", $e->getMessage()) ? 0 : 1); }
+    exit(1);' "$repo/php/YunxinEcp.php"
+}
+check "a library of another ABI is refused" abi_mismatch
 
 # The PHP-FPM setup from the README: ffi.preload for the header, opcache.preload for the
 # wrapper. YUNXIN_ECP_HEADER points nowhere, so only the preloaded scope can serve.
@@ -87,7 +109,7 @@ user="$(id -un 2>/dev/null || echo root)"
 check "ffi.preload + opcache.preload" env LD_LIBRARY_PATH="$libdir" YUNXIN_ECP_HEADER=/nonexistent \
   php -d ffi.enable=preload -d "ffi.preload=$header" -d opcache.enable_cli=1 \
   -d "opcache.preload=$repo/php/YunxinEcp.php" -d "opcache.preload_user=$user" \
-  -r 'exit(YunxinEcp\YunxinEcp::abiVersion() === 1 && class_exists("YunxinEcp\\Client", false) ? 0 : 1);'
+  -r 'exit(YunxinEcp\YunxinEcp::abiVersion() === 2 && class_exists("YunxinEcp\\Client", false) ? 0 : 1);'
 
 check "examples/php/server_api.php against the mock" php examples/php/server_api.php
 

@@ -135,7 +135,23 @@ function error_paths(): array
             [$body, $headers] = forged_callback();
             (new CallbackVerifier(new Credentials(KEY, SECRET)))->verifyAndParse($body, ['X' => "a\0b"] + $headers);
         }, false],
-        'wrapper: an unknown client option' => [fn () => new Client(new Credentials(KEY, SECRET), ['timeout' => 1]), false],
+        'validation: an unknown client setting' => [fn () => new Client(new Credentials(KEY, SECRET), ['timeout' => 1]), false],
+        'validation: an API path' => [function () {
+            [$mock, $client] = mock_client();
+            $client->request('nimserver/user/create.action', ['accid' => 'a']);
+        }, false],
+        'api: an API answer of 414' => [
+            fn () => YunxinEcp::parseApiResponse(Request::api('/nimserver/user/create.action'), 200, '{"code":414,"desc":"x"}'), false],
+        'protocol: an API path the mock does not know' => [function () {
+            [$mock, $client] = mock_client();
+            $client->request('/nimserver/user/create.action', ['accid' => 'a']);
+        }, false],
+        'invalid argument: a control route the mock refuses' => [function () {
+            [$mock] = mock_client();
+            $mock->injectFault('no_such_fault');
+        }, false],
+        'wrapper: an API parameter with a NUL byte' => [fn () => Request::api('/a', ['k' => "v\0"]), false],
+        'wrapper: client settings that are not JSON' => [fn () => new Client(new Credentials(KEY, SECRET), ['base_url' => "\xff"]), false],
     ];
 }
 
@@ -210,11 +226,11 @@ function hostile_cases(): array
             $verifier = new CallbackVerifier($creds());
             [$mock, $client] = mock_client();
             $copies = [clone $request, clone $auth, clone $verifier, clone $client];
-            $body = $request->formBody();
+            $body = $request->toArray();
             $checksum = $auth->checksum();
             unset($request, $auth, $verifier, $client);
             gc_collect_cycles();
-            expect($copies[0]->formBody() === $body, 'the cloned request');
+            expect($copies[0]->toArray() === $body, 'the cloned request');
             expect($copies[1]->checksum() === $checksum, 'the cloned auth headers');
             [$forged, $headers] = forged_callback();
             try {
@@ -238,13 +254,14 @@ function hostile_cases(): array
             unset($c);
         },
         'destructors called by hand, twice, then the objects used' => function () {
+            [$mock, $client] = mock_client();
             $objects = [
                 'credentials' => new Credentials(KEY, SECRET),
                 'auth headers' => (new Credentials(KEY, SECRET))->sign('abc', 1),
                 'request' => Request::startCall('liuxuanlin', '13888888888', '13777777777', 100),
                 'verifier' => new CallbackVerifier(new Credentials(KEY, SECRET)),
-                'client' => new Client(new Credentials(KEY, SECRET)),
-                'mock' => MockServer::start(),
+                'client' => $client,
+                'mock' => $mock,
             ];
             foreach ($objects as $name => $object) {
                 for ($i = 0; $i < 2; $i++) {
@@ -259,17 +276,18 @@ function hostile_cases(): array
             $uses = [
                 'credentials' => fn ($o) => $o->sign('abc', 1)->checksum(),
                 'auth headers' => fn ($o) => $o->toArray(),
-                'request' => fn ($o) => $o->formBody(),
+                'request' => fn ($o) => $o->toArray(),
                 'verifier' => fn ($o) => $o->verify(...forged_callback()),
-                'client' => fn ($o) => $o->baseUrl(),
+                'client' => fn ($o) => $o->query('no-such-session'),
                 'mock' => fn ($o) => $o->baseUrl(),
             ];
             foreach ($uses as $name => $use) {
                 try {
                     $use($objects[$name]);
-                } catch (\LogicException | CallbackException) {
+                } catch (\LogicException | EcpException) {
                 }
             }
+            unset($mock, $client);
             print_r($objects);
             var_dump($objects);
         },
@@ -278,8 +296,10 @@ function hostile_cases(): array
             $mock->stop();
             $mock->stop();
             $refused(\LogicException::class, fn () => $mock->baseUrl(), 'baseUrl after stop');
-            $refused(\LogicException::class, fn () => $mock->requests(), 'requests after stop');
-            $refused(\LogicException::class, fn () => $mock->inbox(0), 'inbox after stop');
+            $refused(\LogicException::class, fn () => $mock->stats(), 'stats after stop');
+            $refused(\LogicException::class, fn () => $mock->inbox(), 'inbox after stop');
+            $refused(\LogicException::class, fn () => $mock->waitForInbox(1, 1), 'waitForInbox after stop');
+            $refused(\LogicException::class, fn () => $mock->control('POST', '/_mock/reset'), 'control after stop');
         },
         'objects made without a constructor' => function () {
             foreach ([Credentials::class, Request::class, \YunxinEcp\AuthHeaders::class, CallbackVerifier::class,
@@ -292,7 +312,7 @@ function hostile_cases(): array
                 }
                 foreach ($made as $object) {
                     print_r($object);
-                    foreach (['appKey', 'formBody', 'checksum', 'baseUrl', 'toArray'] as $method) {
+                    foreach (['appKey', 'checksum', 'baseUrl', 'toArray', 'stats', 'inbox'] as $method) {
                         if (method_exists($object, $method)) {
                             try {
                                 $object->$method();
@@ -316,12 +336,20 @@ function hostile_cases(): array
                 expect(!str_contains((string) $dump, SECRET), 'a dump');
             }
         },
-        'client options of the wrong type are refused' => function () use ($refused, $creds) {
-            foreach ([['base_url' => 5], ['base_url' => null], ['timeout_ms' => '5'], ['timeout_ms' => 1.5],
-                ['max_retries' => 0x1_0000_0000], ['backoff_ms' => -1], ['connect_timeout_ms' => null],
-                ['base_url' => "http://a\0b"], [0 => 1]] as $options) {
-                $refused(\InvalidArgumentException::class, fn () => new Client($creds(), $options), json_encode($options));
+        'client settings of the wrong type are refused, naming the setting' => function () use ($refused, $creds) {
+            foreach ([['base_url' => 5, 'base_url'], ['base_url' => null, 'base_url'], ['timeout_ms' => '5', 'timeout_ms'],
+                ['timeout_ms' => 1.5, 'timeout_ms'], ['max_retries' => 0x1_0000_0000, 'max_retries'],
+                ['backoff_ms' => -1, 'backoff_ms'], ['connect_timeout_ms' => null, 'connect_timeout_ms'],
+                ['base_url' => "http://a\0b", 'baseUrl'], [0 => 1, 'settings'], ['timeout' => 1, 'settings']] as $case) {
+                $field = array_pop($case);
+                try {
+                    new Client($creds(), $case);
+                    throw new \RuntimeException(json_encode($case) . ' accepted');
+                } catch (ValidationException $e) {
+                    expect($e->field() === $field, json_encode($case) . " names {$e->field()}, not $field");
+                }
             }
+            $refused(\InvalidArgumentException::class, fn () => new Client($creds(), ['base_url' => "http://\xff"]), 'not UTF-8');
         },
         'integers out of the C range are refused, not wrapped' => function () use ($refused, $creds) {
             $c = $creds();
@@ -345,15 +373,21 @@ function hostile_cases(): array
                 'costing at -1 fen' => fn () => YunxinEcp::costFen(60, -1),
                 'waiting -1 ms' => fn () => $mock->waitForInbox(1, -1),
                 'waiting for -1 callbacks' => fn () => $mock->waitForInbox(-1, 1),
-                'inbox -1' => fn () => $mock->inbox(-1),
-                'a latency of -1 ms' => fn () => $mock->setLatencyMs(-1),
-                'a fault 2^32 times' => fn () => $mock->injectFault('delay', 0x1_0000_0000),
+            ] as $what => $call) {
+                $refused(\InvalidArgumentException::class, $call, $what);
+            }
+            // The mock's settings travel as form fields, as decimal text: the mock refuses what
+            // it cannot take, and nothing wraps around on the way.
+            foreach ([
+                'a latency of -1 ms' => fn () => $mock->control('POST', '/_mock/latency', ['ms' => -1]),
                 'a delay of -1 ms' => fn () => $mock->injectFault('delay', 1, -1),
                 'an answer of -1 bytes' => fn () => $mock->injectFault('oversized', 1, 0, -1),
                 'a call of -1 seconds' => fn () => $mock->setOutcomeAnswered('13777777777', -1),
             ] as $what => $call) {
-                $refused(\InvalidArgumentException::class, $call, $what);
+                $refused(EcpException::class, $call, $what);
             }
+            $mock->injectFault('delay', 0x1_0000_0000);
+            expect($mock->stats()['faults_pending'] === 0x1_0000_0000, 'a fault 2^32 times is not wrapped to 0');
             // What the C side takes as it is still passes.
             expect(YunxinEcp::codeMeaning(-1) !== '' && YunxinEcp::billedMinutes(0) === 0, 'in range');
         },
@@ -364,6 +398,7 @@ function hostile_cases(): array
                 ['AppKey' => ['a' => 'b']], ['AppKey' => 1.5], [[new \stdClass(), 'a']], ["App\0Key" => 'a']] as $headers) {
                 $refused(\InvalidArgumentException::class, fn () => $verifier->verify($body, $headers, 1), 'headers ' . print_r($headers, true));
                 $refused(\InvalidArgumentException::class, fn () => YunxinEcp::verifyRequest($creds(), $headers), 'server headers');
+                $refused(\InvalidArgumentException::class, fn () => Request::api('/a', $headers), 'API parameters');
             }
             foreach ([[['13888888888']], [null, '13888888888'], [new \stdClass(), '13888888888'], ["138\0", '13888888888'],
                 ['13888888888', 1.5]] as $callees) {
@@ -372,7 +407,7 @@ function hostile_cases(): array
             }
             // Integers are numbers as text: a header value or a callee may be one.
             $request = Request::startConf('liuxuanlin', '13777777777', [13888888888, '13666666666'], 60);
-            expect(str_contains($request->formBody(), '13888888888'), 'an integer callee');
+            expect($request->toArray()['params']['callees'][0] === '13888888888', 'an integer callee');
         },
         'NUL bytes in text arguments are refused; bodies are bytes' => function () use ($refused, $creds) {
             $c = $creds();
@@ -385,13 +420,15 @@ function hostile_cases(): array
                 'session' => fn () => Request::query("s\0", SessionKind::CALL),
                 'base URL' => fn () => Request::query('s', SessionKind::CALL)->prepareNow("http://a\0", $c),
                 'server path' => fn () => YunxinEcp::parseServerRequest("/a\0", '', ''),
-                'bad param' => fn () => YunxinEcp::replyBadParam("f\0"),
-                'mock number' => fn () => $mock->setOutcomeAnswered("1\0", 1),
-                'mock fault' => fn () => $mock->injectFault("delay\0"),
-                'mock callback URL' => fn () => $mock->setCallbackUrl("http://a\0"),
+                'API path' => fn () => Request::api("/a\0"),
+                'API parameter name' => fn () => Request::api('/a', ["k\0" => 'v']),
+                'API parameter value' => fn () => Request::api('/a', [['k', "v\0"]]),
+                'mock control route' => fn () => $mock->control('GET', "/_mock/stats\0"),
             ] as $what => $call) {
                 $refused(\InvalidArgumentException::class, $call, $what);
             }
+            // The mock's form fields are percent-encoded: a NUL byte reaches it intact, and it judges.
+            $refused(EcpException::class, fn () => $mock->injectFault("delay\0"), 'a fault kind with a NUL byte');
             expect(YunxinEcp::bodyMd5("a\0b") === md5("a\0b"), 'a body with a NUL byte');
             try {
                 YunxinEcp::parseCallback("{\"a\":\"\0\"}");

@@ -2,7 +2,8 @@
 /**
  * The PHP suite: every case of tests/vectors through the FFI wrapper (php/YunxinEcp.php), the
  * same way core/tests/vectors.rs runs them; digests cross-checked with PHP's own sha1() and
- * md5(); the wrapper's exceptions; and a client round trip against the in-process mock.
+ * md5(); the wrapper's exceptions; a client round trip against the in-process mock; and requests
+ * to any server API, sent by the client or prepared and parsed without it.
  *
  * Usage: php tests/php/test_yunxin_ecp.php [VECTOR_DIR]   (closes with "php: N passed, M failed")
  */
@@ -106,6 +107,12 @@ foreach ($v['sign'] as $c) {
             $got = ['headers' => $h['headers']];
             // PHP's own sha1() agrees with the library.
             check(sha1($c['secret'] . $h['nonce'] . $h['cur_time']) === $h['checksum'], 'sha1() agrees');
+            if ($c['cur_time'] === 0) {
+                // The C ABI reads the clock for a CurTime of 0: the digest of "0" is checked bare.
+                check(abs((int) $h['cur_time'] - time()) <= 2, 'a CurTime of 0 reads the clock');
+                $checksum = YunxinEcp::checksum($c['secret'], $c['nonce'], '0');
+                $got['headers'] = [$h['headers'][0], $h['headers'][1], ['CurTime', '0'], ['CheckSum', $checksum]];
+            }
         } catch (ValidationException $e) {
             no_secret($e, $c['secret']);
             $got = validation_json($e);
@@ -145,10 +152,8 @@ foreach ($v['cases'] as $c) {
                 'start_conf' => Request::startConf($p['caller_acc'], $p['caller'], $p['callees'], $p['max_dur']),
                 default => Request::query($p['session'], $p['kind'] === 'call' ? SessionKind::CALL : SessionKind::CONFERENCE),
             };
-            $prepared = $request->prepare($c['base_url'] ?? null, $auth);
-            check($prepared['body'] === $request->formBody(), 'form body');
-            unset($prepared['endpoint']);
-            $got = $prepared;
+            same($request->toArray(), ['request' => $c['request'], 'params' => $p]);
+            $got = $request->prepare($c['base_url'] ?? null, $auth);
         } catch (ValidationException $e) {
             $got = validation_json($e);
         }
@@ -236,13 +241,13 @@ foreach ($v['cases'] as $c) {
         try {
             YunxinEcp::verifyRequest($app, $c['headers'], $c['now_secs'], $v['window_secs']);
         } catch (AuthException $e) {
-            same(['reply' => YunxinEcp::replyBadHttpHeader(), 'refusal' => $e->reason()], $c['expect']);
+            same(['reply' => $e->serverReply(), 'refusal' => $e->reason()], $c['expect']);
             return;
         }
         try {
             $got = YunxinEcp::parseServerRequest($c['path'], $c['query'], $c['body']);
         } catch (ValidationException $e) {
-            $got = ['reply' => YunxinEcp::replyBadParam($e->field()), 'field' => $e->field()];
+            $got = ['reply' => $e->serverReply(), 'field' => $e->field()];
         }
         same($got, $c['expect']);
     });
@@ -253,7 +258,7 @@ const KEY = 'fd460d34e786e7754e505bc4fab0f027';
 const SECRET = 'xxxxxxxx';
 
 test_case('wrapper: versions', function () {
-    check(YunxinEcp::abiVersion() === 1, 'ABI 1');
+    check(YunxinEcp::abiVersion() === 2 && YunxinEcp::ABI_VERSION === 2, 'ABI 2');
     check(preg_match('/^\d+\.\d+\.\d+/', YunxinEcp::version()) === 1, 'a version');
 });
 
@@ -265,7 +270,7 @@ test_case('wrapper: API errors carry the code, the message and the retry advice'
         check($e->getCode() === 414 && $e->apiCode() === 414, 'code 414');
         check($e->apiMessage() === 'bad http header', 'the desc');
         check($e->retryAdvice() === 'never', 'never retried');
-        check($e->kind() === 'api' && $e->result === \YunxinEcp\Result::API, 'kind');
+        check($e->kind() === 'api' && $e->result === 2, 'kind, and the yx_result YX_API');
         check($e->maybeSent(), 'an answer came back');
         check($e->httpStatus() === 200, 'HTTP 200');
     }
@@ -287,7 +292,7 @@ test_case('wrapper: validation errors name the field, the rule and the index', f
         check(false, 'an exception');
     } catch (ValidationException $e) {
         check($e->field() === 'callee' && $e->rule() === 'separator' && $e->index() === 1, 'callee[1] separator');
-        check($e->getCode() === \YunxinEcp\Result::VALIDATION, 'getCode() is the result kind');
+        check($e->getCode() === $e->result && $e->result === 1, 'getCode() is the yx_result (YX_VALIDATION)');
     }
     try {
         Request::query('s', 3);
@@ -360,7 +365,6 @@ test_case('mock: start a call and a conference, query both, verify both callback
     $mock = MockServer::start();
     $creds = new Credentials(MockServer::sampleAppKey(), MockServer::sampleAppSecret());
     $client = new Client($creds, ['base_url' => $mock->baseUrl(), 'timeout_ms' => 20000, 'backoff_ms' => 10]);
-    check($client->baseUrl() === $mock->baseUrl(), 'base URL');
     $mock->setCallbackUrl($mock->inboxUrl());
     $mock->setOutcomeAnswered('13777777777', 61);
 
@@ -381,11 +385,11 @@ test_case('mock: start a call and a conference, query both, verify both callback
         check($e->getCode() === 404, '404');
     }
 
-    check($mock->waitForInbox(2, 10000) === 2, 'two callbacks');
+    $posts = $mock->waitForInbox(2, 10000);
+    check(count($posts) === 2 && $mock->inbox() === $posts, 'two callbacks');
     $verifier = new CallbackVerifier($creds);
     $seen = [];
-    for ($i = 0; $i < 2; $i++) {
-        $post = $mock->inbox($i);
+    foreach ($posts as $post) {
         $event = $verifier->verifyAndParse($post['body'], $post['headers']);
         $seen[] = $event['session'];
     }
@@ -452,25 +456,130 @@ test_case('client options: max_response_bytes sets the limit, zero settings are 
     }
     $mock->injectFault('oversized', 1, 0, 2048);
     check(strlen($usual->startCall('liuxuanlin', '13888888888', '13777777777', 100)) === 36, '2 KiB accepted by default');
-    foreach (['connect_timeout_ms' => 'connect_timeout', 'timeout_ms' => 'timeout', 'max_response_bytes' => 'max_response_bytes'] as $option => $field) {
+    foreach (['connect_timeout_ms', 'timeout_ms', 'max_response_bytes'] as $option) {
         try {
             new Client($creds, [$option => 0]);
             check(false, "zero $option refused");
         } catch (ValidationException $e) {
-            check($e->field() === $field && $e->rule() === 'not_positive', "zero $option: {$e->field()}/{$e->rule()}");
+            check($e->field() === $option && $e->rule() === 'not_positive', "zero $option: {$e->field()}/{$e->rule()}");
         }
     }
     // Absurd waits: refused naming the setting (they used to build, then overflow the clock
     // arithmetic of every request).
-    foreach (['connect_timeout_ms' => 'connect_timeout', 'timeout_ms' => 'timeout', 'backoff_ms' => 'backoff'] as $option => $field) {
+    foreach (['connect_timeout_ms', 'timeout_ms', 'backoff_ms'] as $option) {
         try {
             new Client($creds, [$option => PHP_INT_MAX]);
             check(false, "absurd $option refused");
         } catch (ValidationException $e) {
-            check($e->field() === $field && $e->rule() === 'at_most', "absurd $option: {$e->field()}/{$e->rule()}");
+            check($e->field() === $option && $e->rule() === 'at_most', "absurd $option: {$e->field()}/{$e->rule()}");
             check(str_contains($e->getMessage(), 'at most 600 seconds'), "absurd $option: the message says the limit");
         }
     }
+    $mock->stop();
+});
+
+// ---- requests to any server API ----
+test_case('api requests: a bad path is refused naming "path", before anything is sent', function () {
+    $client = new Client(new Credentials(KEY, SECRET), ['base_url' => 'http://127.0.0.1:9']);
+    foreach (['nimserver/user/create.action', 'https://api.netease.im/x', '/a/../b', '//a/b', '/a?b=1', ''] as $path) {
+        foreach ([fn () => Request::api($path, ['accid' => 'a']), fn () => $client->request($path, ['accid' => 'a'])] as $call) {
+            try {
+                $call();
+                check(false, "$path refused");
+            } catch (ValidationException $e) {
+                $rule = $path === '' ? 'empty' : 'api_path';
+                check($e->field() === 'path' && $e->rule() === $rule, "'$path': {$e->field()}/{$e->rule()}");
+            }
+        }
+    }
+    try {
+        Request::api('/a', ['' => 'v']);
+        check(false, 'an empty name refused');
+    } catch (ValidationException $e) {
+        check(str_starts_with((string) $e->field(), 'param'), "an empty name: {$e->field()}");
+    }
+});
+
+test_case('api requests: prepared and parsed without a client', function () {
+    $creds = new Credentials(KEY, SECRET);
+    $request = Request::api('/nimserver/user/create.action', ['accid' => 'zhang san', ['props', '{"a":1}'], 'n' => 7], true);
+    same($request->toArray(), ['request' => 'api', 'params' => [
+        'path' => '/nimserver/user/create.action',
+        'params' => [['accid', 'zhang san'], ['props', '{"a":1}'], ['n', '7']],
+        'idempotent' => true,
+    ]]);
+    $prepared = $request->prepare('http://127.0.0.1:8080', $creds->sign('abc', 1700000000));
+    check($prepared['method'] === 'POST' && $prepared['url'] === 'http://127.0.0.1:8080/nimserver/user/create.action', 'the URL');
+    parse_str($prepared['body'], $form);
+    same($form, ['accid' => 'zhang san', 'props' => '{"a":1}', 'n' => '7']);
+    same(array_column($prepared['headers'], 0), ['AppKey', 'Nonce', 'CurTime', 'CheckSum', 'Content-Type']);
+    check($prepared['headers'][3][1] === sha1(SECRET . 'abc' . '1700000000'), 'signed as the auth headers are');
+    $fresh = Request::api('/nimserver/user/create.action')->prepareNow(null, $creds);
+    check($fresh['url'] === 'https://api.netease.im/nimserver/user/create.action' && $fresh['body'] === '', 'no parameters');
+
+    same(YunxinEcp::parseApiResponse($request, 200, '{"code":200,"info":{"accid":"a","token":"t"}}'),
+        ['code' => 200, 'info' => ['accid' => 'a', 'token' => 't']]);
+    try {
+        YunxinEcp::parseApiResponse($request, 200, '{"code":414,"desc":"already register"}');
+        check(false, 'an exception');
+    } catch (ApiException $e) {
+        check($e->getCode() === 414 && $e->apiMessage() === 'already register', '414 and the desc');
+        check(str_contains($e->getMessage(), '/nimserver/user/create.action'), 'the message names the path');
+    }
+    try {
+        YunxinEcp::parseApiResponse($request, 502, '<html>bad gateway</html>');
+        check(false, 'an exception');
+    } catch (ProtocolException $e) {
+        check($e->httpStatus() === 502 && $e->rawBody() === '<html>bad gateway</html>', 'the status and the body');
+    }
+    try {
+        YunxinEcp::parseApiResponse(Request::query('s', SessionKind::CALL), 200, '{"code":200}');
+        check(false, 'an exception');
+    } catch (EcpException $e) {
+        check($e->kind() === 'invalid_argument' && $e->field() === 'request', 'an ECP request is not parsed as an API answer');
+    }
+    // codeRetryAdvice() names the advice as the errors do, for every endpoint.
+    $plain = Request::api('/nimserver/user/create.action');
+    foreach ([414, 416, 500, 503, 999] as $code) {
+        $body = json_encode(['code' => $code]);
+        foreach ([
+            Endpoint::START_CALL => fn () => YunxinEcp::parseStartResponse(Endpoint::START_CALL, 200, $body),
+            Endpoint::QUERY_BY_SESSION => fn () => YunxinEcp::parseQueryResponse(200, $body),
+            Endpoint::API => fn () => YunxinEcp::parseApiResponse($plain, 200, $body),
+        ] as $endpoint => $parse) {
+            try {
+                $parse();
+                check(false, "$code refused");
+            } catch (ApiException $e) {
+                check(YunxinEcp::codeRetryAdvice($code, $endpoint) === $e->retryAdvice(), "$code at $endpoint: {$e->retryAdvice()}");
+            }
+        }
+    }
+});
+
+test_case('mock: api requests answer the whole body; an unknown path is a protocol error', function () {
+    $mock = MockServer::start();
+    $client = new Client(new Credentials(MockServer::sampleAppKey(), MockServer::sampleAppSecret()),
+        ['base_url' => $mock->baseUrl(), 'backoff_ms' => 10]);
+    $session = $client->startCall('liuxuanlin', '13888888888', '13777777777', 100);
+    $answer = $client->request('/call/ecp/queryBySession.action', ['session' => $session, 'type' => 1], true);
+    check($answer['code'] === 200 && $answer['obj']['session'] === $session && isset($answer['obj']['durationSec']), 'the raw record');
+    try {
+        $client->request('/call/ecp/queryBySession.action', ['session' => 'no-such-session', 'type' => 1]);
+        check(false, 'an exception');
+    } catch (ApiException $e) {
+        check($e->getCode() === 404, '404');
+    }
+    // The mock knows only the ECP paths: anything else is HTTP 404 with a plain "not found".
+    $requests = $mock->stats()['requests'];
+    try {
+        $client->request('/nimserver/user/create.action', ['accid' => 'a']);
+        check(false, 'an exception');
+    } catch (ProtocolException $e) {
+        check($e->reason() === 'not_json' && $e->httpStatus() === 404 && $e->rawBody() === 'not found', 'HTTP 404, not JSON');
+        check($e->maybeSent() && $e->retryAdvice() === 'outcome_unknown', 'it may have taken effect');
+    }
+    check($mock->stats()['requests'] === $requests + 1, 'sent once, not retried');
     $mock->stop();
 });
 

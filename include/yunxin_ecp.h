@@ -1034,8 +1034,8 @@ yx_result yx_server_parse_request(const char *path,
  * Writes the service's answer to a refused request, byte for byte, to `*body_out` (free with
  * `yx_string_free`; send it with HTTP status 200, as the service does): for a `YX_AUTH` error
  * from `yx_server_verify_request()` `{"desc":"bad http header","code":414}`, for a
- * `YX_VALIDATION` error from `yx_server_parse_request()` `{"desc":"bad param '<field>'",
- * "code":414}`. Any other error is `YX_INVALID_ARGUMENT`: the service has no such answer.
+ * `YX_VALIDATION` error from `yx_server_parse_request()` `{"code":414,"msg":"bad param
+ * '<field>'"}`. Any other error is `YX_INVALID_ARGUMENT`: the service has no such answer.
  *
  * # Safety
  * `refusal` must be NULL or a live error object; `body_out` and `err_out` NULL or valid for a
@@ -1054,7 +1054,7 @@ yx_result yx_server_reply_refusal(const yx_error *refusal, char **body_out, yx_e
  * example `{"base_url":"http://127.0.0.1:8080","timeout_ms":3000}`.
  *
  * Errors: `YX_VALIDATION` naming the setting: field `settings` (rule `"json_object"`, or
- * `"unknown_setting"` for a key that names no setting), `baseUrl` (rule `"url"`), or the key
+ * `"unknown_setting"` for a key that names no setting), or the key
  * itself (`"not_integer"`, `"not_positive"` for a wait or size of 0, `"at_most"` for a wait
  * over 600 s).
  *

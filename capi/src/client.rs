@@ -33,7 +33,7 @@ pub struct yx_client {
 /// example `{"base_url":"http://127.0.0.1:8080","timeout_ms":3000}`.
 ///
 /// Errors: `YX_VALIDATION` naming the setting: field `settings` (rule `"json_object"`, or
-/// `"unknown_setting"` for a key that names no setting), `baseUrl` (rule `"url"`), or the key
+/// `"unknown_setting"` for a key that names no setting), or the key
 /// itself (`"not_integer"`, `"not_positive"` for a wait or size of 0, `"at_most"` for a wait
 /// over 600 s).
 ///

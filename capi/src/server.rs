@@ -96,8 +96,8 @@ pub unsafe extern "C" fn yx_server_parse_request(
 /// Writes the service's answer to a refused request, byte for byte, to `*body_out` (free with
 /// `yx_string_free`; send it with HTTP status 200, as the service does): for a `YX_AUTH` error
 /// from `yx_server_verify_request()` `{"desc":"bad http header","code":414}`, for a
-/// `YX_VALIDATION` error from `yx_server_parse_request()` `{"desc":"bad param '<field>'",
-/// "code":414}`. Any other error is `YX_INVALID_ARGUMENT`: the service has no such answer.
+/// `YX_VALIDATION` error from `yx_server_parse_request()` `{"code":414,"msg":"bad param
+/// '<field>'"}`. Any other error is `YX_INVALID_ARGUMENT`: the service has no such answer.
 ///
 /// # Safety
 /// `refusal` must be NULL or a live error object; `body_out` and `err_out` NULL or valid for a

@@ -79,6 +79,8 @@ impl ClientSettings {
                     let url = value
                         .as_str()
                         .ok_or_else(|| ValidationError::new(key, Rule::Url))?;
+                    // Checked here too, so that the refusal names the JSON key.
+                    BaseUrl::new(url).map_err(|e| ValidationError::new(key, e.rule))?;
                     settings.base_url = url.to_owned();
                 }
                 "connect_timeout_ms" => settings.connect_timeout = millis(key, &value, false)?,
@@ -147,12 +149,19 @@ pub fn json_u64(key: &'static str, value: &Value) -> Result<u64, ValidationError
         .ok_or_else(|| ValidationError::new(key, Rule::NotInteger))
 }
 
-/// A wait in milliseconds, checked like every wait ([`validate::wait`]) under its JSON key.
+/// A wait in milliseconds, within the bounds of every wait ([`validate::wait`]), refused under
+/// its JSON key in its own unit.
 fn millis(key: &'static str, value: &Value, zero_ok: bool) -> Result<Duration, ValidationError> {
     let ms = json_u64(key, value)?;
-    // Anything above the cap is refused by `wait`; capping first keeps the product in range.
-    let capped = ms.min((validate::MAX_WAIT_SECS + 1) * 1000);
-    validate::wait(key, Duration::from_millis(capped), zero_ok)
+    if ms == 0 && !zero_ok {
+        return Err(ValidationError::new(key, Rule::NotPositive));
+    }
+    let max = validate::MAX_WAIT_SECS * 1000;
+    if ms > max {
+        let unit = "milliseconds";
+        return Err(ValidationError::new(key, Rule::AtMost { max, unit }));
+    }
+    Ok(Duration::from_millis(ms))
 }
 
 #[cfg(test)]
@@ -215,7 +224,12 @@ mod tests {
             ("max_response_bytes", "not_positive")
         );
         assert_eq!(from(r#"{"base_url":1}"#), ("base_url", "url"));
-        assert_eq!(from(r#"{"base_url":"ftp://x"}"#), ("baseUrl", "url"));
+        assert_eq!(from(r#"{"base_url":"ftp://x"}"#), ("base_url", "url"));
+        let at_most = ClientSettings::from_json(r#"{"timeout_ms":600001}"#).unwrap_err();
+        assert_eq!(
+            at_most.to_string(),
+            "invalid timeout_ms: must be at most 600000 milliseconds"
+        );
         let unknown = ClientSettings::from_json(r#"{"timout_ms":5}"#).unwrap_err();
         assert!(unknown.to_string().contains("\"timout_ms\""), "{unknown}");
         // The base URL is checked first, whatever else is wrong.

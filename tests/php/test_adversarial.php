@@ -340,7 +340,7 @@ function hostile_cases(): array
             foreach ([['base_url' => 5, 'base_url'], ['base_url' => null, 'base_url'], ['timeout_ms' => '5', 'timeout_ms'],
                 ['timeout_ms' => 1.5, 'timeout_ms'], ['max_retries' => 0x1_0000_0000, 'max_retries'],
                 ['backoff_ms' => -1, 'backoff_ms'], ['connect_timeout_ms' => null, 'connect_timeout_ms'],
-                ['base_url' => "http://a\0b", 'baseUrl'], [0 => 1, 'settings'], ['timeout' => 1, 'settings']] as $case) {
+                ['base_url' => "http://a\0b", 'base_url'], [0 => 1, 'settings'], ['timeout' => 1, 'settings']] as $case) {
                 $field = array_pop($case);
                 try {
                     new Client($creds(), $case);

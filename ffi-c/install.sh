@@ -8,7 +8,7 @@
 #
 # The tree it writes:
 #
-#   PREFIX/include/yunxin_ecp.h, yunxin_ecp_php.h
+#   PREFIX/include/yunxin_ecp.h
 #   PREFIX/lib/libyunxin_ecp.so, libyunxin_ecp.a
 #   PREFIX/lib/pkgconfig/yunxin_ecp.pc
 #   PREFIX/lib/cmake/yunxin_ecp/yunxin_ecpConfig.cmake, yunxin_ecpConfigVersion.cmake
@@ -56,7 +56,7 @@ fi
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -n 1)"
 
 mkdir -p "$prefix/include" "$prefix/lib/pkgconfig" "$prefix/lib/cmake/yunxin_ecp"
-install -m 0644 "$repo/include/yunxin_ecp.h" "$repo/include/yunxin_ecp_php.h" "$prefix/include/"
+install -m 0644 "$repo/include/yunxin_ecp.h" "$prefix/include/"
 install -m 0755 "$target/release/libyunxin_ecp.so" "$prefix/lib/"
 install -m 0644 "$target/release/libyunxin_ecp.a" "$prefix/lib/"
 if [ "$strip_libs" = 1 ]; then

@@ -139,7 +139,7 @@ sdk="$unpacked/$sdk_name"
 mkdir -p "$unpacked"
 check "tarball unpacks to $sdk_name/" tar xzf "$tarball" -C "$unpacked"
 check "tarball layout: headers, libraries, pkg-config, CMake, wrappers, examples" bash -c '
-  cd "$1" && for f in README.md include/yunxin_ecp.h include/yunxin_ecp_php.h \
+  cd "$1" && for f in README.md include/yunxin_ecp.h \
     lib/libyunxin_ecp.so lib/libyunxin_ecp.a lib/pkgconfig/yunxin_ecp.pc \
     lib/cmake/yunxin_ecp/yunxin_ecpConfig.cmake lib/cmake/yunxin_ecp/yunxin_ecpConfigVersion.cmake \
     php/YunxinEcp.php csharp/YunxinEcp.cs examples/c/Makefile examples/c/CMakeLists.txt \

@@ -680,7 +680,7 @@ yx_result yx_request_to_json(const yx_request *request, char **json_out, yx_erro
  *
  * - `base_url`: NULL for the production gateway `https://api.netease.im`, or an absolute
  *   `http://` / `https://` URL such as a local mock's (`YX_VALIDATION`, field `baseUrl`, rule
- *   `"url"` otherwise).
+ *   `"url"` otherwise, as the shared vectors name it).
  * - `nonce` and `cur_time`: NULL and 0 in production (a fresh nonce, one reading of the
  *   clock); fixed values reproduce a signature, as `yx_credentials_sign()` explains.
  *
@@ -1189,11 +1189,12 @@ const char *yx_mock_server_base_url(const yx_mock_server *server);
  * Steers the mock or reads what it saw through its `/_mock/` control API (the routes are in
  * the mock crate's documentation; `GET /_mock` lists them): `method` is `"GET"` or `"POST"`,
  * `path` a control route with any query string, `form_body` NULL or the POST's form fields
- * (`"kind=http_500&times=1"`). Writes the answer's JSON body to `*json_out` (free with
+ * (`"kind=server_error&times=1"`). Writes the answer's JSON body to `*json_out` (free with
  * `yx_string_free`). For example:
  *
  * - `POST /_mock/outcome`, `number=13800000001&duration_sec=0`: that callee does not answer;
- * - `POST /_mock/fault`, `kind=reset&times=1`: the next request's connection is reset;
+ * - `POST /_mock/fault`, `kind=reset_before_response&times=1`: the next request's connection
+ *   is reset before any answer;
  * - `POST /_mock/callback_url`, `url=<base URL>/_mock/inbox`: call-end callbacks go to the
  *   mock's own inbox; `GET /_mock/inbox` then lists them, body and headers as received;
  * - `GET /_mock/stats`: counts of requests, starts, sessions and callbacks.

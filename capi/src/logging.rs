@@ -6,6 +6,7 @@ use std::ffi::{c_char, c_void};
 use std::sync::RwLock;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
+use yunxin_ecp::blocking::events::TARGET;
 
 use crate::error::{yx_error, yx_result};
 use crate::panic::fallible;
@@ -54,8 +55,10 @@ static SINK: RwLock<Option<Sink>> = RwLock::new(None);
 struct CallbackLogger;
 
 impl Log for CallbackLogger {
+    /// Only the client's own events: the HTTP stack's debug lines (a dozen a request, some from
+    /// other threads) are not part of the promise the callback's documentation makes.
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
+        metadata.level() <= log::max_level() && metadata.target() == TARGET
     }
 
     fn log(&self, record: &Record<'_>) {

@@ -309,7 +309,7 @@ impl yx_prepared_request {
 ///
 /// - `base_url`: NULL for the production gateway `https://api.netease.im`, or an absolute
 ///   `http://` / `https://` URL such as a local mock's (`YX_VALIDATION`, field `baseUrl`, rule
-///   `"url"` otherwise).
+///   `"url"` otherwise, as the shared vectors name it).
 /// - `nonce` and `cur_time`: NULL and 0 in production (a fresh nonce, one reading of the
 ///   clock); fixed values reproduce a signature, as `yx_credentials_sign()` explains.
 ///

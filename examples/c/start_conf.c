@@ -15,6 +15,25 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+/* Writes the client's settings, a JSON object, with `base_url` as a JSON string (escaped: it
+ * comes from the command line). 0 if it does not fit. */
+static int client_settings(char *out, size_t size, const char *base_url) {
+  size_t n = (size_t)snprintf(out, size, "{\"base_url\":\"");
+  for (; *base_url != '\0' && n + 7 < size; base_url++) {
+    unsigned char c = (unsigned char)*base_url;
+    if (c == '"' || c == '\\') {
+      out[n++] = '\\';
+      out[n++] = (char)c;
+    } else if (c < 0x20) {
+      n += (size_t)snprintf(out + n, size - n, "\\u%04x", c);
+    } else {
+      out[n++] = (char)c;
+    }
+  }
+  out[n] = '\0';
+  return *base_url == '\0' && (size_t)snprintf(out + n, size - n, "\"}") < size - n;
+}
+
 static int report(const char *what, yx_error *err) {
   fprintf(stderr, "%s failed: %s\n", what, yx_error_message(err));
   yx_error_free(err);
@@ -25,15 +44,13 @@ int main(int argc, char **argv) {
   const char *callees[] = {"13888888888", "13666666666"};
   yx_mock_server *mock = NULL;
   yx_credentials *creds = NULL;
-  yx_client_builder *builder = NULL;
   yx_client *client = NULL;
   yx_request *conf = NULL, *query = NULL;
   yx_call_record *record = NULL;
   yx_error *err = NULL;
-  char *session = NULL;
+  char *session = NULL, *record_json = NULL;
   const char *base_url;
-  uint64_t seconds = 0;
-  size_t i;
+  char settings[1024];
   int status = 1;
 
   if (argc > 1) {
@@ -52,9 +69,12 @@ int main(int argc, char **argv) {
       goto done;
     }
   }
-  if (yx_client_builder_new(creds, &builder, &err) != YX_OK ||
-      yx_client_builder_set_base_url(builder, base_url, &err) != YX_OK ||
-      yx_client_builder_build(builder, &client, &err) != YX_OK) {
+  /* Every other setting (timeouts, retries) keeps its default. */
+  if (!client_settings(settings, sizeof settings, base_url)) {
+    fprintf(stderr, "the base URL is too long\n");
+    goto done;
+  }
+  if (yx_client_new(creds, settings, &client, &err) != YX_OK) {
     status = report("building the client", err);
     goto done;
   }
@@ -76,26 +96,26 @@ int main(int argc, char **argv) {
     status = report("queryBySession", err);
     goto done;
   }
-  printf("members:");
-  for (i = 0; i < yx_call_record_member_count(record); i++) {
-    printf(" %s", yx_call_record_member(record, i));
+  /* "status":"SUCCESS" says nothing about anyone answering: durationSec does. */
+  printf("answered: %s, billed %" PRIu64 " min, %" PRIu64 " fen\n",
+         yx_call_record_answered(record) ? "yes" : "no", yx_call_record_billed_minutes(record),
+         yx_call_record_cost_fen(record, 12));
+  /* Everything else (members, legs, times, the record as the service sent it) is in its JSON,
+   * for a JSON library or a log. */
+  if (yx_call_record_to_json(record, &record_json, &err) != YX_OK) {
+    status = report("reading the record", err);
+    goto done;
   }
-  printf("\n");
-  if (yx_call_record_duration_sec(record, &seconds)) {
-    /* "status":"SUCCESS" says nothing about anyone answering: durationSec does. */
-    printf("answered: %s, %" PRIu64 " s, billed %" PRIu64 " min, %" PRIu64 " fen\n",
-           yx_call_record_answered(record) ? "yes" : "no", seconds,
-           yx_call_record_billed_minutes(record), yx_call_record_cost_fen(record, 12));
-  }
+  printf("record: %s\n", record_json);
   status = 0;
 
 done:
+  yx_string_free(record_json);
   yx_string_free(session);
   yx_call_record_free(record);
   yx_request_free(query);
   yx_request_free(conf);
   yx_client_free(client);
-  yx_client_builder_free(builder);
   yx_credentials_free(creds);
   yx_mock_server_free(mock);
   return status;

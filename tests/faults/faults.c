@@ -53,48 +53,114 @@ static void sleep_ms(double ms) {
 
 static const char *text(const char *s) { return s ? s : "?"; }
 
-/* Writes a table cell for an outcome: `err` NULL means success. */
+/* The string `key` of a JSON object, or "?". */
+static const char *text_of(const json_t *object, const char *key) {
+  return text(json_string_value(json_object_get(object, key)));
+}
+
+/* Parses a JSON text the library wrote, and frees it; NULL when there is none. */
+static json_t *parsed(char *json) {
+  json_t *value = json != NULL ? json_loads(json, 0, NULL) : NULL;
+  yx_string_free(json);
+  return value;
+}
+
+/* Writes a table cell for an outcome: `err` NULL means success. The words (kind, reason, retry
+ * advice) are those of the error JSON, as every binding reports them. */
 static void describe(const yx_error *err, char *out, size_t size) {
   if (err == NULL) {
     snprintf(out, size, "ok");
     return;
   }
-  const char *advice = text(yx_retry_advice_code((int32_t)yx_error_retry_advice(err)));
+  char *json = NULL;
+  json_t *detail = yx_error_to_json(err, &json, NULL) == YX_OK ? parsed(json) : NULL;
+  const char *advice = text_of(detail, "retry");
   switch (yx_error_kind(err)) {
   case YX_API:
     snprintf(out, size, "api %lld [%s]", (long long)yx_error_api_code(err), advice);
     break;
   case YX_PROTOCOL:
-    snprintf(out, size, "protocol %s [%s]", text(yx_error_reason(err)), advice);
+    snprintf(out, size, "protocol %s [%s]", text_of(detail, "reason"), advice);
     break;
   case YX_TRANSPORT:
-    snprintf(out, size, "transport %s sent=%s [%s]", text(yx_error_reason(err)),
+    snprintf(out, size, "transport %s sent=%s [%s]", text_of(detail, "reason"),
              yx_error_maybe_sent(err) ? "true" : "false", advice);
     break;
   default:
-    snprintf(out, size, "%s [%s]", text(yx_result_code((int32_t)yx_error_kind(err))), advice);
+    snprintf(out, size, "%s [%s]", text_of(detail, "kind"), advice);
     break;
   }
+  json_decref(detail);
 }
 
-/* A copy (free with free()) of the session of a received callback that verifies as a call
- * end; NULL otherwise. */
-static char *verified_session(const yx_callback_verifier *verifier,
-                              const yx_received_callback *received) {
+/* The mock's answer to a control request, parsed; NULL when it failed (`err` says why). */
+static json_t *control(const yx_mock_server *mock, const char *method, const char *path,
+                       const char *form, yx_error **err) {
+  char *json = NULL;
+  if (yx_mock_server_control(mock, method, path, form, &json, err) != YX_OK) {
+    return NULL;
+  }
+  return parsed(json);
+}
+
+/* One count of the mock's GET /_mock/stats; -1 when it cannot be read. */
+static long long stat_of(const yx_mock_server *mock, const char *name) {
+  json_t *stats = control(mock, "GET", "/_mock/stats", NULL, NULL);
+  json_t *value = json_object_get(stats, name);
+  long long n = json_is_integer(value) ? (long long)json_integer_value(value) : -1;
+  json_decref(stats);
+  return n;
+}
+
+/* Clears the mock's faults and queues FAULTS[f] for the next request. */
+static yx_result inject(const yx_mock_server *mock, size_t f, yx_error **err) {
+  char form[128];
+  int n = snprintf(form, sizeof form, "kind=%s&times=1", FAULTS[f].kind);
+  if (FAULTS[f].ms > 0) {
+    n += snprintf(form + n, sizeof form - (size_t)n, "&ms=%llu", (unsigned long long)FAULTS[f].ms);
+  }
+  if (FAULTS[f].bytes > 0) {
+    snprintf(form + n, sizeof form - (size_t)n, "&bytes=%zu", FAULTS[f].bytes);
+  }
+  json_t *answer = control(mock, "POST", "/_mock/faults/clear", NULL, err);
+  if (answer == NULL) {
+    return YX_OTHER;
+  }
+  json_decref(answer);
+  answer = control(mock, "POST", "/_mock/fault", form, err);
+  if (answer == NULL) {
+    return YX_OTHER;
+  }
+  json_decref(answer);
+  return YX_OK;
+}
+
+/* A copy (free with free()) of the session of a received callback (an entry of the mock's
+ * inbox: headers and body as received) that verifies as a call end; NULL otherwise. */
+static char *verified_session(const yx_callback_verifier *verifier, const json_t *received) {
+  const json_t *headers = json_object_get(received, "headers");
+  const json_t *body = json_object_get(received, "body");
+  size_t count = json_array_size(headers);
+  yx_pair *pairs = calloc(count + 1, sizeof *pairs);
   yx_callback_event *event = NULL;
-  yx_call_record *record = NULL;
+  const yx_call_record *record = NULL;
   char *session = NULL;
-  if (yx_callback_verifier_verify_and_parse_now(
-          verifier, yx_received_callback_body(received), yx_received_callback_body_len(received),
-          yx_received_callback_headers(received), yx_received_callback_header_count(received),
-          &event, NULL) == YX_OK &&
-      yx_callback_event_kind(event) == YX_EVENT_CALL_END &&
-      yx_callback_event_record(event, &record, NULL) == YX_OK &&
+  if (pairs == NULL) {
+    return NULL;
+  }
+  for (size_t i = 0; i < count; i++) {
+    pairs[i].name = json_string_value(json_array_get(json_array_get(headers, i), 0));
+    pairs[i].value = json_string_value(json_array_get(json_array_get(headers, i), 1));
+  }
+  if (yx_callback_verifier_verify_and_parse(verifier, json_string_value(body),
+                                            json_string_length(body), pairs, count, 0, &event,
+                                            NULL) == YX_OK &&
+      (record = yx_callback_event_record(event)) != NULL &&
       yx_call_record_session(record) != NULL) {
     session = strdup(yx_call_record_session(record));
   }
-  yx_call_record_free(record);
   yx_callback_event_free(event);
+  free(pairs);
   return session;
 }
 
@@ -102,39 +168,37 @@ static char *verified_session(const yx_callback_verifier *verifier,
  * else how many were lost or refused. */
 static void callbacks_outcome(const yx_mock_server *mock, const yx_callback_verifier *verifier,
                               char *out, size_t size) {
-  size_t placed = (size_t)yx_mock_server_session_count(mock);
-  size_t received = 0;
-  if (yx_mock_server_wait_for_inbox(mock, placed, 10000, &received, NULL) != YX_OK) {
-    received = 0;
-  }
-  char **sessions = calloc(received + 1, sizeof *sessions);
+  long long sessions = stat_of(mock, "sessions");
+  size_t placed = sessions > 0 ? (size_t)sessions : 0;
+  char *json = NULL;
+  json_t *inbox = yx_mock_server_wait_for_inbox(mock, placed, 10000, &json, NULL) == YX_OK
+                      ? parsed(json)
+                      : NULL;
+  size_t received = json_array_size(inbox);
+  char **verified = calloc(received + 1, sizeof *verified);
   size_t distinct = 0;
   size_t refused = 0;
-  for (size_t i = 0; sessions != NULL && i < received; i++) {
-    yx_received_callback *callback = NULL;
-    char *session = NULL;
-    if (yx_mock_server_inbox_get(mock, i, &callback, NULL) == YX_OK) {
-      session = verified_session(verifier, callback);
-    }
-    yx_received_callback_free(callback);
+  for (size_t i = 0; verified != NULL && i < received; i++) {
+    char *session = verified_session(verifier, json_array_get(inbox, i));
     if (session == NULL) {
       refused++;
       continue;
     }
     int seen = 0;
     for (size_t j = 0; j < distinct; j++) {
-      seen |= strcmp(sessions[j], session) == 0;
+      seen |= strcmp(verified[j], session) == 0;
     }
     if (seen) {
       free(session);
     } else {
-      sessions[distinct++] = session;
+      verified[distinct++] = session;
     }
   }
   for (size_t j = 0; j < distinct; j++) {
-    free(sessions[j]);
+    free(verified[j]);
   }
-  free(sessions);
+  free(verified);
+  json_decref(inbox);
   size_t lost = placed > distinct ? placed - distinct : 0;
   if (lost == 0 && refused == 0) {
     snprintf(out, size, "all %zu verified", placed);
@@ -154,32 +218,38 @@ int main(void) {
   yx_error *err = NULL;
   yx_mock_server *mock = NULL;
   yx_credentials *creds = NULL;
-  yx_client_builder *builder = NULL;
   yx_client *client = NULL;
   yx_request *call = NULL;
   yx_request *query = NULL;
   yx_callback_verifier *verifier = NULL;
   char *session = NULL;
+  json_t *answer = NULL;
+  char setting[512];
 
   if (yx_abi_version() != YX_ABI_VERSION) {
     fprintf(stderr, "libyunxin_ecp has ABI %u, this program was built for %d\n",
             (unsigned)yx_abi_version(), YX_ABI_VERSION);
     return 1;
   }
-  if (yx_mock_server_start(&mock, &err) != YX_OK ||
-      yx_mock_server_set_callback_url(mock, yx_mock_server_inbox_url(mock), &err) != YX_OK) {
+  if (yx_mock_server_start(&mock, &err) != YX_OK) {
     failed("mock server", err);
     goto done;
   }
+  /* The mock's own inbox receives the call-end callbacks. */
+  snprintf(setting, sizeof setting, "url=%s/_mock/inbox", yx_mock_server_base_url(mock));
+  if ((answer = control(mock, "POST", "/_mock/callback_url", setting, &err)) == NULL) {
+    failed("mock server", err);
+    goto done;
+  }
+  json_decref(answer);
+  snprintf(setting, sizeof setting,
+           "{\"base_url\":\"%s\",\"timeout_ms\":1000,\"connect_timeout_ms\":1000,"
+           "\"backoff_ms\":50}",
+           yx_mock_server_base_url(mock));
   if (yx_credentials_new(yx_mock_sample_app_key(), yx_mock_sample_app_secret(), &creds, &err) !=
           YX_OK ||
-      yx_callback_verifier_new(creds, 300000, &verifier, &err) != YX_OK ||
-      yx_client_builder_new(creds, &builder, &err) != YX_OK ||
-      yx_client_builder_set_base_url(builder, yx_mock_server_base_url(mock), &err) != YX_OK ||
-      yx_client_builder_set_timeout_ms(builder, 1000, &err) != YX_OK ||
-      yx_client_builder_set_connect_timeout_ms(builder, 1000, &err) != YX_OK ||
-      yx_client_builder_set_backoff_ms(builder, 50, &err) != YX_OK ||
-      yx_client_builder_build(builder, &client, &err) != YX_OK) {
+      yx_callback_verifier_new(creds, "{\"tolerance_ms\":300000}", &verifier, &err) != YX_OK ||
+      yx_client_new(creds, setting, &client, &err) != YX_OK) {
     failed("client", err);
     goto done;
   }
@@ -192,9 +262,7 @@ int main(void) {
 
   for (size_t f = 0; f < sizeof FAULTS / sizeof FAULTS[0]; f++) {
     for (int start = 1; start >= 0; start--) {
-      if (yx_mock_server_clear_faults(mock, &err) != YX_OK ||
-          yx_mock_server_inject_fault(mock, FAULTS[f].kind, 1, FAULTS[f].ms, FAULTS[f].bytes,
-                                      &err) != YX_OK) {
+      if (inject(mock, f, &err) != YX_OK) {
         failed(FAULTS[f].kind, err);
         goto done;
       }
@@ -225,21 +293,12 @@ int main(void) {
   }
   {
     /* Where the redirect fault pointed: nothing may have reached it, signed headers and all. */
-    char *stats = NULL;
-    if (yx_mock_server_stats_json(mock, &stats, &err) != YX_OK) {
-      failed("stats", err);
-      goto done;
-    }
-    json_t *parsed = json_loads(stats, 0, NULL);
-    yx_string_free(stats);
-    json_t *hits = json_object_get(parsed, "redirect_target_hits");
-    if (!json_is_integer(hits)) {
+    long long hits = stat_of(mock, "redirect_target_hits");
+    if (hits < 0) {
       fprintf(stderr, "faults: no redirect_target_hits in the mock's stats\n");
-      json_decref(parsed);
       goto done;
     }
-    printf("ROW\tredirect\tlocation_host\t%lld requests\t0\n", (long long)json_integer_value(hits));
-    json_decref(parsed);
+    printf("ROW\tredirect\tlocation_host\t%lld requests\t0\n", hits);
   }
   {
     char cell[256];
@@ -255,7 +314,6 @@ done:
   yx_string_free(session);
   yx_request_free(call);
   yx_client_free(client);
-  yx_client_builder_free(builder);
   yx_credentials_free(creds);
   yx_mock_server_free(mock);
   if (!ok) {

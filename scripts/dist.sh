@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds what users install, into dist/ (gitignored):
 #
-#   yunxin_ecp-VERSION-cp39-abi3-manylinux_2_17_x86_64.whl   the Python package (abi3: any CPython >= 3.9)
+#   yunxin_ecp-VERSION-cp310-abi3-manylinux_2_17_x86_64.whl  the Python package (abi3: any CPython >= 3.10)
 #   yunxin_ecp-VERSION.tar.gz                                 its sdist (maturin)
 #   yunxin-ecp-VERSION-TRIPLE.tar.gz                          the C SDK: include/, lib/ (shared and
 #       static, stripped), lib/pkgconfig/yunxin_ecp.pc and lib/cmake/yunxin_ecp/ (both relocatable),

@@ -77,31 +77,32 @@ pub fn body_bytes<'a>(body: &'a Bound<'_, PyAny>, allow_str: bool) -> PyResult<C
     )))
 }
 
-/// A header's name or value as text, borrowed from Python where it can be: the UTF-8 bytes of
-/// a `str`, or `bytes` that are ASCII, held without a copy; other bytes decoded as Latin-1.
+/// A header's name or value as text, borrowed from Python where it can be: a `str`'s own UTF-8
+/// buffer (CPython caches it in the object), or `bytes` that are ASCII, held without a copy;
+/// other bytes decoded as Latin-1.
 #[derive(Clone)]
 pub enum HeaderText<'py> {
-    /// Bytes known to be UTF-8.
-    Utf8(Bound<'py, PyBytes>),
+    /// A `str` whose UTF-8 form was read once (so reading it again cannot fail).
+    Str(Bound<'py, PyString>),
+    /// Bytes known to be ASCII.
+    Ascii(Bound<'py, PyBytes>),
     /// Text decoded here.
     Owned(String),
 }
 
 impl HeaderText<'_> {
-    /// The text's bytes, without the UTF-8 check of `as_ref`.
+    /// The text's bytes.
     pub fn bytes(&self) -> &[u8] {
-        match self {
-            HeaderText::Utf8(b) => b.as_bytes(),
-            HeaderText::Owned(s) => s.as_bytes(),
-        }
+        self.as_ref().as_bytes()
     }
 }
 
 impl AsRef<str> for HeaderText<'_> {
     fn as_ref(&self) -> &str {
         match self {
-            // Checked when built; the check again is cheap next to the Python call around it.
-            HeaderText::Utf8(b) => std::str::from_utf8(b.as_bytes()).unwrap_or_default(),
+            // Both were checked when built: the `str` has a UTF-8 form, the bytes are ASCII.
+            HeaderText::Str(s) => s.to_str().unwrap_or_default(),
+            HeaderText::Ascii(b) => std::str::from_utf8(b.as_bytes()).unwrap_or_default(),
             HeaderText::Owned(s) => s,
         }
     }
@@ -213,11 +214,13 @@ fn pair<'py>(item: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bound<'py
 
 fn header_text<'py>(value: &Bound<'py, PyAny>) -> PyResult<HeaderText<'py>> {
     if let Ok(s) = value.cast::<PyString>() {
-        return Ok(HeaderText::Utf8(s.encode_utf8()?));
+        // A lone surrogate has no UTF-8 form: refused here, as encoding it would be.
+        s.to_str()?;
+        return Ok(HeaderText::Str(s.clone()));
     }
     if let Ok(b) = value.cast::<PyBytes>() {
         if b.as_bytes().is_ascii() {
-            return Ok(HeaderText::Utf8(b.clone()));
+            return Ok(HeaderText::Ascii(b.clone()));
         }
         return Ok(HeaderText::Owned(
             b.as_bytes().iter().map(|&c| char::from(c)).collect(),

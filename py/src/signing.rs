@@ -1,6 +1,7 @@
 //! `checksum`, `generate_nonce`, `Credentials` and `AuthHeaders`.
 
 use pyo3::exceptions::PyTypeError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyString};
 use yunxin_ecp::signing::{ENV_APP_KEY, ENV_APP_SECRET};
@@ -154,6 +155,15 @@ impl PyAuthHeaders {
     fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
         for (name, value) in self.inner.pairs() {
+            // The names are interned once: a key string (and its hash) per call would cost more
+            // than the signature itself.
+            let name = match name {
+                "AppKey" => intern!(py, "AppKey"),
+                "Nonce" => intern!(py, "Nonce"),
+                "CurTime" => intern!(py, "CurTime"),
+                "CheckSum" => intern!(py, "CheckSum"),
+                other => &PyString::new(py, other),
+            };
             dict.set_item(name, value)?;
         }
         Ok(dict)

@@ -96,8 +96,8 @@ wheel_bytes=$(stat -c %s "$wheel" 2>/dev/null || echo 0)
 tag="$("$repo/.venv-dist/bin/auditwheel" show "$wheel" 2>&1 | tr '\n' ' ' |
   sed -n 's/.*following platform tag: *"\([^"]*\)".*/\1/p')"
 figures+=("wheel: $(basename "$wheel"), $wheel_bytes bytes ($(awk -v b="$wheel_bytes" 'BEGIN { printf "%.2f", b / 1e6 }') MB; target at most 5 MB); auditwheel: ${tag:-unknown}")
-check "wheel is abi3 (cp39) and tagged manylinux, as auditwheel reads it" bash -c '
-  case "$(basename "$1")" in *-cp39-abi3-*manylinux*_x86_64.whl) ;; *) echo "tag: $1"; exit 1 ;; esac
+check "wheel is abi3 (cp310) and tagged manylinux, as auditwheel reads it" bash -c '
+  case "$(basename "$1")" in *-cp310-abi3-*manylinux*_x86_64.whl) ;; *) echo "tag: $1"; exit 1 ;; esac
   case "$2" in manylinux_*) ;; *) echo "auditwheel: $2"; exit 1 ;; esac
 ' _ "$wheel" "$tag"
 check "wheel is at most 5 MB" test "$wheel_bytes" -le "$wheel_max_bytes"

@@ -7,7 +7,7 @@ use std::ffi::c_char;
 use yunxin_ecp::blocking::{Client, ClientSettings};
 
 use crate::args::{self, Out, opt_str_arg};
-use crate::error::{yx_error, yx_result};
+use crate::error::{Fallible, yx_error, yx_result};
 use crate::panic::fallible;
 use crate::requests::{Request, yx_request};
 use crate::responses::yx_call_record;
@@ -21,6 +21,31 @@ use crate::signing::yx_credentials;
 #[derive(Debug)]
 pub struct yx_client {
     inner: Client,
+}
+
+/// Reads the arguments every sending function takes.
+///
+/// # Safety
+/// As the `yx_client_start()` family's contracts.
+unsafe fn send_args<'a, T>(
+    client: *const yx_client,
+    request: *const yx_request,
+    out: *mut T,
+    out_name: &'static str,
+) -> Fallible<(&'a Client, &'a Request, Out<T>)> {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        Ok((
+            &args::handle(client, "client")?.inner,
+            &args::handle(request, "request")?.inner,
+            Out::new(out, out_name)?,
+        ))
+    }
+}
+
+/// Refuses a request of the wrong kind for the function it was given to.
+fn wrong_kind(use_instead: &str) -> Box<yx_error> {
+    yx_error::invalid_argument("request", &format!("is of another kind: use {use_instead}"))
 }
 
 /// A client for the app of `credentials` (copied: they may be freed afterwards).
@@ -98,22 +123,11 @@ pub unsafe extern "C" fn yx_client_start(
 ) -> yx_result {
     fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
-        let (c, r, out) = unsafe {
-            (
-                args::handle(client, "client")?,
-                args::handle(request, "request")?,
-                Out::new(session_out, "session_out")?,
-            )
-        };
-        let started = match &r.inner {
-            Request::Call(call) => c.inner.start_call(call)?,
-            Request::Conf(conf) => c.inner.start_conf(conf)?,
-            _ => {
-                return Err(yx_error::invalid_argument(
-                    "request",
-                    "is not a start: use yx_client_query or yx_client_request",
-                ));
-            }
+        let (c, r, out) = unsafe { send_args(client, request, session_out, "session_out")? };
+        let started = match r {
+            Request::Call(call) => c.start_call(call)?,
+            Request::Conf(conf) => c.start_conf(conf)?,
+            _ => return Err(wrong_kind("yx_client_query or yx_client_request")),
         };
         out.string(started.session);
         Ok(())
@@ -136,20 +150,11 @@ pub unsafe extern "C" fn yx_client_query(
 ) -> yx_result {
     fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
-        let (c, r, out) = unsafe {
-            (
-                args::handle(client, "client")?,
-                args::handle(request, "request")?,
-                Out::new(record_out, "record_out")?,
-            )
+        let (c, r, out) = unsafe { send_args(client, request, record_out, "record_out")? };
+        let Request::Query(query) = r else {
+            return Err(wrong_kind("yx_client_start or yx_client_request"));
         };
-        let Request::Query(query) = &r.inner else {
-            return Err(yx_error::invalid_argument(
-                "request",
-                "is not a query: use yx_client_start or yx_client_request",
-            ));
-        };
-        out.handle(yx_call_record::new(c.inner.query(query)?));
+        out.handle(yx_call_record::new(c.query(query)?));
         Ok(())
     })
 }
@@ -173,20 +178,11 @@ pub unsafe extern "C" fn yx_client_request(
 ) -> yx_result {
     fallible!(err_out, {
         // SAFETY: forwarded from this function's contract.
-        let (c, r, out) = unsafe {
-            (
-                args::handle(client, "client")?,
-                args::handle(request, "request")?,
-                Out::new(json_out, "json_out")?,
-            )
+        let (c, r, out) = unsafe { send_args(client, request, json_out, "json_out")? };
+        let Request::Api(api) = r else {
+            return Err(wrong_kind("yx_client_start or yx_client_query"));
         };
-        let Request::Api(api) = &r.inner else {
-            return Err(yx_error::invalid_argument(
-                "request",
-                "is an ECP request: use yx_client_start or yx_client_query",
-            ));
-        };
-        out.string(crate::json::to_json(&c.inner.request(api)?)?);
+        out.string(crate::json::to_json(&c.request(api)?)?);
         Ok(())
     })
 }

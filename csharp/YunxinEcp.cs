@@ -1,6 +1,42 @@
 // yunxin_ecp for C#: YunXin's CheckSum signing and the ECP (专线电话) API through P/Invoke and
 // libyunxin_ecp, instead of the documentation's hand-rolled CheckSumBuilder.
 //
+// Building and running with Mono (mcs compiles C# 7.2; the wrapper needs System.Runtime.Serialization
+// and System.Xml, System itself is referenced by default); libyunxin_ecp.so comes from
+// cargo build --release -p yunxin-ecp-ffi (target/release/libyunxin_ecp.so). From the repository:
+//
+//     mcs -langversion:7.2 -r:System.Runtime.Serialization.dll -r:System.Xml.dll \
+//         -out:StartCall.exe csharp/YunxinEcp.cs examples/csharp/StartCall.cs
+//     LD_LIBRARY_PATH=target/release mono StartCall.exe
+//     mcs -langversion:7.2 -r:System.Runtime.Serialization.dll -r:System.Xml.dll \
+//         -out:CallbackVerification.exe csharp/YunxinEcp.cs examples/csharp/CallbackVerification.cs
+//     LD_LIBRARY_PATH=target/release mono CallbackVerification.exe
+//
+// An app, with this file compiled in:
+//
+//     mcs -langversion:7.2 -r:System.Runtime.Serialization.dll -r:System.Xml.dll \
+//         -out:YourApp.exe YunxinEcp.cs YourApp.cs
+//     LD_LIBRARY_PATH=/opt/yunxin/lib mono YourApp.exe       # the directory of libyunxin_ecp.so
+//
+// or with it as a library of its own:
+//
+//     mcs -target:library -langversion:7.2 -r:System.Runtime.Serialization.dll -r:System.Xml.dll \
+//         -out:YunxinEcp.dll YunxinEcp.cs
+//     mcs -r:YunxinEcp.dll -out:YourApp.exe YourApp.cs
+//     LD_LIBRARY_PATH=/opt/yunxin/lib mono YourApp.exe       # the directory of libyunxin_ecp.so
+//
+// Instead of LD_LIBRARY_PATH: libyunxin_ecp.so beside YourApp.exe, or installed (e.g. in
+// /usr/local/lib, then ldconfig), or a Mono dllmap in the .config of the assembly holding this
+// file (YourApp.exe.config, or YunxinEcp.dll.config beside YunxinEcp.dll):
+//
+//     <configuration>
+//       <dllmap dll="yunxin_ecp" target="/opt/yunxin/lib/libyunxin_ecp.so"/>
+//     </configuration>
+//
+// On .NET, NativeLibrary.SetDllImportResolver does what the dllmap does. When the library is not
+// found, the first call says so in a DllNotFoundException with these hints; a library of another
+// ABI version than Ecp.AbiVersion is refused at the first call (InvalidOperationException).
+//
 //     using (var creds = Credentials.FromEnvironment())
 //     using (var client = new EcpClient(creds, new ClientOptions()))
 //     {
@@ -15,11 +51,13 @@
 // (Core, 5+) both ship: the JSON is what every language's binding reads, so the fields cannot
 // drift apart, and the ABI keeps accessors only for what C acts on. Every failure is a
 // YunxinEcpException subclass carrying the result kind, the API code and message, the retry
-// advice and whether the request may have been sent. Needs libyunxin_ecp.so where the runtime's
-// loader finds it (LD_LIBRARY_PATH, or a Mono dllmap). Compiles with Mono's mcs (C# 7.2) as with
-// csc, referencing System.Runtime.Serialization (mcs -r:System.Runtime.Serialization -r:System.Xml).
+// advice and whether the request may have been sent. CallbackVerifier takes the headers as a
+// server gives them (pairs, a NameValueCollection, names with lists of values) and passes every
+// value on its own, so a header sent twice is refused. Compiles with Mono's mcs (C# 7.2) as with
+// csc; uses nothing Mono-only.
 using System;
 using System.Collections.Generic;
+using System.Collections.Specialized;
 using System.Globalization;
 using System.IO;
 using System.Runtime.InteropServices;
@@ -307,6 +345,120 @@ namespace YunxinEcp
             }
         }
 
+        /// <summary>Set once the library is loaded and speaks AbiVersion.</summary>
+        private static volatile bool ready;
+
+        /// <summary>The first touch of the library, at every entry point that needs no handle (one
+        /// with a handle has had it already): loads it, with a message that says what to do when
+        /// it is not found, and refuses a library of another ABI version. Until it succeeds, every
+        /// call tries again.</summary>
+        internal static void Ready()
+        {
+            if (ready)
+            {
+                return;
+            }
+            uint abi = LoadedAbiVersion();
+            if (abi != Ecp.AbiVersion)
+            {
+                string version;
+                try
+                {
+                    version = Borrowed(yx_version());
+                }
+                catch (EntryPointNotFoundException)
+                {
+                    version = "(no yx_version)";
+                }
+                throw new InvalidOperationException(
+                    "libyunxin_ecp " + version + " speaks ABI version " + abi + ", but this wrapper (YunxinEcp.cs) was written for ABI version "
+                    + Ecp.AbiVersion + ": use the YunxinEcp.cs of the library's release, or make the loader find the libyunxin_ecp.so this "
+                    + "wrapper came with (LD_LIBRARY_PATH, the program's directory, the installed copy: ldconfig -p | grep yunxin_ecp"
+                    + ", or a Mono dllmap in " + ConfigFile() + ").");
+            }
+            ready = true;
+        }
+
+        /// <summary>yx_abi_version, with the loader's failures explained.</summary>
+        internal static uint LoadedAbiVersion()
+        {
+            try
+            {
+                return yx_abi_version();
+            }
+            catch (DllNotFoundException e)
+            {
+                throw new DllNotFoundException(
+                    "Could not load libyunxin_ecp.so, the native library of this wrapper: DllImport(\"" + Lib + "\") looks for "
+                    + "libyunxin_ecp.so (libyunxin_ecp.dylib on macOS, yunxin_ecp.dll on Windows; from the sources: cargo build "
+                    + "--release -p yunxin-ecp-ffi gives target/release/libyunxin_ecp.so). Put its directory on LD_LIBRARY_PATH "
+                    + "(LD_LIBRARY_PATH=/path/to/dir mono YourApp.exe) or the file beside the program; or install it (e.g. "
+                    + "/usr/local/lib/libyunxin_ecp.so, then run ldconfig); or, on Mono, map it with a dllmap in " + ConfigFile()
+                    + ": <configuration><dllmap dll=\"" + Lib + "\" target=\"/path/to/libyunxin_ecp.so\"/></configuration>; on .NET, "
+                    + "resolve it with NativeLibrary.SetDllImportResolver. The loader said: " + e.Message, e);
+            }
+            catch (EntryPointNotFoundException e)
+            {
+                throw new EntryPointNotFoundException(
+                    "The library loaded for DllImport(\"" + Lib + "\") has no yx_abi_version: it is not libyunxin_ecp.so, or a build "
+                    + "older than this wrapper. Make the loader find the right libyunxin_ecp.so: LD_LIBRARY_PATH, the program's "
+                    + "directory, the installed copy (ldconfig -p | grep yunxin_ecp), a Mono dllmap in " + ConfigFile()
+                    + ", or NativeLibrary.SetDllImportResolver on .NET. The loader said: " + e.Message, e);
+            }
+        }
+
+        /// <summary>Where Mono reads the dllmap for this wrapper's DllImports: the .config file of the
+        /// assembly it is compiled into.</summary>
+        private static string ConfigFile()
+        {
+            string location = typeof(Native).Assembly.Location;
+            return string.IsNullOrEmpty(location) ? "YourApp.exe.config" : Path.GetFileName(location) + ".config";
+        }
+
+        /// <summary>Every value of every name, each its own pair: a header sent twice reaches the
+        /// library twice, which refuses it (a name without values gives no pair).</summary>
+        internal static IEnumerable<KeyValuePair<string, string>> Each(NameValueCollection headers)
+        {
+            if (headers == null)
+            {
+                yield break;
+            }
+            for (int i = 0; i < headers.Count; i++)
+            {
+                string name = headers.GetKey(i);
+                string[] values = headers.GetValues(i);
+                if (values == null)
+                {
+                    continue;
+                }
+                foreach (string value in values)
+                {
+                    yield return new KeyValuePair<string, string>(name, value);
+                }
+            }
+        }
+
+        /// <summary>As Each(NameValueCollection), for names with lists of values (null: none).</summary>
+        internal static IEnumerable<KeyValuePair<string, string>> Each<TValues>(IEnumerable<KeyValuePair<string, TValues>> headers)
+            where TValues : IEnumerable<string>
+        {
+            if (headers == null)
+            {
+                yield break;
+            }
+            foreach (var header in headers)
+            {
+                if (header.Value == null)
+                {
+                    continue;
+                }
+                foreach (string value in header.Value)
+                {
+                    yield return new KeyValuePair<string, string>(header.Key, value);
+                }
+            }
+        }
+
         /// <summary>Copies a header list (yx_headers, owned or borrowed, alive during the call).</summary>
         internal static KeyValuePair<string, string>[] Headers(IntPtr list)
         {
@@ -456,14 +608,22 @@ namespace YunxinEcp
         private static readonly string[] RetryWords = { "never", "safe", "backoff", "once_after_delay", "outcome_unknown" };
 
         /// <summary>The library's version, e.g. "0.1.0".</summary>
-        public static string Version => Native.Borrowed(Native.yx_version());
+        public static string Version
+        {
+            get
+            {
+                Native.Ready();
+                return Native.Borrowed(Native.yx_version());
+            }
+        }
 
         /// <summary>The loaded library's ABI version (compare with AbiVersion).</summary>
-        public static uint LibraryAbiVersion => Native.yx_abi_version();
+        public static uint LibraryAbiVersion => Native.LoadedAbiVersion();
 
         /// <summary>Lowercase hex SHA1(secret + nonce + curTime) over UTF-8: the bare CheckSum.</summary>
         public static string Checksum(string secret, string nonce, string curTime)
         {
+            Native.Ready();
             Native.Check(Native.yx_checksum(Native.Utf8(secret, "secret"), Native.Utf8(nonce, "nonce"), Native.Utf8(curTime, "curTime"), out IntPtr sum, out IntPtr err), err);
             return Native.Take(sum);
         }
@@ -471,6 +631,7 @@ namespace YunxinEcp
         /// <summary>Lowercase hex MD5 of raw bytes, hex-encoded once: 32 characters.</summary>
         public static string BodyMd5(byte[] body)
         {
+            Native.Ready();
             Native.Check(Native.yx_body_md5(body, Native.Length(body), out IntPtr md5, out IntPtr err), err);
             return Native.Take(md5);
         }
@@ -478,16 +639,22 @@ namespace YunxinEcp
         /// <summary>A nonce of lowercase hex characters from the OS CSPRNG.</summary>
         public static string GenerateNonce(int length = 32)
         {
+            Native.Ready();
             Native.Check(Native.yx_generate_nonce(new UIntPtr((uint)Math.Max(length, 0)), out IntPtr nonce, out IntPtr err), err);
             return Native.Take(nonce);
         }
 
         /// <summary>What a service code means.</summary>
-        public static string CodeMeaning(long code) => Native.Borrowed(Native.yx_code_meaning(code));
+        public static string CodeMeaning(long code)
+        {
+            Native.Ready();
+            return Native.Borrowed(Native.yx_code_meaning(code));
+        }
 
         /// <summary>Whether a request to endpoint answered code may be sent again ("never", "safe", ...).</summary>
         public static string CodeRetryAdvice(long code, int endpoint)
         {
+            Native.Ready();
             int advice = Native.yx_code_retry_advice(code, endpoint);
             return advice >= 0 && advice < RetryWords.Length ? RetryWords[advice] : "never";
         }
@@ -495,17 +662,27 @@ namespace YunxinEcp
         /// <summary>The code table as a JSON array.</summary>
         public static string CodeTableJson()
         {
+            Native.Ready();
             Native.Check(Native.yx_code_table_json(out IntPtr json, out IntPtr err), err);
             return Native.Take(json);
         }
 
-        public static ulong BilledMinutes(ulong durationSec) => Native.yx_billed_minutes(durationSec);
+        public static ulong BilledMinutes(ulong durationSec)
+        {
+            Native.Ready();
+            return Native.yx_billed_minutes(durationSec);
+        }
 
-        public static ulong CostFen(ulong durationSec, ulong fenPerMinute = 12) => Native.yx_cost_fen(durationSec, fenPerMinute);
+        public static ulong CostFen(ulong durationSec, ulong fenPerMinute = 12)
+        {
+            Native.Ready();
+            return Native.yx_cost_fen(durationSec, fenPerMinute);
+        }
 
         /// <summary>Reads a start answer (Endpoint.StartCall or StartConf); returns the session.</summary>
         public static string ParseStartResponse(int endpoint, int httpStatus, byte[] body)
         {
+            Native.Ready();
             Native.Check(Native.yx_parse_start_response(endpoint, checked((ushort)httpStatus), body, Native.Length(body), out IntPtr session, out IntPtr err), err);
             return Native.Take(session);
         }
@@ -513,6 +690,7 @@ namespace YunxinEcp
         /// <summary>Reads a queryBySession answer into the record.</summary>
         public static CallRecord ParseQueryResponse(int httpStatus, byte[] body)
         {
+            Native.Ready();
             Native.Check(Native.yx_parse_query_response(checked((ushort)httpStatus), body, Native.Length(body), out CallRecordHandle record, out IntPtr err), err);
             return CallRecord.From(record);
         }
@@ -527,6 +705,7 @@ namespace YunxinEcp
         /// <summary>Parses a callback body without verifying it (for bodies verified already).</summary>
         public static CallbackEvent ParseCallback(byte[] body)
         {
+            Native.Ready();
             Native.Check(Native.yx_callback_parse(body, Native.Length(body), out CallbackEventHandle evt, out IntPtr err), err);
             return CallbackEvent.From(evt);
         }
@@ -547,6 +726,7 @@ namespace YunxinEcp
         /// service answers.</summary>
         public static string ParseServerRequestJson(string path, string query, byte[] body)
         {
+            Native.Ready();
             Native.Check(Native.yx_server_parse_request(Native.Utf8(path, "path"), Native.Utf8(query, "query"), body, Native.Length(body), out RequestHandle request, out IntPtr err), err, true);
             using (var r = new EcpRequest(request))
             {
@@ -562,6 +742,7 @@ namespace YunxinEcp
 
         public Credentials(string appKey, string appSecret)
         {
+            Native.Ready();
             Native.Check(Native.yx_credentials_new(Native.Utf8(appKey, "appKey"), Native.Utf8(appSecret, "appSecret"), out Handle, out IntPtr err), err);
         }
 
@@ -570,6 +751,7 @@ namespace YunxinEcp
         /// <summary>Reads YUNXIN_APP_KEY and YUNXIN_APP_SECRET.</summary>
         public static Credentials FromEnvironment()
         {
+            Native.Ready();
             Native.Check(Native.yx_credentials_from_env(out CredentialsHandle handle, out IntPtr err), err);
             return new Credentials(handle);
         }
@@ -651,6 +833,7 @@ namespace YunxinEcp
         /// <summary>A callback call: rings caller, then callee, for at most maxDur seconds.</summary>
         public static EcpRequest StartCall(string callerAcc, string caller, string callee, uint maxDur)
         {
+            Native.Ready();
             Native.Check(Native.yx_start_call_new(Native.Utf8(callerAcc, "callerAcc"), Native.Utf8(caller, "caller"), Native.Utf8(callee, "callee"), maxDur, out RequestHandle handle, out IntPtr err), err);
             return new EcpRequest(handle);
         }
@@ -658,6 +841,7 @@ namespace YunxinEcp
         /// <summary>A conference of caller and 2 to 7 callees, sent as a real JSON array.</summary>
         public static EcpRequest StartConf(string callerAcc, string caller, IList<string> callees, uint maxDur)
         {
+            Native.Ready();
             using (var strings = new Native.Strings())
             {
                 IntPtr[] array = callees == null ? null : strings.Array(callees, "callees");
@@ -669,6 +853,7 @@ namespace YunxinEcp
         /// <summary>A query for one session (SessionKind.Call or SessionKind.Conference).</summary>
         public static EcpRequest Query(string session, int kind)
         {
+            Native.Ready();
             Native.Check(Native.yx_query_new(Native.Utf8(session, "session"), kind, out RequestHandle handle, out IntPtr err), err);
             return new EcpRequest(handle);
         }
@@ -678,6 +863,7 @@ namespace YunxinEcp
         /// idempotent request is sent again after it may have arrived.</summary>
         public static EcpRequest Api(string path, IEnumerable<KeyValuePair<string, string>> parameters, bool idempotent = false)
         {
+            Native.Ready();
             using (var strings = new Native.Strings())
             {
                 Pair[] array = strings.Pairs(parameters, "parameter");
@@ -809,7 +995,8 @@ namespace YunxinEcp
         public static CallbackVerifier SkipTimeCheck(Credentials credentials) => new CallbackVerifier(credentials, "{\"check_time\":false}");
 
         /// <summary>Verifies the raw body bytes against the headers at nowMs (Unix milliseconds;
-        /// null or 0: the clock); throws CallbackException.</summary>
+        /// null or 0: the clock); throws CallbackException. The headers as pairs (a name sent twice
+        /// appears twice); for the other shapes servers give them in, see the overloads.</summary>
         public void Verify(byte[] body, IEnumerable<KeyValuePair<string, string>> headers, ulong? nowMs = null)
         {
             using (var strings = new Native.Strings())
@@ -818,6 +1005,20 @@ namespace YunxinEcp
                 Native.Check(Native.yx_callback_verifier_verify(handle, body, Native.Length(body), array, new UIntPtr((uint)array.Length), nowMs ?? 0, out IntPtr err), err);
             }
         }
+
+        /// <summary>Verify, with the headers as HttpListenerRequest.Headers or classic ASP.NET's
+        /// Request.Headers give them: each value of a name (GetValues) is passed on its own, so a
+        /// repeated MD5, CheckSum, CurTime or AppKey is refused (Reason "duplicate_header").</summary>
+        public void Verify(byte[] body, NameValueCollection headers, ulong? nowMs = null) => Verify(body, Native.Each(headers), nowMs);
+
+        /// <summary>Verify, with the headers as names with lists of values: HttpHeaders
+        /// (IEnumerable&lt;KeyValuePair&lt;string, IEnumerable&lt;string&gt;&gt;&gt;), ASP.NET Core's
+        /// IHeaderDictionary (StringValues), an IDictionary&lt;string, string[]&gt;. Each value is
+        /// passed on its own, so a repeated MD5, CheckSum, CurTime or AppKey is refused (Reason
+        /// "duplicate_header").</summary>
+        public void Verify<TValues>(byte[] body, IEnumerable<KeyValuePair<string, TValues>> headers, ulong? nowMs = null)
+            where TValues : IEnumerable<string>
+            => Verify(body, Native.Each(headers), nowMs);
 
         /// <summary>Verifies, then parses: the usual entry point of a web handler.</summary>
         public CallbackEvent VerifyAndParse(byte[] body, IEnumerable<KeyValuePair<string, string>> headers, ulong? nowMs = null)
@@ -829,6 +1030,15 @@ namespace YunxinEcp
                 return CallbackEvent.From(evt);
             }
         }
+
+        /// <summary>VerifyAndParse, with the headers of a NameValueCollection (see Verify).</summary>
+        public CallbackEvent VerifyAndParse(byte[] body, NameValueCollection headers, ulong? nowMs = null)
+            => VerifyAndParse(body, Native.Each(headers), nowMs);
+
+        /// <summary>VerifyAndParse, with the headers as names with lists of values (see Verify).</summary>
+        public CallbackEvent VerifyAndParse<TValues>(byte[] body, IEnumerable<KeyValuePair<string, TValues>> headers, ulong? nowMs = null)
+            where TValues : IEnumerable<string>
+            => VerifyAndParse(body, Native.Each(headers), nowMs);
 
         public void Dispose() => handle.Dispose();
     }
@@ -939,11 +1149,26 @@ namespace YunxinEcp
 
         private MockServer(MockServerHandle handle) => this.handle = handle;
 
-        public static string SampleAppKey => Native.Borrowed(Native.yx_mock_sample_app_key());
-        public static string SampleAppSecret => Native.Borrowed(Native.yx_mock_sample_app_secret());
+        public static string SampleAppKey
+        {
+            get
+            {
+                Native.Ready();
+                return Native.Borrowed(Native.yx_mock_sample_app_key());
+            }
+        }
+        public static string SampleAppSecret
+        {
+            get
+            {
+                Native.Ready();
+                return Native.Borrowed(Native.yx_mock_sample_app_secret());
+            }
+        }
 
         public static MockServer Start()
         {
+            Native.Ready();
             Native.Check(Native.yx_mock_server_start(out MockServerHandle handle, out IntPtr err), err);
             return new MockServer(handle);
         }

@@ -9,9 +9,14 @@
 // In a web handler, read the raw body bytes (e.g. Request.InputStream copied to a byte[]) and
 // pass them with the request headers to CallbackVerifier.VerifyAndParse, which checks MD5,
 // CheckSum (SHA1(AppSecret + MD5 + CurTime), CurTime in milliseconds) and CurTime's age, in
-// constant time. Here the in-process mock places a call and POSTs the callback to its own inbox.
+// constant time. The headers go in as the server gives them: HttpListenerRequest.Headers or
+// classic ASP.NET's Request.Headers (a NameValueCollection), HttpRequestMessage.Headers, ASP.NET
+// Core's Request.Headers (IHeaderDictionary), or pairs; every value of a header sent twice is
+// passed on its own, so the callback is refused (duplicate_header) instead of the values being
+// joined. Here the in-process mock places a call and POSTs the callback to its own inbox.
 using System;
 using System.Collections.Generic;
+using System.Collections.Specialized;
 using System.Linq;
 using System.Security.Cryptography;
 using System.Text;
@@ -50,8 +55,9 @@ internal static class CallbackVerificationExample
         return sb.ToString();
     }
 
-    // The handler: 200 for a genuine callback, 401 otherwise.
-    private static int HandleCallback(CallbackVerifier verifier, byte[] rawBody, IEnumerable<KeyValuePair<string, string>> headers)
+    // The handler: 200 for a genuine callback, 401 otherwise. The headers as HttpListenerRequest.Headers
+    // gives them (a NameValueCollection).
+    private static int HandleCallback(CallbackVerifier verifier, byte[] rawBody, NameValueCollection headers)
     {
         try
         {
@@ -69,6 +75,17 @@ internal static class CallbackVerificationExample
             Console.WriteLine("refused (" + e.Reason + "): " + e.Message);
             return 401;
         }
+    }
+
+    // The headers as a server's NameValueCollection holds them (names ignore case).
+    private static NameValueCollection Collection(IEnumerable<KeyValuePair<string, string>> headers)
+    {
+        var collection = new NameValueCollection();
+        foreach (var header in headers)
+        {
+            collection.Add(header.Key, header.Value);
+        }
+        return collection;
     }
 
     private static int Main()
@@ -91,12 +108,17 @@ internal static class CallbackVerificationExample
             string docs = DocsGetMd5(Encoding.UTF8.GetString(post.Body));
             Console.WriteLine("MD5 header " + sent + "; right: " + (right == sent) + "; docs' getMD5 (" + docs.Length + " chars): " + (docs == sent));
 
-            int genuine = HandleCallback(verifier, post.Body, post.Headers);
+            int genuine = HandleCallback(verifier, post.Body, Collection(post.Headers));
             var forged = post.Headers.Select(h => h.Key.Equals("MD5", StringComparison.OrdinalIgnoreCase)
-                ? new KeyValuePair<string, string>(h.Key, docs) : h).ToList();
-            int withDocsMd5 = HandleCallback(verifier, post.Body, forged);
-            Console.WriteLine("genuine callback: HTTP " + genuine + "; with the docs' MD5: HTTP " + withDocsMd5);
-            return genuine == 200 && withDocsMd5 == 401 && right == sent && docs != sent ? 0 : 1;
+                ? new KeyValuePair<string, string>(h.Key, docs) : h);
+            int withDocsMd5 = HandleCallback(verifier, post.Body, Collection(forged));
+            // A second CheckSum header: refused, whichever copy is right.
+            NameValueCollection twice = Collection(post.Headers);
+            twice.Add("CheckSum", twice["CheckSum"]);
+            int withTwoCheckSums = HandleCallback(verifier, post.Body, twice);
+            Console.WriteLine("genuine callback: HTTP " + genuine + "; with the docs' MD5: HTTP " + withDocsMd5
+                + "; with CheckSum sent twice: HTTP " + withTwoCheckSums);
+            return genuine == 200 && withDocsMd5 == 401 && withTwoCheckSums == 401 && right == sent && docs != sent ? 0 : 1;
         }
     }
 }

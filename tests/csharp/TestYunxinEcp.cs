@@ -1,14 +1,18 @@
 // The C# suite: every case of tests/vectors through the P/Invoke wrapper (csharp/YunxinEcp.cs),
 // the same way core/tests/vectors.rs runs them, digests cross-checked with .NET's own SHA1 and
 // MD5, the wrapper's exceptions and handles, generic API requests, and client round trips
-// against the in-process mock.
+// against the in-process mock, and the shapes of header collections the callback verifier takes.
 //
 // Usage: mono TestYunxinEcp.exe VECTOR_DIR   (closes with "csharp: N passed, M failed")
 using System;
+using System.Collections;
 using System.Collections.Generic;
+using System.Collections.Specialized;
 using System.IO;
 using System.Json;
 using System.Linq;
+using System.Net;
+using System.Net.Sockets;
 using System.Runtime.Serialization;
 using System.Security.Cryptography;
 using System.Text;
@@ -730,6 +734,161 @@ internal static class TestYunxinEcp
         });
     }
 
+    // ---- the shapes of header collections CallbackVerifier takes ----
+
+    /// <summary>ASP.NET Core's StringValues in miniature: a struct enumerating strings, the value
+    /// type of IHeaderDictionary (IDictionary&lt;string, StringValues&gt;); default has no values.</summary>
+    private struct StringValuesLike : IEnumerable<string>
+    {
+        private readonly string[] values;
+
+        public StringValuesLike(params string[] values) { this.values = values; }
+
+        public IEnumerator<string> GetEnumerator() { return ((IEnumerable<string>)(values ?? new string[0])).GetEnumerator(); }
+
+        IEnumerator IEnumerable.GetEnumerator() { return GetEnumerator(); }
+    }
+
+    private static bool IsCheckSum(string name) { return name.Equals("CheckSum", StringComparison.OrdinalIgnoreCase); }
+
+    /// <summary>Both entry points refuse the headers as sent twice.</summary>
+    private static void RefusedAsDuplicate(Action verify, Func<CallbackEvent> verifyAndParse)
+    {
+        Check(Throws<CallbackException>(verify).Reason == "duplicate_header", "Verify: duplicate_header");
+        Check(Throws<CallbackException>(() => verifyAndParse()).Reason == "duplicate_header", "VerifyAndParse: duplicate_header");
+    }
+
+    private static void Shapes()
+    {
+        // One genuine callback, signed by the mock, for every shape.
+        ReceivedCallback post = null;
+        string session = null;
+        Case("header shapes: the mock signs a callback", () =>
+        {
+            using (MockServer mock = MockServer.Start())
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (var client = new EcpClient(creds, new ClientOptions { BaseUrl = mock.BaseUrl }))
+            {
+                mock.SetCallbackUrl(mock.InboxUrl);
+                session = client.StartCall("liuxuanlin", "13888888888", "13777777777", 100);
+                Check(mock.WaitForInbox(1, 10000) == 1, "a callback");
+                post = mock.Inbox(0);
+            }
+        });
+        if (post == null)
+        {
+            return;
+        }
+        string sum = post.Headers.First(h => IsCheckSum(h.Key)).Value;
+        byte[] body = post.Body;
+
+        using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+        using (var verifier = new CallbackVerifier(creds))
+        {
+            Case("header shapes: pairs with CheckSum twice are refused, not joined", () =>
+            {
+                verifier.Verify(body, post.Headers);
+                var twice = post.Headers.Concat(new[] { new KeyValuePair<string, string>("CheckSum", sum) }).ToList();
+                RefusedAsDuplicate(() => verifier.Verify(body, twice), () => verifier.VerifyAndParse(body, twice));
+            });
+
+            Case("header shapes: NameValueCollection (HttpListenerRequest.Headers, ASP.NET's Request.Headers)", () =>
+            {
+                var headers = new NameValueCollection();
+                foreach (var h in post.Headers)
+                {
+                    headers.Add(h.Key, h.Value);
+                }
+                verifier.Verify(body, headers);
+                Check(verifier.VerifyAndParse(body, headers).Record.Session == session, "the record");
+                // Another copy, another case: one name (the collection ignores case), two values.
+                headers.Add("checksum", sum);
+                Check(headers.GetValues("CheckSum").Length == 2 && headers["CheckSum"] == sum + "," + sum, "two values, which the indexer joins");
+                RefusedAsDuplicate(() => verifier.Verify(body, headers), () => verifier.VerifyAndParse(body, headers));
+                Check(Throws<CallbackException>(() => verifier.Verify(body, (NameValueCollection)null)).Reason == "missing_header", "null: no headers");
+            });
+
+            Case("header shapes: IEnumerable<KeyValuePair<string, IEnumerable<string>>> (HttpHeaders' shape)", () =>
+            {
+                // System.Net.Http.dll is not installed for mcs here; this is the shape HttpHeaders enumerates as.
+                var headers = post.Headers.Select(h => new KeyValuePair<string, IEnumerable<string>>(h.Key, new[] { h.Value })).ToList();
+                verifier.Verify(body, headers);
+                Check(verifier.VerifyAndParse(body, headers).Record.Session == session, "the record");
+                var twice = headers.Select(h => IsCheckSum(h.Key) ? new KeyValuePair<string, IEnumerable<string>>(h.Key, new[] { sum, sum }) : h).ToList();
+                RefusedAsDuplicate(() => verifier.Verify(body, twice), () => verifier.VerifyAndParse(body, twice));
+            });
+
+            Case("header shapes: List<KeyValuePair<string, List<string>>>", () =>
+            {
+                var headers = post.Headers.Select(h => new KeyValuePair<string, List<string>>(h.Key, new List<string> { h.Value })).ToList();
+                verifier.Verify(body, headers);
+                Check(verifier.VerifyAndParse(body, headers).Record.Session == session, "the record");
+                headers.First(h => IsCheckSum(h.Key)).Value.Add(sum);
+                RefusedAsDuplicate(() => verifier.Verify(body, headers), () => verifier.VerifyAndParse(body, headers));
+            });
+
+            Case("header shapes: IDictionary<string, string[]>", () =>
+            {
+                IDictionary<string, string[]> headers = post.Headers.ToDictionary(h => h.Key, h => new[] { h.Value }, StringComparer.OrdinalIgnoreCase);
+                verifier.Verify(body, headers);
+                Check(verifier.VerifyAndParse(body, headers).Record.Session == session, "the record");
+                headers["CheckSum"] = new[] { sum, sum };
+                RefusedAsDuplicate(() => verifier.Verify(body, headers), () => verifier.VerifyAndParse(body, headers));
+            });
+
+            Case("header shapes: IDictionary<string, a StringValues-like struct> (IHeaderDictionary's shape)", () =>
+            {
+                IDictionary<string, StringValuesLike> headers = post.Headers.ToDictionary(h => h.Key, h => new StringValuesLike(h.Value), StringComparer.OrdinalIgnoreCase);
+                // A name without values (StringValues.Empty, default) is no header.
+                headers["X-Empty"] = default(StringValuesLike);
+                verifier.Verify(body, headers);
+                Check(verifier.VerifyAndParse(body, headers).Record.Session == session, "the record");
+                headers["CheckSum"] = new StringValuesLike(sum, sum);
+                RefusedAsDuplicate(() => verifier.Verify(body, headers), () => verifier.VerifyAndParse(body, headers));
+            });
+        }
+
+        Case("header shapes: a web handler on HttpListener verifies the mock's POST with Request.Headers", () =>
+        {
+            var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            string url = "http://127.0.0.1:" + port + "/callback/";
+            var listener = new HttpListener();
+            listener.Prefixes.Add(url);
+            listener.Start();
+            try
+            {
+                using (MockServer mock = MockServer.Start())
+                using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+                using (var client = new EcpClient(creds, new ClientOptions { BaseUrl = mock.BaseUrl }))
+                using (var verifier = new CallbackVerifier(creds))
+                {
+                    mock.SetCallbackUrl(url);
+                    string placed = client.StartCall("liuxuanlin", "13888888888", "13777777777", 100);
+                    IAsyncResult pending = listener.BeginGetContext(null, null);
+                    Check(pending.AsyncWaitHandle.WaitOne(10000), "the callback arrived");
+                    HttpListenerContext context = listener.EndGetContext(pending);
+                    byte[] raw;
+                    using (var buffer = new MemoryStream())
+                    {
+                        context.Request.InputStream.CopyTo(buffer);
+                        raw = buffer.ToArray();
+                    }
+                    CallbackEvent e = verifier.VerifyAndParse(raw, context.Request.Headers);
+                    context.Response.StatusCode = 200;
+                    context.Response.Close();
+                    Check(e.IsCallEnd && e.Record.Session == placed, "the record of the call placed");
+                }
+            }
+            finally
+            {
+                listener.Close();
+            }
+        });
+    }
+
     private static int Main(string[] args)
     {
         string dir = args.Length > 0 ? args[0] : "tests/vectors";
@@ -746,6 +905,7 @@ internal static class TestYunxinEcp
         Wrapper();
         Api();
         Mock();
+        Shapes();
         Console.WriteLine("csharp: " + passed + " passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;
     }

@@ -212,11 +212,14 @@ impl ProtocolError {
         }
     }
 
-    /// Whether the same request may be sent again. An HTTP 400 means the request itself is
-    /// malformed; otherwise a query may be retried and a start may already have placed its call.
+    /// Whether the same request may be sent again. An HTTP 4xx answer that is not the service's
+    /// JSON means an HTTP layer in front of it refused the request (malformed, an unknown path, a
+    /// method or size it does not take) before the service saw it: nothing took effect, and the
+    /// same request would be refused the same way. 408 and 429 are about timing, not the
+    /// request. Otherwise a query may be retried and a start may already have placed its call.
     pub fn retry_advice(&self) -> RetryAdvice {
         match (self.http_status, self.endpoint.kind()) {
-            (400, _) => RetryAdvice::Never,
+            (400..=499, _) if !matches!(self.http_status, 408 | 429) => RetryAdvice::Never,
             (_, RequestKind::Query) => RetryAdvice::Safe,
             (_, RequestKind::Start | RequestKind::NotIdempotent) => RetryAdvice::OutcomeUnknown,
         }
@@ -452,4 +455,28 @@ fn missing_result(endpoint: Endpoint, status: u16, body: &[u8], detail: &str) ->
     let mut e = ProtocolError::new(endpoint, ProtocolErrorKind::MissingResult, status, body);
     e.detail = Some(detail.to_owned());
     ResponseError::Protocol(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_http_layers_4xx_is_never_retried_but_408_and_429_are_about_timing() {
+        let advice = |endpoint, status| {
+            ProtocolError::new(endpoint, ProtocolErrorKind::NotJson, status, b"not found")
+                .retry_advice()
+        };
+        let api = Endpoint::Api { idempotent: true };
+        let start = Endpoint::StartCall;
+        for status in [400, 401, 403, 404, 405, 413, 414, 431] {
+            assert_eq!(advice(api, status), RetryAdvice::Never, "{status}");
+            assert_eq!(advice(start, status), RetryAdvice::Never, "{status}");
+        }
+        assert_eq!(advice(api, 408), RetryAdvice::Safe);
+        assert_eq!(advice(api, 429), RetryAdvice::Safe);
+        assert_eq!(advice(start, 429), RetryAdvice::OutcomeUnknown);
+        assert_eq!(advice(start, 502), RetryAdvice::OutcomeUnknown);
+        assert_eq!(advice(Endpoint::QueryBySession, 502), RetryAdvice::Safe);
+    }
 }

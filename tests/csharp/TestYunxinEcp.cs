@@ -606,10 +606,10 @@ internal static class TestYunxinEcp
             {
                 Check(Throws<ValidationException>(() => client.Request("../user/create.action", UserParams)).Field == "path", "refused before sending");
                 // The mock serves only the ECP paths: any other is HTTP 404 "not found", which is no
-                // JSON; a request not marked idempotent may have taken effect and is not sent again.
+                // JSON: an HTTP layer refused it before any service saw it, so it is not sent again.
                 var e = Throws<ProtocolException>(() => client.Request("/nimserver/user/create.action", UserParams));
                 Check(e.Reason == "not_json" && e.HttpStatus == 404 && e.RawBody == "not found", "404 not found: " + e.Message);
-                Check(e.MaybeSent && e.RetryAdvice == "outcome_unknown", "may have taken effect");
+                Check(e.RetryAdvice == "never", "refused by the HTTP layer: never sent again");
                 var seen = ((JsonArray)JsonValue.Parse(mock.Control("GET", "/_mock/requests"))).Where(r => (string)r["path"] == "/nimserver/user/create.action");
                 Check(seen.Count() == 1 && (string)seen.First()["body"] == "accid=zhangsan&name=%E5%BC%A0%E4%B8%89", "sent once, form-encoded");
                 // An ECP path through the generic request: the whole answer, read into the caller's type.

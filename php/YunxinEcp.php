@@ -14,11 +14,25 @@
  * kind, the API code and message, the retry advice and whether the request may have been sent.
  * Every string and handle the library returns is freed here: callers never see a pointer.
  *
- * Loading: Ffi::get() uses the scope YUNXIN_ECP when it was preloaded (see Ffi::preloadHeader()),
- * otherwise it reads the C header (YUNXIN_ECP_HEADER, default include/yunxin_ecp.h next to this
- * directory) and opens the library (YUNXIN_ECP_LIB, default libyunxin_ecp.so from the system's
- * library path). FFI must be enabled: ffi.enable=preload (PHP's default, which allows the CLI
- * and preloaded code) or ffi.enable=true.
+ * Loading: Ffi::get() uses the scope YUNXIN_ECP when it was preloaded (ffi.preload, with the
+ * header Ffi::preloadHeader() writes), otherwise it reads the C header (YUNXIN_ECP_HEADER, else
+ * ../include/yunxin_ecp.h from this file) and opens the library: YUNXIN_ECP_LIB if set, else
+ * ../lib/libyunxin_ecp.so (an unpacked SDK), else ../target/release/libyunxin_ecp.so (a checkout),
+ * else libyunxin_ecp.so from the system's loader path (ffi-c/install.sh /usr/local, then ldconfig).
+ * When none serves, the exception lists each place and what it found there.
+ *
+ * FFI must be allowed: PHP's default ffi.enable=preload allows it on the command line and in
+ * preloaded code. Under a web server (PHP-FPM, Apache, php -S) preload the wrapper with
+ * php/preload.php, whose comment holds the php.ini lines; for development only, ffi.enable=1
+ * does too:
+ *
+ *     php -d ffi.enable=1 -S 127.0.0.1:8080 examples/php/callback_handler.php
+ *
+ * A callback endpoint is a few lines (see CallbackVerifier::verifyRequest()):
+ *
+ *     $event = (new CallbackVerifier(Credentials::fromEnv()))->verifyRequest(); // or CallbackException
+ *
+ * With Composer, the repository's composer.json (package yunxin-ecp/yunxin-ecp) loads this file.
  */
 
 declare(strict_types=1);
@@ -44,9 +58,28 @@ final class SessionKind
     public const CONFERENCE = 2;
 }
 
-/** The library, loaded once per process (or preloaded once per PHP-FPM pool). */
+/**
+ * The library, loaded once per process (or preloaded once per PHP-FPM pool).
+ *
+ * Where it is looked for, in this order (the first that applies is used, and a failure names
+ * every place with what was found there):
+ *
+ * 1. YUNXIN_ECP_LIB, when set: that file (or, without a slash, that name for the dynamic
+ *    loader), and nothing else;
+ * 2. ../lib/libyunxin_ecp.so from this file: the wrapper in an unpacked C SDK (php/, include/, lib/);
+ * 3. ../target/release/libyunxin_ecp.so from this file: a checkout after
+ *    `cargo build --release -p yunxin-ecp-ffi`;
+ * 4. libyunxin_ecp.so by name, for the system's dynamic loader (ldconfig's directories, e.g.
+ *    after `ffi-c/install.sh /usr/local` and `ldconfig`, and LD_LIBRARY_PATH).
+ *
+ * The header: YUNXIN_ECP_HEADER when set, else ../include/yunxin_ecp.h from this file (the SDK's,
+ * the checkout's, the Composer package's). Neither is read when the scope YUNXIN_ECP was
+ * preloaded (ffi.preload, see preloadHeader() and php/preload.php).
+ */
 final class Ffi
 {
+    private const NAME = 'libyunxin_ecp.so';
+
     private static ?NativeFfi $ffi = null;
 
     /** The loaded library. */
@@ -57,46 +90,177 @@ final class Ffi
 
     /**
      * Loads the library explicitly, e.g. from a build directory. Without arguments: the
-     * preloaded scope if there is one, else YUNXIN_ECP_LIB / YUNXIN_ECP_HEADER, else the defaults.
+     * preloaded scope if there is one, else the library and header found as the class comment says.
      */
     public static function load(?string $library = null, ?string $header = null): NativeFfi
     {
+        if (!class_exists(NativeFfi::class, false)) {
+            throw new \RuntimeException("PHP's FFI extension is not loaded in this PHP (" . PHP_BINARY . ', SAPI '
+                . PHP_SAPI . '): enable it with extension=ffi in php.ini (on Debian and Ubuntu it comes with'
+                . ' php-common: phpenmod ffi)');
+        }
         if ($library === null && $header === null) {
+            $scope = null;
             try {
-                return self::$ffi = self::checked(NativeFfi::scope('YUNXIN_ECP'));
-            } catch (\Throwable) {
-                // Not preloaded: read the header below.
+                $scope = NativeFfi::scope('YUNXIN_ECP');
+            } catch (NativeFfi\Exception $e) {
+                self::refuseIfRestricted($e->getMessage()); // else: not preloaded, read the header below
+            }
+            if ($scope !== null) {
+                return self::$ffi = self::checked($scope, 'the preloaded libyunxin_ecp (ffi.preload)');
             }
         }
-        $library = self::library($library);
+        $header = self::header($header);
+        $declarations = self::declarations($header);
+        [$path, $places] = self::locate($library);
         try {
-            return self::$ffi = self::checked(NativeFfi::cdef(self::declarations($header), $library));
+            return self::$ffi = self::checked(NativeFfi::cdef($declarations, $path), $path);
+        } catch (NativeFfi\ParserException $e) {
+            throw new \RuntimeException("cannot read the yunxin_ecp header $header: {$e->getMessage()}");
         } catch (NativeFfi\Exception $e) {
-            // FFI resolves every declared function first: a library of another ABI fails here,
-            // on a function it lacks. Name the versions when it can tell its own.
-            self::checked(NativeFfi::cdef('uint32_t yx_abi_version(void);', $library));
-            throw $e;
+            self::refuseIfRestricted($e->getMessage());
+            // FFI opens the library, then resolves every declared function: a library of another
+            // ABI fails on a function it lacks. Name the versions when it can tell its own.
+            try {
+                $abi = NativeFfi::cdef('uint32_t yx_abi_version(void);', $path);
+            } catch (NativeFfi\Exception) {
+                // Not even that: the library could not be opened.
+                throw new \RuntimeException(self::notLoaded($places, $e->getMessage()));
+            }
+            self::checked($abi, $path);
+            throw new \RuntimeException("$path: {$e->getMessage()}");
         }
     }
 
     /**
      * The header for PHP's ffi.preload: the declarations with the FFI_SCOPE and FFI_LIB
-     * directives FFI::load() reads. Under PHP-FPM only preloaded code may use FFI (with the
-     * default ffi.enable=preload), and PHP refuses FFI::load() in a preload script run as
-     * opcache.preload_user, so the scope has to come from ffi.preload: write this to a file once
-     * per install or upgrade of the library, e.g.
+     * directives FFI::load() reads (FFI_LIB: the library as load() finds it, as an absolute path
+     * when it is a file, else the name for the dynamic loader). Under PHP-FPM only preloaded code
+     * may use FFI (with the default ffi.enable=preload), and PHP refuses FFI::load() in a preload
+     * script run as opcache.preload_user, so the scope has to come from ffi.preload: write this
+     * to a file once per install or upgrade of the library, e.g.
      *
      *     php -r 'require "php/YunxinEcp.php"; echo YunxinEcp\Ffi::preloadHeader();' > yunxin_ecp_php.h
+     *
+     * and preload the wrapper with php/preload.php (its comment has the php.ini lines).
      */
     public static function preloadHeader(?string $library = null, ?string $header = null): string
     {
-        return "#define FFI_SCOPE \"YUNXIN_ECP\"\n#define FFI_LIB \"" . addcslashes(self::library($library), '"\\')
-            . "\"\n" . self::declarations($header);
+        $declarations = self::declarations(self::header($header));
+        $path = self::locate($library)[0];
+        return "#define FFI_SCOPE \"YUNXIN_ECP\"\n#define FFI_LIB \"" . addcslashes($path, '"\\') . "\"\n" . $declarations;
     }
 
-    private static function library(?string $library): string
+    /**
+     * The library to open: $library when given, else the first place of the class comment's
+     * order that applies. Throws when YUNXIN_ECP_LIB names a file that does not exist.
+     *
+     * @return array{0: string, 1: list<array{0: string, 1: string}>} the path or name, and every
+     *         place with what was found there ("use": the one returned)
+     */
+    private static function locate(?string $library): array
     {
-        return $library ?? (getenv('YUNXIN_ECP_LIB') ?: 'libyunxin_ecp.so');
+        if ($library !== null) {
+            return [$library, [["the library argument $library", 'use']]];
+        }
+        $root = dirname(__DIR__);
+        $files = ["$root/lib/" . self::NAME, "$root/target/release/" . self::NAME];
+        $places = [
+            ['YUNXIN_ECP_LIB', 'not set'],
+            ["$files[0] (an unpacked SDK)", 'no such file'],
+            ["$files[1] (a checkout, after cargo build --release -p yunxin-ecp-ffi)", 'no such file'],
+            [self::NAME . " from the system's dynamic loader (ldconfig's directories, LD_LIBRARY_PATH)", 'use'],
+        ];
+        $env = getenv('YUNXIN_ECP_LIB');
+        $chosen = 3;
+        $path = self::NAME;
+        if ($env !== false && $env !== '') {
+            // Set: the only place tried, even when it is wrong.
+            $places[0] = ["YUNXIN_ECP_LIB=$env", 'use'];
+            $chosen = 0;
+            $path = $env; // without a slash: a name for the dynamic loader
+            if (str_contains($env, '/')) {
+                if (!is_file($env)) {
+                    $places[0][1] = 'no such file';
+                    throw new \RuntimeException(self::notFound(self::skipped($places, 0, 'YUNXIN_ECP_LIB is set'),
+                        'YUNXIN_ECP_LIB names a file that does not exist'));
+                }
+                $path = realpath($env) ?: $env;
+            }
+        } else {
+            foreach ($files as $i => $file) {
+                if (is_file($file)) {
+                    $places[$i + 1][1] = 'use';
+                    [$chosen, $path] = [$i + 1, $file];
+                    break;
+                }
+            }
+        }
+        return [$path, self::skipped($places, $chosen, 'the place above came first')];
+    }
+
+    /**
+     * @param list<array{0: string, 1: string}> $places
+     * @return list<array{0: string, 1: string}> the places after $chosen marked as not tried
+     */
+    private static function skipped(array $places, int $chosen, string $why): array
+    {
+        for ($i = $chosen + 1; $i < count($places); $i++) {
+            $places[$i][1] = "not tried: $why";
+        }
+        return $places;
+    }
+
+    /** @param list<array{0: string, 1: string}> $places */
+    private static function notLoaded(array $places, string $error): string
+    {
+        $places = array_map(static fn (array $place): array => $place[1] === 'use'
+            ? [$place[0], "FFI could not load it ($error)"] : $place, $places);
+        return self::notFound($places, 'the library was not found or could not be loaded');
+    }
+
+    /** @param list<array{0: string, 1: string}> $places */
+    private static function notFound(array $places, string $why): string
+    {
+        $message = "cannot load libyunxin_ecp: $why. The places, in the order the wrapper looks:";
+        foreach ($places as $i => [$what, $found]) {
+            $message .= "\n  " . ($i + 1) . ". $what: $found";
+        }
+        return $message . "\nSet YUNXIN_ECP_LIB to the library's path, or install it with ffi-c/install.sh"
+            . ' (e.g. ffi-c/install.sh /usr/local) and run ldconfig.';
+    }
+
+    /**
+     * FFI refuses every call where ffi.enable does not allow it: say which setting would. It is
+     * a php.ini (PHP_INI_SYSTEM) setting, which ini_set() cannot change.
+     */
+    private static function refuseIfRestricted(string $error): void
+    {
+        if (!str_contains($error, 'ffi.enable')) {
+            return;
+        }
+        $value = (string) ini_get('ffi.enable');
+        $sapi = PHP_SAPI;
+        $web = "A web server (PHP-FPM, Apache's mod_php, php -S) needs ffi.enable=preload and the wrapper"
+            . ' preloaded: opcache.enable=1, opcache.preload=' . __DIR__ . '/preload.php and ffi.preload=<the'
+            . ' header YunxinEcp\\Ffi::preloadHeader() writes> (php/preload.php has the php.ini lines); for'
+            . ' development only, ffi.enable=1 serves too (php -d ffi.enable=1 -S 127.0.0.1:8080 handler.php).'
+            . ' ffi.enable is a php.ini setting: ini_set() cannot change it.';
+        if (strtolower($value) === 'preload') {
+            throw new \RuntimeException("FFI is restricted: ffi.enable=preload (PHP's default) allows it only on the"
+                . " command line (the cli SAPI) and in preloaded code, and this is the $sapi SAPI running code that"
+                . " was not preloaded. $web");
+        }
+        throw new \RuntimeException('FFI is disabled: ffi.enable=' . ($value === '' ? '0' : $value) . " (the $sapi SAPI)."
+            . " The command line (the cli SAPI) needs ffi.enable=preload (PHP's default) or ffi.enable=1, in php.ini"
+            . " or as php -d ffi.enable=preload. $web");
+    }
+
+    /** The C header to read: $header, else YUNXIN_ECP_HEADER, else ../include/yunxin_ecp.h from here. */
+    private static function header(?string $header): string
+    {
+        $env = getenv('YUNXIN_ECP_HEADER');
+        return $header ?? ($env !== false && $env !== '' ? $env : dirname(__DIR__) . '/include/yunxin_ecp.h');
     }
 
     /**
@@ -105,12 +269,13 @@ final class Ffi
      * `}`). The header is generated so that nothing else needs undoing. Dropped lines stay
      * empty, so that a parse error names the header's own line number.
      */
-    private static function declarations(?string $header): string
+    private static function declarations(string $header): string
     {
-        $header ??= getenv('YUNXIN_ECP_HEADER') ?: dirname(__DIR__) . '/include/yunxin_ecp.h';
         $code = @file_get_contents($header);
         if ($code === false) {
-            throw new \RuntimeException("cannot read the yunxin_ecp header $header");
+            throw new \RuntimeException("cannot read the yunxin_ecp header $header: set YUNXIN_ECP_HEADER to the"
+                . ' yunxin_ecp.h of the library\'s release (without it the wrapper reads ../include/yunxin_ecp.h'
+                . ' from its own directory)');
         }
         $lines = explode("\n", $code);
         $inCplusplus = false;
@@ -124,11 +289,11 @@ final class Ffi
     }
 
     /** The #define of the header's ABI version is a directive, dropped above: the class constant stands in. */
-    private static function checked(NativeFfi $ffi): NativeFfi
+    private static function checked(NativeFfi $ffi, string $what): NativeFfi
     {
         $abi = $ffi->yx_abi_version();
         if ($abi !== YunxinEcp::ABI_VERSION) {
-            throw new \RuntimeException("libyunxin_ecp has ABI version $abi; this wrapper speaks ABI version "
+            throw new \RuntimeException("$what has ABI version $abi; this wrapper speaks ABI version "
                 . YunxinEcp::ABI_VERSION . ': install the library and the wrapper of one release');
         }
         return $ffi;
@@ -360,8 +525,9 @@ final class CList
     }
 
     /**
-     * A `yx_pair[]` (headers, or the parameters of an API request) from ['name' => 'value', ...]
-     * or [['name', 'value'], ...]; the second form allows a name twice.
+     * A `yx_pair[]` (headers, or the parameters of an API request) from ['name' => 'value', ...],
+     * [['name', 'value'], ...] or ['name' => ['value', ...], ...] (PSR-7's getHeaders(), Symfony's
+     * $request->headers->all()); the last two allow a name twice.
      *
      * @param array<mixed> $pairs
      */
@@ -370,6 +536,13 @@ final class CList
         $items = [];
         foreach ($pairs as $key => $value) {
             $i = count($items);
+            if (is_array($value) && is_string($key) && array_is_list($value)) {
+                foreach ($value as $one) {
+                    $i = count($items);
+                    $items[] = [self::text($key, "{$name}[$i].name"), self::text($one, "{$name}[$i].value")];
+                }
+                continue;
+            }
             if (is_array($value)) {
                 if (!array_is_list($value) || count($value) !== 2) {
                     throw new \InvalidArgumentException("{$name}[$i] must be a name and a value");
@@ -774,7 +947,7 @@ final class YunxinEcp
      * Server side: checks the auth headers of an incoming request at $nowSecs (null or 0: now);
      * throws AuthException, whose serverReply() is the answer to send.
      *
-     * @param array<mixed> $headers ['Name' => 'value'] or [['Name', 'value']]
+     * @param array<mixed> $headers ['Name' => 'value'], ['Name' => ['value', ...]] or [['Name', 'value']]
      */
     public static function verifyRequest(Credentials $app, array $headers, ?int $nowSecs = null, int $windowSecs = 300): void
     {
@@ -951,7 +1124,7 @@ final class Request
      * plain absolute path, else a ValidationException naming "path"), $params sent in order.
      * Only an $idempotent request is retried after it may have arrived.
      *
-     * @param array<mixed> $params ['name' => 'value'] or [['name', 'value']]
+     * @param array<mixed> $params ['name' => 'value'], ['name' => ['value', ...]] or [['name', 'value']]
      */
     public static function api(string $path, array $params = [], bool $idempotent = false): self
     {
@@ -1051,30 +1224,70 @@ final class CallbackVerifier
     }
 
     /**
-     * The headers of the current request, from getallheaders() or $_SERVER (names are matched
-     * case-insensitively, so HTTP_CHECKSUM serves for CheckSum).
+     * The headers of the current request: getallheaders() where the SAPI has it (PHP-FPM,
+     * Apache, php -S), else rebuilt from $_SERVER (its HTTP_* keys, and CONTENT_TYPE and
+     * CONTENT_LENGTH, which CGI passes without the prefix). Header names are matched
+     * case-insensitively, so HTTP_CHECKSUM serves for CheckSum.
      *
      * @return array<string, string>
      */
     public static function requestHeaders(): array
     {
         if (function_exists('getallheaders')) {
-            return getallheaders();
+            $headers = getallheaders();
+            if (is_array($headers)) {
+                return $headers;
+            }
         }
         $headers = [];
         foreach ($_SERVER as $key => $value) {
-            if (is_string($key) && str_starts_with($key, 'HTTP_')) {
-                $headers[str_replace('_', '-', substr($key, 5))] = (string) $value;
+            if (!is_string($key) || !is_scalar($value)) {
+                continue;
             }
+            if (str_starts_with($key, 'HTTP_')) {
+                $key = substr($key, 5);
+            } elseif ($key !== 'CONTENT_TYPE' && $key !== 'CONTENT_LENGTH') {
+                continue;
+            }
+            // One name per header: HTTP_CONTENT_TYPE and CONTENT_TYPE, where both are set, are one.
+            $headers[ucwords(strtolower(str_replace('_', '-', $key)), '-')] = (string) $value;
         }
         return $headers;
+    }
+
+    /**
+     * Verifies and parses the callback of the current request: its raw body from php://input and
+     * its headers from requestHeaders(), or the $body and $headers given, as a framework
+     * controller has them:
+     *
+     *     $event = $verifier->verifyRequest();                                    // plain PHP
+     *     $event = $verifier->verifyRequest($request->getContent(), $request->headers->all());
+     *                                                                             // Symfony, Laravel
+     *     $event = $verifier->verifyRequest((string) $request->getBody(), $request->getHeaders());
+     *                                                                             // PSR-7
+     *
+     * Answer a CallbackException with 403 (400 when its reason() is "malformed": a genuine body
+     * that is not a callback), never processing the body; a genuine callback with 200 within 5 s.
+     *
+     * @param ?array<mixed> $headers ['Name' => 'value'], ['Name' => ['value']] or [['Name', 'value']]
+     * @return array<string, mixed> see YunxinEcp::parseCallback()
+     */
+    public function verifyRequest(?string $body = null, ?array $headers = null, ?int $nowMs = null): array
+    {
+        if ($body === null) {
+            $body = file_get_contents('php://input');
+            if ($body === false) {
+                throw new \RuntimeException('cannot read the request body from php://input');
+            }
+        }
+        return $this->verifyAndParse($body, $headers ?? self::requestHeaders(), $nowMs);
     }
 
     /**
      * Verifies $body (the raw bytes: file_get_contents('php://input'), never re-encoded JSON)
      * against its headers at $nowMs (Unix milliseconds; null or 0: now). Throws CallbackException.
      *
-     * @param array<mixed> $headers ['Name' => 'value'] or [['Name', 'value']]
+     * @param array<mixed> $headers ['Name' => 'value'], ['Name' => ['value', ...]] or [['Name', 'value']]
      */
     public function verify(string $body, array $headers, ?int $nowMs = null): void
     {
@@ -1163,7 +1376,7 @@ final class Client
      * Sends a request to any YunXin server API (see Request::api()) and returns its whole JSON
      * answer; a code other than 200 is an ApiException.
      *
-     * @param array<mixed> $params ['name' => 'value'] or [['name', 'value']]
+     * @param array<mixed> $params ['name' => 'value'], ['name' => ['value', ...]] or [['name', 'value']]
      * @return array<string, mixed>
      */
     public function request(string $path, array $params, bool $idempotent = false): array

@@ -2,12 +2,22 @@
 /**
  * A call-end callback endpoint: the URL YunXin POSTs each call's record to.
  *
- *   YUNXIN_APP_KEY=... YUNXIN_APP_SECRET=... php -S 127.0.0.1:8080 examples/php/callback_handler.php
+ * Development, from the repository root (after cargo build --release -p yunxin-ecp-ffi) or an
+ * unpacked SDK, with PHP's built-in web server:
+ *
+ *   YUNXIN_APP_KEY=... YUNXIN_APP_SECRET=... php -d ffi.enable=1 -S 127.0.0.1:8080 examples/php/callback_handler.php
+ *
+ * (`-d ffi.enable=1`: PHP's default, ffi.enable=preload, allows FFI in web requests only to
+ * preloaded code; without it every request fails with a message naming the setting.) The
+ * wrapper finds the library by itself there (../lib or ../target/release from php/; else set
+ * YUNXIN_ECP_LIB). In production keep ffi.enable=preload and preload the wrapper: the php.ini
+ * lines are in php/preload.php.
  *
  * It verifies the raw body (php://input, never json_decode/json_encode'd first) against the MD5,
- * CheckSum and CurTime headers, answers 401 to anything forged or stale, deduplicates repeated
- * deliveries on the session, and answers 200 quickly (YunXin expects an answer within 5 s).
- * YUNXIN_CALLBACK_LOG, when set, names a file that receives one JSON line per new record.
+ * CheckSum and CurTime headers, answers 403 to anything forged or stale (400 to a body that is
+ * not a callback), deduplicates repeated deliveries on the session, and answers 200 quickly
+ * (YunXin expects an answer within 5 s). YUNXIN_CALLBACK_LOG, when set, names a file that
+ * receives one JSON line per new record.
  */
 
 declare(strict_types=1);
@@ -23,14 +33,15 @@ if (($_SERVER['REQUEST_METHOD'] ?? '') !== 'POST') {
     exit;
 }
 
-$body = file_get_contents('php://input');
 $verifier = new CallbackVerifier(Credentials::fromEnv());
 try {
-    $event = $verifier->verifyAndParse($body, CallbackVerifier::requestHeaders());
+    // The body from php://input and the headers of this request; a framework controller passes
+    // its own: $verifier->verifyRequest($request->getContent(), $request->headers->all()).
+    $event = $verifier->verifyRequest();
 } catch (CallbackException $e) {
     // md5_mismatch, checksum_mismatch, stale, ...: never process an unverified record.
     error_log("callback refused ({$e->reason()}): {$e->getMessage()}");
-    http_response_code(401);
+    http_response_code($e->reason() === 'malformed' ? 400 : 403);
     exit;
 }
 

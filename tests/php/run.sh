@@ -8,12 +8,22 @@
 # - runs tests/php/test_adversarial.php: PHP traces with arguments (every error path's exception
 #   rendered every way, caught and uncaught, in child processes under PHP's built-in defaults with
 #   zend.exception_ignore_args off and on: no crash, no secret) and hostile callers;
+# - runs tests/php/test_loading.php: where the wrapper looks for the library (YUNXIN_ECP_LIB, the
+#   SDK's ../lib, a checkout's ../target/release, the system loader) and the header, from copies
+#   of the wrapper laid out as an SDK and as a checkout, and what it says when it cannot load
+#   them or FFI is disabled;
 # - checks the header the wrapper writes for ffi.preload (YunxinEcp\Ffi::preloadHeader()) loads
 #   through FFI::load() (its FFI_SCOPE and FFI_LIB directives) and through ffi.preload +
-#   opcache.preload, as the README tells PHP-FPM users to set it up; that YUNXIN_ECP_HEADER
-#   overrides the C header the wrapper reads; and that a library of another ABI is refused;
+#   opcache.preload of php/preload.php, as php/preload.php tells PHP-FPM users to set it up;
+#   that YUNXIN_ECP_HEADER overrides the C header the wrapper reads; and that a library of
+#   another ABI is refused;
 # - runs examples/php/server_api.php against the mock, and the callback handler end to end
-#   behind PHP's built-in web server (tests/php/callback_e2e.php).
+#   behind PHP's built-in web server (tests/php/callback_e2e.php): with ffi.preload and
+#   php/preload.php, with php/preload.php alone, as the development one-liner
+#   `php -d ffi.enable=1 -S ...` of its comment, and refused (with the message naming the
+#   settings) under PHP's default without them;
+# - checks composer.json (JSON, the package name, the autoloaded file, the PHP version the wrapper
+#   needs; `composer validate --strict` too when composer is installed).
 #
 # Closes with "php: N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
@@ -78,6 +88,10 @@ php tests/php/test_adversarial.php >"$out/adversarial" 2>&1
 grep -v -E '^adversarial: ' "$out/adversarial"
 count adversarial "$out/adversarial"
 
+php tests/php/test_loading.php >"$out/loading" 2>&1
+grep -v -E '^loading: ' "$out/loading"
+count loading "$out/loading"
+
 php tests/php/callback_e2e.php >"$out/e2e" 2>&1
 grep -v -E '^callback e2e: ' "$out/e2e"
 count "callback e2e" "$out/e2e"
@@ -103,13 +117,30 @@ abi_mismatch() {
 }
 check "a library of another ABI is refused" abi_mismatch
 
-# The PHP-FPM setup from the README: ffi.preload for the header, opcache.preload for the
-# wrapper. YUNXIN_ECP_HEADER points nowhere, so only the preloaded scope can serve.
+# The PHP-FPM setup of php/preload.php: ffi.preload for the header, opcache.preload of
+# php/preload.php for the wrapper. YUNXIN_ECP_LIB and YUNXIN_ECP_HEADER point nowhere, so only
+# the preloaded scope can serve; the classes are there without a require (class_exists without
+# autoloading), and requiring the wrapper again as an application would is harmless.
 user="$(id -un 2>/dev/null || echo root)"
-check "ffi.preload + opcache.preload" env LD_LIBRARY_PATH="$libdir" YUNXIN_ECP_HEADER=/nonexistent \
-  php -d ffi.enable=preload -d "ffi.preload=$header" -d opcache.enable_cli=1 \
-  -d "opcache.preload=$repo/php/YunxinEcp.php" -d "opcache.preload_user=$user" \
-  -r 'exit(YunxinEcp\YunxinEcp::abiVersion() === 2 && class_exists("YunxinEcp\\Client", false) ? 0 : 1);'
+check "ffi.preload + opcache.preload=php/preload.php" env LD_LIBRARY_PATH="$libdir" \
+  YUNXIN_ECP_LIB=/nonexistent/libyunxin_ecp.so YUNXIN_ECP_HEADER=/nonexistent \
+  php -d ffi.enable=preload -d "ffi.preload=$header" -d opcache.enable=1 -d opcache.enable_cli=1 \
+  -d "opcache.preload=$repo/php/preload.php" -d "opcache.preload_user=$user" \
+  -r 'if (!class_exists("YunxinEcp\\Client", false)) exit(1); require_once $argv[1];
+    exit(YunxinEcp\YunxinEcp::abiVersion() === 2 ? 0 : 1);' "$repo/php/YunxinEcp.php"
+
+# composer.json: the package the wrapper's readers install. PSR-4 cannot serve (one file holds
+# every class of the namespace), so Composer loads the file itself.
+composer_json() {
+  php -r '$c = json_decode(file_get_contents($argv[1]), true, 512, JSON_THROW_ON_ERROR);
+    exit($c["name"] === "yunxin-ecp/yunxin-ecp" && $c["type"] === "library"
+      && $c["autoload"] === ["files" => ["php/YunxinEcp.php"]] && is_file(dirname($argv[1]) . "/php/YunxinEcp.php")
+      && $c["require"] === ["php" => ">=8.2", "ext-ffi" => "*"] ? 0 : 1);' "$repo/composer.json" || return 1
+  if command -v composer >/dev/null 2>&1; then
+    COMPOSER_ALLOW_SUPERUSER=1 composer validate --strict --no-interaction "$repo/composer.json" >/dev/null || return 1
+  fi
+}
+check "composer.json" composer_json
 
 check "examples/php/server_api.php against the mock" php examples/php/server_api.php
 

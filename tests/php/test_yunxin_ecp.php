@@ -360,6 +360,99 @@ test_case('wrapper: a callback signed now verifies; the C# sample\'s double-hex 
     $verifier->verify($body, ['HTTP_APPKEY' => KEY] + ['CURTIME' => $now, 'md5' => $md5, 'CHECKSUM' => sha1(SECRET . $md5 . $now)]);
 });
 
+/** A call-end callback signed now with PHP's md5() and sha1(): [body, headers as getallheaders() gives them]. */
+function signed_callback(string $session, int $durationSec): array
+{
+    $body = json_encode(['callback' => json_encode(['durationSec' => $durationSec, 'session' => $session]), 'eventType' => '10']);
+    $now = (string) (int) (microtime(true) * 1000);
+    $md5 = md5($body);
+    return [$body, ['Content-Type' => 'application/json', 'AppKey' => KEY, 'CurTime' => $now, 'MD5' => $md5,
+        'CheckSum' => sha1(SECRET . $md5 . $now)]];
+}
+
+test_case('wrapper: verifyRequest() with the body and headers a framework controller has', function () {
+    $verifier = new CallbackVerifier(new Credentials(KEY, SECRET));
+    [$body, $headers] = signed_callback('s-req', 61);
+    // getallheaders()'s form, [name, value] pairs, and PSR-7's / Symfony's name => list of values.
+    $forms = [
+        'getallheaders' => $headers,
+        'pairs' => array_map(null, array_keys($headers), array_values($headers)),
+        'psr-7' => array_combine(array_map('strtolower', array_keys($headers)), array_map(fn ($v) => [$v], $headers)),
+    ];
+    foreach ($forms as $form => $given) {
+        $event = $verifier->verifyRequest($body, $given);
+        check($event['type'] === 'call_end' && $event['session'] === 's-req' && $event['billed_minutes'] === 2, "the record ($form)");
+    }
+    $refusals = [
+        'md5_mismatch' => [str_replace('61', '6100', $body), $headers],
+        'checksum_mismatch' => [$body, ['CheckSum' => sha1('another secret')] + $headers],
+        'missing_header' => [$body, array_diff_key($headers, ['CheckSum' => 1])],
+        // Two values of one signature header, as PSR-7 hands them: refused, not one of them picked.
+        'duplicate_header' => [$body, ['checksum' => [$headers['CheckSum'], $headers['CheckSum']]] + $forms['psr-7']],
+    ];
+    foreach ($refusals as $reason => [$forgedBody, $forgedHeaders]) {
+        try {
+            $verifier->verifyRequest($forgedBody, $forgedHeaders);
+            check(false, "$reason refused");
+        } catch (CallbackException $e) {
+            check($e->reason() === $reason, "$reason, not {$e->reason()}");
+        }
+    }
+    // A genuine body that is no callback: refused as malformed (the example answers 400).
+    $now = (string) (int) (microtime(true) * 1000);
+    try {
+        $verifier->verifyRequest('not json', ['CurTime' => $now, 'MD5' => md5('not json'), 'CheckSum' => sha1(SECRET . md5('not json') . $now)]);
+        check(false, 'malformed refused');
+    } catch (CallbackException $e) {
+        check($e->reason() === 'malformed', "malformed, not {$e->reason()}");
+    }
+});
+
+test_case('wrapper: verifyRequest() reads the current request: php://input and the headers in $_SERVER', function () {
+    // The command line has no getallheaders() (PHP-FPM, Apache and php -S have; callback_e2e.php
+    // covers php -S): the headers come from $_SERVER, as CGI passes them.
+    check(!function_exists('getallheaders'), 'no getallheaders() in the CLI');
+    $verifier = new CallbackVerifier(new Credentials(KEY, SECRET));
+    [$body, $headers] = signed_callback('s-server', 1);
+    $saved = $_SERVER;
+    try {
+        $_SERVER['HTTP_APPKEY'] = KEY;
+        $_SERVER['HTTP_CURTIME'] = $headers['CurTime'];
+        $_SERVER['HTTP_MD5'] = $headers['MD5'];
+        $_SERVER['HTTP_CHECKSUM'] = $headers['CheckSum'];
+        $_SERVER['CONTENT_TYPE'] = 'application/json';
+        $_SERVER['HTTP_CONTENT_TYPE'] = 'application/json'; // php -S sets both: one header
+        $_SERVER['CONTENT_LENGTH'] = (string) strlen($body);
+        $_SERVER['HTTPS'] = 'on'; // no header
+        $got = CallbackVerifier::requestHeaders();
+        ksort($got);
+        same($got, ['Appkey' => KEY, 'Checksum' => $headers['CheckSum'], 'Content-Length' => (string) strlen($body),
+            'Content-Type' => 'application/json', 'Curtime' => $headers['CurTime'], 'Md5' => $headers['MD5']]);
+        $event = $verifier->verifyRequest($body);
+        check($event['session'] === 's-server' && $event['billed_minutes'] === 1, 'the record, headers from $_SERVER');
+        // Without a body it reads php://input: empty on the command line, so the MD5 cannot match.
+        try {
+            $verifier->verifyRequest();
+            check(false, 'refused');
+        } catch (CallbackException $e) {
+            check($e->reason() === 'md5_mismatch', "md5_mismatch, not {$e->reason()}");
+        }
+    } finally {
+        $_SERVER = $saved;
+    }
+});
+
+test_case('wrapper: a parameter given as name => list of values is sent once per value', function () {
+    $request = Request::api('/nimserver/x.action', ['ids' => ['a', 'b'], ['k', 'v'], 'n' => 1]);
+    same($request->toArray()['params']['params'], [['ids', 'a'], ['ids', 'b'], ['k', 'v'], ['n', '1']]);
+    try {
+        Request::api('/nimserver/x.action', ['ids' => ['a', ['b']]]);
+        check(false, 'refused');
+    } catch (\InvalidArgumentException $e) {
+        check($e->getMessage() === 'params[1].value must be a string, not array', $e->getMessage());
+    }
+});
+
 // ---- the client against the in-process mock ----
 test_case('mock: start a call and a conference, query both, verify both callbacks', function () {
     $mock = MockServer::start();
@@ -472,7 +565,7 @@ test_case('client options: max_response_bytes sets the limit, zero settings are 
             check(false, "absurd $option refused");
         } catch (ValidationException $e) {
             check($e->field() === $option && $e->rule() === 'at_most', "absurd $option: {$e->field()}/{$e->rule()}");
-            check(str_contains($e->getMessage(), 'at most 600 seconds'), "absurd $option: the message says the limit");
+            check(str_contains($e->getMessage(), 'at most 600000 milliseconds'), "absurd $option: the message says the limit");
         }
     }
     $mock->stop();
@@ -577,7 +670,7 @@ test_case('mock: api requests answer the whole body; an unknown path is a protoc
         check(false, 'an exception');
     } catch (ProtocolException $e) {
         check($e->reason() === 'not_json' && $e->httpStatus() === 404 && $e->rawBody() === 'not found', 'HTTP 404, not JSON');
-        check($e->maybeSent() && $e->retryAdvice() === 'outcome_unknown', 'it may have taken effect');
+        check($e->retryAdvice() === 'never', 'refused by an HTTP layer: never sent again');
     }
     check($mock->stats()['requests'] === $requests + 1, 'sent once, not retried');
     $mock->stop();

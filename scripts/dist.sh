@@ -73,6 +73,7 @@ cargo build --release -p yunxin-ecp-ffi || die "cargo build --release -p yunxin-
 root="$stage/$sdk"
 bash ffi-c/install.sh --no-build --strip "$root" >/dev/null || die "ffi-c/install.sh"
 install -D -m 0644 php/YunxinEcp.php "$root/php/YunxinEcp.php"
+install -D -m 0644 php/preload.php "$root/php/preload.php"
 install -D -m 0644 csharp/YunxinEcp.cs "$root/csharp/YunxinEcp.cs"
 for dir in examples/c examples/php examples/csharp; do
   # Sources only: no program a local build left there.

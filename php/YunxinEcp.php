@@ -32,6 +32,10 @@
  *
  *     $event = (new CallbackVerifier(Credentials::fromEnv()))->verifyRequest(); // or CallbackException
  *
+ * The client's attempts, retries and give-ups, as log lines (see Log; or Log::setLogger($psr3)):
+ *
+ *     Log::setHandler(fn (string $level, string $message) => error_log("yunxin_ecp $level: $message"), 'info');
+ *
  * With Composer, the repository's composer.json (package yunxin-ecp/yunxin-ecp) loads this file.
  */
 
@@ -581,7 +585,11 @@ final class CList
  *
  * The C arguments ($args) are plain PHP values: int, string (bytes, or a C string checked with
  * text()), null (a NULL pointer), Handle (its pointer), \SensitiveParameterValue (its value: a
- * secret, which so never shows in a trace) and CList (its C array and length).
+ * secret, which so never shows in a trace), CList (its C array and length) and \Closure (a C
+ * function pointer FFI makes of it: Log's trampoline, which Log keeps alive while it is set).
+ *
+ * After every call into the library, whatever a log handler threw during it is reported (see
+ * Log): the call's own outcome stands.
  */
 final class Native
 {
@@ -596,6 +604,15 @@ final class Native
     public static function call(string $function, array $args = []): void
     {
         self::invoke($function, $args, true);
+    }
+
+    /**
+     * As call(), in the library $ffi loaded rather than Ffi::get()'s: Log removes its callback
+     * from the library it set it in, even after Ffi::load() replaced that one.
+     */
+    public static function callOn(NativeFfi $ffi, string $function, array $args = []): void
+    {
+        self::invoke($function, $args, true, null, $ffi);
     }
 
     /** As call(), for a function whose out-parameter (before err_out) is a `char *`: the text. */
@@ -686,10 +703,16 @@ final class Native
      *
      * @param list<mixed> $args
      * @param Handle|'string'|'headers'|null $out what the function gives back besides its result
+     * @param ?NativeFfi $ffi the library to call; null: Ffi::get()
      */
-    private static function invoke(string $function, array $args, bool $fallible, Handle|string|null $out = null): mixed
-    {
-        $ffi = Ffi::get();
+    private static function invoke(
+        string $function,
+        array $args,
+        bool $fallible,
+        Handle|string|null $out = null,
+        ?NativeFfi $ffi = null,
+    ): mixed {
+        $ffi ??= Ffi::get();
         $keep = []; // C copies of strings and the arrays holding them, alive until the call returns
         $cString = static function (string $value) use (&$keep): CData {
             $length = strlen($value);
@@ -723,7 +746,7 @@ final class Native
                 }
                 $keep[] = $array;
                 array_push($cargs, $array, $count);
-            } elseif ($arg === null || is_int($arg) || is_string($arg)) {
+            } elseif ($arg === null || is_int($arg) || is_string($arg) || $arg instanceof \Closure) {
                 $cargs[] = $arg;
             } else {
                 throw new \LogicException("$function: cannot pass " . get_debug_type($arg));
@@ -748,6 +771,10 @@ final class Native
             // FFI refused an argument: a bug of this file. That exception's trace holds the C
             // arguments, which die with this frame: pass on its message only.
             throw new \LogicException("$function: {$e->getMessage()}");
+        } finally {
+            // A log handler that threw during the call: said now, once the library has returned
+            // (never while it waits for the callback to return). Never throws.
+            Log::reportFailures();
         }
 
         if ($fallible && $result !== 0) {
@@ -1383,6 +1410,234 @@ final class Client
     {
         $request = Request::api($path, $params, $idempotent);
         return Native::json('yx_client_request', [$this->handle, $request->handle()]);
+    }
+}
+
+/**
+ * The blocking client's log events, handed to a PHP callable: one handler per process (per
+ * request under PHP-FPM), as the library has one log callback.
+ *
+ *     Log::setHandler(function (string $level, string $message): void {
+ *         error_log("yunxin_ecp $level: $message");
+ *     }, 'info');                                     // retries and give-ups only
+ *     Log::setLogger($psr3Logger);                    // or any object with log($level, $message, $context)
+ *     Log::setHandler(null);                          // removes it
+ *
+ * The events (levels as PSR-3 names them): "debug" `request sent` (with endpoint, path and
+ * attempt), `response` (http_status, code, elapsed_ms) or `no response` for each attempt;
+ * "info" `retry` (reason, delay_ms); "warning" `gave up` (attempts, reason, advice). Fields
+ * are key=value pairs after the event's name, and `id` tells one call's lines from another's,
+ * e.g. `retry id=1f0c9a2e attempt=1 reason=api_503 delay_ms=3`. Phone numbers are masked
+ * (138****8888); no header, body, nonce, CheckSum or secret ever appears.
+ *
+ * The handler runs on PHP's own thread, inside the client call that logs (the library calls it
+ * back through a C function pointer PHP's FFI makes of a closure, kept here while it is set):
+ *
+ * - What it throws is caught there, for nothing may unwind through the library, and never
+ *   changes the call's outcome (a start that placed a call still returns its session): once the
+ *   call returns, the first exception (and how many events failed) is reported with
+ *   trigger_error(E_USER_WARNING); if an error handler turns that warning into an exception,
+ *   the message goes to error_log() instead.
+ * - exit(), and fatal errors inside it (memory_limit, a max_execution_time that expires while
+ *   it runs), end the script while the library is in the middle of the event: PHP reports
+ *   "Throwing from FFI callbacks is not allowed", jumping over the library's frames, and the
+ *   library's log state is left locked. The wrapper then leaves the library alone (touching it
+ *   would hang) and says so with error_log(); a PHP-FPM worker must be restarted after that.
+ *   Keep handlers short, and never exit() in one.
+ * - Client calls the handler makes (through this wrapper) log nothing to it: an event raised
+ *   while the handler runs is dropped, so a handler cannot recurse into itself. Changing the
+ *   handler from inside it is refused (a LogicException, reported as above).
+ *
+ * PHP frees its callbacks when the request ends: the handler is removed then (by a shutdown
+ * function) so that no later request of the same process calls into freed memory. Each
+ * setHandler() holds one small FFI callback until then.
+ */
+final class Log
+{
+    public const OFF = 0;
+    public const ERROR = 1;
+    public const WARNING = 2;
+    public const INFO = 3;
+    public const DEBUG = 4;
+    public const TRACE = 5;
+
+    /** The target of every event (the C callback's `target`), given to PSR-3 loggers as context. */
+    public const TARGET = 'yunxin_ecp';
+
+    /** yx_log_level's values as the handler gets them (PSR-3's names; "trace" is not used today). */
+    private const WORDS = [self::ERROR => 'error', self::WARNING => 'warning', self::INFO => 'info',
+        self::DEBUG => 'debug', self::TRACE => 'trace'];
+
+    private static ?\Closure $handler = null;
+    /** The closure FFI turned into the C function pointer the library holds. */
+    private static ?\Closure $trampoline = null;
+    /** The library it was set in (Ffi::load() may replace Ffi::get()'s afterwards). */
+    private static ?NativeFfi $ffi = null;
+    /** > 0 while the handler runs; left so by a fatal error inside it. */
+    private static int $depth = 0;
+    /** The first exception the handler threw since the last report, and how many it threw. */
+    private static ?string $failure = null;
+    private static int $failures = 0;
+    private static bool $atShutdown = false;
+
+    private function __construct() {}
+
+    /**
+     * Sends the client's events up to $maxLevel (self::DEBUG: every attempt; self::INFO: retries
+     * and give-ups; self::WARNING: give-ups; or the name: "debug", "info", "warning", ...) to
+     * $handler(string $level, string $message), replacing any handler set before. Null, or a
+     * $maxLevel of "off", removes it. The library refuses (an Exception of kind
+     * "invalid_argument") when another logger owns the process.
+     */
+    public static function setHandler(?callable $handler, int|string $maxLevel = 'debug'): void
+    {
+        if (self::$depth > 0) {
+            throw new \LogicException('the log handler cannot be changed from inside the log handler');
+        }
+        $level = self::level($maxLevel);
+        if ($handler === null || $level === self::OFF) {
+            self::remove();
+            return;
+        }
+        $handler = \Closure::fromCallable($handler);
+        $ffi = Ffi::get();
+        if (self::$ffi !== null && self::$ffi !== $ffi) {
+            self::remove(); // set in a library Ffi::load() has replaced since
+        }
+        // FFI makes a C function of it, called with the C arguments: the level, the target,
+        // the message (const char *: PHP strings) and the userdata (NULL).
+        // (Untyped: a TypeError here could not be caught.)
+        $trampoline = static function (mixed $level, mixed $target, mixed $message, mixed $userdata = null): void {
+            self::dispatch((int) $level, (string) $message);
+        };
+        Native::callOn($ffi, 'yx_set_log_callback', [$trampoline, null, $level]);
+        // The library now calls the new closure: the one before it (if any) may go.
+        [self::$handler, self::$trampoline, self::$ffi] = [$handler, $trampoline, $ffi];
+        if (!self::$atShutdown) {
+            register_shutdown_function(static function (): void {
+                self::shutdown();
+            });
+            self::$atShutdown = true;
+        }
+    }
+
+    /**
+     * Sends the events to a PSR-3 logger (any object with a log($level, $message, $context)
+     * method; no dependency on psr/log): the level as PSR-3 names it ("trace" as "debug"), the
+     * line as the message, and the target, the event and its fields as the context
+     * (['target' => 'yunxin_ecp', 'event' => 'retry', 'id' => '1f0c9a2e', 'attempt' => 1, ...]).
+     */
+    public static function setLogger(?object $logger, int|string $maxLevel = 'debug'): void
+    {
+        if ($logger !== null && !method_exists($logger, 'log')) {
+            throw new \InvalidArgumentException('the logger must have a log($level, $message, $context) method: '
+                . get_debug_type($logger) . ' has none');
+        }
+        self::setHandler($logger === null ? null : static function (string $level, string $message) use ($logger): void {
+            $logger->log($level === 'trace' ? 'debug' : $level, $message, ['target' => self::TARGET] + self::fields($message));
+        }, $maxLevel);
+    }
+
+    /**
+     * The event's name and fields of one line: "retry id=1f0c9a2e attempt=1 reason=api_503"
+     * gives ['event' => 'retry', 'id' => '1f0c9a2e', 'attempt' => 1, 'reason' => 'api_503'].
+     *
+     * @return array<string, string|int>
+     */
+    public static function fields(string $message): array
+    {
+        $fields = ['event' => preg_replace('/ \w+=.*$/s', '', $message)];
+        preg_match_all('/ (\w+)=(\S*)/', $message, $pairs, PREG_SET_ORDER);
+        foreach ($pairs as [, $key, $value]) {
+            $fields[$key] = preg_match('/^(0|[1-9]\d{0,17})$/', $value) ? (int) $value : $value;
+        }
+        return $fields;
+    }
+
+    /** Whether a handler is set. */
+    public static function isSet(): bool
+    {
+        return self::$handler !== null;
+    }
+
+    /**
+     * @internal For Native, after each call into the library: reports what the handler threw
+     * during it. Never throws.
+     */
+    public static function reportFailures(): void
+    {
+        if (self::$failures === 0 || self::$depth > 0) {
+            return; // (a call made by the handler itself: reported after the outer call)
+        }
+        $message = 'YunxinEcp\\Log: the log handler threw ' . self::$failure
+            . (self::$failures > 1 ? ' (and failed on ' . (self::$failures - 1) . ' more events)' : '')
+            . '; the events were dropped, the call went on';
+        [self::$failure, self::$failures] = [null, 0];
+        try {
+            trigger_error($message, E_USER_WARNING);
+        } catch (\Throwable) {
+            // An error handler made it an exception, which would hide the call's outcome.
+            error_log($message);
+        }
+    }
+
+    /** Removes the callback from the library, then lets its closure go. */
+    private static function remove(): void
+    {
+        if (self::$ffi !== null) {
+            Native::callOn(self::$ffi, 'yx_set_log_callback', [null, null, self::OFF]);
+        }
+        [self::$handler, self::$trampoline, self::$ffi] = [null, null, null];
+    }
+
+    /** The C callback: never throws (nothing may unwind through the library). */
+    private static function dispatch(int $level, string $message): void
+    {
+        $handler = self::$handler;
+        if ($handler === null || self::$depth > 0) {
+            return;
+        }
+        self::$depth++;
+        try {
+            $handler(self::WORDS[$level] ?? 'trace', $message);
+        } catch (\Throwable $e) {
+            self::$failures++;
+            self::$failure ??= $e::class . " ({$e->getMessage()}) at {$e->getFile()}:{$e->getLine()}";
+        } finally {
+            self::$depth--;
+        }
+    }
+
+    private static function shutdown(): void
+    {
+        self::$atShutdown = false; // a handler set by a later shutdown function needs another
+        if (self::$depth > 0) {
+            // exit() or a fatal error inside the handler jumped out of the library mid-event,
+            // its lock still held: calling it would hang. PHP frees the closure now.
+            if (self::$handler !== null) {
+                error_log('YunxinEcp\\Log: exit() or a fatal error inside the log handler left libyunxin_ecp in'
+                    . ' the middle of a log event; its log callback cannot be removed and must not be called'
+                    . ' again: restart this PHP process (under PHP-FPM, this worker) before it makes more client calls');
+            }
+            return;
+        }
+        self::remove();
+    }
+
+    private static function level(int|string $level): int
+    {
+        if (is_int($level)) {
+            if ($level >= self::OFF && $level <= self::TRACE) {
+                return $level;
+            }
+        } else {
+            $names = ['off' => self::OFF, 'warn' => self::WARNING] + array_flip(self::WORDS);
+            if (isset($names[strtolower($level)])) {
+                return $names[strtolower($level)];
+            }
+        }
+        throw new \InvalidArgumentException('the log level must be off, error, warning, info, debug or trace (or '
+            . self::OFF . ' to ' . self::TRACE . '), not ' . var_export($level, true));
     }
 }
 

@@ -44,6 +44,7 @@ pub type yx_log_callback = Option<
     ),
 >;
 
+#[derive(Clone, Copy)]
 struct Sink {
     callback: unsafe extern "C" fn(i32, *const c_char, *const c_char, *mut c_void),
     /// Only handed back to the callback, never dereferenced here.
@@ -65,8 +66,14 @@ impl Log for CallbackLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let Ok(sink) = SINK.read() else { return };
-        let Some(sink) = sink.as_ref() else { return };
+        // Copied out, so that no lock is held while foreign code runs: a callback that never
+        // returns (a PHP `exit()` inside it jumps past this frame) must not leave
+        // `yx_set_log_callback` waiting forever.
+        let sink = match SINK.read() {
+            Ok(sink) => *sink,
+            Err(poisoned) => *poisoned.into_inner(),
+        };
+        let Some(sink) = sink else { return };
         let level = match record.level() {
             Level::Error => yx_log_level::YX_LOG_ERROR,
             Level::Warn => yx_log_level::YX_LOG_WARN,

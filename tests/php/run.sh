@@ -5,6 +5,9 @@
 # - installs php-cli with apt-get when missing (Debian's PHP ships the FFI extension);
 # - builds the library (cargo build --release -p yunxin-ecp-ffi, honouring CARGO_TARGET_DIR);
 # - runs tests/php/test_yunxin_ecp.php (every vector, the wrapper, the client against the mock);
+# - runs tests/php/test_log.php: the client's log events through YunxinEcp\Log against the mock
+#   (levels, attempts, retries, nothing secret or unmasked, removal, the PSR-3 adapter, handlers
+#   that throw, recurse, exit or die, and a handler left set at the end of a php -S request);
 # - runs tests/php/test_adversarial.php: PHP traces with arguments (every error path's exception
 #   rendered every way, caught and uncaught, in child processes under PHP's built-in defaults with
 #   zend.exception_ignore_args off and on: no crash, no secret) and hostile callers;
@@ -83,6 +86,10 @@ php -r 'require $argv[1]; echo YunxinEcp\Ffi::preloadHeader("libyunxin_ecp.so");
 php tests/php/test_yunxin_ecp.php "$repo/tests/vectors" >"$out/suite" 2>&1
 grep -v -E '^php: ' "$out/suite"
 count php "$out/suite"
+
+php tests/php/test_log.php >"$out/log" 2>&1
+grep -v -E '^log: ' "$out/log"
+count log "$out/log"
 
 php tests/php/test_adversarial.php >"$out/adversarial" 2>&1
 grep -v -E '^adversarial: ' "$out/adversarial"

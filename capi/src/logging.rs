@@ -53,7 +53,11 @@ struct Sink {
 
 static SINK: RwLock<Option<Sink>> = RwLock::new(None);
 
-struct CallbackLogger;
+/// Not zero-sized: its address tells it apart from any other logger installed in the process
+/// (zero-sized statics need not have distinct addresses).
+struct CallbackLogger {
+    _addressable: u8,
+}
 
 impl Log for CallbackLogger {
     /// Only the client's own events: the HTTP stack's debug lines (a dozen a request, some from
@@ -98,7 +102,7 @@ impl Log for CallbackLogger {
     fn flush(&self) {}
 }
 
-static LOGGER: CallbackLogger = CallbackLogger;
+static LOGGER: CallbackLogger = CallbackLogger { _addressable: 0 };
 
 /// Sends the client's log events up to `max_level` (a `yx_log_level` value; `YX_LOG_DEBUG`
 /// for every attempt, `YX_LOG_INFO` for retries and failures) to `callback`, with `userdata`

@@ -114,10 +114,15 @@ fn control(
     path: &str,
     body: Option<&str>,
 ) -> Fallible<(u16, String)> {
-    if !(path == "/_mock" || path.starts_with("/_mock/")) {
+    let route = path.split('?').next().unwrap_or_default();
+    let below = route == "/_mock" || route.starts_with("/_mock/");
+    let plain = !route.split('/').any(|segment| segment == "..")
+        && !path.contains('#')
+        && !path.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !(below && plain) {
         return Err(yx_error::invalid_argument(
             "path",
-            "must be a control route: /_mock or below it",
+            "must be a control route: /_mock or below it, without .. or #",
         ));
     }
     let url = format!("{}{path}", server.inner.base_url());

@@ -1968,6 +1968,9 @@ static void test_mock_control(void) {
   /* Refused before anything is sent: this steers the mock, it is no HTTP client. */
   expect_control_refused(mock, "GET", "/call/ecp/startcall.action", NULL, "path");
   expect_control_refused(mock, "GET", "/_mockery", NULL, "path");
+  expect_control_refused(mock, "GET", "/_mock/../call/ecp/queryBySession.action", NULL, "path");
+  expect_control_refused(mock, "GET", "/_mock/stats#x", NULL, "path");
+  expect_control_refused(mock, "GET", "/_mock/stats HTTP/1.1\r\nX: y", NULL, "path");
   expect_control_refused(mock, "PUT", "/_mock/stats", NULL, "method");
   CHECK(mock_stat(mock, "faults_pending") == 0);
   yx_mock_server_free(mock);

@@ -55,6 +55,15 @@
 // server gives them (pairs, a NameValueCollection, names with lists of values) and passes every
 // value on its own, so a header sent twice is refused. Compiles with Mono's mcs (C# 7.2) as with
 // csc; uses nothing Mono-only.
+//
+// Logging: Ecp.SetLogHandler hands the blocking client's own events (yx_set_log_callback: "request
+// sent", "response", "no response" at Debug, "retry" at Info, "gave up" at Warn; phone numbers
+// masked, never a header, body, nonce, CheckSum or secret) to an Action<LogLevel, string>, on the
+// thread making the request:
+//
+//     Ecp.SetLogHandler((level, message) => Console.WriteLine(level + " " + message), LogLevel.Info);
+//     ...
+//     Ecp.SetLogHandler(null);   // no event starts after this returns
 using System;
 using System.Collections.Generic;
 using System.Collections.Specialized;
@@ -101,6 +110,24 @@ namespace YunxinEcp
     {
         public const int Call = 1;
         public const int Conference = 2;
+    }
+
+    /// <summary>How much a log event matters (yx_log_level), for Ecp.SetLogHandler: the level of
+    /// each event, and the most detailed level to receive.</summary>
+    public enum LogLevel
+    {
+        /// <summary>Nothing is logged (as a maximum level only: the same as removing the handler).</summary>
+        Off = 0,
+        /// <summary>Not used by the client today.</summary>
+        Error = 1,
+        /// <summary>A call gave up: "gave up" with the attempts, the reason and the advice.</summary>
+        Warn = 2,
+        /// <summary>A retry: "retry" with the reason and the delay.</summary>
+        Info = 3,
+        /// <summary>Each attempt: "request sent", "response" or "no response", with the elapsed time.</summary>
+        Debug = 4,
+        /// <summary>Not used by the client today.</summary>
+        Trace = 5,
     }
 
     /// <summary>A failure reported by the library, read from its JSON (yx_error_to_json).</summary>
@@ -587,6 +614,14 @@ namespace YunxinEcp
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_query(ClientHandle client, RequestHandle request, out CallRecordHandle record, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_request(ClientHandle client, RequestHandle request, out IntPtr json, out IntPtr err);
 
+        // ---- logging ----
+        /// <summary>yx_log_callback. The strings are IntPtr, read as UTF-8 by hand (Borrowed): the
+        /// default marshalling of a string argument would read the platform's ANSI encoding.</summary>
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void LogCallback(int level, IntPtr target, IntPtr message, IntPtr userdata);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_set_log_callback(LogCallback callback, IntPtr userdata, int maxLevel, out IntPtr err);
+
         // ---- mock ----
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_mock_sample_app_key();
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_mock_sample_app_secret();
@@ -619,6 +654,31 @@ namespace YunxinEcp
 
         /// <summary>The loaded library's ABI version (compare with AbiVersion).</summary>
         public static uint LibraryAbiVersion => Native.LoadedAbiVersion();
+
+        /// <summary>Sends the blocking client's log events up to maxLevel to handler, with their
+        /// level and message ("retry id=1f0c9a2e attempt=1 reason=api_503 delay_ms=200"): "request
+        /// sent", "response" and "no response" at Debug, "retry" at Info, "gave up" at Warn. Phone
+        /// numbers are masked (138****8888); no header, body, nonce, CheckSum or secret ever
+        /// appears. One handler per process: a call replaces the previous one; null (or
+        /// LogLevel.Off) removes it, and returns once no call of the old handler is running on any
+        /// thread, none starting after.
+        ///
+        /// The handler runs synchronously on the thread making the request (any thread that uses
+        /// an EcpClient), so it should be quick and thread-safe. An exception it throws is caught
+        /// (none may cross into native code) and written as one line to Console.Error; the event
+        /// is dropped and the request goes on. The library calls the handler holding its logging
+        /// lock: inside the handler, SetLogHandler throws InvalidOperationException (it would wait
+        /// for that lock forever), and the handler must not make requests itself (their events
+        /// are dropped, and taking the lock again can deadlock against an installation on another
+        /// thread). A level outside LogLevel is a YunxinEcpException (Result.InvalidArgument, Field
+        /// "max_level"), as is a process whose Rust logger is owned by another library; the
+        /// previous handler then stays. Remove the handler before unloading the AppDomain or
+        /// AssemblyLoadContext this wrapper runs in.</summary>
+        public static void SetLogHandler(Action<LogLevel, string> handler, LogLevel maxLevel = LogLevel.Debug)
+        {
+            Native.Ready();
+            LogBridge.Set(handler, maxLevel);
+        }
 
         /// <summary>Lowercase hex SHA1(secret + nonce + curTime) over UTF-8: the bare CheckSum.</summary>
         public static string Checksum(string secret, string nonce, string curTime)
@@ -731,6 +791,104 @@ namespace YunxinEcp
             using (var r = new EcpRequest(request))
             {
                 return r.ToJson();
+            }
+        }
+    }
+
+    /// <summary>The bridge between yx_set_log_callback and Ecp.SetLogHandler: one handler per
+    /// process, as the library has one callback.</summary>
+    internal static class LogBridge
+    {
+        /// <summary>Serializes installations (SetLogHandler from several threads).</summary>
+        private static readonly object Gate = new object();
+
+        /// <summary>The delegate whose function pointer the library holds. In a static readonly
+        /// field, it stays reachable for the life of the app domain, so the garbage collector never
+        /// frees the thunk the library may still call; one instance, so every installation hands
+        /// the library the same pointer.</summary>
+        private static readonly Native.LogCallback Trampoline = Forward;
+
+        /// <summary>The handler the trampoline calls; null when none. Read without the lock.</summary>
+        private static volatile Action<LogLevel, string> handler;
+
+        /// <summary>Set while this thread runs the handler: the library calls it holding its
+        /// logging lock, which an installation from inside the handler would wait for forever.</summary>
+        [ThreadStatic] private static bool inHandler;
+
+        internal static void Set(Action<LogLevel, string> next, LogLevel maxLevel)
+        {
+            if (inHandler)
+            {
+                throw new InvalidOperationException(
+                    "Ecp.SetLogHandler cannot be called from inside the log handler: set or remove it from the code "
+                    + "that makes the requests.");
+            }
+            lock (Gate)
+            {
+                if (next == null || maxLevel == LogLevel.Off)
+                {
+                    // The library first: no event starts after it returns. One already being delivered
+                    // on another thread may still finish; the trampoline lives as long as the process,
+                    // so that is safe, and it reads `handler` once per event.
+                    Native.Check(Native.yx_set_log_callback(null, IntPtr.Zero, (int)LogLevel.Off, out IntPtr err), err);
+                    handler = null;
+                    return;
+                }
+                // The library first: when it refuses (a level outside LogLevel, another logger owns
+                // the process), nothing changed and the new handler never saw an event. Until the
+                // handler is swapped just after, events go to the previous one (or nowhere).
+                Native.Check(Native.yx_set_log_callback(Trampoline, IntPtr.Zero, (int)maxLevel, out IntPtr failed), failed);
+                handler = next;
+            }
+        }
+
+        /// <summary>Called by the library on the thread making the request. Nothing may escape
+        /// into native code: every exception is caught here and reported by Report.</summary>
+        private static void Forward(int level, IntPtr target, IntPtr message, IntPtr userdata)
+        {
+            if (inHandler)
+            {
+                // A request made by the handler itself (which it must not make): its events are
+                // dropped, not recursed into.
+                return;
+            }
+            inHandler = true;
+            string text = null;
+            try
+            {
+                Action<LogLevel, string> current = handler;
+                if (current != null)
+                {
+                    text = Native.Borrowed(message);
+                    current((LogLevel)level, text);
+                }
+            }
+            catch (Exception e)
+            {
+                Report(e, level, text);
+            }
+            finally
+            {
+                inHandler = false;
+            }
+        }
+
+        /// <summary>A handler's exception, as one line on Console.Error (Trace would need the TRACE
+        /// symbol, and its default listener shows nothing under Mono). The event is dropped; the
+        /// request goes on.</summary>
+        private static void Report(Exception e, int level, string text)
+        {
+            try
+            {
+                Console.Error.WriteLine(
+                    "yunxin_ecp: the log handler threw " + e.GetType().FullName + ": " + e.Message + " (the "
+                    + (Enum.IsDefined(typeof(LogLevel), level) ? ((LogLevel)level).ToString() : level.ToString(CultureInfo.InvariantCulture))
+                    + " event \"" + text + "\" was dropped; the request goes on)");
+            }
+            catch (Exception)
+            {
+                // Console.Error itself failed (closed, full): nowhere left to say it, and nothing may
+                // reach native code.
             }
         }
     }

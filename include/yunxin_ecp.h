@@ -338,7 +338,7 @@ typedef struct {
 /**
  * A function that receives one log event: its level (a `yx_log_level` value), its target
  * (`"yunxin_ecp"`), the message with its `key=value` fields (e.g. `"retry id=1f0c9a2e
- * attempt=1 reason=http_503 delay_ms=200"`), and the `userdata` given to
+ * attempt=1 reason=api_503 delay_ms=200"`), and the `userdata` given to
  * `yx_set_log_callback()`. The strings are valid only during the call. It may be called from
  * any thread that uses a client, and must not call back into the library's logging setup.
  */
@@ -1128,7 +1128,9 @@ yx_result yx_client_request(const yx_client *client,
  * Sends the client's log events up to `max_level` (a `yx_log_level` value; `YX_LOG_DEBUG`
  * for every attempt, `YX_LOG_INFO` for retries and failures) to `callback`, with `userdata`
  * handed back on every call. A NULL `callback` or `YX_LOG_OFF` stops logging. Replaces any
- * earlier callback.
+ * earlier callback. No event starts after this returns; one already being delivered on another
+ * thread may still finish (no lock is held while the callback runs, so the callback may itself
+ * call this function), so keep what `userdata` points to alive a little longer.
  *
  * `YX_INVALID_ARGUMENT` for a level outside `yx_log_level`, and when another logger of the
  * `log` facade owns the process (a Rust program linking the library statically that set its

@@ -1,7 +1,8 @@
 // The C# suite: every case of tests/vectors through the P/Invoke wrapper (csharp/YunxinEcp.cs),
 // the same way core/tests/vectors.rs runs them, digests cross-checked with .NET's own SHA1 and
 // MD5, the wrapper's exceptions and handles, generic API requests, and client round trips
-// against the in-process mock, and the shapes of header collections the callback verifier takes.
+// against the in-process mock, the client's log events through Ecp.SetLogHandler, and the shapes
+// of header collections the callback verifier takes.
 //
 // Usage: mono TestYunxinEcp.exe VECTOR_DIR   (closes with "csharp: N passed, M failed")
 using System;
@@ -16,6 +17,7 @@ using System.Net.Sockets;
 using System.Runtime.Serialization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading;
 using YunxinEcp;
 
 internal static class TestYunxinEcp
@@ -734,6 +736,327 @@ internal static class TestYunxinEcp
         });
     }
 
+    // ---- the client's log events (Ecp.SetLogHandler) ----
+
+    /// <summary>Collects what a log handler receives, from any thread.</summary>
+    private sealed class LogLines
+    {
+        private readonly List<Tuple<LogLevel, string, int>> lines = new List<Tuple<LogLevel, string, int>>();
+
+        public void Add(LogLevel level, string message)
+        {
+            lock (lines)
+            {
+                lines.Add(Tuple.Create(level, message, Thread.CurrentThread.ManagedThreadId));
+            }
+        }
+
+        public List<Tuple<LogLevel, string, int>> All
+        {
+            get
+            {
+                lock (lines)
+                {
+                    return new List<Tuple<LogLevel, string, int>>(lines);
+                }
+            }
+        }
+
+        public int Count => All.Count;
+
+        public string Dump() => string.Join("\n    ", All.Select(l => l.Item1 + " " + l.Item2));
+    }
+
+    /// <summary>Every Nonce and CheckSum value the mock received.</summary>
+    private static List<string> SentSecrets(MockServer mock)
+    {
+        var values = new List<string>();
+        foreach (JsonValue request in (JsonArray)JsonValue.Parse(mock.Control("GET", "/_mock/requests")))
+        {
+            JsonValue headers = request["headers"];
+            if (headers == null)
+            {
+                continue;
+            }
+            foreach (JsonValue header in (JsonArray)headers)
+            {
+                string name = (string)header[0];
+                if (name.Equals("Nonce", StringComparison.OrdinalIgnoreCase) || name.Equals("CheckSum", StringComparison.OrdinalIgnoreCase))
+                {
+                    values.Add((string)header[1]);
+                }
+            }
+        }
+        return values;
+    }
+
+    private static readonly KeyValuePair<string, string>[] MobileParams =
+    {
+        new KeyValuePair<string, string>("mobile", "13888888888"),
+    };
+
+    /// <summary>Case, with a deadline: the library calls the handler holding its logging lock, so
+    /// a regression (an exception unwinding through the library leaves the lock held) hangs the
+    /// next installation rather than failing. Past the deadline the suite reports and kills itself.</summary>
+    private static void LoggingCase(string name, Action body)
+    {
+        var worker = new Thread(() => Case(name, body)) { IsBackground = true };
+        worker.Start();
+        if (!worker.Join(120000))
+        {
+            failed++;
+            Console.Error.WriteLine("FAIL [" + name + "] still running after 120 s: a deadlock on the library's logging lock?");
+            Console.WriteLine("csharp: " + passed + " passed, " + failed + " failed");
+            Console.Out.Flush();
+            Console.Error.Flush();
+            // Not Environment.Exit: Mono's shutdown waits for the thread stuck in native code.
+            System.Diagnostics.Process.GetCurrentProcess().Kill();
+        }
+    }
+
+    private static void Logging()
+    {
+        LoggingCase("logging: a retried query logs 'retry' at Info and every attempt at Debug, on the calling thread, nothing secret", () =>
+        {
+            var log = new LogLines();
+            try
+            {
+                using (MockServer mock = MockServer.Start())
+                using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+                using (var client = new EcpClient(creds, new ClientOptions { BaseUrl = mock.BaseUrl, BackoffMs = 10 }))
+                {
+                    string session = client.StartCall("liuxuanlin", "13888888888", "13777777777", 100);
+                    Ecp.SetLogHandler(log.Add);
+                    mock.InjectFault("busy_503");
+                    Check(client.Query(session, SessionKind.Call).Session == session, "the query's record, after a retry");
+                    // A path with a phone number in it (and one in the body): masked in the path, the body never logged.
+                    Check(Throws<ProtocolException>(() => client.Request("/nimserver/user/13888888888.action", MobileParams)).HttpStatus == 404, "the mock's 404");
+                    Ecp.SetLogHandler(null);
+
+                    var lines = log.All;
+                    string dump = "\n    " + log.Dump();
+                    Check(lines.Count(l => l.Item1 == LogLevel.Info && l.Item2.StartsWith("retry ", StringComparison.Ordinal) && l.Item2.Contains("reason=api_503")) == 1, "one retry at Info:" + dump);
+                    var sent = lines.Where(l => l.Item2.StartsWith("request sent ", StringComparison.Ordinal)).ToList();
+                    Check(sent.All(l => l.Item1 == LogLevel.Debug), "request sent at Debug:" + dump);
+                    Check(sent.Count(l => l.Item2.Contains("endpoint=query_by_session") && l.Item2.Contains("attempt=1")) == 1
+                        && sent.Count(l => l.Item2.Contains("endpoint=query_by_session") && l.Item2.Contains("attempt=2")) == 1, "both attempts sent:" + dump);
+                    Check(lines.Count(l => l.Item1 == LogLevel.Debug && l.Item2.StartsWith("response ", StringComparison.Ordinal) && l.Item2.Contains("code=503")) == 1, "the 503 response:" + dump);
+                    string id = lines[0].Item2.Split(' ').First(f => f.StartsWith("id=", StringComparison.Ordinal));
+                    Check(lines.Where(l => l.Item2.Contains("endpoint=query_by_session") || l.Item2.StartsWith("retry", StringComparison.Ordinal)).All(l => l.Item2.Contains(id + " ")), "one id across the query's retries:" + dump);
+                    Check(lines.All(l => l.Item3 == Thread.CurrentThread.ManagedThreadId), "on the thread making the request");
+                    Check(sent.Any(l => l.Item2.Contains("path=/nimserver/user/138****8888.action")), "the path's number masked:" + dump);
+                    Check(lines.Any(l => l.Item1 == LogLevel.Warn && l.Item2.StartsWith("gave up ", StringComparison.Ordinal) && l.Item2.Contains("advice=never")), "gave up at Warn:" + dump);
+
+                    List<string> secrets = SentSecrets(mock);
+                    Check(secrets.Count >= 2 * 4, "the mock saw the Nonce and CheckSum of every attempt");
+                    foreach (var line in lines)
+                    {
+                        Check(!line.Item2.Contains(MockServer.SampleAppSecret), "no app secret: " + line.Item2);
+                        Check(!line.Item2.Contains("13888888888") && !line.Item2.Contains("13777777777"), "no unmasked phone number: " + line.Item2);
+                        Check(!line.Item2.Contains("mobile"), "no body: " + line.Item2);
+                        Check(secrets.All(v => !line.Item2.Contains(v)), "no Nonce or CheckSum value: " + line.Item2);
+                        Check(!line.Item2.Contains("Nonce") && !line.Item2.Contains("CheckSum") && !line.Item2.Contains("CurTime"), "no header: " + line.Item2);
+                    }
+                }
+            }
+            finally
+            {
+                Ecp.SetLogHandler(null);
+            }
+        });
+
+        LoggingCase("logging: maxLevel filters, removing the handler (null or Off) stops the lines", () =>
+        {
+            var log = new LogLines();
+            try
+            {
+                using (MockServer mock = MockServer.Start())
+                using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+                using (var client = new EcpClient(creds, new ClientOptions { BaseUrl = mock.BaseUrl, BackoffMs = 10, MaxRetries = 1 }))
+                {
+                    string session = client.StartCall("liuxuanlin", "13888888888", "13777777777", 100);
+                    Ecp.SetLogHandler(log.Add, LogLevel.Info);
+                    mock.InjectFault("busy_503");
+                    client.Query(session, SessionKind.Call);
+                    Check(log.Count == 1 && log.All[0].Item1 == LogLevel.Info && log.All[0].Item2.StartsWith("retry ", StringComparison.Ordinal), "Info: the retry only:\n    " + log.Dump());
+
+                    var warn = new LogLines();
+                    Ecp.SetLogHandler(warn.Add, LogLevel.Warn);
+                    mock.InjectFault("busy_503", 2);
+                    Check(Throws<ApiException>(() => client.Query(session, SessionKind.Call)).ApiCode == 503, "two 503s exhaust MaxRetries 1");
+                    Check(warn.Count == 1 && warn.All[0].Item1 == LogLevel.Warn && warn.All[0].Item2.StartsWith("gave up ", StringComparison.Ordinal)
+                        && warn.All[0].Item2.Contains("attempts=2"), "Warn: gave up only:\n    " + warn.Dump());
+                    Check(log.Count == 1, "the replaced handler got nothing more");
+
+                    Ecp.SetLogHandler(null);
+                    mock.InjectFault("busy_503");
+                    client.Query(session, SessionKind.Call);
+                    Check(log.Count == 1 && warn.Count == 1, "null: no more lines");
+
+                    Ecp.SetLogHandler(log.Add);
+                    client.Query(session, SessionKind.Call);
+                    Check(log.Count == 3, "installed again: request sent and response");
+                    Ecp.SetLogHandler(log.Add, LogLevel.Off);
+                    mock.InjectFault("busy_503");
+                    client.Query(session, SessionKind.Call);
+                    Check(log.Count == 3, "Off: no more lines");
+                }
+            }
+            finally
+            {
+                Ecp.SetLogHandler(null);
+            }
+        });
+
+        LoggingCase("logging: a handler that throws neither crashes the process nor fails the query; the exception goes to Console.Error", () =>
+        {
+            TextWriter stderr = Console.Error;
+            var captured = new StringWriter();
+            try
+            {
+                using (MockServer mock = MockServer.Start())
+                using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+                using (var client = new EcpClient(creds, new ClientOptions { BaseUrl = mock.BaseUrl, BackoffMs = 10 }))
+                {
+                    string session = client.StartCall("liuxuanlin", "13888888888", "13777777777", 100);
+                    int calls = 0;
+                    Console.SetError(captured);
+                    Ecp.SetLogHandler((level, message) =>
+                    {
+                        calls++;
+                        throw new InvalidOperationException("handler boom");
+                    });
+                    mock.InjectFault("busy_503");
+                    CallRecord record = client.Query(session, SessionKind.Call);
+                    Ecp.SetLogHandler(null);
+                    Console.SetError(stderr);
+                    Check(record.Session == session && record.Answered, "the query's result");
+                    Check(calls == 5, "every event reached the handler: " + calls);
+                    string[] reported = captured.ToString().Split(new[] { '\n' }, StringSplitOptions.RemoveEmptyEntries);
+                    Check(reported.Length == 5 && reported.All(l => l.StartsWith("yunxin_ecp: the log handler threw System.InvalidOperationException: handler boom (the ", StringComparison.Ordinal)),
+                        "one line each on Console.Error: " + captured);
+                    Check(reported.Any(l => l.Contains("the Info event \"retry id=")), "the dropped event named: " + captured);
+                }
+            }
+            finally
+            {
+                Ecp.SetLogHandler(null);
+                Console.SetError(stderr);
+            }
+        });
+
+        LoggingCase("logging: inside the handler, SetLogHandler is refused; a refused level keeps the previous handler", () =>
+        {
+            var log = new LogLines();
+            try
+            {
+                using (MockServer mock = MockServer.Start())
+                using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+                using (var client = new EcpClient(creds, new ClientOptions { BaseUrl = mock.BaseUrl, BackoffMs = 10 }))
+                {
+                    string session = client.StartCall("liuxuanlin", "13888888888", "13777777777", 100);
+                    Exception inside = null;
+                    Ecp.SetLogHandler((level, message) =>
+                    {
+                        log.Add(level, message);
+                        try
+                        {
+                            Ecp.SetLogHandler(null);
+                        }
+                        catch (Exception e)
+                        {
+                            inside = e;
+                        }
+                    });
+                    client.Query(session, SessionKind.Call);
+                    Check(inside is InvalidOperationException && inside.Message.Contains("inside the log handler"), "refused inside: " + inside);
+                    Check(log.Count == 2, "still installed: both events of the attempt:\n    " + log.Dump());
+
+                    Ecp.SetLogHandler(log.Add);
+                    var e2 = Throws<YunxinEcpException>(() => Ecp.SetLogHandler((level, message) => { }, (LogLevel)9));
+                    Check(e2.Result == Result.InvalidArgument && e2.Json.Contains("max_level"), "a level outside yx_log_level: " + e2.Json);
+                    client.Query(session, SessionKind.Call);
+                    Check(log.Count == 4, "the previous handler and level stay:\n    " + log.Dump());
+                }
+            }
+            finally
+            {
+                Ecp.SetLogHandler(null);
+            }
+        });
+
+        LoggingCase("logging: installs and removals from several threads while others query", () =>
+        {
+            var log = new LogLines();
+            try
+            {
+                using (MockServer mock = MockServer.Start())
+                using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+                using (var client = new EcpClient(creds, new ClientOptions { BaseUrl = mock.BaseUrl, BackoffMs = 10 }))
+                {
+                    string session = client.StartCall("liuxuanlin", "13888888888", "13777777777", 100);
+                    var errors = new List<Exception>();
+                    var threads = new List<Thread>();
+                    int queriers = 4, toggles = 0;
+                    for (int t = 0; t < 6; t++)
+                    {
+                        bool querier = t < queriers;
+                        threads.Add(new Thread(() =>
+                        {
+                            try
+                            {
+                                if (querier)
+                                {
+                                    for (int i = 0; i < 40; i++)
+                                    {
+                                        Check(client.Query(session, SessionKind.Call).Session == session, "the record");
+                                    }
+                                }
+                                else
+                                {
+                                    // Installs and removes for as long as the queries run.
+                                    for (int i = 0; Volatile.Read(ref queriers) > 0; i++)
+                                    {
+                                        Ecp.SetLogHandler(i % 2 == 0 ? (Action<LogLevel, string>)log.Add : null);
+                                        Interlocked.Increment(ref toggles);
+                                        Thread.Sleep(0);
+                                    }
+                                }
+                            }
+                            catch (Exception e)
+                            {
+                                lock (errors)
+                                {
+                                    errors.Add(e);
+                                }
+                            }
+                            finally
+                            {
+                                if (querier)
+                                {
+                                    Interlocked.Decrement(ref queriers);
+                                }
+                            }
+                        }));
+                    }
+                    threads.ForEach(t => t.Start());
+                    Check(threads.All(t => t.Join(60000)), "every thread finished (no deadlock)");
+                    Check(errors.Count == 0, "no errors: " + string.Join("; ", errors.Select(e => e.Message)));
+                    Check(toggles >= 2 && log.Count > 0, "handlers installed and removed (" + toggles + "), lines received (" + log.Count + ")");
+                    Ecp.SetLogHandler(null);
+                    int count = log.Count;
+                    client.Query(session, SessionKind.Call);
+                    Check(log.Count == count, "removed: no more lines");
+                    Check(log.All.All(l => l.Item1 == LogLevel.Debug && (l.Item2.Contains("endpoint=query_by_session") || l.Item2.StartsWith("response ", StringComparison.Ordinal))), "only the queries' events:\n    " + log.Dump());
+                }
+            }
+            finally
+            {
+                Ecp.SetLogHandler(null);
+            }
+        });
+    }
+
     // ---- the shapes of header collections CallbackVerifier takes ----
 
     /// <summary>ASP.NET Core's StringValues in miniature: a struct enumerating strings, the value
@@ -905,6 +1228,7 @@ internal static class TestYunxinEcp
         Wrapper();
         Api();
         Mock();
+        Logging();
         Shapes();
         Console.WriteLine("csharp: " + passed + " passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;

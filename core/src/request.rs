@@ -23,17 +23,27 @@ pub struct BaseUrl(String);
 impl BaseUrl {
     /// Accepts an absolute `http://` or `https://` URL with a host, an optional port and path
     /// prefix, and no query or fragment. A trailing slash is dropped.
+    ///
+    /// The authority is parsed by the `http` crate, as the client will read it: a port that is
+    /// not a number below 65536 would otherwise be dropped there and the signed request sent to
+    /// the scheme's default port; user info (`user:pw@host`) would put a password in every log
+    /// and error that names the URL.
     pub fn new(url: &str) -> Result<Self, ValidationError> {
         let bad = || ValidationError::new("baseUrl", Rule::Url);
-        let rest = url
-            .strip_prefix("https://")
-            .or_else(|| url.strip_prefix("http://"))
-            .ok_or_else(bad)?;
-        let host = rest.split('/').next().unwrap_or_default();
-        let clean = rest
+        let clean = url
             .bytes()
             .all(|b| b.is_ascii_graphic() && !matches!(b, b'?' | b'#'));
-        if host.is_empty() || host.starts_with(':') || !clean {
+        if !(clean && (url.starts_with("https://") || url.starts_with("http://"))) {
+            return Err(bad());
+        }
+        let uri: http::Uri = url.parse().map_err(|_| bad())?;
+        let authority = uri.authority().ok_or_else(bad)?;
+        let port_ok = match authority.as_str().rsplit_once(':') {
+            // A colon after the host (not inside an IPv6 literal's brackets) starts a port.
+            Some((_, port)) if !port.contains(']') => authority.port_u16().is_some(),
+            _ => true,
+        };
+        if authority.host().is_empty() || authority.as_str().contains('@') || !port_ok {
             return Err(bad());
         }
         Ok(BaseUrl(url.trim_end_matches('/').to_owned()))
@@ -389,8 +399,22 @@ mod tests {
             "https://:80",
             "https://a b",
             "https://a?x=1",
+            "http://127.0.0.1:99999",
+            "http://127.0.0.1:abc",
+            "http://127.0.0.1:",
+            "http://user:pw@host",
+            "http://[::1",
+            "http://%zz",
         ] {
             assert!(BaseUrl::new(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "https://api.netease.im",
+            "http://[::1]:8080",
+            "http://[::1]",
+            "http://localhost:65535/prefix",
+        ] {
+            assert_eq!(BaseUrl::new(good).unwrap().as_str(), good);
         }
     }
 }

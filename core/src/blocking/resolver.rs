@@ -56,6 +56,23 @@ impl<R: Resolver> HostResolver<R> {
             cache: Mutex::new(Vec::new()),
         }
     }
+
+    /// Looks a name up. The system resolver reports a name that does not resolve as a plain I/O
+    /// error, which the client would read as "may have been sent"; nothing was, so it is
+    /// reported as the host not found.
+    fn lookup(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        self.names
+            .resolve(uri, config, timeout)
+            .map_err(|e| match e {
+                ureq::Error::Io(_) => ureq::Error::HostNotFound,
+                other => other,
+            })
+    }
 }
 
 impl<R: Resolver> Resolver for HostResolver<R> {
@@ -71,7 +88,7 @@ impl<R: Resolver> Resolver for HostResolver<R> {
             return Ok(addrs);
         }
         let (Some(host), Some(port)) = (uri.host(), port_of(uri)) else {
-            return self.names.resolve(uri, config, timeout);
+            return self.lookup(uri, config, timeout);
         };
         let cache = || self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let same = |r: &Resolved| r.port == port && r.host == host;
@@ -82,7 +99,7 @@ impl<R: Resolver> Resolver for HostResolver<R> {
             return Ok(hit.addrs.clone());
         }
         // The lock is not held during the lookup: other threads keep going meanwhile.
-        let addrs = self.names.resolve(uri, config, timeout)?;
+        let addrs = self.lookup(uri, config, timeout)?;
         let mut cache = cache();
         cache.retain(|r| !same(r));
         if cache.len() >= MAX_NAMES {
@@ -152,6 +169,12 @@ mod tests {
             if uri.host() == Some("fail.test") {
                 return Err(ureq::Error::HostNotFound);
             }
+            if uri.host() == Some("no-such-name.test") {
+                // What the system resolver gives for a name it cannot resolve.
+                return Err(ureq::Error::Io(std::io::Error::other(
+                    "failed to lookup address information",
+                )));
+            }
             let mut addrs = self.empty();
             addrs.push(SocketAddr::new(
                 [127, 0, 0, 1].into(),
@@ -189,6 +212,14 @@ mod tests {
         assert_eq!(lookup(&resolver, "https://fail.test/"), None);
         assert_eq!(lookup(&resolver, "https://fail.test/"), None);
         assert_eq!(count(), 5);
+    }
+
+    #[test]
+    fn a_name_that_does_not_resolve_is_host_not_found_never_an_io_error() {
+        let resolver = HostResolver::new(Counting::default(), Duration::from_secs(60));
+        let uri = "https://no-such-name.test/".parse::<Uri>().unwrap();
+        let found = resolver.resolve(&uri, &Config::default(), NextTimeout::default());
+        assert!(matches!(found, Err(ureq::Error::HostNotFound)), "{found:?}");
     }
 
     #[test]

@@ -1440,10 +1440,11 @@ final class Client
  *   the message goes to error_log() instead.
  * - exit(), and fatal errors inside it (memory_limit, a max_execution_time that expires while
  *   it runs), end the script while the library is in the middle of the event: PHP reports
- *   "Throwing from FFI callbacks is not allowed", jumping over the library's frames, and the
- *   library's log state is left locked. The wrapper then leaves the library alone (touching it
- *   would hang) and says so with error_log(); a PHP-FPM worker must be restarted after that.
- *   Keep handlers short, and never exit() in one.
+ *   "Throwing from FFI callbacks is not allowed", jumping over the library's frames (which
+ *   holds no lock while the handler runs). The wrapper still removes the callback when the
+ *   request ends, and says with error_log() that a PHP-FPM worker is best restarted: the
+ *   frames jumped over never freed what they held. Keep handlers short, and never exit() in
+ *   one.
  * - Client calls the handler makes (through this wrapper) log nothing to it: an event raised
  *   while the handler runs is dropped, so a handler cannot recurse into itself. Changing the
  *   handler from inside it is refused (a LogicException, reported as above).
@@ -1612,14 +1613,13 @@ final class Log
     {
         self::$atShutdown = false; // a handler set by a later shutdown function needs another
         if (self::$depth > 0) {
-            // exit() or a fatal error inside the handler jumped out of the library mid-event,
-            // its lock still held: calling it would hang. PHP frees the closure now.
-            if (self::$handler !== null) {
-                error_log('YunxinEcp\\Log: exit() or a fatal error inside the log handler left libyunxin_ecp in'
-                    . ' the middle of a log event; its log callback cannot be removed and must not be called'
-                    . ' again: restart this PHP process (under PHP-FPM, this worker) before it makes more client calls');
-            }
-            return;
+            // exit() or a fatal error inside the handler jumped out of the library mid-event.
+            // The library holds no lock while the handler runs, so the callback can and must
+            // still be removed: PHP frees the closure now, and a later request would call it.
+            self::$depth = 0;
+            error_log('YunxinEcp\\Log: exit() or a fatal error inside the log handler jumped out of libyunxin_ecp'
+                . ' in the middle of a log event; the handler is removed, but restart this PHP process (under'
+                . ' PHP-FPM, this worker) when you can: what the skipped frames held was never freed');
         }
         self::remove();
     }

@@ -391,6 +391,9 @@ test_case('log: under a web server (ffi.preload + php/preload.php) a handler lef
             if (isset($_GET["set"])) {
                 Log::setHandler(function (string $level, string $message) use (&$lines): void { $lines[] = "$level: $message"; });
             }
+            if (isset($_GET["exit"])) {
+                Log::setHandler(function (): void { exit(3); });
+            }
             $client = new Client(new Credentials(MockServer::sampleAppKey(), MockServer::sampleAppSecret()),
                 ["base_url" => $_GET["mock"], "backoff_ms" => 5]);
             $session = $client->startCall("liuxuanlin", "13888888888", "13777777777", 100);
@@ -440,6 +443,13 @@ test_case('log: under a web server (ffi.preload + php/preload.php) a handler lef
         check(proc_get_status($server)['running'], 'the server still runs');
         $err = (string) file_get_contents("$temp/server.err");
         check(!preg_match('/Fatal|Warning|Segmentation/i', $err), $err);
+        // A handler that exit()s jumps out of the library mid-event and ends its request with a
+        // fatal error; the next request of the same process must still find no callback set.
+        $get('exit=1');
+        $after = $get('');
+        check(($after['session'] ?? 0) === 36 && ($after['lines'] ?? null) === [] && $after['pid'] === $first['pid'],
+            'after a handler exit()ed, the next request of the same process: ' . json_encode($after));
+        check(proc_get_status($server)['running'], 'the server survived the handler that exit()ed');
     } finally {
         if ($server !== null) {
             proc_terminate($server);

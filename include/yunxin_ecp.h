@@ -283,8 +283,9 @@ typedef struct yx_error yx_error;
 
 /**
  * A list of HTTP headers, in the order to send them: the four authentication headers from
- * `yx_credentials_sign()` (`AppKey`, `Nonce`, `CurTime`, `CheckSum`; nothing in them is
- * secret), or all the headers of a prepared request. Read with `yx_headers_count()`,
+ * `yx_credentials_sign()` (`AppKey`, `Nonce`, `CurTime`, `CheckSum`: not the secret, but
+ * together a key that authorises any request for the five minutes `CurTime` is accepted, so
+ * never log them), or all the headers of a prepared request. Read with `yx_headers_count()`,
  * `yx_headers_name()` and `yx_headers_value()`.
  *
  * Immutable: may be read from any number of threads at once.
@@ -339,8 +340,10 @@ typedef struct {
  * A function that receives one log event: its level (a `yx_log_level` value), its target
  * (`"yunxin_ecp"`), the message with its `key=value` fields (e.g. `"retry id=1f0c9a2e
  * attempt=1 reason=api_503 delay_ms=200"`), and the `userdata` given to
- * `yx_set_log_callback()`. The strings are valid only during the call. It may be called from
- * any thread that uses a client, and must not call back into the library's logging setup.
+ * `yx_set_log_callback()`. The strings are valid only during the call. It is called on the
+ * thread that makes the request, and must return normally: no `longjmp`, no C++ exception and
+ * no PHP `exit()` out of it, which would jump over the library's frames. A client call made
+ * from inside it logs to it again.
  */
 typedef void (*yx_log_callback)(int32_t level,
                                 const char *target,
@@ -789,7 +792,8 @@ yx_result yx_parse_api_response(const yx_request *request,
 void yx_call_record_free(yx_call_record *record);
 
 /**
- * The session id. Borrowed from the record; NULL when absent or when `record` is NULL.
+ * The session id. Borrowed from the record; NULL when absent, when it holds a NUL byte (the
+ * JSON has it, escaped), or when `record` is NULL.
  *
  * # Safety
  * `record` must be NULL or a live handle.
@@ -879,7 +883,8 @@ uint64_t yx_cost_fen(uint64_t duration_sec, uint64_t fen_per_minute);
  * - `"check_time": false`: do not compare `CurTime` with the clock at all, so a replayed
  *   callback passes. Only for re-verifying callbacks stored earlier, never in a web handler.
  *
- * An unknown key or a value of the wrong type is `YX_VALIDATION` naming it.
+ * An unknown or repeated key (field `options`), a value of the wrong type, or a tolerance given
+ * with `"check_time": false` is `YX_VALIDATION` naming it.
  *
  * # Safety
  * `credentials` must be NULL or a live handle; `options_json` NULL or NUL-terminated;
@@ -1053,10 +1058,11 @@ yx_result yx_server_reply_refusal(const yx_error *refusal, char **body_out, yx_e
  * doubled per retry, capped at 5 s, jittered) and `"max_response_bytes"` (1048576). For
  * example `{"base_url":"http://127.0.0.1:8080","timeout_ms":3000}`.
  *
- * Errors: `YX_VALIDATION` naming the setting: field `settings` (rule `"json_object"`, or
- * `"unknown_setting"` for a key that names no setting), or the key
- * itself (`"not_integer"`, `"not_positive"` for a wait or size of 0, `"at_most"` for a wait
- * over 600 s).
+ * Errors: `YX_VALIDATION` naming the setting: field `settings` (rule `"json_object"`,
+ * `"unknown_setting"` for a key that names no setting, `"duplicate"` for a key given twice),
+ * or the key
+ * itself (`"not_integer"`, `"not_positive"` for a timeout or size of 0, `"at_most"` for a
+ * wait over 600000 ms). A `backoff_ms` of 0 retries at once.
  *
  * # Safety
  * `credentials` must be NULL or a live handle; `settings_json` NULL or NUL-terminated;
@@ -1216,7 +1222,8 @@ yx_result yx_mock_server_control(const yx_mock_server *server,
                                  yx_error **err_out);
 
 /**
- * Waits until the mock's inbox holds at least `count` POSTs or `timeout_ms` milliseconds pass,
+ * Waits until the mock's inbox holds at least `count` POSTs or `timeout_ms` milliseconds (at
+ * most 600000) pass,
  * then writes the inbox (as `GET /_mock/inbox` gives it: `[{"headers":[[name,value],...],
  * "body":"...","received_at_ms":...}]`, however many arrived) to `*json_out` (free with
  * `yx_string_free`). The mock sends a call-end callback shortly after the call ends, so a

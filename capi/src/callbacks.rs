@@ -38,25 +38,33 @@ pub struct yx_callback_verifier {
 /// The keys of a verifier's options.
 const VERIFIER_OPTIONS: &[&str] = &["tolerance_ms", "check_time"];
 
-/// The time check that options JSON asks for.
+/// The time check that options JSON asks for. Every option is checked, and a tolerance given
+/// with `"check_time": false` is refused rather than ignored.
 fn time_check(options: Option<&str>) -> Result<TimeCheck, ValidationError> {
-    let mut check = TimeCheck::default();
-    for (key, value) in json_object(options.unwrap_or("{}"), VERIFIER_OPTIONS)? {
-        check = match (key, value.as_bool()) {
-            ("check_time", Some(true)) => check,
-            ("check_time", Some(false)) => return Ok(TimeCheck::SkipInsecure),
-            ("check_time", None) => {
-                return Err(ValidationError::new(
-                    key,
-                    Rule::OneOf {
-                        allowed: "true, false",
-                    },
-                ));
+    let (mut check_time, mut tolerance) = (true, None);
+    for (key, value) in json_object(options.unwrap_or("{}"), "options", VERIFIER_OPTIONS)? {
+        match key {
+            "check_time" => {
+                let allowed = "true, false";
+                check_time = value
+                    .as_bool()
+                    .ok_or_else(|| ValidationError::new(key, Rule::OneOf { allowed }))?;
             }
-            _ => TimeCheck::ToleranceMs(json_u64(key, &value)?),
-        };
+            _ => tolerance = Some(json_u64(key, &value)?),
+        }
     }
-    Ok(check)
+    match (check_time, tolerance) {
+        (false, Some(_)) => {
+            let with = "\"check_time\": false";
+            Err(ValidationError::new(
+                "tolerance_ms",
+                Rule::Conflict { with },
+            ))
+        }
+        (false, None) => Ok(TimeCheck::SkipInsecure),
+        (true, Some(ms)) => Ok(TimeCheck::ToleranceMs(ms)),
+        (true, None) => Ok(TimeCheck::default()),
+    }
 }
 
 /// A verifier for the app of `credentials` (copied: the credentials may be freed afterwards).
@@ -68,7 +76,8 @@ fn time_check(options: Option<&str>) -> Result<TimeCheck, ValidationError> {
 /// - `"check_time": false`: do not compare `CurTime` with the clock at all, so a replayed
 ///   callback passes. Only for re-verifying callbacks stored earlier, never in a web handler.
 ///
-/// An unknown key or a value of the wrong type is `YX_VALIDATION` naming it.
+/// An unknown or repeated key (field `options`), a value of the wrong type, or a tolerance given
+/// with `"check_time": false` is `YX_VALIDATION` naming it.
 ///
 /// # Safety
 /// `credentials` must be NULL or a live handle; `options_json` NULL or NUL-terminated;

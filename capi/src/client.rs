@@ -57,10 +57,11 @@ fn wrong_kind(use_instead: &str) -> Box<yx_error> {
 /// doubled per retry, capped at 5 s, jittered) and `"max_response_bytes"` (1048576). For
 /// example `{"base_url":"http://127.0.0.1:8080","timeout_ms":3000}`.
 ///
-/// Errors: `YX_VALIDATION` naming the setting: field `settings` (rule `"json_object"`, or
-/// `"unknown_setting"` for a key that names no setting), or the key
-/// itself (`"not_integer"`, `"not_positive"` for a wait or size of 0, `"at_most"` for a wait
-/// over 600 s).
+/// Errors: `YX_VALIDATION` naming the setting: field `settings` (rule `"json_object"`,
+/// `"unknown_setting"` for a key that names no setting, `"duplicate"` for a key given twice),
+/// or the key
+/// itself (`"not_integer"`, `"not_positive"` for a timeout or size of 0, `"at_most"` for a
+/// wait over 600000 ms). A `backoff_ms` of 0 retries at once.
 ///
 /// # Safety
 /// `credentials` must be NULL or a live handle; `settings_json` NULL or NUL-terminated;

@@ -33,8 +33,10 @@ pub enum yx_log_level {
 /// A function that receives one log event: its level (a `yx_log_level` value), its target
 /// (`"yunxin_ecp"`), the message with its `key=value` fields (e.g. `"retry id=1f0c9a2e
 /// attempt=1 reason=api_503 delay_ms=200"`), and the `userdata` given to
-/// `yx_set_log_callback()`. The strings are valid only during the call. It may be called from
-/// any thread that uses a client, and must not call back into the library's logging setup.
+/// `yx_set_log_callback()`. The strings are valid only during the call. It is called on the
+/// thread that makes the request, and must return normally: no `longjmp`, no C++ exception and
+/// no PHP `exit()` out of it, which would jump over the library's frames. A client call made
+/// from inside it logs to it again.
 pub type yx_log_callback = Option<
     unsafe extern "C" fn(
         level: i32,

@@ -19,6 +19,9 @@ const SAMPLE_SECRET: &std::ffi::CStr = c"xxxxxxxx";
 
 /// Longest a control request may take; the mock answers them at once.
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest control answer read: the mock's logs and inbox are capped at 16 MiB of entries,
+/// which their JSON (escapes and all) may exceed.
+const CONTROL_ANSWER_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// A running mock server. Start with `yx_mock_server_start()`; `yx_mock_server_free()` stops
 /// it, frees the port and joins every thread it started.
@@ -116,9 +119,11 @@ fn control(
 ) -> Fallible<(u16, String)> {
     let route = path.split('?').next().unwrap_or_default();
     let below = route == "/_mock" || route.starts_with("/_mock/");
-    let plain = !route.split('/').any(|segment| segment == "..")
-        && !path.contains('#')
-        && !path.chars().any(|c| c.is_whitespace() || c.is_control());
+    // The characters a URI's path and query may hold (RFC 3986), `#` excepted.
+    let uri_chars = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b));
+    let plain = uri_chars && !route.split('/').any(|segment| segment == "..");
     if !(below && plain) {
         return Err(yx_error::invalid_argument(
             "path",
@@ -148,7 +153,13 @@ fn control(
     };
     let mut response = sent.map_err(io)?;
     let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().map_err(io)?;
+    // The mock keeps up to 16 MiB of inbox or log; ureq's default read limit is 10 MiB.
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(CONTROL_ANSWER_LIMIT)
+        .read_to_string()
+        .map_err(io)?;
     Ok((status, text))
 }
 
@@ -203,7 +214,8 @@ pub unsafe extern "C" fn yx_mock_server_control(
     })
 }
 
-/// Waits until the mock's inbox holds at least `count` POSTs or `timeout_ms` milliseconds pass,
+/// Waits until the mock's inbox holds at least `count` POSTs or `timeout_ms` milliseconds (at
+/// most 600000) pass,
 /// then writes the inbox (as `GET /_mock/inbox` gives it: `[{"headers":[[name,value],...],
 /// "body":"...","received_at_ms":...}]`, however many arrived) to `*json_out` (free with
 /// `yx_string_free`). The mock sends a call-end callback shortly after the call ends, so a

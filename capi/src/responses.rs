@@ -143,7 +143,13 @@ pub struct yx_call_record {
 impl yx_call_record {
     pub(crate) fn new(inner: CallRecord) -> Self {
         yx_call_record {
-            session: inner.session.as_deref().map(c_string),
+            // An identifier is handed out exactly or not at all: a NUL cannot cross as C text,
+            // and replacing it would name another session.
+            session: inner
+                .session
+                .as_deref()
+                .filter(|s| !s.contains('\0'))
+                .map(c_string),
             inner,
         }
     }
@@ -159,7 +165,8 @@ pub unsafe extern "C" fn yx_call_record_free(record: *mut yx_call_record) {
     unsafe { args::free_handle(record) }
 }
 
-/// The session id. Borrowed from the record; NULL when absent or when `record` is NULL.
+/// The session id. Borrowed from the record; NULL when absent, when it holds a NUL byte (the
+/// JSON has it, escaped), or when `record` is NULL.
 ///
 /// # Safety
 /// `record` must be NULL or a live handle.

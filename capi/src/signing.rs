@@ -33,8 +33,9 @@ impl yx_credentials {
 }
 
 /// A list of HTTP headers, in the order to send them: the four authentication headers from
-/// `yx_credentials_sign()` (`AppKey`, `Nonce`, `CurTime`, `CheckSum`; nothing in them is
-/// secret), or all the headers of a prepared request. Read with `yx_headers_count()`,
+/// `yx_credentials_sign()` (`AppKey`, `Nonce`, `CurTime`, `CheckSum`: not the secret, but
+/// together a key that authorises any request for the five minutes `CurTime` is accepted, so
+/// never log them), or all the headers of a prepared request. Read with `yx_headers_count()`,
 /// `yx_headers_name()` and `yx_headers_value()`.
 ///
 /// Immutable: may be read from any number of threads at once.

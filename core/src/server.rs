@@ -48,6 +48,8 @@ pub enum AuthRefusal {
     OutsideWindow {
         /// Seconds between `CurTime` and the server's clock.
         skew_secs: u64,
+        /// The window it was checked against.
+        window_secs: u64,
     },
     /// `CheckSum` is not the lowercase hex SHA1 of secret + nonce + CurTime.
     ChecksumMismatch,
@@ -81,9 +83,12 @@ impl fmt::Display for AuthRefusal {
             AuthRefusal::MalformedCurTime => {
                 f.write_str("CurTime is not a number of seconds without leading zeros")
             }
-            AuthRefusal::OutsideWindow { skew_secs } => write!(
+            AuthRefusal::OutsideWindow {
+                skew_secs,
+                window_secs,
+            } => write!(
                 f,
-                "CurTime is {skew_secs} s from the server clock, outside the {REQUEST_WINDOW_SECS} s window"
+                "CurTime is {skew_secs} s from the server clock, outside the {window_secs} s window"
             ),
             AuthRefusal::ChecksumMismatch => f.write_str("CheckSum does not match"),
         }
@@ -125,7 +130,10 @@ where
     }
     let skew_secs = sent.abs_diff(now_secs);
     if skew_secs > window_secs {
-        return Err(AuthRefusal::OutsideWindow { skew_secs });
+        return Err(AuthRefusal::OutsideWindow {
+            skew_secs,
+            window_secs,
+        });
     }
     Ok(credentials)
 }

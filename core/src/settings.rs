@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
 
 use crate::policy::{DEFAULT_BACKOFF, DEFAULT_MAX_RETRIES, RetryPolicy};
 use crate::request::{BaseUrl, DEFAULT_BASE_URL};
@@ -73,7 +76,7 @@ impl ClientSettings {
     /// that breaks a rule is refused naming the key, and the result passes [`check`](Self::check).
     pub fn from_json(text: &str) -> Result<Self, ValidationError> {
         let mut settings = ClientSettings::default();
-        for (key, value) in json_object(text, CLIENT_SETTING_KEYS)? {
+        for (key, value) in json_object(text, "settings", CLIENT_SETTING_KEYS)? {
             match key {
                 "base_url" => {
                     let url = value
@@ -121,25 +124,65 @@ pub const CLIENT_SETTING_KEYS: &[&str] = &[
     "max_response_bytes",
 ];
 
-/// The members of a JSON object of settings, each key checked against `known` (and returned as
-/// the `known` entry, so that errors can name it). Settings JSON is small and written by hand:
-/// an unknown key is far more likely a typo than an extension.
+/// The members of a JSON object of settings (the argument `field`), each key checked against
+/// `known` (and returned as the `known` entry, so that errors can name it). Settings JSON is small
+/// and written by hand: an unknown key is far more likely a typo than an extension, and a key
+/// given twice (which a JSON parser would quietly resolve to its last value) more likely a
+/// mistake than an intent.
 pub fn json_object(
     text: &str,
+    field: &'static str,
     known: &'static [&'static str],
 ) -> Result<Vec<(&'static str, Value)>, ValidationError> {
-    let object: Map<String, Value> = serde_json::from_str(text)
-        .map_err(|_| ValidationError::new("settings", Rule::JsonObject))?;
-    object
+    let Members(members) =
+        serde_json::from_str(text).map_err(|_| ValidationError::new(field, Rule::JsonObject))?;
+    let mut seen: Vec<&'static str> = Vec::with_capacity(members.len());
+    members
         .into_iter()
-        .map(|(name, value)| match known.iter().find(|k| **k == name) {
-            Some(key) => Ok((*key, value)),
-            None => Err(ValidationError::new(
-                "settings",
-                Rule::UnknownSetting { name, known },
-            )),
+        .map(|(name, value)| {
+            let Some(key) = known.iter().copied().find(|k| *k == name) else {
+                return Err(ValidationError::new(
+                    field,
+                    Rule::UnknownSetting { name, known },
+                ));
+            };
+            if seen.contains(&key) {
+                return Err(ValidationError::new(
+                    field,
+                    Rule::Duplicate { number: name },
+                ));
+            }
+            seen.push(key);
+            Ok((key, value))
         })
         .collect()
+}
+
+/// A JSON object's members in order, repeated keys kept, so that they can be refused.
+struct Members(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+
+        impl<'de> Visitor<'de> for Entries {
+            type Value = Members;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Value>()? {
+                    members.push(entry);
+                }
+                Ok(Members(members))
+            }
+        }
+
+        deserializer.deserialize_map(Entries)
+    }
 }
 
 /// A setting that must be a non-negative JSON integer.
@@ -208,6 +251,10 @@ mod tests {
         assert_eq!(parsed.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
         assert_eq!(from("[1]"), ("settings", "json_object"));
         assert_eq!(from(r#"{"timeout":5}"#), ("settings", "unknown_setting"));
+        assert_eq!(
+            from(r#"{"timeout_ms":0,"timeout_ms":1000}"#),
+            ("settings", "duplicate")
+        );
         assert_eq!(from(r#"{"timeout_ms":0}"#), ("timeout_ms", "not_positive"));
         assert_eq!(from(r#"{"timeout_ms":-1}"#), ("timeout_ms", "not_integer"));
         assert_eq!(from(r#"{"timeout_ms":"5"}"#), ("timeout_ms", "not_integer"));

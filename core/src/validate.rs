@@ -98,6 +98,11 @@ pub enum Rule {
     },
     /// Settings given as JSON (by the C ABI, hence PHP and C#) that are not one JSON object.
     JsonObject,
+    /// Two settings that contradict each other (the second would be silently ignored).
+    Conflict {
+        /// The setting this one cannot be given with.
+        with: &'static str,
+    },
     /// A key in settings JSON that names no setting: a typo would otherwise be ignored and the
     /// default used without a word.
     UnknownSetting {
@@ -136,6 +141,7 @@ impl Rule {
             Rule::LeadingZero => "leading_zero",
             Rule::ApiPath { .. } => "api_path",
             Rule::JsonObject => "json_object",
+            Rule::Conflict { .. } => "conflict",
             Rule::UnknownSetting { .. } => "unknown_setting",
         }
     }
@@ -185,6 +191,7 @@ impl fmt::Display for Rule {
                 write!(f, "must be a plain absolute path such as /nimserver/user/create.action: {problem}")
             }
             Rule::JsonObject => f.write_str("must be a JSON object, e.g. {\"timeout_ms\":5000}"),
+            Rule::Conflict { with } => write!(f, "cannot be given together with {with}"),
             Rule::UnknownSetting { name, known } => {
                 write!(f, "has no setting {name:?}; the settings are {}", known.join(", "))
             }

@@ -1423,11 +1423,17 @@ static void test_verifier_options(void) {
   yx_callback_verifier_free(verifier);
 
   /* Refusals name what was wrong. */
-  expect_options_refused(creds, "{\"tolerance\":5}", "settings", "unknown_setting");
+  expect_options_refused(creds, "{\"tolerance\":5}", "options", "unknown_setting");
   expect_options_refused(creds, "{\"check_time\":0}", "check_time", "one_of");
   expect_options_refused(creds, "{\"tolerance_ms\":-1}", "tolerance_ms", "not_integer");
-  expect_options_refused(creds, "[]", "settings", "json_object");
-  expect_options_refused(creds, "{\"tolerance_ms\":", "settings", "json_object");
+  expect_options_refused(creds, "[]", "options", "json_object");
+  expect_options_refused(creds, "{\"tolerance_ms\":", "options", "json_object");
+  /* A repeated key is refused, not resolved to its last value (which switched the check off). */
+  expect_options_refused(creds, "{\"check_time\":true,\"check_time\":false}", "options", "duplicate");
+  /* Every option is checked, and a tolerance with the check off is a contradiction. */
+  expect_options_refused(creds, "{\"check_time\":false,\"tolerance_ms\":\"abc\"}", "tolerance_ms",
+                         "not_integer");
+  expect_options_refused(creds, "{\"check_time\":false,\"tolerance_ms\":5}", "tolerance_ms", "conflict");
   yx_credentials_free(creds);
   end_case();
 }
@@ -1464,6 +1470,7 @@ static void test_client_settings(void) {
   client = SENTINEL(yx_client);
 
   expect_settings_refused(creds, "{\"timeout\":5000}", "settings", "unknown_setting");
+  expect_settings_refused(creds, "{\"timeout_ms\":0,\"timeout_ms\":1000}", "settings", "duplicate");
   expect_settings_refused(creds, "[1]", "settings", "json_object");
   expect_settings_refused(creds, "not json", "settings", "json_object");
   expect_settings_refused(creds, "{\"base_url\":\"not a url\"}", "base_url", "url");

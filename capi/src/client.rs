@@ -52,7 +52,7 @@ fn wrong_kind(use_instead: &str) -> Box<yx_error> {
 ///
 /// `settings_json` is NULL for the defaults, or a JSON object with any of:
 /// `"base_url"` (default `"https://api.netease.im"`; a local mock's URL in tests),
-/// `"connect_timeout_ms"` (5000), `"timeout_ms"` (15000, per attempt), `"max_retries"` (2,
+/// `"connect_timeout_ms"` (5000), `"timeout_ms"` (15000, per attempt), `"max_retries"` (2, at most 10,
 /// only where safe; 0 never retries), `"backoff_ms"` (200, the first delay before a retry,
 /// doubled per retry, capped at 5 s, jittered) and `"max_response_bytes"` (1048576). For
 /// example `{"base_url":"http://127.0.0.1:8080","timeout_ms":3000}`.

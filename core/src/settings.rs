@@ -18,6 +18,9 @@ use crate::validate::{self, Rule, ValidationError};
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default time allowed for one whole attempt, connect to last body byte.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Most retries a client may make after the first attempt: with the backoff capped at 5 s,
+/// more would keep a caller waiting for minutes on a service that is down.
+pub const MAX_RETRIES: u32 = 10;
 /// Default response size limit: ECP answers are a few hundred bytes.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
 
@@ -31,7 +34,8 @@ pub struct ClientSettings {
     pub connect_timeout: Duration,
     /// Time allowed for one whole attempt (default 15 s); each retry gets as much again.
     pub timeout: Duration,
-    /// Retries after the first attempt, where safe (default 2); 0 never retries.
+    /// Retries after the first attempt, where safe (default 2, at most [`MAX_RETRIES`]); 0 never
+    /// retries.
     pub max_retries: u32,
     /// First delay before a retry (default 200 ms), doubled per retry, capped at 5 s, jittered.
     pub backoff: Duration,
@@ -66,6 +70,13 @@ impl ClientSettings {
                 "max_response_bytes",
                 Rule::NotPositive,
             ));
+        }
+        if self.max_retries > MAX_RETRIES {
+            let rule = Rule::AtMost {
+                max: u64::from(MAX_RETRIES),
+                unit: "retries",
+            };
+            return Err(ValidationError::new("max_retries", rule));
         }
         Ok(base_url)
     }
@@ -233,6 +244,7 @@ mod tests {
             ("connect_timeout", "at_most")
         );
         assert_eq!(with(|s| s.backoff = Duration::MAX), ("backoff", "at_most"));
+        assert_eq!(with(|s| s.max_retries = 11), ("max_retries", "at_most"));
         assert_eq!(
             with(|s| s.max_response_bytes = 0),
             ("max_response_bytes", "not_positive")

@@ -19,27 +19,7 @@
 
 declare(strict_types=1);
 
-$passed = 0;
-$failed = 0;
-
-function test_case(string $name, callable $body): void
-{
-    global $passed, $failed;
-    try {
-        $body();
-        $passed++;
-    } catch (\Throwable $e) {
-        $failed++;
-        fwrite(STDERR, "FAIL [loading: $name] " . $e->getMessage() . "\n");
-    }
-}
-
-function check(bool $condition, string $what): void
-{
-    if (!$condition) {
-        throw new \RuntimeException("check failed: $what");
-    }
-}
+require __DIR__ . '/harness.php';
 
 /** Whether $haystack holds every one of $needles, in this order. */
 function in_order(string $haystack, array $needles): bool
@@ -253,5 +233,4 @@ try {
     exec('rm -rf ' . escapeshellarg($temp));
 }
 
-echo "loading: $passed passed, $failed failed\n";
-exit($failed === 0 ? 0 : 1);
+finish('loading');

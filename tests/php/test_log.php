@@ -11,6 +11,8 @@
 
 declare(strict_types=1);
 
+require __DIR__ . '/harness.php';
+
 require dirname(__DIR__, 2) . '/php/YunxinEcp.php';
 
 use YunxinEcp\ApiException;
@@ -21,31 +23,11 @@ use YunxinEcp\Log;
 use YunxinEcp\MockServer;
 use YunxinEcp\ProtocolException;
 
-$passed = 0;
-$failed = 0;
-
-/** Runs one case; any exception or failed check fails it. The handler never outlives a case. */
-function test_case(string $name, callable $body): void
-{
-    global $passed, $failed;
-    try {
-        $body();
-        $passed++;
-    } catch (\Throwable $e) {
-        $failed++;
-        fwrite(STDERR, "FAIL [$name] " . $e->getMessage() . "\n");
-    } finally {
-        set_error_handler(null); // PHP's own again
-        Log::setHandler(null);
-    }
-}
-
-function check(bool $condition, string $what): void
-{
-    if (!$condition) {
-        throw new \RuntimeException("check failed: $what");
-    }
-}
+// The handler never outlives a case.
+$after_each = function (): void {
+    set_error_handler(null); // PHP's own again
+    Log::setHandler(null);
+};
 
 /** A client of the mock that retries fast. */
 function mock_client(MockServer $mock, array $options = []): Client
@@ -463,5 +445,4 @@ test_case('log: under a web server (ffi.preload + php/preload.php) a handler lef
     }
 });
 
-echo "log: $passed passed, $failed failed\n";
-exit($failed === 0 ? 0 : 1);
+finish('log');

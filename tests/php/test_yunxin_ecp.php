@@ -10,6 +10,8 @@
 
 declare(strict_types=1);
 
+require __DIR__ . '/harness.php';
+
 require dirname(__DIR__, 2) . '/php/YunxinEcp.php';
 
 use YunxinEcp\ApiException;
@@ -27,29 +29,6 @@ use YunxinEcp\SessionKind;
 use YunxinEcp\TransportException;
 use YunxinEcp\ValidationException;
 use YunxinEcp\YunxinEcp;
-
-$passed = 0;
-$failed = 0;
-
-/** Runs one case; any exception or failed check fails it. */
-function test_case(string $name, callable $body): void
-{
-    global $passed, $failed;
-    try {
-        $body();
-        $passed++;
-    } catch (\Throwable $e) {
-        $failed++;
-        fwrite(STDERR, "FAIL [$name] " . $e->getMessage() . "\n");
-    }
-}
-
-function check(bool $condition, string $what): void
-{
-    if (!$condition) {
-        throw new \RuntimeException("check failed: $what");
-    }
-}
 
 /** Sorts object keys recursively, so that comparisons ignore key order. */
 function canon(mixed $value): mixed
@@ -676,5 +655,4 @@ test_case('mock: api requests answer the whole body; an unknown path is a protoc
     $mock->stop();
 });
 
-echo "php: $passed passed, $failed failed\n";
-exit($failed === 0 ? 0 : 1);
+finish('php');

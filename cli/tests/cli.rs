@@ -76,8 +76,8 @@ fn closed_port() -> String {
 }
 
 /// The longest run of digits in `text`, outside the log's call ids (`id=` and 8 random hex
-/// characters, which hold a run of seven digits about once in 20 calls and would otherwise look like a
-/// phone number).
+/// characters, which hold a run of seven digits about once in 20 calls and would otherwise
+/// look like a phone number).
 fn longest_digit_run(text: &str) -> usize {
     text.split_whitespace()
         .filter(|word| !word.starts_with("id="))

@@ -11,6 +11,7 @@ use yunxin_ecp::{CallbackEvent, CallbackVerifier, Rule, TimeCheck, ValidationErr
 
 use crate::args::{self, Out, bytes_arg, opt_str_arg, pairs_arg, yx_pair};
 use crate::error::{Fallible, yx_error, yx_result};
+use crate::json::to_json;
 use crate::panic::fallible;
 use crate::responses::yx_call_record;
 use crate::signing::yx_credentials;
@@ -328,19 +329,11 @@ pub unsafe extern "C" fn yx_callback_event_to_json(
     json_out: *mut *mut c_char,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    fallible!(err_out, {
-        // SAFETY: forwarded from this function's contract.
-        let (e, out) = unsafe {
-            (
-                args::handle(event, "event")?,
-                Out::new(json_out, "json_out")?,
-            )
-        };
-        let view = match &e.inner {
-            Event::CallEnd(record) => EventView::CallEnd(RecordView::new(&record.inner)),
-            Event::Other(event) => EventView::new(event),
-        };
-        out.string(crate::json::to_json(&view)?);
-        Ok(())
-    })
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        crate::json::write_json(event, "event", json_out, err_out, |e| match &e.inner {
+            Event::CallEnd(record) => to_json(&EventView::CallEnd(RecordView::new(&record.inner))),
+            Event::Other(event) => to_json(&EventView::new(event)),
+        })
+    }
 }

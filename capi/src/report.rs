@@ -6,9 +6,9 @@
 use std::ffi::c_char;
 use std::ptr;
 
-use crate::args::{self, Out};
+use crate::args;
 use crate::error::{yx_error, yx_result, yx_retry_advice};
-use crate::panic::fallible;
+use crate::json::to_json;
 
 /// Frees an error object. `NULL` is a no-op.
 ///
@@ -92,10 +92,6 @@ pub unsafe extern "C" fn yx_error_to_json(
     json_out: *mut *mut c_char,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    fallible!(err_out, {
-        // SAFETY: forwarded from this function's contract.
-        let (e, out) = unsafe { (args::handle(err, "err")?, Out::new(json_out, "json_out")?) };
-        out.string(crate::json::to_json(&e.view())?);
-        Ok(())
-    })
+    // SAFETY: forwarded from this function's contract.
+    unsafe { crate::json::write_json(err, "err", json_out, err_out, |e| to_json(&e.view())) }
 }

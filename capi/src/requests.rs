@@ -13,6 +13,7 @@ use yunxin_ecp::{
 
 use crate::args::{self, Out, opt_str_arg, pairs_arg, str_arg, str_array_arg, yx_pair};
 use crate::error::{Fallible, yx_error, yx_result};
+use crate::json::to_json;
 use crate::panic::fallible;
 use crate::signing::{self, yx_credentials, yx_headers};
 use crate::strings::c_string;
@@ -269,17 +270,12 @@ pub unsafe extern "C" fn yx_request_to_json(
     json_out: *mut *mut c_char,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    fallible!(err_out, {
-        // SAFETY: forwarded from this function's contract.
-        let (r, out) = unsafe {
-            (
-                args::handle(request, "request")?,
-                Out::new(json_out, "json_out")?,
-            )
-        };
-        out.string(crate::json::to_json(&r.inner.view())?);
-        Ok(())
-    })
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        crate::json::write_json(request, "request", json_out, err_out, |r| {
+            to_json(&r.inner.view())
+        })
+    }
 }
 
 /// A request ready to send: always a `POST` of the form body to the URL with the headers

@@ -15,6 +15,7 @@ use yunxin_ecp::{CallRecord, Endpoint, Rate};
 
 use crate::args::{self, Out, bytes_arg};
 use crate::error::{Fallible, yx_error, yx_result, yx_retry_advice};
+use crate::json::to_json;
 use crate::panic::{fallible, guard_value};
 use crate::requests::{Request, endpoint_from_i32, yx_request};
 use crate::strings::c_string;
@@ -120,9 +121,7 @@ pub unsafe extern "C" fn yx_parse_api_response(
                 "is an ECP request: use yx_parse_start_response or yx_parse_query_response",
             ));
         };
-        out.string(crate::json::to_json(
-            &api.parse_response(http_status, body)?,
-        )?);
+        out.string(to_json(&api.parse_response(http_status, body)?)?);
         Ok(())
     })
 }
@@ -232,17 +231,12 @@ pub unsafe extern "C" fn yx_call_record_to_json(
     json_out: *mut *mut c_char,
     err_out: *mut *mut yx_error,
 ) -> yx_result {
-    fallible!(err_out, {
-        // SAFETY: forwarded from this function's contract.
-        let (r, out) = unsafe {
-            (
-                args::handle(record, "record")?,
-                Out::new(json_out, "json_out")?,
-            )
-        };
-        out.string(crate::json::to_json(&RecordView::new(&r.inner))?);
-        Ok(())
-    })
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        crate::json::write_json(record, "record", json_out, err_out, |r| {
+            to_json(&RecordView::new(&r.inner))
+        })
+    }
 }
 
 /// The meanings of every code the table knows, and the one for any other code.
@@ -316,7 +310,7 @@ pub unsafe extern "C" fn yx_code_table_json(
                 retry_query: advice(code, Endpoint::QueryBySession.kind()),
             })
             .collect();
-        out.string(crate::json::to_json(&rows)?);
+        out.string(to_json(&rows)?);
         Ok(())
     })
 }

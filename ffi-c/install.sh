@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs libyunxin_ecp (shared and static), its headers, a pkg-config file and a CMake package
+# Installs libyunxin_ecp (shared and static), its header, a pkg-config file and a CMake package
 # under a prefix:
 #
 #   ffi-c/install.sh [PREFIX]            # default /usr/local; builds the release library first

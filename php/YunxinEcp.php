@@ -26,7 +26,7 @@
  * php/preload.php, whose comment holds the php.ini lines; for development only, ffi.enable=1
  * does too:
  *
- *     php -d ffi.enable=1 -S 127.0.0.1:8080 examples/php/callback_handler.php
+ *     YUNXIN_APP_KEY=... YUNXIN_APP_SECRET=... php -d ffi.enable=1 -S 127.0.0.1:8080 examples/php/callback_handler.php
  *
  * A callback endpoint is a few lines (see CallbackVerifier::verifyRequest()):
  *

@@ -296,11 +296,16 @@ impl Credentials {
         })
     }
 
-    /// Reads `YUNXIN_APP_KEY` and `YUNXIN_APP_SECRET`; a missing variable is an `Empty` error
-    /// naming it.
+    /// Reads `YUNXIN_APP_KEY` and `YUNXIN_APP_SECRET`, the key first. A variable that is not
+    /// set is a `NotSet` error naming it, one set but empty an `Empty` error naming it (so the
+    /// message points at the variable to fix, not at the next one read).
     pub fn from_env() -> Result<Self, ValidationError> {
-        let read = |name: &'static str| {
-            std::env::var(name).map_err(|_| ValidationError::new(name, Rule::Empty))
+        let read = |name: &'static str| match std::env::var_os(name) {
+            None => Err(ValidationError::new(name, Rule::NotSet)),
+            Some(value) if value.is_empty() => Err(ValidationError::new(name, Rule::Empty)),
+            Some(value) => value
+                .into_string()
+                .map_err(|_| ValidationError::new(name, Rule::NotUnicode)),
         };
         let key = read(ENV_APP_KEY)?;
         let secret = Zeroizing::new(read(ENV_APP_SECRET)?);

@@ -98,6 +98,10 @@ pub enum Rule {
     },
     /// Settings given as JSON (by the C ABI, hence PHP and C#) that are not one JSON object.
     JsonObject,
+    /// An environment variable that is not set at all.
+    NotSet,
+    /// An environment variable whose value is not valid Unicode.
+    NotUnicode,
     /// Two settings that contradict each other (the second would be silently ignored).
     Conflict {
         /// The setting this one cannot be given with.
@@ -141,6 +145,8 @@ impl Rule {
             Rule::LeadingZero => "leading_zero",
             Rule::ApiPath { .. } => "api_path",
             Rule::JsonObject => "json_object",
+            Rule::NotSet => "not_set",
+            Rule::NotUnicode => "not_unicode",
             Rule::Conflict { .. } => "conflict",
             Rule::UnknownSetting { .. } => "unknown_setting",
         }
@@ -192,6 +198,8 @@ impl fmt::Display for Rule {
             }
             Rule::JsonObject => f.write_str("must be a JSON object, e.g. {\"timeout_ms\":5000}"),
             Rule::Conflict { with } => write!(f, "cannot be given together with {with}"),
+            Rule::NotSet => f.write_str("is not set: set the environment variable"),
+            Rule::NotUnicode => f.write_str("is not valid Unicode"),
             Rule::UnknownSetting { name, known } => {
                 write!(f, "has no setting {name:?}; the settings are {}", known.join(", "))
             }

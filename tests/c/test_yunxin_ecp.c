@@ -10,6 +10,8 @@
  * Usage: test_yunxin_ecp VECTOR_DIR [--no-mock]
  * Prints one line per failure and closes with "c: N passed, M failed".
  */
+/* setenv and unsetenv (POSIX), which strict C11 does not declare. */
+#define _POSIX_C_SOURCE 200809L
 #include <yunxin_ecp.h>
 
 #include <jansson.h>
@@ -829,6 +831,37 @@ static void expect_null_entry(yx_error *err, const char *array, json_int_t index
     r_ = (call);                             \
     expect_null_argument(r_, err, argument); \
   } while (0)
+
+/* Credentials from the environment: the variable to fix is named, whether it is missing or
+   empty, the key before the secret. Run before any thread starts (setenv is not thread-safe). */
+static void test_credentials_from_env(void) {
+  yx_credentials *creds = SENTINEL(yx_credentials);
+  yx_error *err = NULL;
+  begin("api", "credentials from the environment name the variable and what is wrong with it");
+  unsetenv("YUNXIN_APP_KEY");
+  unsetenv("YUNXIN_APP_SECRET");
+  CHECK(yx_credentials_from_env(&creds, &err) == YX_VALIDATION);
+  CHECK(err_is(err, "field", "YUNXIN_APP_KEY") && err_is(err, "rule", "not_set"));
+  yx_error_free(err);
+  err = NULL;
+  setenv("YUNXIN_APP_KEY", "", 1);
+  CHECK(yx_credentials_from_env(&creds, &err) == YX_VALIDATION);
+  CHECK(err_is(err, "field", "YUNXIN_APP_KEY") && err_is(err, "rule", "empty"));
+  yx_error_free(err);
+  err = NULL;
+  setenv("YUNXIN_APP_KEY", KEY, 1);
+  CHECK(yx_credentials_from_env(&creds, &err) == YX_VALIDATION);
+  CHECK(err_is(err, "field", "YUNXIN_APP_SECRET") && err_is(err, "rule", "not_set"));
+  yx_error_free(err);
+  err = NULL;
+  CHECK(creds == SENTINEL(yx_credentials));
+  setenv("YUNXIN_APP_SECRET", SECRET, 1);
+  CHECK(yx_credentials_from_env(&creds, &err) == YX_OK && streq(yx_credentials_app_key(creds), KEY));
+  yx_credentials_free(creds);
+  unsetenv("YUNXIN_APP_KEY");
+  unsetenv("YUNXIN_APP_SECRET");
+  end_case();
+}
 
 static void test_null_arguments(void) {
   yx_credentials *creds = sample_credentials();
@@ -2377,6 +2410,7 @@ int main(int argc, char **argv) {
   vectors_callbacks(dir);
   vectors_server(dir);
   test_versions();
+  test_credentials_from_env();
   test_null_arguments();
   test_invalid_utf8();
   test_free_null_and_accessors();

@@ -4,7 +4,7 @@ Sign requests (``checksum``, ``Credentials.sign_now``), build them for your own 
 (``StartCall(...).prepare(credentials)``) and parse the answers (``parse_start_response``,
 ``parse_query_response``), or let ``Client`` do the round trip. Verify call-end callbacks on the
 raw body with ``CallbackVerifier``. Every failure is a ``YunxinError``. ``AsyncClient`` is the
-same client for asyncio, on httpx (``pip install "yunxin-ecp[async]"``), and
+same client for asyncio, on httpx (the ``async`` extra), and
 ``yunxin_ecp.integrations`` verifies callbacks in Flask, Django and FastAPI views.
 
 ``yunxin_ecp.testing`` holds a local mock of the service for your own tests, and

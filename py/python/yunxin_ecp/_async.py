@@ -4,8 +4,9 @@ It is ``Client`` with ``await``: the same methods, keyword settings, defaults, v
 exceptions and retry rules. Every attempt is signed afresh by the request builders of this
 package and read by its response parsers; the settings are checked, and every retry decided, by
 the same Rust code as the blocking client's. httpx carries the bytes: pooled connections,
-timeouts, TLS verified. httpx is an optional dependency (``pip install "yunxin-ecp[async]"``),
-imported when the first ``AsyncClient`` is built.
+timeouts, TLS verified. httpx is an optional dependency (the ``async`` extra:
+``pip install "./py[async]"`` from a checkout, or ``pip install httpx sniffio`` beside the
+package), imported when the first ``AsyncClient`` is built.
 
 Those who prefer the blocking client in async code can run it in a worker thread; it releases
 the GIL while it waits on the network::
@@ -44,7 +45,7 @@ __all__ = ["AsyncClient"]
 _T = TypeVar("_T")
 _Self = TypeVar("_Self", bound="AsyncClient")
 
-INSTALL_HINT = 'yunxin_ecp.AsyncClient needs httpx: pip install "yunxin-ecp[async]"'
+INSTALL_HINT = 'yunxin_ecp.AsyncClient needs httpx: pip install httpx sniffio (the "async" extra)'
 
 # Connections kept open per client: as many as the blocking client's pool keeps idle.
 _MAX_KEEPALIVE = 32

@@ -12,8 +12,14 @@ def main() -> None:
     # Python's own handler would only set a flag that the Rust code never reads.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     # `-v` turns the client's events on; here they reach `logging`, so print them as the binary
-    # does, on standard error. Without `-v` the command keeps them off.
-    logging.basicConfig(stream=sys.stderr, level=logging.DEBUG, format="[%(levelname)s %(name)s] %(message)s")
+    # does, on standard error, and only them (the HTTP stack's own records stay below the root
+    # logger's default WARNING). Without `-v` the command keeps them off.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[%(levelname)s %(name)s] %(message)s"))
+    events = logging.getLogger("yunxin_ecp")
+    events.addHandler(handler)
+    events.setLevel(logging.DEBUG)
+    events.propagate = False
     sys.exit(run_cli(["yunxin-ecp", *sys.argv[1:]]))
 
 

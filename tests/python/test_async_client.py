@@ -205,7 +205,7 @@ def test_credentials_from_the_environment(mock: MockServer, monkeypatch: pytest.
     monkeypatch.delenv("YUNXIN_APP_SECRET")
     with pytest.raises(yx.ValidationError) as e:
         yx.AsyncClient(base_url=mock.base_url)
-    assert (e.value.field, e.value.argument, e.value.rule) == ("YUNXIN_APP_SECRET", "app_secret", "empty")
+    assert (e.value.field, e.value.argument, e.value.rule) == ("YUNXIN_APP_SECRET", "app_secret", "not_set")
     assert "YUNXIN_APP_SECRET is not set" in str(e.value)
     with pytest.raises(TypeError):
         yx.AsyncClient(SAMPLE_APP_KEY, SAMPLE_APP_SECRET, credentials=CREDS)

@@ -95,7 +95,7 @@ def test_an_unset_environment_variable_says_so(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.delenv(missing)
     for build in (yx.Client, yx.Credentials.from_env):
         e = refused(build)
-        assert (e.field, e.rule, e.argument) == (missing, "empty", "app_key" if missing.endswith("KEY") else "app_secret")
+        assert (e.field, e.rule, e.argument) == (missing, "not_set", "app_key" if missing.endswith("KEY") else "app_secret")
         assert str(e).startswith(f"the environment variable {missing} is not set: set YUNXIN_APP_KEY and YUNXIN_APP_SECRET")
         assert "app_key and app_secret" in str(e)
     monkeypatch.setenv(missing, "")

@@ -71,7 +71,7 @@ def test_credentials_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("YUNXIN_APP_SECRET")
     with pytest.raises(yx.ValidationError) as e:
         yx.Credentials.from_env()
-    assert (e.value.field, e.value.rule) == ("YUNXIN_APP_SECRET", "empty")
+    assert (e.value.field, e.value.rule) == ("YUNXIN_APP_SECRET", "not_set")
     monkeypatch.delenv("YUNXIN_APP_KEY")
     with pytest.raises(yx.ValidationError) as e:
         yx.Credentials.from_env()

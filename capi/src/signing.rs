@@ -5,7 +5,7 @@ use std::ffi::{CString, c_char, c_void};
 use std::ptr;
 
 use yunxin_ecp::callback::body_md5;
-use yunxin_ecp::signing::generate_nonce;
+use yunxin_ecp::signing::{DEFAULT_NONCE_LEN, generate_nonce};
 use yunxin_ecp::{AuthHeaders, Credentials, checksum};
 
 use crate::args::{self, Out, bytes_arg, opt_str_arg, str_arg};
@@ -62,7 +62,7 @@ pub(crate) fn sign(
 ) -> Fallible<AuthHeaders> {
     Ok(match (nonce, cur_time) {
         (None, 0) => credentials.sign_now()?,
-        (None, t) => credentials.sign(&generate_nonce(32)?, t)?,
+        (None, t) => credentials.sign(&generate_nonce(DEFAULT_NONCE_LEN)?, t)?,
         (Some(n), 0) => credentials.sign(n, yunxin_ecp::signing::unix_seconds_now())?,
         (Some(n), t) => credentials.sign(n, t)?,
     })

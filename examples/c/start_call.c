@@ -16,24 +16,20 @@
 #include <yunxin_ecp.h>
 
 #include <stdio.h>
+#include <string.h>
 
-/* Writes the client's settings, a JSON object, with `base_url` as a JSON string (escaped: it
- * comes from the command line) followed by `rest` (more members, or ""). 0 if it does not fit. */
+/* Writes the client's settings, a JSON object with `base_url` and then `rest` (more members,
+ * or ""). A URL holds only URI characters, none of which JSON escapes, so one that holds any
+ * other is refused here (the library would refuse it as a URL too). 0 if refused or too long. */
 static int client_settings(char *out, size_t size, const char *base_url, const char *rest) {
-  size_t n = (size_t)snprintf(out, size, "{\"base_url\":\"");
-  for (; *base_url != '\0' && n + 7 < size; base_url++) {
-    unsigned char c = (unsigned char)*base_url;
-    if (c == '"' || c == '\\') {
-      out[n++] = '\\';
-      out[n++] = (char)c;
-    } else if (c < 0x20) {
-      n += (size_t)snprintf(out + n, size - n, "\\u%04x", c);
-    } else {
-      out[n++] = (char)c;
-    }
+  static const char uri_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                  "0123456789-._~:/?#[]@!$&'()*+,;=%";
+  int n;
+  if (base_url[strspn(base_url, uri_chars)] != '\0') {
+    return 0;
   }
-  out[n] = '\0';
-  return *base_url == '\0' && (size_t)snprintf(out + n, size - n, "\"%s}", rest) < size - n;
+  n = snprintf(out, size, "{\"base_url\":\"%s\"%s}", base_url, rest);
+  return n > 0 && (size_t)n < size;
 }
 
 /* Prints an error the way a log line should read, and frees it. */
@@ -84,10 +80,10 @@ int main(int argc, char **argv) {
   }
 
   /* One client per process; it pools connections and may be shared by threads. Its settings
-   * are JSON; a URL that is no http:// or https:// URL is refused here, naming baseUrl. */
+   * are JSON; a URL that is no http:// or https:// URL is refused here, naming base_url. */
   if (!client_settings(settings, sizeof settings, base_url,
                        ",\"connect_timeout_ms\":5000,\"timeout_ms\":15000")) {
-    fprintf(stderr, "the base URL is too long\n");
+    fprintf(stderr, "not a base URL (or too long): %s\n", base_url);
     goto done;
   }
   if (yx_client_new(creds, settings, &client, &err) != YX_OK) {

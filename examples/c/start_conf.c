@@ -14,24 +14,20 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
-/* Writes the client's settings, a JSON object, with `base_url` as a JSON string (escaped: it
- * comes from the command line). 0 if it does not fit. */
-static int client_settings(char *out, size_t size, const char *base_url) {
-  size_t n = (size_t)snprintf(out, size, "{\"base_url\":\"");
-  for (; *base_url != '\0' && n + 7 < size; base_url++) {
-    unsigned char c = (unsigned char)*base_url;
-    if (c == '"' || c == '\\') {
-      out[n++] = '\\';
-      out[n++] = (char)c;
-    } else if (c < 0x20) {
-      n += (size_t)snprintf(out + n, size - n, "\\u%04x", c);
-    } else {
-      out[n++] = (char)c;
-    }
+/* Writes the client's settings, a JSON object with `base_url` and then `rest` (more members,
+ * or ""). A URL holds only URI characters, none of which JSON escapes, so one that holds any
+ * other is refused here (the library would refuse it as a URL too). 0 if refused or too long. */
+static int client_settings(char *out, size_t size, const char *base_url, const char *rest) {
+  static const char uri_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                  "0123456789-._~:/?#[]@!$&'()*+,;=%";
+  int n;
+  if (base_url[strspn(base_url, uri_chars)] != '\0') {
+    return 0;
   }
-  out[n] = '\0';
-  return *base_url == '\0' && (size_t)snprintf(out + n, size - n, "\"}") < size - n;
+  n = snprintf(out, size, "{\"base_url\":\"%s\"%s}", base_url, rest);
+  return n > 0 && (size_t)n < size;
 }
 
 static int report(const char *what, yx_error *err) {
@@ -70,8 +66,8 @@ int main(int argc, char **argv) {
     }
   }
   /* Every other setting (timeouts, retries) keeps its default. */
-  if (!client_settings(settings, sizeof settings, base_url)) {
-    fprintf(stderr, "the base URL is too long\n");
+  if (!client_settings(settings, sizeof settings, base_url, "")) {
+    fprintf(stderr, "not a base URL (or too long): %s\n", base_url);
     goto done;
   }
   if (yx_client_new(creds, settings, &client, &err) != YX_OK) {

@@ -97,21 +97,103 @@ pub fn meaning(code: i64) -> &'static str {
 /// assert_eq!(retry_advice(500, RequestKind::Query), RetryAdvice::Safe);
 /// assert_eq!(retry_advice(416, RequestKind::Start), RetryAdvice::Backoff);
 /// assert_eq!(retry_advice(503, RequestKind::NotIdempotent), RetryAdvice::OutcomeUnknown);
+/// assert_eq!(retry_advice(416, RequestKind::NotIdempotent), RetryAdvice::Never);
 /// ```
 pub fn retry_advice(code: i64, kind: RequestKind) -> RetryAdvice {
     use RetryAdvice::*;
-    match (kind, code) {
-        // Rejected before anything happened: the service says so explicitly.
-        (_, 416) => Backoff,
-        (RequestKind::Start, 503) => OnceAfterDelay,
-        (RequestKind::Query, 503) => Backoff,
-        // The service may have placed the call before timing out or failing.
-        (RequestKind::Start, 408 | 431 | 500) => OutcomeUnknown,
-        (RequestKind::Query, 408 | 415 | 500 | 514) => Safe,
-        // A 503 is not taken as proof that nothing happened: that reading of the code table
-        // holds for the ECP endpoints, and this request may be any other API's. A 416 falls to
-        // `Never`: rejected, and when to send it again is the caller's decision.
-        (RequestKind::NotIdempotent, 408 | 415 | 431 | 500 | 503 | 514) => OutcomeUnknown,
-        _ => Never,
+    match kind {
+        // Another API's request that may have created something: the ECP reading of the code
+        // table (416 and 503 mean "rejected, nothing done") is not assumed to hold for it, so no
+        // code makes sending it again safe. Matched first, by kind, so that no code-only arm
+        // above it can ever re-send such a request.
+        RequestKind::NotIdempotent => match code {
+            408 | 415 | 431 | 500 | 503 | 514 => OutcomeUnknown,
+            // A 416 was rejected; when to send it again is the caller's decision.
+            _ => Never,
+        },
+        RequestKind::Start => match code {
+            // Rejected before anything happened: the service says so explicitly.
+            416 => Backoff,
+            503 => OnceAfterDelay,
+            // The service may have placed the call before timing out or failing.
+            408 | 431 | 500 => OutcomeUnknown,
+            _ => Never,
+        },
+        RequestKind::Query => match code {
+            416 | 503 => Backoff,
+            408 | 415 | 500 | 514 => Safe,
+            _ => Never,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use RetryAdvice::*;
+    use proptest::prelude::*;
+
+    /// Every code of the manual's table (and the shared IM table) with the advice for a start,
+    /// a query and another API's request not marked idempotent, written out from the table in
+    /// the API notes rather than derived from the function under test.
+    const TABLE: &[(i64, RetryAdvice, RetryAdvice, RetryAdvice)] = &[
+        (201, Never, Never, Never),
+        (301, Never, Never, Never),
+        (302, Never, Never, Never),
+        (315, Never, Never, Never),
+        (403, Never, Never, Never),
+        (404, Never, Never, Never),
+        (405, Never, Never, Never),
+        (406, Never, Never, Never),
+        (408, OutcomeUnknown, Safe, OutcomeUnknown),
+        (414, Never, Never, Never),
+        (415, Never, Safe, OutcomeUnknown),
+        (416, Backoff, Backoff, Never),
+        (417, Never, Never, Never),
+        (419, Never, Never, Never),
+        (422, Never, Never, Never),
+        (431, OutcomeUnknown, Never, OutcomeUnknown),
+        (500, OutcomeUnknown, Safe, OutcomeUnknown),
+        (503, OnceAfterDelay, Backoff, OutcomeUnknown),
+        (509, Never, Never, Never),
+        (514, Never, Safe, OutcomeUnknown),
+        (998, Never, Never, Never),
+        (999, Never, Never, Never),
+    ];
+
+    #[test]
+    fn every_listed_code_for_every_kind_gets_the_tables_advice() {
+        for &(code, start, query, other) in TABLE {
+            assert_eq!(
+                retry_advice(code, RequestKind::Start),
+                start,
+                "start, {code}"
+            );
+            assert_eq!(
+                retry_advice(code, RequestKind::Query),
+                query,
+                "query, {code}"
+            );
+            assert_eq!(
+                retry_advice(code, RequestKind::NotIdempotent),
+                other,
+                "not idempotent, {code}"
+            );
+            assert_ne!(meaning(code), "unknown code", "{code}");
+        }
+    }
+
+    proptest! {
+        /// The promise: a request that may have taken effect is never sent again. For another
+        /// API's request no answer code allows it; for a start only the two codes that say
+        /// "rejected, nothing done" do.
+        #[test]
+        fn no_code_makes_resending_something_that_may_have_taken_effect_safe(code in any::<i64>()) {
+            prop_assert!(!retry_advice(code, RequestKind::NotIdempotent).is_safe());
+            prop_assert_eq!(
+                retry_advice(code, RequestKind::Start).is_safe(),
+                code == 416 || code == 503
+            );
+        }
     }
 }

@@ -242,3 +242,33 @@ fn a_started_session_that_no_query_would_accept_is_refused() {
     let started = client(&server.url, 0).start_call(&start()).unwrap();
     assert_eq!(started.session, "6b4dd91e-1f8c-4d3b-8e0e-0fba2a2d9f3c");
 }
+
+/// Every code that says "rejected" or "busy" to an ECP start, sent to another API's request that
+/// was not marked idempotent: the request went out once, whatever came back; marked idempotent,
+/// the rejections are retried.
+#[test]
+fn another_apis_request_is_sent_once_whatever_the_code() {
+    for code in [416, 503, 500, 408, 415, 431, 514] {
+        let server = HostileServer::start(move |_| {
+            response("200 OK", "", &format!(r#"{{"code":{code},"desc":"busy"}}"#))
+        });
+        let request =
+            yunxin_ecp::ApiRequest::new("/nimserver/msg/sendMsg.action", [("from", "a")]).unwrap();
+        let err = client(&server.url, 3).request(&request).unwrap_err();
+        assert!(!err.retry_advice().is_safe(), "{code}: {err}");
+        assert_eq!(
+            server.requests().len(),
+            1,
+            "code {code} re-sent the request"
+        );
+
+        let idempotent = request.idempotent(true);
+        let _ = client(&server.url, 3).request(&idempotent).unwrap_err();
+        let expected = if matches!(code, 416 | 503 | 500 | 408 | 415 | 514) {
+            5
+        } else {
+            2
+        };
+        assert_eq!(server.requests().len(), expected, "idempotent, code {code}");
+    }
+}

@@ -121,15 +121,26 @@ impl ApiRequest {
     /// Reads the answer (see [`response::parse_api_response`]); errors name this request's path
     /// and advise according to its idempotency.
     pub fn parse_response(&self, http_status: u16, body: &[u8]) -> Result<Value, ResponseError> {
-        response::parse_api_response(http_status, body).map_err(|e| {
-            let mut e = e.with_path(&self.path);
-            match &mut e {
-                ResponseError::Api(a) => a.endpoint = self.endpoint(),
-                ResponseError::Protocol(p) => p.endpoint = self.endpoint(),
-            }
-            e
-        })
+        parse_response_to(self.endpoint(), &self.path, http_status, body)
     }
+}
+
+/// [`ApiRequest::parse_response`] for an HTTP client that kept only what it sent: the
+/// request's endpoint (its idempotency) and path.
+pub fn parse_response_to(
+    endpoint: Endpoint,
+    path: &str,
+    http_status: u16,
+    body: &[u8],
+) -> Result<Value, ResponseError> {
+    response::parse_api_response(http_status, body).map_err(|e| {
+        let mut e = e.with_path(path);
+        match &mut e {
+            ResponseError::Api(a) => a.endpoint = endpoint,
+            ResponseError::Protocol(p) => p.endpoint = endpoint,
+        }
+        e
+    })
 }
 
 /// Checks a path for [`ApiRequest`]: it starts with `/`, names no scheme or host, has no empty,

@@ -27,6 +27,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// Replaces `values` (a request's `Nonce` and `CheckSum`, the secret) in every text an
+    /// answer or the HTTP stack put into this error, before it reaches a log or a caller.
+    pub fn redact(&mut self, values: &[&str]) {
+        match self {
+            Error::Response(e) => e.redact(values),
+            Error::Transport(e) => e.redact(values),
+            _ => {}
+        }
+    }
+
     /// Whether the request that failed may be sent again (`Never` for errors that are not
     /// about a request).
     pub fn retry_advice(&self) -> RetryAdvice {

@@ -34,6 +34,7 @@ pub mod headers;
 pub mod mask;
 pub mod policy;
 pub mod record;
+pub mod redact;
 pub mod request;
 pub mod response;
 pub mod server;

@@ -87,6 +87,16 @@ pub struct PreparedRequest {
 }
 
 impl PreparedRequest {
+    /// The values of this attempt's `Nonce` and `CheckSum`: what must not come back out of an
+    /// error if the answer echoes them (see [`crate::redact`]).
+    pub fn signature_values(&self) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(name, _)| matches!(*name, "Nonce" | "CheckSum"))
+            .map(|(_, value)| value.as_str())
+            .collect()
+    }
+
     /// A signed form POST: the four auth headers and the `Content-Type`, in that order.
     pub(crate) fn form_post(
         endpoint: Endpoint,

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use crate::codes::{self, RequestKind, RetryAdvice};
 use crate::endpoint::Endpoint;
 use crate::record::CallRecord;
+use crate::redact;
 use crate::validate;
 
 /// A start request's result.
@@ -269,6 +270,25 @@ impl ResponseError {
     /// Shorthand for `retry_advice().is_safe()`.
     pub fn retry_safe(&self) -> bool {
         self.retry_advice().is_safe()
+    }
+
+    /// Replaces `values` (a request's `Nonce` and `CheckSum`, the secret) wherever the answer's
+    /// text was kept: the message, the detail and the raw body. See [`crate::redact`].
+    pub fn redact(&mut self, values: &[&str]) {
+        match self {
+            ResponseError::Api(e) => {
+                if let Some(m) = &mut e.message {
+                    redact::redact(m, values);
+                }
+                redact::redact(&mut e.raw_body, values);
+            }
+            ResponseError::Protocol(e) => {
+                if let Some(d) = &mut e.detail {
+                    redact::redact(d, values);
+                }
+                redact::redact(&mut e.raw_body, values);
+            }
+        }
     }
 
     /// The HTTP status of the response.

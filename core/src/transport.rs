@@ -57,6 +57,11 @@ pub struct TransportError {
 }
 
 impl TransportError {
+    /// Replaces `values` in what the HTTP stack reported, which may quote the server.
+    pub fn redact(&mut self, values: &[&str]) {
+        crate::redact::redact(&mut self.detail, values);
+    }
+
     /// Whether the same request may be sent again: always when nothing was sent; for a start
     /// request that may have arrived, only after a query shows no call was placed.
     pub fn retry_advice(&self) -> RetryAdvice {

@@ -272,3 +272,53 @@ fn another_apis_request_is_sent_once_whatever_the_code() {
         assert_eq!(server.requests().len(), expected, "idempotent, code {code}");
     }
 }
+
+/// A gateway that echoes the request's headers (and a server that knows the secret) in its
+/// error body: neither the attempt's Nonce and CheckSum nor the secret reach the error, in any
+/// of its forms, whichever way the answer is refused.
+#[test]
+fn signatures_echoed_back_by_a_server_never_reach_the_error() {
+    let answers: [fn(&str) -> Vec<u8>; 3] = [
+        |head| {
+            let desc = serde_json::to_string(&format!("bad header {head} {SECRET}")).unwrap();
+            response("200 OK", "", &format!(r#"{{"code":414,"desc":{desc}}}"#))
+        },
+        |head| {
+            response(
+                "502 Bad Gateway",
+                "",
+                &format!("<html><pre>{head}</pre></html>"),
+            )
+        },
+        |head| {
+            let upper = head.to_ascii_uppercase();
+            response(
+                "200 OK",
+                "",
+                &format!(
+                    "{{\"code\":500,\"msg\":\"{}",
+                    upper.replace(['\r', '\n', '"'], " ")
+                ),
+            )
+        },
+    ];
+    for answer in answers {
+        let server = HostileServer::start(answer);
+        let err = client(&server.url, 0).start_call(&start()).unwrap_err();
+        let head = server.requests().pop().unwrap();
+        let nonce = header(&head, "Nonce").unwrap().to_owned();
+        let sum = header(&head, "CheckSum").unwrap().to_owned();
+        assert_eq!(sum.len(), 40);
+        let Error::Response(response) = &err else {
+            panic!("{err:?}")
+        };
+        let json = serde_json::to_string(response).unwrap();
+        for text in [err.to_string(), format!("{err:?}"), json] {
+            let lowered = text.to_ascii_lowercase();
+            assert!(!lowered.contains(&nonce), "nonce in {text}");
+            assert!(!lowered.contains(&sum), "checksum in {text}");
+            assert!(!text.contains(SECRET), "secret in {text}");
+        }
+        assert!(format!("{err:?}").contains("[redacted]"), "{err:?}");
+    }
+}

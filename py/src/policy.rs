@@ -14,13 +14,14 @@ use yunxin_ecp::policy::Decision;
 use yunxin_ecp::request::DEFAULT_BASE_URL;
 use yunxin_ecp::settings::ClientSettings;
 use yunxin_ecp::{
-    BaseUrl, Endpoint, Error, ProtocolError, ProtocolErrorKind, ResponseError, RetryAdvice,
-    TransportError, TransportErrorKind,
+    BaseUrl, EcpRequest, Endpoint, Error, ProtocolError, ProtocolErrorKind, QueryBySession,
+    ResponseError, RetryAdvice, StartCall, StartConf, TransportError, TransportErrorKind, api,
 };
 
 use crate::client::{client_settings, resolve_credentials};
+use crate::convert::{body_bytes, json_to_py};
 use crate::errors::py_err;
-use crate::records::repr;
+use crate::records::{PyCallRecord, PyStarted, repr};
 use crate::requests::PyPreparedRequest;
 use crate::signing::PyCredentials;
 
@@ -183,15 +184,16 @@ impl PyClientConfig {
             }
         };
         let (endpoint, path) = self.endpoint_of(&prepared);
-        let error = TransportError {
+        let mut error = Error::from(TransportError {
             endpoint,
             path,
             kind,
             maybe_sent,
             detail,
             attempts,
-        };
-        Ok(py_err(Error::from(error)).into_value(py).into_any())
+        });
+        error.redact(&self.redacted_values(&prepared));
+        Ok(py_err(error).into_value(py).into_any())
     }
 
     /// The ``ProtocolError`` of kind ``"redirect"`` for a 3xx answer, with its ``Location``
@@ -207,7 +209,9 @@ impl PyClientConfig {
         let (endpoint, path) = self.endpoint_of(&prepared);
         let mut e = ProtocolError::redirect(endpoint, http_status, location);
         e.path = path;
-        Ok(py_err(ResponseError::Protocol(e)).into_value(py).into_any())
+        let mut e = ResponseError::Protocol(e);
+        e.redact(&self.redacted_values(&prepared));
+        Ok(py_err(e).into_value(py).into_any())
     }
 
     /// The ``ProtocolError`` of kind ``"too_large"`` for a body over ``max_response_bytes``.
@@ -226,6 +230,52 @@ impl PyClientConfig {
         Ok(py_err(ResponseError::Protocol(e)).into_value(py).into_any())
     }
 
+    /// Reads the answer to ``prepared`` with its endpoint's parser: ``Started``, ``CallRecord``
+    /// or, for any other API, the JSON object; else raises the matching exception, with the
+    /// attempt's ``Nonce`` and ``CheckSum`` and the secret replaced wherever the answer echoed
+    /// them, as the blocking client does.
+    #[pyo3(signature = (prepared, status, body))]
+    fn parse_answer(
+        &self,
+        py: Python<'_>,
+        prepared: PyRef<'_, PyPreparedRequest>,
+        status: u16,
+        body: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let body = body_bytes(body, true)?;
+        let redact = |mut e: ResponseError| {
+            e.redact(&self.redacted_values(&prepared));
+            py_err(e)
+        };
+        Ok(match prepared.inner.endpoint {
+            Endpoint::StartCall => PyStarted {
+                inner: StartCall::parse_response(status, &body).map_err(redact)?,
+            }
+            .into_pyobject(py)?
+            .into_any()
+            .unbind(),
+            Endpoint::StartConf => PyStarted {
+                inner: StartConf::parse_response(status, &body).map_err(redact)?,
+            }
+            .into_pyobject(py)?
+            .into_any()
+            .unbind(),
+            Endpoint::QueryBySession => PyCallRecord {
+                inner: QueryBySession::parse_response(status, &body).map_err(redact)?,
+            }
+            .into_pyobject(py)?
+            .into_any()
+            .unbind(),
+            Endpoint::Api { .. } => {
+                let (endpoint, path) = self.endpoint_of(&prepared);
+                let path = path.unwrap_or_default();
+                let value =
+                    api::parse_response_to(endpoint, &path, status, &body).map_err(redact)?;
+                json_to_py(py, &value)?.unbind()
+            }
+        })
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
             "_ClientConfig(app_key={}, base_url={})",
@@ -236,6 +286,14 @@ impl PyClientConfig {
 }
 
 impl PyClientConfig {
+    /// What an answer must not carry back into an error: the attempt's signature values and
+    /// the secret.
+    fn redacted_values<'a>(&'a self, prepared: &'a PyPreparedRequest) -> Vec<&'a str> {
+        let mut values = prepared.inner.signature_values();
+        values.push(self.credentials.get().inner.expose_secret());
+        values
+    }
+
     /// The endpoint a prepared request goes to (a generic request's idempotency included), and
     /// for a generic request its path, which its errors name.
     fn endpoint_of(&self, prepared: &PyPreparedRequest) -> (Endpoint, Option<String>) {

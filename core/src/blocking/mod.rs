@@ -239,6 +239,12 @@ impl Client {
                 .and_then(|(code, body)| {
                     status = Some(code);
                     parse(code, &body).map_err(Error::from)
+                })
+                .map_err(|mut error| {
+                    let mut values = prepared.signature_values();
+                    values.push(self.credentials.expose_secret());
+                    error.redact(&values);
+                    error
                 });
             log.outcome(attempt, &result, status, started.elapsed());
             let error = match result {

@@ -16,7 +16,7 @@ use crate::faults::{Fault, GARBAGE_JSON, NGINX_302_HTML, NGINX_502_HTML};
 use crate::http::{Body, Request, Response};
 use crate::records;
 use crate::state::CallbackJob;
-use crate::state::{RecordedRequest, Session, Shared};
+use crate::state::{RecordedRequest, Session, Shared, redact_headers};
 
 /// What the connection does with a request's answer.
 pub(crate) enum Reply {
@@ -140,24 +140,13 @@ fn record_of(
         path: request.path.clone(),
         query: request.query.clone(),
         endpoint,
-        headers: request.headers.iter().map(redact).collect(),
+        headers: redact_headers(&request.headers),
         body: String::from_utf8_lossy(&request.body).into_owned(),
         fault,
         http_status: None,
         code: None,
         refusal: None,
         session: None,
-    }
-}
-
-/// A header as the log keeps it: a `CheckSum` is replaced by its length, since with the
-/// `Nonce` and `CurTime` beside it, it would sign any request of the app for five minutes.
-fn redact((name, value): &(String, String)) -> (String, String) {
-    if name.eq_ignore_ascii_case("CheckSum") {
-        let shown = format!("<redacted, {} characters>", value.chars().count());
-        (name.clone(), shown)
-    } else {
-        (name.clone(), value.clone())
     }
 }
 

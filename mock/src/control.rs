@@ -12,7 +12,7 @@ use yunxin_ecp::server::Params;
 use crate::config::Outcome;
 use crate::faults::{FAULT_KINDS, Fault};
 use crate::http::{Request, Response};
-use crate::state::{ReceivedCallback, Shared, State};
+use crate::state::{CallbackDelivery, ReceivedCallback, Shared, State};
 
 /// Where the control routes live.
 pub(crate) const PREFIX: &str = "/_mock";
@@ -88,7 +88,7 @@ pub(crate) fn handle(shared: &Shared, request: &Request) -> Response {
         }
         ("GET", "/_mock/callbacks") => {
             let callbacks = shared.state().callbacks.snapshot();
-            Ok(Response::json_array(callbacks))
+            Ok(Response::json_array_of(callbacks, CallbackDelivery::shown))
         }
         ("POST", "/_mock/outcome") => set_outcome(shared, &params),
         ("POST", "/_mock/fault") => inject_fault(shared, &params),
@@ -132,7 +132,7 @@ pub(crate) fn handle(shared: &Shared, request: &Request) -> Response {
         }
         ("GET", INBOX) => {
             let inbox = shared.state().inbox.snapshot();
-            Ok(Response::json_array(inbox))
+            Ok(Response::json_array_of(inbox, ReceivedCallback::shown))
         }
         (_, route)
             if ROUTES

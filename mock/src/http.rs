@@ -194,6 +194,35 @@ impl Response {
         }
     }
 
+    /// A JSON array of shared entries, each serialized as `view` shows it, while it is written:
+    /// the view is built one entry at a time, so no reader holds a copy of the whole log.
+    pub(crate) fn json_array_of<T, V>(
+        entries: Vec<Arc<T>>,
+        view: impl Fn(&T) -> V + Send + Sync + 'static,
+    ) -> Response
+    where
+        T: Send + Sync + 'static,
+        V: Serialize,
+    {
+        /// The views of the entries, made as the serializer asks for them.
+        struct Views<'a, T, F>(&'a [Arc<T>], &'a F);
+        impl<T, V: Serialize, F: Fn(&T) -> V> Serialize for Views<'_, T, F> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter().map(|e| (self.1)(e)))
+            }
+        }
+        let streamed = Streamed::new(move |out| {
+            serde_json::to_writer(out, &Views(&entries, &view)).map_err(io::Error::other)
+        });
+        Response {
+            status: 200,
+            content_type: JSON,
+            extra_headers: Vec::new(),
+            body: Body::Streamed(streamed),
+            close: false,
+        }
+    }
+
     /// A plain-text answer for HTTP-level problems (bad framing, unknown path).
     pub(crate) fn text(status: u16, body: &str) -> Response {
         Response::new(status, "text/plain;charset=utf-8", body.as_bytes().to_vec())

@@ -74,9 +74,12 @@
 //! connection is closed to make room, else one stalled (or held in a delay) for over a second,
 //! else the newcomer gets HTTP 503 `{"code":503,"desc":"mock busy: too many connections"}`. The
 //! request log, the inbox, the sessions and the callback log keep the newest entries within their
-//! limits, and are read without holding up the requests being served. A recorded request's
-//! `CheckSum` is shown as `<redacted, N characters>`: with its `Nonce` and `CurTime` it would
-//! sign any request of the app for five minutes. Every answer carries a `Date` header on the
+//! limits, and are read without holding up the requests being served. No control answer shows
+//! a live `CheckSum`: a recorded request's, a callback delivery's and an inbox POST's read
+//! `<redacted, N characters>`. A request's would, with its `Nonce` and `CurTime`, sign any
+//! request of the app for five minutes; a callback's would make a copied delivery verify at the
+//! app's receiver. The handle's [`MockServer::callbacks`] and [`MockServer::inbox`] keep the
+//! headers as sent, for the process that started the mock. Every answer carries a `Date` header on the
 //! mock's clock, which [`MockConfig::clock_skew`] can move.
 //!
 //! # Control API
@@ -92,7 +95,7 @@
 //! | `GET /_mock/stats` | | [`Stats`] |
 //! | `GET /_mock/requests` | | every [`RecordedRequest`] |
 //! | `GET /_mock/sessions` | | the record of every placed session |
-//! | `GET /_mock/callbacks` | | every [`CallbackDelivery`] |
+//! | `GET /_mock/callbacks` | | every [`CallbackDelivery`] (`CheckSum` redacted) |
 //! | `POST /_mock/outcome` | `number` (or `default`), `duration_sec` or `hang_cause` | [`MockServer::set_outcome`] (at most 10,000 numbers) |
 //! | `POST /_mock/fault` | `kind` (see [`FAULT_KINDS`]), `times` (default 1), `ms`, `bytes` | [`MockServer::inject_fault`] (at most 1000 queued) |
 //! | `POST /_mock/faults/clear` | | [`MockServer::clear_faults`] |
@@ -101,7 +104,7 @@
 //! | `POST /_mock/ecp_enabled` | `enabled` = `true` or `false` | [`MockServer::set_ecp_enabled`] |
 //! | `POST /_mock/reset` | | [`MockServer::reset`] |
 //! | `POST /_mock/inbox` | any body: recorded as received, answered HTTP 200 | [`MockServer::inbox_url`] |
-//! | `GET /_mock/inbox` | | every [`ReceivedCallback`] kept |
+//! | `GET /_mock/inbox` | | every [`ReceivedCallback`] kept (`CheckSum` redacted) |
 //! | any `/_mock/redirect-target/<path>` | | the fake success above, counted |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -222,7 +222,10 @@ impl MockServer {
         records.iter().map(|r| Value::clone(r)).collect()
     }
 
-    /// Every callback POST kept, oldest first (see [`MockConfig::callback_log_limit`]).
+    /// Every callback POST kept, oldest first (see [`MockConfig::callback_log_limit`]), with
+    /// the headers as sent, `CheckSum` included: this handle belongs to the process that started
+    /// the mock with its apps. `GET /_mock/callbacks`, open to anyone who reaches the port,
+    /// redacts it.
     pub fn callbacks(&self) -> Vec<CallbackDelivery> {
         let snapshot = self.shared.state().callbacks.snapshot();
         snapshot
@@ -249,7 +252,8 @@ impl MockServer {
     }
 
     /// Every POST kept by the inbox route, in order of arrival (see
-    /// [`MockConfig::inbox_limit`] and [`MockConfig::inbox_max_bytes`]).
+    /// [`MockConfig::inbox_limit`] and [`MockConfig::inbox_max_bytes`]), headers as received,
+    /// `CheckSum` included (`GET /_mock/inbox` redacts it, as for [`callbacks`](Self::callbacks)).
     pub fn inbox(&self) -> Vec<ReceivedCallback> {
         let snapshot = self.shared.state().inbox.snapshot();
         snapshot

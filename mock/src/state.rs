@@ -65,7 +65,9 @@ pub struct CallbackDelivery {
     pub attempt: u32,
     /// The body bytes sent, `{"callback":"<record>","eventType":"10"}`.
     pub body: String,
-    /// The headers sent with it (`Content-Type`, `AppKey`, `CurTime`, `MD5`, `CheckSum`).
+    /// The headers sent with it (`Content-Type`, `AppKey`, `CurTime`, `MD5`, `CheckSum`). The
+    /// control API's `GET /_mock/callbacks` shows the `CheckSum` as `<redacted, N characters>`:
+    /// a live one makes a replay of the delivery verify at the app's receiver.
     pub headers: Vec<(String, String)>,
     /// The receiver's HTTP status, when it answered.
     pub status: Option<u16>,
@@ -89,13 +91,54 @@ pub(crate) struct CallbackJob {
 /// so that a second mock can stand in for the app's own web server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReceivedCallback {
-    /// The headers as received.
+    /// The headers as received. The control API's `GET /_mock/inbox` shows a `CheckSum` as
+    /// `<redacted, N characters>`, as for the callback log.
     pub headers: Vec<(String, String)>,
     /// The body bytes as received (serialized as text for the control API).
     #[serde(serialize_with = "lossy_text")]
     pub body: Vec<u8>,
     /// When it arrived, Unix epoch milliseconds.
     pub received_at_ms: u64,
+}
+
+/// Headers as a control answer shows them: the value of a `CheckSum` is replaced by its
+/// length. With the `Nonce` and `CurTime` of a request it would sign any request of the app for
+/// five minutes; a callback's would make a replayed delivery verify. Control answers are
+/// unauthenticated, and a mock may run on an app's real credentials.
+pub(crate) fn redact_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            if name.eq_ignore_ascii_case("CheckSum") {
+                let shown = format!("<redacted, {} characters>", value.chars().count());
+                (name.clone(), shown)
+            } else {
+                (name.clone(), value.clone())
+            }
+        })
+        .collect()
+}
+
+impl CallbackDelivery {
+    /// The delivery as `GET /_mock/callbacks` shows it: its `CheckSum` redacted. The handle's
+    /// [`crate::MockServer::callbacks`] keeps it, for the process that started the mock.
+    pub(crate) fn shown(&self) -> CallbackDelivery {
+        CallbackDelivery {
+            headers: redact_headers(&self.headers),
+            ..self.clone()
+        }
+    }
+}
+
+impl ReceivedCallback {
+    /// The POST as `GET /_mock/inbox` shows it: its `CheckSum` redacted. The handle's
+    /// [`crate::MockServer::inbox`] keeps it, for the process that started the mock.
+    pub(crate) fn shown(&self) -> ReceivedCallback {
+        ReceivedCallback {
+            headers: redact_headers(&self.headers),
+            ..self.clone()
+        }
+    }
 }
 
 fn lossy_text<S: serde::Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {

@@ -1,0 +1,170 @@
+//! What the mock shows and accepts from anyone who can reach its port: no live signature in a
+//! control answer, no line break or control character into a callback URL, and bounded costs
+//! for a hostile client. Only 127.0.0.1 is contacted.
+
+mod common;
+
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+use yunxin_ecp::signing::unix_millis_now;
+use yunxin_ecp::{CallbackVerifier, Credentials, EcpRequest, StartCall};
+use yunxin_ecp_mock::{MockConfig, MockServer};
+
+/// An app that is not the samples': the case of a mock started on real credentials.
+const OWN_KEY: &str = "0123456789abcdef0123456789abcdef";
+const OWN_SECRET: &str = "a-real-looking-secret";
+
+fn own_creds() -> Credentials {
+    Credentials::new(OWN_KEY, OWN_SECRET).unwrap()
+}
+
+/// One control request over a raw socket: status and body text.
+fn control(server: &MockServer, method: &str, route: &str, form: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    let headers = [
+        (
+            "Content-Type",
+            "application/x-www-form-urlencoded".to_owned(),
+        ),
+        ("Content-Length", form.len().to_string()),
+    ];
+    let answer = raw_exchange(&mut stream, &raw_request(method, route, &headers, form)).unwrap();
+    (answer.status, answer.text())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Headers of a control answer's entry, `[[name, value], ...]`.
+fn json_headers(entry: &Value) -> Vec<(String, String)> {
+    entry["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| {
+            (
+                pair[0].as_str().unwrap().to_owned(),
+                pair[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+// ---- 1. no live CheckSum in any control answer --------------------------------------------
+
+#[test]
+fn control_answers_show_no_live_callback_checksum() {
+    // A mock on its own app whose callbacks go to its own inbox: the callback log and the inbox
+    // both see the live CheckSum of every delivery.
+    let mut config = MockConfig {
+        apps: vec![own_creds()],
+        ..MockConfig::default()
+    };
+    config.call_duration = Duration::ZERO;
+    let server = MockServer::start(config).unwrap();
+    server.set_callback_url(Some(server.inbox_url()));
+    let call = StartCall::new("liuxuanlin", "13888888888", "13777777777", 100).unwrap();
+    let prepared = call.prepare(&base(&server), &own_creds().sign_now().unwrap());
+    let (status, body) = send(&prepared).unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    let received = server.wait_for_inbox(1, Duration::from_secs(10));
+    let delivered = server.wait_for_callbacks(1, Duration::from_secs(10));
+    assert_eq!((received.len(), delivered.len()), (1, 1));
+    let live = header(&delivered[0].headers, "CheckSum")
+        .unwrap()
+        .to_owned();
+    assert_eq!(live.len(), 40);
+    assert_eq!(
+        header(&received[0].headers, "CheckSum"),
+        Some(live.as_str())
+    );
+
+    // The handle, held by the process that started the mock, keeps what was sent: the
+    // delivery verifies as the receiver got it.
+    let verifier = CallbackVerifier::new(own_creds());
+    verifier
+        .verify_and_parse(
+            &received[0].body,
+            received[0].headers.iter().map(|(k, v)| (k, v)),
+            unix_millis_now(),
+        )
+        .unwrap();
+
+    // Every GET route of the control API: none holds the live CheckSum.
+    let (_, index) = control(&server, "GET", "/_mock", "");
+    let index: Value = serde_json::from_str(&index).unwrap();
+    let gets: Vec<String> = index["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.as_str()?.strip_prefix("GET ").map(str::to_owned))
+        .collect();
+    assert!(gets.contains(&"/_mock/callbacks".to_owned()));
+    assert!(gets.contains(&"/_mock/inbox".to_owned()));
+    for route in &gets {
+        let (status, text) = control(&server, "GET", route, "");
+        assert_eq!(status, 200, "{route}");
+        assert!(
+            !text.contains(&live),
+            "{route} shows the live CheckSum: {text}"
+        );
+    }
+
+    // What the callback log and the inbox show instead, and that a delivery copied from them
+    // does not verify.
+    for route in ["/_mock/callbacks", "/_mock/inbox"] {
+        let (_, text) = control(&server, "GET", route, "");
+        let entries: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(entries.as_array().unwrap().len(), 1, "{route}");
+        let headers = json_headers(&entries[0]);
+        assert_eq!(
+            header(&headers, "CheckSum"),
+            Some("<redacted, 40 characters>"),
+            "{route}"
+        );
+        assert_eq!(header(&headers, "AppKey"), Some(OWN_KEY), "{route}");
+        let body = entries[0]["body"].as_str().unwrap();
+        assert_eq!(body.as_bytes(), received[0].body.as_slice(), "{route}");
+        let copied = verifier.verify_and_parse(
+            body.as_bytes(),
+            headers.iter().map(|(k, v)| (k, v)),
+            unix_millis_now(),
+        );
+        assert!(copied.is_err(), "{route}: a copied delivery verified");
+    }
+}
+
+#[test]
+fn the_inbox_redacts_a_checksum_in_any_case() {
+    let server = MockServer::start(MockConfig::default()).unwrap();
+    let sum = "0123456789abcdef0123456789abcdef01234567";
+    let headers = [
+        ("checksum", sum.to_owned()),
+        ("CHECKSUM", sum.to_owned()),
+        ("Content-Length", "2".to_owned()),
+    ];
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    let answer = raw_exchange(
+        &mut stream,
+        &raw_request("POST", "/_mock/inbox", &headers, "{}"),
+    )
+    .unwrap();
+    assert_eq!(answer.status, 200);
+    let (_, text) = control(&server, "GET", "/_mock/inbox", "");
+    assert!(!text.contains(sum), "{text}");
+    assert_eq!(
+        text.matches("<redacted, 40 characters>").count(),
+        2,
+        "{text}"
+    );
+    // The handle keeps the headers as received.
+    assert_eq!(header(&server.inbox()[0].headers, "checksum"), Some(sum));
+}

@@ -63,7 +63,7 @@ fn time_check(options: Option<&str>) -> Result<TimeCheck, ValidationError> {
             ))
         }
         (false, None) => Ok(TimeCheck::SkipInsecure),
-        (true, Some(ms)) => Ok(TimeCheck::ToleranceMs(ms)),
+        (true, Some(ms)) => TimeCheck::tolerance(ms),
         (true, None) => Ok(TimeCheck::default()),
     }
 }

@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 use crate::headers::{HeaderPair, pick};
 use crate::record::CallRecord;
 use crate::signing::{Credentials, checksum, unix_millis_now};
-use crate::validate::parse_timestamp;
+use crate::validate::{Rule, ValidationError, parse_timestamp};
 
 /// The default clock tolerance for callbacks: five minutes, as for signed requests.
 pub const DEFAULT_TOLERANCE_MS: u64 = 300_000;
@@ -32,6 +32,33 @@ pub enum TimeCheck {
     /// Do not compare `CurTime` with the clock at all (replays are then accepted). Only for
     /// re-verifying stored callbacks.
     SkipInsecure,
+}
+
+/// The widest tolerance a verifier takes: an hour. A sender's retries arrive within minutes; a
+/// tolerance of days or more (10^12 ms and up was accepted before) turns the check off in all
+/// but name, and would let a callback captured years ago be replayed.
+pub const MAX_TOLERANCE_MS: u64 = 3_600_000;
+
+impl TimeCheck {
+    /// A tolerance of `ms` milliseconds, refused (field `tolerance_ms`) over
+    /// [`MAX_TOLERANCE_MS`]. Every binding builds its time check here, so that the ceiling is
+    /// one rule.
+    ///
+    /// ```
+    /// use yunxin_ecp::TimeCheck;
+    /// assert_eq!(TimeCheck::tolerance(0), Ok(TimeCheck::ToleranceMs(0)));
+    /// assert_eq!(TimeCheck::tolerance(3_600_001).unwrap_err().field, "tolerance_ms");
+    /// ```
+    pub fn tolerance(ms: u64) -> Result<TimeCheck, ValidationError> {
+        if ms > MAX_TOLERANCE_MS {
+            let rule = Rule::AtMost {
+                max: MAX_TOLERANCE_MS,
+                unit: "milliseconds (an hour)",
+            };
+            return Err(ValidationError::new("tolerance_ms", rule));
+        }
+        Ok(TimeCheck::ToleranceMs(ms))
+    }
 }
 
 impl Default for TimeCheck {

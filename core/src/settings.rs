@@ -23,6 +23,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 pub const MAX_RETRIES: u32 = 10;
 /// Default response size limit: ECP answers are a few hundred bytes.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+/// Largest response size limit a client takes: 64 MiB, far above any YunXin answer. The limit
+/// is what keeps a hostile or broken server from filling the caller's memory, so it cannot be
+/// raised out of existence.
+pub const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+/// Longest unknown settings key quoted back in an error: the key comes from the caller's input
+/// and may be megabytes long.
+pub const MAX_QUOTED_KEY_CHARS: usize = 64;
 
 /// How a client reaches the service and how long it waits. Build one with `Default` and set
 /// fields; [`check`](Self::check) says whether a client may be built from it.
@@ -65,12 +72,7 @@ impl ClientSettings {
         validate::wait("connect_timeout", self.connect_timeout, false)?;
         validate::wait("timeout", self.timeout, false)?;
         validate::wait("backoff", self.backoff, true)?;
-        if self.max_response_bytes == 0 {
-            return Err(ValidationError::new(
-                "max_response_bytes",
-                Rule::NotPositive,
-            ));
-        }
+        check_max_response_bytes("max_response_bytes", self.max_response_bytes)?;
         if self.max_retries > MAX_RETRIES {
             let rule = Rule::AtMost {
                 max: u64::from(MAX_RETRIES),
@@ -106,9 +108,7 @@ impl ClientSettings {
                 }
                 _ => {
                     settings.max_response_bytes = json_u64(key, &value)?;
-                    if settings.max_response_bytes == 0 {
-                        return Err(ValidationError::new(key, Rule::NotPositive));
-                    }
+                    check_max_response_bytes(key, settings.max_response_bytes)?;
                 }
             }
         }
@@ -123,6 +123,21 @@ impl ClientSettings {
             backoff: self.backoff,
         }
     }
+}
+
+/// A response size limit: positive and at most [`MAX_RESPONSE_BYTES`].
+fn check_max_response_bytes(key: &'static str, bytes: u64) -> Result<(), ValidationError> {
+    if bytes == 0 {
+        return Err(ValidationError::new(key, Rule::NotPositive));
+    }
+    if bytes > MAX_RESPONSE_BYTES {
+        let rule = Rule::AtMost {
+            max: MAX_RESPONSE_BYTES,
+            unit: "bytes",
+        };
+        return Err(ValidationError::new(key, rule));
+    }
+    Ok(())
 }
 
 /// The keys [`ClientSettings::from_json`] reads.
@@ -152,9 +167,16 @@ pub fn json_object(
         .into_iter()
         .map(|(name, value)| {
             let Some(key) = known.iter().copied().find(|k| *k == name) else {
+                let mut quoted: String = name.chars().take(MAX_QUOTED_KEY_CHARS).collect();
+                if quoted.len() < name.len() {
+                    quoted.push('…');
+                }
                 return Err(ValidationError::new(
                     field,
-                    Rule::UnknownSetting { name, known },
+                    Rule::UnknownSetting {
+                        name: quoted,
+                        known,
+                    },
                 ));
             };
             if seen.contains(&key) {
@@ -291,6 +313,21 @@ mod tests {
         );
         let unknown = ClientSettings::from_json(r#"{"timout_ms":5}"#).unwrap_err();
         assert!(unknown.to_string().contains("\"timout_ms\""), "{unknown}");
+        // A huge unknown key is named by its start, not echoed whole.
+        let long = format!(r#"{{"{}":1}}"#, "k".repeat(10_000_000));
+        let said = ClientSettings::from_json(&long).unwrap_err().to_string();
+        assert!(said.len() < 400, "{} bytes", said.len());
+        assert!(said.contains(&format!("\"{}…\"", "k".repeat(64))), "{said}");
+        // The size limit has a ceiling as well as a floor.
+        assert_eq!(
+            from(r#"{"max_response_bytes":67108865}"#),
+            ("max_response_bytes", "at_most")
+        );
+        assert_eq!(
+            with(|s| s.max_response_bytes = u64::MAX),
+            ("max_response_bytes", "at_most")
+        );
+        assert!(ClientSettings::from_json(r#"{"max_response_bytes":67108864}"#).is_ok());
         // The base URL is checked first, whatever else is wrong.
         assert_eq!(
             with(|s| {

@@ -204,3 +204,25 @@ fn callback_headers_are_read_from_references_to_pairs_and_verify_and_parse_now_r
         "stale"
     );
 }
+
+/// A tolerance wide enough to switch the time check off is refused: a callback signed in 2001
+/// could otherwise be replayed today under a tolerance of 10^12 ms.
+#[test]
+fn a_tolerance_over_an_hour_is_refused_naming_it() {
+    for ms in [3_600_001, 1_000_000_000_000, u64::MAX] {
+        let e = yunxin_ecp::TimeCheck::tolerance(ms).unwrap_err();
+        assert_eq!(
+            (e.field, e.rule.code()),
+            ("tolerance_ms", "at_most"),
+            "{ms}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid tolerance_ms: must be at most 3600000 milliseconds (an hour)"
+        );
+    }
+    assert_eq!(
+        yunxin_ecp::TimeCheck::tolerance(3_600_000),
+        Ok(yunxin_ecp::TimeCheck::ToleranceMs(3_600_000))
+    );
+}

@@ -194,18 +194,18 @@ impl PyCallbackVerifier {
         credentials: &PyCredentials,
         #[pyo3(from_py_with = crate::convert::tolerance_ms)] tolerance_ms: u64,
         skip_time_check: bool,
-    ) -> Self {
+    ) -> PyResult<Self> {
         // The default above is spelled out so that it shows in the signature Python sees.
         const _: () = assert!(DEFAULT_TOLERANCE_MS == 300_000);
         let check = if skip_time_check {
             TimeCheck::SkipInsecure
         } else {
-            TimeCheck::ToleranceMs(tolerance_ms)
+            TimeCheck::tolerance(tolerance_ms).map_err(crate::errors::py_err)?
         };
-        PyCallbackVerifier {
+        Ok(PyCallbackVerifier {
             inner: CallbackVerifier::new(credentials.inner.clone()).with_time_check(check),
             app_key: credentials.inner.app_key().to_owned(),
-        }
+        })
     }
 
     /// The clock tolerance in milliseconds, or ``None`` when the time check is skipped.

@@ -1457,6 +1457,14 @@ static void test_verifier_options(void) {
 
   /* Refusals name what was wrong. */
   expect_options_refused(creds, "{\"tolerance\":5}", "options", "unknown_setting");
+  /* A tolerance that would switch the check off in all but name: an hour at most. */
+  expect_options_refused(creds, "{\"tolerance_ms\":1000000000000}", "tolerance_ms", "at_most");
+  expect_options_refused(creds, "{\"tolerance_ms\":18446744073709551615}", "tolerance_ms",
+                         "at_most");
+  verifier = verifier_with(creds, "{\"tolerance_ms\":3600000}");
+  CHECK(verify_signed_at(verifier, old, old + 3600000, NULL) == YX_OK);
+  expect_stale(verifier, old, old + 3600001);
+  yx_callback_verifier_free(verifier);
   expect_options_refused(creds, "{\"check_time\":0}", "check_time", "one_of");
   expect_options_refused(creds, "{\"tolerance_ms\":-1}", "tolerance_ms", "not_integer");
   expect_options_refused(creds, "[]", "options", "json_object");

@@ -155,6 +155,15 @@ def test_a_tolerance_that_is_not_a_count_of_milliseconds_is_refused(tolerance: o
         assert (e.value.field, e.value.rule) == ("tolerance_ms", "not_integer")
 
 
+@pytest.mark.parametrize("tolerance", [3_600_001, 10**12, 2**64 - 1])
+def test_a_tolerance_over_an_hour_is_refused(tolerance: int) -> None:
+    # 10**12 ms and more switched the time check off: a callback signed in 2001 passed.
+    with pytest.raises(yx.ValidationError) as e:
+        yx.CallbackVerifier(CREDS, tolerance_ms=tolerance)
+    assert (e.value.field, e.value.rule) == ("tolerance_ms", "at_most")
+    assert yx.CallbackVerifier(CREDS, tolerance_ms=3_600_000).tolerance_ms == 3_600_000
+
+
 def test_a_signature_header_sent_twice_is_refused_naming_it() -> None:
     v = yx.CallbackVerifier(CREDS)
     h = list(signed().items())

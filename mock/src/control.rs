@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::json;
+use ureq::http::Uri;
 use yunxin_ecp::server::Params;
 
 use crate::config::Outcome;
@@ -202,9 +203,16 @@ fn callback_url(params: &Params) -> Result<Option<String>, String> {
     if url.len() > MAX_URL_LEN {
         return Err(format!("url is over {MAX_URL_LEN} bytes"));
     }
-    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-    if !matches!(scheme.as_deref(), Some("http" | "https")) {
-        return Err("url must be an http:// or https:// URL".to_owned());
+    // Named apart from the URI rules below: a line break would end the callback's request
+    // line and start a header of the sender's choosing, and it reaches the callback log.
+    if url.chars().any(char::is_control) {
+        return Err("url must not contain CR, LF or another control character".to_owned());
+    }
+    let uri = url
+        .parse::<Uri>()
+        .map_err(|e| format!("url must be an http:// or https:// URL: {e}"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+        return Err("url must be an http:// or https:// URL with a host".to_owned());
     }
     Ok(Some(url.to_owned()))
 }

@@ -100,7 +100,7 @@
 //! | `POST /_mock/fault` | `kind` (see [`FAULT_KINDS`]), `times` (default 1), `ms`, `bytes` | [`MockServer::inject_fault`] (at most 1000 queued) |
 //! | `POST /_mock/faults/clear` | | [`MockServer::clear_faults`] |
 //! | `POST /_mock/latency` | `ms` | [`MockServer::set_latency`] |
-//! | `POST /_mock/callback_url` | `url` (http or https; empty: none) | [`MockServer::set_callback_url`] |
+//! | `POST /_mock/callback_url` | `url` (an http or https URI, no CR, LF or other control character; empty: none) | [`MockServer::set_callback_url`] |
 //! | `POST /_mock/ecp_enabled` | `enabled` = `true` or `false` | [`MockServer::set_ecp_enabled`] |
 //! | `POST /_mock/reset` | | [`MockServer::reset`] |
 //! | `POST /_mock/inbox` | any body: recorded as received, answered HTTP 200 | [`MockServer::inbox_url`] |

@@ -168,3 +168,61 @@ fn the_inbox_redacts_a_checksum_in_any_case() {
     // The handle keeps the headers as received.
     assert_eq!(header(&server.inbox()[0].headers, "checksum"), Some(sum));
 }
+
+// ---- 4. a callback URL takes no line break -------------------------------------------------
+
+#[test]
+fn a_callback_url_with_cr_or_lf_is_refused() {
+    let mut config = MockConfig::default();
+    config.call_duration = Duration::ZERO;
+    let server = MockServer::start(config).unwrap();
+    let inbox = server.inbox_url();
+    let (status, text) = control(
+        &server,
+        "POST",
+        "/_mock/callback_url",
+        &format!("url={inbox}"),
+    );
+    assert_eq!((status, text.as_str()), (200, r#"{"ok":true}"#));
+    for hostile in [
+        "%0D%0AX-Injected:%201",
+        "%0A",
+        "%0D",
+        "%0D%0A%0D%0APOST%20/call/ecp/startcall.action%20HTTP/1.1",
+    ] {
+        let (status, text) = control(
+            &server,
+            "POST",
+            "/_mock/callback_url",
+            &format!("url={inbox}{hostile}"),
+        );
+        assert_eq!(status, 400, "{hostile}: {text}");
+        let answer: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(answer["ok"], false);
+        assert_eq!(
+            answer["error"],
+            "url must not contain CR, LF or another control character",
+            "{hostile}"
+        );
+    }
+    // Other characters that no URI holds are refused too, as a URL that does not parse.
+    for hostile in ["http://127.0.0.1:1/a%20b", "http://127.0.0.1:1/%7F", "http:///cb"] {
+        let (status, text) = control(
+            &server,
+            "POST",
+            "/_mock/callback_url",
+            &format!("url={hostile}"),
+        );
+        assert_eq!(status, 400, "{hostile}: {text}");
+        assert!(text.contains("url must"), "{hostile}: {text}");
+    }
+    // The URL set before stays: the next callback still reaches the inbox.
+    call(
+        &server,
+        &StartCall::new("liuxuanlin", "13888888888", "13777777777", 100).unwrap(),
+    );
+    let received = server.wait_for_inbox(1, Duration::from_secs(10));
+    assert_eq!(received.len(), 1);
+    let delivered = server.wait_for_callbacks(1, Duration::from_secs(10));
+    assert_eq!(delivered[0].url, inbox);
+}

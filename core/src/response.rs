@@ -70,7 +70,33 @@ impl fmt::Display for ApiError {
         if self.retry_advice() == RetryAdvice::OutcomeUnknown {
             f.write_str(outcome_unknown(self.endpoint))?;
         }
+        if self.is_signature_refusal() {
+            f.write_str(SIGNATURE_HINT)?;
+        }
         Ok(())
+    }
+}
+
+/// What a refused signature almost always comes from, and the command that checks each cause.
+pub const SIGNATURE_HINT: &str = "; the signature was refused: check the AppSecret (the app's \
+     own, no stray spaces), the clock (CurTime in Unix seconds, within 5 minutes of the \
+     service's) and that the CheckSum is lowercase hex; `yunxin-ecp doctor` checks each";
+
+impl ApiError {
+    /// Whether this is the service refusing the request's signature headers (code 414 with
+    /// "bad http header", or a message that names a signature header), rather than a 414 about
+    /// a parameter (`already register`).
+    pub fn is_signature_refusal(&self) -> bool {
+        if self.code != 414 {
+            return false;
+        }
+        let Some(message) = &self.message else {
+            return true;
+        };
+        let message = message.to_ascii_lowercase();
+        ["header", "checksum", "curtime", "nonce", "appkey", "sign"]
+            .iter()
+            .any(|word| message.contains(word))
     }
 }
 
@@ -229,6 +255,16 @@ impl ProtocolError {
 
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.http_status == 404 && self.kind != ProtocolErrorKind::Redirect {
+            // What a web server says for a path it does not serve; its page (and the JSON
+            // parser's complaint about it) would hide that.
+            return write!(
+                f,
+                "{} answered HTTP 404: unknown path (the base URL or the path is wrong); \
+                 the request never reached the service",
+                Target(self.endpoint, self.path.as_deref()),
+            );
+        }
         write!(
             f,
             "{} answered HTTP {} with {}",
@@ -482,6 +518,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_refused_signature_points_to_its_causes_and_doctor() {
+        use crate::EcpRequest;
+        let said = |body: &str| {
+            crate::StartCall::parse_response(200, body.as_bytes())
+                .unwrap_err()
+                .to_string()
+        };
+        for body in [
+            r#"{"desc":"bad http header","code":414}"#,
+            r#"{"code":414}"#,
+            r#"{"code":"414","desc":"checksum error"}"#,
+        ] {
+            let text = said(body);
+            assert!(text.ends_with("`yunxin-ecp doctor` checks each"), "{text}");
+            for cause in ["AppSecret", "clock", "lowercase"] {
+                assert!(text.contains(cause), "{text}");
+            }
+        }
+        // A 414 about a parameter is not about the signature.
+        let text = said(r#"{"code":414,"msg":"bad param 'callee'"}"#);
+        assert!(!text.contains("doctor"), "{text}");
+        assert!(!said(r#"{"code":403,"desc":"bad http header"}"#).contains("doctor"));
+    }
+
+    #[test]
     fn an_http_layers_4xx_is_never_retried_but_408_and_429_are_about_timing() {
         let advice = |endpoint, status| {
             ProtocolError::new(endpoint, ProtocolErrorKind::NotJson, status, b"not found")
@@ -498,5 +559,19 @@ mod tests {
         assert_eq!(advice(start, 429), RetryAdvice::OutcomeUnknown);
         assert_eq!(advice(start, 502), RetryAdvice::OutcomeUnknown);
         assert_eq!(advice(Endpoint::QueryBySession, 502), RetryAdvice::Safe);
+    }
+
+    #[test]
+    fn a_404_page_says_unknown_path_not_what_the_json_parser_thought() {
+        let request = crate::ApiRequest::new("/nimserver/nosuch.action", [("a", "b")]).unwrap();
+        let e = request
+            .parse_response(404, b"Not Found: no route")
+            .unwrap_err();
+        assert_eq!(e.retry_advice(), RetryAdvice::Never);
+        assert_eq!(
+            e.to_string(),
+            "/nimserver/nosuch.action answered HTTP 404: unknown path (the base URL or the path \
+             is wrong); the request never reached the service"
+        );
     }
 }

@@ -198,7 +198,7 @@ impl fmt::Display for Rule {
             }
             Rule::JsonObject => f.write_str("must be a JSON object, e.g. {\"timeout_ms\":5000}"),
             Rule::Conflict { with } => write!(f, "cannot be given together with {with}"),
-            Rule::NotSet => f.write_str("is not set: set the environment variable"),
+            Rule::NotSet => f.write_str("is not set"),
             Rule::NotUnicode => f.write_str("is not valid Unicode"),
             Rule::UnknownSetting { name, known } => {
                 write!(f, "has no setting {name:?}; the settings are {}", known.join(", "))
@@ -238,6 +238,10 @@ impl ValidationError {
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.index {
+            // Not a bad value but a missing one: "invalid X: is not set" would read badly.
+            None if self.rule == Rule::NotSet => {
+                write!(f, "the environment variable {} is not set", self.field)
+            }
             Some(i) => write!(f, "invalid {}[{i}]: {}", self.field, self.rule),
             None => write!(f, "invalid {}: {}", self.field, self.rule),
         }

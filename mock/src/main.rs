@@ -3,8 +3,9 @@
 //! the port is open, so a parent process can read the port it picked.
 #![forbid(unsafe_code)]
 
+use std::fs::File;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -54,8 +55,8 @@ struct Cli {
     #[arg(long = "app-secret", value_name = "SECRET")]
     app_secrets: Vec<String>,
 
-    /// Reads the secret of the --app-key at the same position from this file (a trailing line
-    /// break is ignored).
+    /// Reads the secret of the --app-key at the same position from this file: a regular file
+    /// of at most 64 KiB (a trailing line break is ignored).
     #[arg(
         long = "app-secret-file",
         value_name = "PATH",
@@ -104,6 +105,41 @@ fn env_var(name: &str) -> Result<Option<String>, String> {
     }
 }
 
+/// Most bytes a secret file may hold: a secret is a few dozen characters, and a larger file
+/// is not one (or is `/dev/zero`, read until memory runs out).
+const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// The secret in `path`, a trailing line break removed. Only a regular file is opened: a FIFO
+/// or a terminal would block the start until someone writes to it, and a device may never end.
+/// Errors name the file and the rule, never the content.
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    let shown = path.display();
+    let metadata = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read --app-secret-file {shown}: {e}"))?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "--app-secret-file {shown} must be a regular file (not a directory, FIFO or device)"
+        ));
+    }
+    let file =
+        File::open(path).map_err(|e| format!("cannot read --app-secret-file {shown}: {e}"))?;
+    let mut bytes = Vec::new();
+    // One byte over the cap tells a file at the cap from a larger one, which may have grown
+    // since its metadata was read.
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read --app-secret-file {shown}: {e}"))?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(format!(
+            "--app-secret-file {shown} must hold at most {} KiB",
+            MAX_SECRET_FILE_BYTES / 1024
+        ));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("--app-secret-file {shown} must be UTF-8 text"))?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_owned())
+}
+
 /// The apps given on the command line or in the environment, `None` for the samples' app.
 fn apps(cli: &Cli) -> Result<Option<Vec<Credentials>>, String> {
     let keys: Vec<String> = if cli.app_keys.is_empty() {
@@ -114,12 +150,7 @@ fn apps(cli: &Cli) -> Result<Option<Vec<Credentials>>, String> {
     let secrets: Vec<String> = if !cli.app_secret_files.is_empty() {
         cli.app_secret_files
             .iter()
-            .map(|path| {
-                std::fs::read_to_string(path)
-                    .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
-                    // The error names the file, never its content.
-                    .map_err(|e| format!("cannot read --app-secret-file {}: {e}", path.display()))
-            })
+            .map(|path| read_secret_file(path))
             .collect::<Result<_, _>>()?
     } else if !cli.app_secrets.is_empty() {
         cli.app_secrets.clone()
@@ -206,5 +237,118 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// The apps a command line gives, or the error.
+    fn apps_of(args: &[&str]) -> Result<Option<Vec<Credentials>>, String> {
+        let cli =
+            Cli::try_parse_from(std::iter::once("yunxin-ecp-mock").chain(args.iter().copied()))
+                .unwrap();
+        apps(&cli)
+    }
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    /// A fresh directory for this test's files.
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("yunxin-ecp-mock-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_secret_file_is_read_and_its_line_break_dropped() {
+        let dir = temp_dir("secret-ok");
+        let path = dir.join("secret");
+        std::fs::write(&path, "s3cret\r\n").unwrap();
+        let apps = apps_of(&[
+            "--app-key",
+            KEY,
+            "--app-secret-file",
+            path.to_str().unwrap(),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(apps[0].expose_secret(), "s3cret");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_device_is_refused_before_it_is_read() {
+        let error = apps_of(&["--app-key", KEY, "--app-secret-file", "/dev/zero"]).unwrap_err();
+        assert_eq!(
+            error,
+            "--app-secret-file /dev/zero must be a regular file (not a directory, FIFO or device)"
+        );
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_being_opened() {
+        let dir = temp_dir("secret-fifo");
+        let path = dir.join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // A writer waits for a reader; had the mock opened the FIFO, it would have read this.
+        let writer = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut fifo = std::fs::OpenOptions::new().write(true).open(path)?;
+                fifo.write_all(b"fifo-secret")
+            })
+        };
+        let refused = apps_of(&[
+            "--app-key",
+            KEY,
+            "--app-secret-file",
+            path.to_str().unwrap(),
+        ]);
+        if refused.is_err() {
+            // The writer is still waiting for its reader: this one.
+            let mut unread = String::new();
+            File::open(&path)
+                .unwrap()
+                .read_to_string(&mut unread)
+                .unwrap();
+            assert_eq!(unread, "fifo-secret");
+        }
+        // Either read to its end by now, or the FIFO was read above.
+        writer.join().unwrap().unwrap();
+        assert_eq!(
+            refused.map(|apps| apps.is_some()),
+            Err(format!(
+                "--app-secret-file {} must be a regular file (not a directory, FIFO or device)",
+                path.display()
+            ))
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_secret_file_over_64_kib_is_refused() {
+        let dir = temp_dir("secret-large");
+        let path = dir.join("secret");
+        std::fs::write(&path, vec![b'x'; 65 * 1024]).unwrap();
+        let error = apps_of(&[
+            "--app-key",
+            KEY,
+            "--app-secret-file",
+            path.to_str().unwrap(),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "--app-secret-file {} must hold at most 64 KiB",
+                path.display()
+            )
+        );
+        // The content never appears in the message.
+        assert!(!error.contains("xxxx"));
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Lines come from polling [`MockServer::requests`]; every value shown goes through
 //! [`mask_numbers`], since a terminal (or its scrollback, or a CI log) is no place for phone
-//! numbers.
+//! numbers, and every line through [`console`], since a client's line feed or escape sequence
+//! must not print a line or a screen of its own.
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use yunxin_ecp::server::Params;
 use yunxin_ecp::{Endpoint, codes};
 use yunxin_ecp_mock::{
     MockConfig, MockServer, RecordedRequest, SAMPLE_ACCIDS, SAMPLE_APP_KEY, SAMPLE_APP_SECRET,
+    console,
 };
 
 use crate::args::{Global, MockArgs};
@@ -115,11 +117,7 @@ pub fn run(global: &Global, args: &MockArgs) -> Result<u8, Failure> {
             }
             last_seq = request.seq;
             let mut out = std::io::stdout().lock();
-            if global.json {
-                let _ = writeln!(out, "{}", request_json(&request, &accids));
-            } else {
-                let _ = writeln!(out, "{}", request_line(&request, &accids));
-            }
+            let _ = writeln!(out, "{}", console_line(&request, &accids, global.json));
             let _ = out.flush();
         }
         if stopping {
@@ -191,6 +189,16 @@ fn params_text(request: &RecordedRequest) -> String {
         .join(" ")
 }
 
+/// What is printed for a request: one line, whatever its path and parameters hold (see
+/// [`yunxin_ecp_mock::console`]).
+fn console_line(request: &RecordedRequest, accids: &[String], json: bool) -> String {
+    if json {
+        console::json_line(&request_json(request, accids))
+    } else {
+        console::printable(&request_line(request, accids)).into_owned()
+    }
+}
+
 fn request_line(request: &RecordedRequest, accids: &[String]) -> String {
     let mut line = format!(
         "#{} {} {} -> {}",
@@ -244,4 +252,70 @@ fn request_json(request: &RecordedRequest, accids: &[String]) -> serde_json::Val
         "session": request.session,
         "params": params,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// An unsigned start whose callee forges a line of its own and clears the screen.
+    #[test]
+    fn a_request_prints_as_one_line_without_control_bytes() {
+        let server = MockServer::start(MockConfig::default()).unwrap();
+        let body = "callerAcc=liuxuanlin&caller=13888888888&maxDur=60\
+                    &callee=1%0A%231%20FAKE%20-%3E%20accepted%1B%5B2J%1B%5D0%3Bpwned%07%C2%9B%E2%80%AE";
+        let raw = format!(
+            "POST /call/ecp/startcall.action HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut stream = TcpStream::connect(server.addr()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(raw.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1);
+        let accids = vec!["liuxuanlin".to_owned()];
+        for json in [false, true] {
+            let printed = format!("{}\n", console_line(&requests[0], &accids, json));
+            assert_eq!(printed.lines().count(), 1, "{printed}");
+            assert!(
+                !printed.trim_end_matches('\n').chars().any(|c| c.is_control()
+                    || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+                "{printed:?}"
+            );
+            assert!(
+                printed.starts_with(if json { "{" } else { "#1 POST " }),
+                "{printed}"
+            );
+            assert_eq!(
+                printed.matches("#1 ").count(),
+                usize::from(!json) + 1,
+                "{printed}"
+            );
+        }
+        let line = console_line(&requests[0], &accids, false);
+        assert!(line.contains("refused"), "{line}");
+        assert!(
+            line.contains("\\u{a}#1 FAKE -> accepted\\u{1b}[2J"),
+            "{line}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&console_line(&requests[0], &accids, true)).unwrap();
+        assert_eq!(json["verdict"], "refused");
+        assert!(
+            json["params"]["callee"]
+                .as_str()
+                .unwrap()
+                .ends_with("\n#1 FAKE -> accepted\u{1b}[2J\u{1b}]0;pwned\u{7}\u{9b}\u{202e}")
+        );
+    }
 }

@@ -112,6 +112,7 @@
 mod api;
 mod callbacks;
 mod config;
+pub mod console;
 mod control;
 mod faults;
 mod http;

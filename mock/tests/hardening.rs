@@ -63,11 +63,11 @@ fn json_headers(entry: &Value) -> Vec<(String, String)> {
 fn control_answers_show_no_live_callback_checksum() {
     // A mock on its own app whose callbacks go to its own inbox: the callback log and the inbox
     // both see the live CheckSum of every delivery.
-    let mut config = MockConfig {
+    let config = MockConfig {
         apps: vec![own_creds()],
+        call_duration: Duration::ZERO,
         ..MockConfig::default()
     };
-    config.call_duration = Duration::ZERO;
     let server = MockServer::start(config).unwrap();
     server.set_callback_url(Some(server.inbox_url()));
     let call = StartCall::new("liuxuanlin", "13888888888", "13777777777", 100).unwrap();
@@ -173,8 +173,10 @@ fn the_inbox_redacts_a_checksum_in_any_case() {
 
 #[test]
 fn a_callback_url_with_cr_or_lf_is_refused() {
-    let mut config = MockConfig::default();
-    config.call_duration = Duration::ZERO;
+    let config = MockConfig {
+        call_duration: Duration::ZERO,
+        ..MockConfig::default()
+    };
     let server = MockServer::start(config).unwrap();
     let inbox = server.inbox_url();
     let (status, text) = control(
@@ -200,13 +202,16 @@ fn a_callback_url_with_cr_or_lf_is_refused() {
         let answer: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(answer["ok"], false);
         assert_eq!(
-            answer["error"],
-            "url must not contain CR, LF or another control character",
+            answer["error"], "url must not contain CR, LF or another control character",
             "{hostile}"
         );
     }
     // Other characters that no URI holds are refused too, as a URL that does not parse.
-    for hostile in ["http://127.0.0.1:1/a%20b", "http://127.0.0.1:1/%7F", "http:///cb"] {
+    for hostile in [
+        "http://127.0.0.1:1/a%20b",
+        "http://127.0.0.1:1/%7F",
+        "http:///cb",
+    ] {
         let (status, text) = control(
             &server,
             "POST",

@@ -1771,20 +1771,26 @@ final class MockServer
         return $this->control('GET', '/_mock/sessions');
     }
 
-    /** @return list<array<string, mixed>> the callback deliveries: session, url, attempt, body, headers, status, error */
+    /**
+     * The callback deliveries as the control API shows them, CheckSum redacted: verify a
+     * delivery as the receiver got it (inbox(), or your own handler).
+     *
+     * @return list<array<string, mixed>> session, url, attempt, body, headers, status, error
+     */
     public function callbacks(): array
     {
         return $this->control('GET', '/_mock/callbacks');
     }
 
     /**
-     * The POSTs the inbox received, body and headers as received.
+     * The POSTs the inbox received, body and headers as received: read from the mock in this
+     * process, since GET /_mock/inbox, open to anyone who reaches the port, redacts CheckSum.
      *
      * @return list<array{body: string, headers: list<array{0: string, 1: string}>, received_at_ms: int}>
      */
     public function inbox(): array
     {
-        return $this->control('GET', '/_mock/inbox');
+        return $this->waitForInbox(0, 0);
     }
 
     /**

@@ -36,9 +36,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a new connection may take to send the first byte of its first request: a client
 /// that connects and says nothing is either gone or hostile.
 pub const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long one request may take to arrive once its first byte came, so that a client sending
-/// a byte a second (slowloris) cannot keep a connection for long. A real ECP request is a few
-/// hundred bytes and arrives in one segment.
+/// How long one request may take to arrive once its first byte came, and its answer to be read
+/// whole, so that a client sending or reading a byte a second (slowloris) cannot keep a
+/// connection for long. A real ECP request is a few hundred bytes and arrives in one segment.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most connections served at once (one thread each). When all are taken, the longest-idle one
 /// is closed to make room, or else the newcomer is answered HTTP 503.
@@ -138,8 +138,9 @@ pub struct MockConfig {
     pub idle_timeout: Duration,
     /// How long a new connection may wait before sending its first byte.
     pub first_byte_timeout: Duration,
-    /// How long one request may take to arrive once it has begun (also how long a response may
-    /// wait for a client that does not read it).
+    /// How long one request may take to arrive once it has begun, and how long its answer may
+    /// take to be read whole: a client that reads a few bytes at a time cannot hold a
+    /// connection longer than that.
     pub request_timeout: Duration,
     /// Most connections served at once.
     pub max_connections: usize,

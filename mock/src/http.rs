@@ -427,6 +427,8 @@ pub(crate) struct Connection {
     local: Option<SocketAddr>,
     /// Requests read so far: the first one has its own (first-byte) deadline.
     served: u64,
+    /// When the answer being written must be out (see [`Self::begin_answer`]).
+    answer_deadline: Option<Instant>,
 }
 
 impl Connection {
@@ -449,6 +451,7 @@ impl Connection {
             shared,
             local,
             served: 0,
+            answer_deadline: None,
         })
     }
 
@@ -540,11 +543,11 @@ impl Connection {
             .headers
             .iter()
             .any(|(k, v)| k.eq_ignore_ascii_case("Expect") && has_token(v, "100-continue"));
-        if expects_continue
-            && self.buf.len() < head.len + length
-            && self.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
-        {
-            return Incoming::Closed;
+        if expects_continue && self.buf.len() < head.len + length {
+            self.begin_answer();
+            if self.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
+                return Incoming::Closed;
+            }
         }
         while self.buf.len() < head.len + length {
             if let Some(outcome) = self.check_waiting(waiting_since, patience, Some(started)) {
@@ -611,26 +614,34 @@ impl Connection {
         }
     }
 
+    /// Starts the clock of an answer: it must be taken whole within the request timeout. A
+    /// limit on the time without progress alone would let a client that reads a few bytes at a
+    /// time hold the connection and its thread for as long as the answer lasts (hours, for an
+    /// `oversized` fault or a full log).
+    fn begin_answer(&mut self) {
+        self.answer_deadline = Instant::now().checked_add(self.shared.config.request_timeout);
+    }
+
     /// Writes all of `bytes`, retrying on the poll timeout until the server stops, the
-    /// listener closes the connection, or the client has taken nothing for the request
-    /// timeout.
+    /// listener closes the connection, or the answer's time (see [`Self::begin_answer`]) is up.
     fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
-        let stall = self.shared.config.request_timeout;
-        let mut last_progress = Instant::now();
+        let overdue = |deadline: Option<Instant>| deadline.is_some_and(|d| Instant::now() > d);
         while !bytes.is_empty() {
             match self.stream().write(bytes) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     bytes = &bytes[n..];
-                    last_progress = Instant::now();
                     if self.set_phase(Phase::Writing).is_err() {
                         return Err(io::ErrorKind::ConnectionAborted.into());
+                    }
+                    if !bytes.is_empty() && overdue(self.answer_deadline) {
+                        return Err(io::ErrorKind::TimedOut.into());
                     }
                 }
                 Err(e) if is_poll_expiry(&e) => {
                     if self.shared.stopping()
                         || self.watch.evicted()
-                        || last_progress.elapsed() > stall
+                        || overdue(self.answer_deadline)
                     {
                         return Err(e);
                     }
@@ -679,6 +690,7 @@ impl Connection {
         if self.set_phase(Phase::Writing).is_err() {
             return Err(io::ErrorKind::ConnectionAborted.into());
         }
+        self.begin_answer();
         let date = self.shared.http_date();
         if head_only {
             self.write_all(response.head(close, &date).as_bytes())?;
@@ -735,6 +747,7 @@ impl Connection {
             Body::Streamed(_) => Vec::new(),
         };
         let head = response.head(false, &self.shared.http_date());
+        self.begin_answer();
         if self.write_all(head.as_bytes()).is_ok()
             && self.write_all(&body[..body.len() / 2]).is_ok()
         {

@@ -231,3 +231,62 @@ fn a_callback_url_with_cr_or_lf_is_refused() {
     let delivered = server.wait_for_callbacks(1, Duration::from_secs(10));
     assert_eq!(delivered[0].url, inbox);
 }
+
+// ---- 5. a hostile client's costs are bounded -----------------------------------------------
+
+/// A client that reads an answer a little at a time, from a small receive buffer: each read
+/// lets the mock write a little more, so a wait on "no progress" never ends it. The answer
+/// must still be taken within `request_timeout` as a whole, or the connection is closed.
+#[test]
+fn a_slow_reader_cannot_hold_a_connection_past_the_request_timeout() {
+    const GIVE_UP_AT: usize = 32 << 20;
+    let config = MockConfig {
+        request_timeout: Duration::from_millis(200),
+        ..MockConfig::default()
+    };
+    let server = MockServer::start(config).unwrap();
+    // 1 GiB of padding, written in chunks: far more than any socket buffer holds.
+    server.inject_fault(yunxin_ecp_mock::Fault::Oversized(1 << 30), 1);
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&server.addr().into()).unwrap();
+    let mut stream: TcpStream = socket.into();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    std::io::Write::write_all(&mut stream, &raw_signed_start(&server)).unwrap();
+    let mut received = 0usize;
+    let mut chunk = [0u8; 4096];
+    let ended = loop {
+        match std::io::Read::read(&mut stream, &mut chunk) {
+            Ok(0) | Err(_) => break true,
+            Ok(n) => received += n,
+        }
+        if received >= GIVE_UP_AT {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    assert!(
+        ended,
+        "still sending after {received} bytes, past the request timeout"
+    );
+    assert!(received < GIVE_UP_AT);
+}
+
+fn raw_signed_start(server: &MockServer) -> Vec<u8> {
+    let call = StartCall::new("liuxuanlin", "13888888888", "13777777777", 100).unwrap();
+    let prepared = prepare(server, &call);
+    let mut headers = prepared.headers.clone();
+    headers.push(("Content-Length", prepared.body.len().to_string()));
+    headers.push((
+        "Content-Type",
+        "application/x-www-form-urlencoded".to_owned(),
+    ));
+    raw_request(
+        "POST",
+        "/call/ecp/startcall.action",
+        &headers,
+        &prepared.body,
+    )
+}

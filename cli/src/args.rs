@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use yunxin_ecp::Rule;
+
+use crate::output::Failure;
 
 /// The tail of every help page.
 const EXIT_CODES: &str = "\
@@ -60,15 +63,12 @@ pub struct Cli {
 /// Options every subcommand takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The service's base URL (a local mock's in tests).
-    #[arg(
-        long,
-        global = true,
-        value_name = "URL",
-        env = "YUNXIN_BASE_URL",
-        default_value = yunxin_ecp::request::DEFAULT_BASE_URL
-    )]
-    pub base_url: String,
+    /// The service's base URL (a local mock's in tests) [env: YUNXIN_BASE_URL] [default:
+    /// https://api.netease.im].
+    // Not clap's `env`: clap counts a value from the environment as given on the command line
+    // and lists `--base-url <URL>` in every usage line, as if it were required.
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
 
     /// Read the app key and secret from this file instead of $YUNXIN_APP_KEY and
     /// $YUNXIN_APP_SECRET (lines `app_key=...` and `app_secret=...`).
@@ -88,6 +88,39 @@ pub struct Global {
     /// masked, no header or body.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+}
+
+/// Where the base URL comes from when `--base-url` is not given.
+pub const ENV_BASE_URL: &str = "YUNXIN_BASE_URL";
+
+impl Global {
+    /// `--base-url`, else `$YUNXIN_BASE_URL`, else the service. A variable that is set but
+    /// empty or not UTF-8 is refused: taken as unset, it would send what was meant for a test
+    /// server to the real, billing service.
+    pub fn base_url(&self) -> Result<String, Failure> {
+        if let Some(url) = &self.base_url {
+            return Ok(url.clone());
+        }
+        match std::env::var_os(ENV_BASE_URL) {
+            None => Ok(yunxin_ecp::request::DEFAULT_BASE_URL.to_owned()),
+            Some(value) => match value.into_string() {
+                Ok(url) if !url.is_empty() => Ok(url),
+                Ok(_) => Err(Failure::Invalid {
+                    field: ENV_BASE_URL,
+                    rule: Rule::Empty.code(),
+                    message: format!(
+                        "{ENV_BASE_URL} is set but empty: unset it to use {}, or set it to a URL",
+                        yunxin_ecp::request::DEFAULT_BASE_URL
+                    ),
+                }),
+                Err(_) => Err(Failure::Invalid {
+                    field: ENV_BASE_URL,
+                    rule: Rule::NotUnicode.code(),
+                    message: format!("{ENV_BASE_URL} is set but is not valid UTF-8 text"),
+                }),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -258,7 +291,8 @@ pub struct RequestArgs {
 fn parse_param(arg: &str) -> Result<(String, String), String> {
     match arg.split_once('=') {
         Some((name, value)) => Ok((name.to_owned(), value.to_owned())),
-        None => Err(format!("expected NAME=VALUE, got {arg:?}")),
+        // clap quotes the value itself (escaped when it needs to be).
+        None => Err("expected NAME=VALUE (no '=')".to_owned()),
     }
 }
 
@@ -299,7 +333,7 @@ fn parse_header(arg: &str) -> Result<(String, String), String> {
         Some((name, value)) if !name.trim().is_empty() => {
             Ok((name.trim().to_owned(), value.trim().to_owned()))
         }
-        _ => Err(format!("expected 'Name: value', got {arg:?}")),
+        _ => Err("expected 'Name: value' (a name, then ':')".to_owned()),
     }
 }
 

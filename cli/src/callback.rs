@@ -2,6 +2,7 @@
 //! whole captured HTTP request.
 
 use std::io::Read;
+use std::path::Path;
 
 use serde_json::json;
 use yunxin_ecp::callback::DEFAULT_TOLERANCE_MS;
@@ -12,29 +13,52 @@ use yunxin_ecp::{CallbackEvent, CallbackVerifier, Error, TimeCheck};
 use crate::args::{Global, VerifyArgs};
 use crate::calls::print_record;
 use crate::credentials;
-use crate::output::{self, Failure, print_json, say};
+use crate::files::read_capped;
+use crate::output::{self, Failure, escape, print_json, say};
 
 /// Largest input read: a call-end callback is a few kilobytes.
 const MAX_INPUT_BYTES: u64 = 1 << 20;
 
-/// The bytes of `FILE`, or of standard input for `-`.
+/// Any epoch time below this is seconds, not milliseconds: 10^11 ms is March 1973, 10^11 s
+/// the year 5138 (the Python verifier's bound).
+const MILLIS_FLOOR: u64 = 100_000_000_000;
+
+/// The bytes of `FILE` (a regular file), or of standard input for `-`.
 pub fn read_input(source: &str, what: &str) -> Result<Vec<u8>, Failure> {
+    if source != "-" {
+        return read_capped(Path::new(source), what, MAX_INPUT_BYTES);
+    }
     let mut bytes = Vec::new();
-    let result = if source == "-" {
-        std::io::stdin()
-            .take(MAX_INPUT_BYTES + 1)
-            .read_to_end(&mut bytes)
-    } else {
-        std::fs::File::open(source)
-            .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
-    };
-    result.map_err(|e| Failure::usage_local(format!("cannot read {what} {source}: {e}")))?;
+    std::io::stdin()
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            Failure::usage_local(format!("cannot read {what} from standard input: {e}"))
+        })?;
     if bytes.len() as u64 > MAX_INPUT_BYTES {
         return Err(Failure::usage_local(format!(
-            "{what} {source} is over {MAX_INPUT_BYTES} bytes"
+            "cannot read {what} from standard input: larger than {MAX_INPUT_BYTES} bytes"
         )));
     }
     Ok(bytes)
+}
+
+/// `--now-ms`, refused when it is plainly seconds (`date +%s` where `date +%s%3N` was meant):
+/// every callback would then read as decades in the future, and the refusal would blame the
+/// callback.
+fn now_ms(given: Option<u64>) -> Result<u64, Failure> {
+    match given {
+        Some(ms) if ms < MILLIS_FLOOR => Err(Failure::Invalid {
+            field: "--now-ms",
+            rule: "seconds",
+            message: format!(
+                "invalid --now-ms: {ms} looks like seconds; --now-ms takes Unix milliseconds \
+                 (date +%s%3N)"
+            ),
+        }),
+        Some(ms) => Ok(ms),
+        None => Ok(unix_millis_now()),
+    }
 }
 
 /// Headers as (name, value) pairs, in the order received.
@@ -78,6 +102,7 @@ pub fn split_request(raw: &[u8]) -> Result<(Headers, Vec<u8>), String> {
 }
 
 pub fn verify(global: &Global, args: &VerifyArgs) -> Result<u8, Failure> {
+    let now_ms = now_ms(args.now_ms)?;
     let creds = credentials::require(global.credentials_file.as_deref())?;
     let (headers, body) = match (&args.raw_request, &args.body) {
         (Some(raw), _) => {
@@ -93,7 +118,6 @@ pub fn verify(global: &Global, args: &VerifyArgs) -> Result<u8, Failure> {
     } else {
         TimeCheck::ToleranceMs(args.tolerance_ms.unwrap_or(DEFAULT_TOLERANCE_MS))
     };
-    let now_ms = args.now_ms.unwrap_or_else(unix_millis_now);
     let verifier = CallbackVerifier::new(creds).with_time_check(time_check);
     let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     match verifier.verify_and_parse(&body, pairs, now_ms) {
@@ -117,7 +141,7 @@ pub fn verify(global: &Global, args: &VerifyArgs) -> Result<u8, Failure> {
                 }));
             } else {
                 say!("refused: {reason}");
-                say!("{error}");
+                say!("{}", escape(&error.to_string()));
             }
             Ok(output::exit(output::REFUSED))
         }
@@ -133,9 +157,9 @@ fn print_event(event: &CallbackEvent) {
         CallbackEvent::Other { event_type, raw } => {
             say!(
                 "event      eventType {} (not a call end; passed through untouched)",
-                event_type.as_deref().unwrap_or("absent")
+                escape(event_type.as_deref().unwrap_or("absent"))
             );
-            say!("{raw}");
+            say!("{}", escape(&raw.to_string()));
         }
     }
 }

@@ -12,14 +12,14 @@ use yunxin_ecp::{
 
 use crate::args::{CallArgs, ConfArgs, Global, QueryArgs, RequestArgs, SignArgs};
 use crate::credentials;
-use crate::output::{self, Failure, print_json, say};
+use crate::output::{self, Failure, escape, print_json, say};
 
 /// The client the global options describe.
 pub fn client(global: &Global) -> Result<Client, Failure> {
     let creds = credentials::require(global.credentials_file.as_deref())?;
     let timeout = validate::wait_secs_f64("--timeout", global.timeout, false)?;
     Ok(Client::builder(creds)
-        .base_url(&global.base_url)
+        .base_url(&global.base_url()?)
         .timeout(timeout)
         .build()?)
 }
@@ -102,12 +102,15 @@ fn print_started(global: &Global, started: &Started, kind: SessionKind) {
         print_json(started);
         return;
     }
-    say!("placed: session {}", started.session);
+    say!("placed: session {}", escape(&started.session));
     let flag = match kind {
         SessionKind::Call => "",
         SessionKind::Conference => " --conference",
     };
-    say!("record: yunxin-ecp query {}{flag}", started.session);
+    say!(
+        "record: yunxin-ecp query {}{flag}",
+        escape(&started.session)
+    );
 }
 
 /// The most a start may cost: `maxDur` seconds, every started minute billed.
@@ -164,7 +167,7 @@ fn redacted(prepared: &PreparedRequest) -> Shown<'_> {
 
 fn dry_run(global: &Global, request: &impl EcpRequest, max_dur: u32) -> Result<u8, Failure> {
     let creds = credentials::require(global.credentials_file.as_deref())?;
-    let base = BaseUrl::new(&global.base_url)?;
+    let base = BaseUrl::new(&global.base_url()?)?;
     let auth: AuthHeaders = creds.sign_now()?;
     let prepared = request.prepare(&base, &auth);
     let shown = redacted(&prepared);
@@ -172,12 +175,12 @@ fn dry_run(global: &Global, request: &impl EcpRequest, max_dur: u32) -> Result<u
     if global.json {
         print_json(&json!({ "dry_run": true, "request": shown, "worst_case": worst }));
     } else {
-        say!("{} {}", shown.method, shown.url);
+        say!("{} {}", shown.method, escape(shown.url));
         for (name, value) in &shown.headers {
-            say!("{name}: {value}");
+            say!("{name}: {}", escape(value));
         }
         say!();
-        say!("{}", shown.body);
+        say!("{}", escape(shown.body));
         say!();
         say!(
             "worst case: maxDur {} s = {} started minute(s) x {}.{:02} yuan = {} yuan",
@@ -208,9 +211,10 @@ pub fn query(global: &Global, args: &QueryArgs) -> Result<u8, Failure> {
     Ok(output::exit(output::OK))
 }
 
-/// The record as aligned `name value` lines.
+/// The record as aligned `name value` lines, every value escaped: the record is the service's
+/// (or a callback sender's) text.
 pub fn print_record(record: &CallRecord) {
-    let line = |name: &str, value: &str| say!("{name:<10} {value}");
+    let line = |name: &str, value: &str| say!("{name:<10} {}", escape(value));
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
     line("session", &or_dash(&record.session));
     let kind = if record.is_conference() {

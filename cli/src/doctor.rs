@@ -20,12 +20,14 @@ use yunxin_ecp::{
 use crate::args::{DoctorArgs, Global};
 use crate::callback::{read_input, split_request};
 use crate::credentials::{self, RawCredentials};
-use crate::output::{self, Failure, print_json, say};
+use crate::output::{self, Failure, escape, print_json, say};
 
 /// A made-up session for the signed probe: well formed, so only the signature can be refused.
 const PROBE_SESSION: &str = "00000000-0000-4000-8000-000000000000";
 /// A clock further off than this is worth a warning even inside the window.
 const WARN_SKEW_SECS: u64 = 30;
+/// Largest probe answer read: the service's answer to a query is a few hundred bytes.
+const MAX_PROBE_ANSWER_BYTES: u64 = 64 * 1024;
 /// Time allowed to connect, and for the probe.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -69,7 +71,7 @@ impl Report {
 }
 
 pub fn run(global: &Global, args: &DoctorArgs) -> Result<u8, Failure> {
-    let base = BaseUrl::new(&global.base_url)?;
+    let base = BaseUrl::new(&global.base_url()?)?;
     // Read before any network check, so that a wrong path fails at once.
     let captured = match &args.captured_headers {
         Some(source) => Some(parse_captured(&read_input(source, "--captured-headers")?)?),
@@ -103,7 +105,8 @@ pub fn run(global: &Global, args: &DoctorArgs) -> Result<u8, Failure> {
                 Status::Fail => "FAIL",
                 Status::Skip => "skip",
             };
-            say!("{:<11} {status:<5} {}", check.name, check.detail);
+            // Details quote the answer (its message, its Date header) and the environment.
+            say!("{:<11} {status:<5} {}", check.name, escape(&check.detail));
         }
         match (report.reachable, report.problems) {
             (false, _) => say!("the service cannot be reached from here"),
@@ -133,11 +136,7 @@ fn check_credentials(
             return None;
         }
         Err(e) => {
-            let message = match e {
-                Failure::Error(e) => e.to_string(),
-                Failure::Local(m) | Failure::Unreachable(m) => m,
-            };
-            report.add("credentials", Status::Fail, message);
+            report.add("credentials", Status::Fail, e.text());
             return None;
         }
     };
@@ -326,15 +325,30 @@ fn probe(report: &mut Report, base: &BaseUrl, creds: Option<&Credentials>) {
     let body = response
         .body_mut()
         .with_config()
-        .limit(64 * 1024)
-        .read_to_vec()
-        .unwrap_or_default();
+        .limit(MAX_PROBE_ANSWER_BYTES)
+        .read_to_vec();
     report.add(
         "http",
         Status::Ok,
         format!("POST {url}: HTTP {status} in {elapsed} ms"),
     );
     check_clock(report, date.as_deref(), received);
+
+    // An answer that could not be read whole is not an empty one: said as it is, not parsed.
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            let why = match e {
+                ureq::Error::BodyExceedsLimit(limit) => format!(
+                    "the answer is too large: larger than {limit} bytes, which no answer of \
+                     the service is (a proxy's page, or not the service)"
+                ),
+                e => format!("the answer could not be read whole: {e}"),
+            };
+            report.add("signature", Status::Warn, why);
+            return;
+        }
+    };
 
     match signed {
         None => report.add(

@@ -12,6 +12,7 @@ mod callback;
 mod calls;
 mod credentials;
 mod doctor;
+mod files;
 mod mock;
 mod output;
 
@@ -25,10 +26,11 @@ use crate::args::{Cli, Command};
 /// 1 refused, 2 usage, 3 outcome unknown, 4 refused locally (see `--help`). Help and usage
 /// errors are printed by clap, as the binary prints them.
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
+            print_usage_error(&e, &args);
             return u8::try_from(e.exit_code()).unwrap_or(2);
         }
     };
@@ -46,5 +48,39 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
     match result {
         Ok(code) => code,
         Err(failure) => failure.report(cli.global.json),
+    }
+}
+
+/// Prints clap's error (or help). clap quotes a refused value as it is, so an argument holding
+/// a line break or an escape sequence (a value passed on from elsewhere) would reach the
+/// terminal raw: the arguments are then parsed again escaped, and that error, about the same
+/// argument, is the one shown.
+fn print_usage_error(error: &clap::Error, args: &[OsString]) {
+    if !error.use_stderr() {
+        let _ = error.print();
+        return;
+    }
+    let escaped: Vec<OsString> = args
+        .iter()
+        .map(|arg| {
+            let text = arg.to_string_lossy();
+            match output::escape(&text) {
+                std::borrow::Cow::Owned(shown) => OsString::from(shown),
+                std::borrow::Cow::Borrowed(_) => arg.clone(),
+            }
+        })
+        .collect();
+    if escaped == args {
+        let _ = error.print();
+        return;
+    }
+    match Cli::try_parse_from(&escaped) {
+        Err(again) if again.kind() == error.kind() => {
+            let _ = again.print();
+        }
+        _ => eprintln!(
+            "error: an argument holds control characters or line breaks, and the command line \
+             is not valid (see --help)"
+        ),
     }
 }

@@ -4,11 +4,14 @@
 //! definite no (fix the request), 3 that it may or may not have happened (query before
 //! retrying), 4 that nothing was sent at all.
 
-use std::io::Write;
+use std::borrow::Cow;
+use std::io::{self, Write};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use serde::Serialize;
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 use yunxin_ecp::blocking::events::TARGET;
+use yunxin_ecp::mask::mask_numbers;
 use yunxin_ecp::views::ErrorView;
 use yunxin_ecp::{Error, ResponseError, RetryAdvice};
 
@@ -36,6 +39,13 @@ pub const LOCAL: u8 = 4;
 pub enum Failure {
     /// The library's error; its kind decides the exit code.
     Error(Error),
+    /// An argument or setting the command itself refuses before anything is sent: shown in
+    /// JSON as a `validation` error naming the field and the rule's code, like the library's.
+    Invalid {
+        field: &'static str,
+        rule: &'static str,
+        message: String,
+    },
     /// Something local went wrong before anything was sent: a file, missing credentials.
     Local(String),
     /// The service (or a port to listen on) could not be reached.
@@ -63,9 +73,28 @@ impl Failure {
     /// The exit code for this failure.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Failure::Local(_) => LOCAL,
+            Failure::Local(_) | Failure::Invalid { .. } => LOCAL,
             Failure::Unreachable(_) => UNKNOWN,
             Failure::Error(e) => error_exit_code(e),
+        }
+    }
+
+    /// The line printed for this failure, without the program's name. The library's errors
+    /// carry text from the answer (a message, a raw body) and the request's path, so their
+    /// phone numbers are masked as the `--verbose` events mask them; every message is escaped,
+    /// since a file name or an answer can hold terminal control sequences.
+    pub fn message(&self) -> String {
+        escape(&self.text()).into_owned()
+    }
+
+    /// The failure's text, numbers masked as in [`message`](Self::message) but not escaped,
+    /// for a report that escapes what it prints.
+    pub fn text(&self) -> String {
+        match self {
+            Failure::Error(e) => mask_numbers(&e.to_string()).into_owned(),
+            Failure::Invalid { message, .. }
+            | Failure::Local(message)
+            | Failure::Unreachable(message) => message.clone(),
         }
     }
 
@@ -73,14 +102,19 @@ impl Failure {
     /// `--json`) and returns its exit code.
     pub fn report(self, json: bool) -> u8 {
         let code = self.exit_code();
-        let message = match &self {
-            Failure::Error(e) => e.to_string(),
-            Failure::Local(m) | Failure::Unreachable(m) => m.clone(),
-        };
-        eprintln!("yunxin-ecp: {message}");
+        eprintln!("yunxin-ecp: {}", self.message());
         if json {
             let value = match &self {
                 Failure::Error(e) => serde_json::to_value(ErrorView::new(e)),
+                Failure::Invalid {
+                    field,
+                    rule,
+                    message,
+                } => {
+                    let mut view = ErrorView::other("validation", message.clone(), Some(*field));
+                    view.rule = Some(rule);
+                    serde_json::to_value(view)
+                }
                 Failure::Local(m) => Ok(serde_json::json!({"kind": "local", "message": m})),
                 Failure::Unreachable(m) => {
                     Ok(serde_json::json!({"kind": "unreachable", "message": m}))
@@ -108,9 +142,101 @@ pub fn error_exit_code(e: &Error) -> u8 {
     }
 }
 
+/// `text` safe to print on one line of a terminal: C0 and C1 controls, DEL, U+2028/2029 and
+/// the bidi controls as `\u{…}`, a backslash doubled (so that text cannot pass for an escape).
+/// Everything the command prints that it did not write itself (a server's answer, a file's
+/// name, an argument, the environment) goes through here; JSON goes through [`print_json`].
+/// The mock's request lines use the same function, so the command escapes one way throughout.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    yunxin_ecp_mock::console::printable(text)
+}
+
+/// The characters [`escape`] escapes, for JSON strings.
+fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// serde_json's formatter, except that strings also escape DEL, the C1 controls, U+2028/2029
+/// and the bidirectional controls as `\uXXXX`: serde_json escapes only C0, and a JSON document
+/// printed on a terminal is read there too. The JSON value is unchanged.
+struct Escaping<F>(F);
+
+impl<F: Formatter> Formatter for Escaping<F> {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut rest = fragment;
+        while let Some((at, c)) = rest.char_indices().find(|&(_, c)| is_unsafe_char(c)) {
+            writer.write_all(&rest.as_bytes()[..at])?;
+            // Every such character is in the Basic Multilingual Plane: one \u escape.
+            write!(writer, "\\u{:04x}", u32::from(c))?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// `value` as JSON with [`Escaping`]: pretty (indented) or compact (one line).
+pub fn to_json(value: &impl Serialize, pretty: bool) -> serde_json::Result<String> {
+    let mut out = Vec::new();
+    if pretty {
+        let mut ser =
+            serde_json::Serializer::with_formatter(&mut out, Escaping(PrettyFormatter::new()));
+        value.serialize(&mut ser)?;
+    } else {
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, Escaping(CompactFormatter));
+        value.serialize(&mut ser)?;
+    }
+    // serde_json writes UTF-8, and the escapes are ASCII.
+    Ok(String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
 /// Prints one JSON document on standard output.
 pub fn print_json(value: &impl Serialize) {
-    match serde_json::to_string_pretty(value) {
+    match to_json(value, true) {
         Ok(text) => say!("{text}"),
         Err(e) => eprintln!("yunxin-ecp: could not serialize the output: {e}"),
     }

@@ -84,7 +84,7 @@ pub unsafe extern "C" fn yx_client_new(
         };
         let settings = match settings {
             Some(json) => ClientSettings::from_json(json)?,
-            None => ClientSettings::default(),
+            None => ClientSettings::from_env()?,
         };
         let inner = Client::builder(creds.inner.clone())
             .settings(settings)

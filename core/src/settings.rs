@@ -31,6 +31,26 @@ pub const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 /// and may be megabytes long.
 pub const MAX_QUOTED_KEY_CHARS: usize = 64;
 
+/// The environment variable that names the base URL of a client whose caller gives none, in
+/// every language and the command: a developer who exports it to work against the mock must not
+/// have one client go to the mock and another to the production host.
+pub const BASE_URL_ENV: &str = "YUNXIN_BASE_URL";
+
+/// The base URL when the caller names none: [`BASE_URL_ENV`] when it is set and not empty
+/// (checked, and refused naming the variable), else the service's.
+pub fn default_base_url() -> Result<String, ValidationError> {
+    match std::env::var(BASE_URL_ENV) {
+        Ok(url) if !url.is_empty() => {
+            BaseUrl::new(&url).map_err(|e| ValidationError::new(BASE_URL_ENV, e.rule))?;
+            Ok(url)
+        }
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(ValidationError::new(BASE_URL_ENV, Rule::NotUnicode))
+        }
+        _ => Ok(DEFAULT_BASE_URL.to_owned()),
+    }
+}
+
 /// How a client reaches the service and how long it waits. Build one with `Default` and set
 /// fields; [`check`](Self::check) says whether a client may be built from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +84,14 @@ impl Default for ClientSettings {
 }
 
 impl ClientSettings {
+    /// The defaults, with the base URL from [`BASE_URL_ENV`] when it is set.
+    pub fn from_env() -> Result<Self, ValidationError> {
+        Ok(ClientSettings {
+            base_url: default_base_url()?,
+            ..ClientSettings::default()
+        })
+    }
+
     /// Checks every setting, the base URL first, and returns the parsed base URL. A zero wait
     /// would fail every request later and less clearly; a wait of centuries would overflow the
     /// clock arithmetic of every request: both are refused here, naming the setting.
@@ -85,11 +113,16 @@ impl ClientSettings {
 
     /// Settings given as one JSON object, as the C ABI (hence PHP and C#) passes them:
     /// `{"base_url":"http://127.0.0.1:8080","timeout_ms":5000}`. Absent keys keep their
-    /// defaults; waits are in milliseconds. An unknown key, a value of the wrong type or a value
+    /// defaults (an absent `base_url` is [`BASE_URL_ENV`] when set); waits are in milliseconds. An unknown key, a value of the wrong type or a value
     /// that breaks a rule is refused naming the key, and the result passes [`check`](Self::check).
     pub fn from_json(text: &str) -> Result<Self, ValidationError> {
-        let mut settings = ClientSettings::default();
-        for (key, value) in json_object(text, "settings", CLIENT_SETTING_KEYS)? {
+        let members = json_object(text, "settings", CLIENT_SETTING_KEYS)?;
+        let mut settings = if members.iter().any(|(key, _)| *key == "base_url") {
+            ClientSettings::default()
+        } else {
+            ClientSettings::from_env()?
+        };
+        for (key, value) in members {
             match key {
                 "base_url" => {
                     let url = value

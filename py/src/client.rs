@@ -3,7 +3,7 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use yunxin_ecp::blocking::{self, Client};
-use yunxin_ecp::request::DEFAULT_BASE_URL;
+
 use yunxin_ecp::settings::ClientSettings;
 use yunxin_ecp::{BaseUrl, Credentials, QueryBySession, StartCall, StartConf};
 
@@ -50,17 +50,22 @@ pub struct PyClient {
 /// The core's client settings from the keyword arguments `Client(...)`, `AsyncClient(...)` and
 /// `MockServer.client(...)` share (seconds as Python numbers), checked by the core's rules.
 pub fn client_settings(
-    base_url: &str,
+    base_url: Option<&str>,
     connect_timeout: f64,
     timeout: f64,
     max_retries: u32,
     backoff: f64,
     max_response_bytes: u64,
 ) -> PyResult<(ClientSettings, BaseUrl)> {
+    // None is the core's rule for every client: YUNXIN_BASE_URL when set, else the service.
+    let base_url = match base_url {
+        Some(url) => url.to_owned(),
+        None => yunxin_ecp::settings::default_base_url().map_err(py_err)?,
+    };
     // The base URL is the core's first check; the others follow in the order of the signature.
-    BaseUrl::new(base_url).map_err(py_err)?;
+    BaseUrl::new(&base_url).map_err(py_err)?;
     let settings = ClientSettings {
-        base_url: base_url.to_owned(),
+        base_url,
         connect_timeout: seconds("connect_timeout", connect_timeout, false)?,
         timeout: seconds("timeout", timeout, false)?,
         max_retries,
@@ -101,7 +106,7 @@ impl PyClient {
         app_secret = None,
         *,
         credentials = None,
-        base_url = DEFAULT_BASE_URL,
+        base_url = None,
         connect_timeout = 5.0,
         timeout = 15.0,
         max_retries = 2,
@@ -113,7 +118,7 @@ impl PyClient {
         app_key: Option<String>,
         app_secret: Option<String>,
         credentials: Option<PyRef<'_, PyCredentials>>,
-        base_url: &str,
+        base_url: Option<&str>,
         connect_timeout: f64,
         timeout: f64,
         #[pyo3(from_py_with = crate::convert::max_retries)] max_retries: u32,

@@ -435,7 +435,7 @@ impl PyMockServer {
         #[pyo3(from_py_with = crate::convert::max_response_bytes)] max_response_bytes: u64,
     ) -> PyResult<PyClient> {
         let (settings, _) = client_settings(
-            &self.base_url,
+            Some(&self.base_url),
             connect_timeout,
             timeout,
             max_retries,

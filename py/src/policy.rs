@@ -11,7 +11,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use yunxin_ecp::blocking::{USER_AGENT, is_loopback};
 use yunxin_ecp::policy::Decision;
-use yunxin_ecp::request::DEFAULT_BASE_URL;
+
 use yunxin_ecp::settings::ClientSettings;
 use yunxin_ecp::{
     BaseUrl, EcpRequest, Endpoint, Error, ProtocolError, ProtocolErrorKind, QueryBySession,
@@ -42,7 +42,7 @@ impl PyClientConfig {
         app_secret = None,
         *,
         credentials = None,
-        base_url = DEFAULT_BASE_URL,
+        base_url = None,
         connect_timeout = 5.0,
         timeout = 15.0,
         max_retries = 2,
@@ -55,7 +55,7 @@ impl PyClientConfig {
         app_key: Option<String>,
         app_secret: Option<String>,
         credentials: Option<PyRef<'_, PyCredentials>>,
-        base_url: &str,
+        base_url: Option<&str>,
         connect_timeout: f64,
         timeout: f64,
         #[pyo3(from_py_with = crate::convert::max_retries)] max_retries: u32,
@@ -228,6 +228,21 @@ impl PyClientConfig {
         e.path = path;
         e.detail = Some(format!("over {} bytes", self.settings.max_response_bytes));
         Ok(py_err(ResponseError::Protocol(e)).into_value(py).into_any())
+    }
+
+    /// The proxy the core's rule takes from the environment for this base URL, as
+    /// ``(url, variable)``, or ``None`` to connect direct (see the README's proxy policy).
+    #[getter]
+    fn proxy(&self) -> Option<(String, &'static str)> {
+        yunxin_ecp::proxy::proxy_for(self.base_url.as_str(), |name| std::env::var(name).ok())
+            .map(|p| (p.url, p.variable))
+    }
+
+    /// The text of the client's first debug event, as the blocking client logs it.
+    #[getter]
+    fn ready_event(&self) -> String {
+        let proxy = self.proxy().map(|(_, variable)| variable);
+        yunxin_ecp::blocking::events::client_ready_text(&self.base_url, proxy)
     }
 
     /// Reads the answer to ``prepared`` with its endpoint's parser: ``Started``, ``CallRecord``

@@ -8,6 +8,7 @@
 //!
 //! | level | message | fields |
 //! |---|---|---|
+//! | debug | `client ready` | `base_url`, `proxy` (the environment variable it came from, or `none`) |
 //! | debug | `request sent` | `id`, `endpoint`, `path`, `attempt` |
 //! | debug | `response` | `id`, `attempt`, `http_status`, `code` (when the body had one), `protocol` (when unreadable), `elapsed_ms` |
 //! | debug | `no response` | `id`, `attempt`, `transport`, `maybe_sent`, `elapsed_ms` |
@@ -28,11 +29,28 @@ use log::Level;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::mask::mask_numbers;
+use crate::request::BaseUrl;
 use crate::response::ResponseError;
 use crate::signing::generate_nonce;
 
 /// The target every event of the client is logged under.
 pub const TARGET: &str = "yunxin_ecp";
+
+/// The first event of a client: where its requests go, and through which proxy, so that a
+/// base URL or a proxy taken from the environment is never a surprise.
+pub(super) fn client_ready(base_url: &BaseUrl, proxy: Option<&str>) {
+    log::debug!(target: TARGET, "{}", client_ready_text(base_url, proxy));
+}
+
+/// The text of the `client ready` event, for clients on other HTTP stacks (the Python
+/// `AsyncClient`) that log it themselves.
+pub fn client_ready_text(base_url: &BaseUrl, proxy: Option<&str>) -> String {
+    format!(
+        "client ready base_url={} proxy={}",
+        mask_numbers(base_url.as_str()),
+        proxy.unwrap_or("none")
+    )
+}
 
 /// One call's identity in the log: its id, and what it is sent to.
 pub(super) struct CallLog<'a> {

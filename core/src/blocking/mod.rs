@@ -33,13 +33,16 @@ use serde_json::Value;
 use crate::api::ApiRequest;
 use crate::error::Error;
 use crate::policy::Decision;
+use crate::proxy;
 use crate::record::CallRecord;
 use crate::request::{
     BaseUrl, EcpRequest, Endpoint, PreparedRequest, QueryBySession, StartCall, StartConf,
 };
 use crate::response::{ProtocolError, ProtocolErrorKind, ResponseError, Started};
+use crate::settings::default_base_url;
 use crate::signing::{AuthHeaders, Credentials};
 use crate::transport::{TransportError, TransportErrorKind};
+use crate::validate::{Rule, ValidationError};
 
 pub use crate::policy::{DEFAULT_BACKOFF, DEFAULT_MAX_RETRIES};
 pub use crate::settings::{
@@ -55,6 +58,9 @@ pub const USER_AGENT: &str = concat!("yunxin-ecp/", env!("CARGO_PKG_VERSION"));
 pub struct ClientBuilder {
     credentials: Credentials,
     settings: ClientSettings,
+    /// Whether the caller chose the base URL; if not, [`build`](ClientBuilder::build) reads
+    /// [`BASE_URL_ENV`](crate::settings::BASE_URL_ENV).
+    base_url_given: bool,
 }
 
 impl ClientBuilder {
@@ -65,6 +71,7 @@ impl ClientBuilder {
     /// field `baseUrl`, before any other setting is checked.
     pub fn base_url(mut self, url: impl AsRef<str>) -> Self {
         self.settings.base_url = url.as_ref().to_owned();
+        self.base_url_given = true;
         self
     }
 
@@ -102,18 +109,29 @@ impl ClientBuilder {
     /// Every setting at once, for bindings that receive them as data.
     pub fn settings(mut self, settings: ClientSettings) -> Self {
         self.settings = settings;
+        self.base_url_given = true;
         self
     }
 
     /// Builds the client and its connection pool.
-    pub fn build(self) -> Result<Client, Error> {
-        let base_url = self.settings.check()?;
-        let mut config = ureq::Agent::config_builder();
-        if resolver::is_loopback(base_url.as_str()) {
-            // HTTP(S)_PROXY still applies to the real service; a local mock is reached direct.
-            config = config.proxy(None);
+    pub fn build(mut self) -> Result<Client, Error> {
+        if !self.base_url_given {
+            self.settings.base_url = default_base_url()?;
         }
-        let config = config
+        let base_url = self.settings.check()?;
+        // The proxy is the core's choice (see `crate::proxy`), not ureq's: ureq would take
+        // HTTP_PROXY for every scheme, under CGI too.
+        let env_proxy = proxy::proxy_for(base_url.as_str(), |name| std::env::var(name).ok());
+        let proxy = match &env_proxy {
+            Some(p) => Some(
+                ureq::Proxy::new(&p.url)
+                    .map_err(|_| ValidationError::new(p.variable, Rule::Url))?,
+            ),
+            None => None,
+        };
+        events::client_ready(&base_url, env_proxy.as_ref().map(|p| p.variable));
+        let config = ureq::Agent::config_builder()
+            .proxy(proxy)
             .http_status_as_error(false)
             // ureq follows up to 10 redirects by default, re-sending the signed headers to the
             // new host and a start a second time; a 3xx is reported instead (see `exchange`).
@@ -155,6 +173,7 @@ impl Client {
         ClientBuilder {
             credentials,
             settings: ClientSettings::default(),
+            base_url_given: false,
         }
     }
 

@@ -308,7 +308,7 @@ class Client:
         app_secret: Optional[str] = None,
         *,
         credentials: Optional[Credentials] = None,
-        base_url: str = ...,
+        base_url: Optional[str] = None,
         connect_timeout: float = 5.0,
         timeout: float = 15.0,
         max_retries: int = 2,
@@ -334,7 +334,7 @@ class _ClientConfig:
         app_secret: Optional[str] = None,
         *,
         credentials: Optional[Credentials] = None,
-        base_url: str = ...,
+        base_url: Optional[str] = None,
         connect_timeout: float = 5.0,
         timeout: float = 15.0,
         max_retries: int = 2,
@@ -366,6 +366,10 @@ class _ClientConfig:
     def redirect_error(self, prepared: PreparedRequest, http_status: int, location: Optional[str]) -> ProtocolError: ...
     def too_large_error(self, prepared: PreparedRequest, http_status: int) -> ProtocolError: ...
     def parse_answer(self, prepared: PreparedRequest, status: int, body: Union[_Body, str]) -> Any: ...
+    @property
+    def proxy(self) -> Optional[tuple[str, str]]: ...
+    @property
+    def ready_event(self) -> str: ...
 
 # yunxin_ecp.testing
 

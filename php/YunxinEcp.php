@@ -31,6 +31,7 @@
  * A callback endpoint is a few lines (see CallbackVerifier::verifyRequest()):
  *
  *     $event = (new CallbackVerifier(Credentials::fromEnv()))->verifyRequest(); // or CallbackException
+ *     // catch (CallbackException $e) { http_response_code($e->answerStatus()); }  (403, 400, or 413 over 1 MiB)
  *
  * The client's attempts, retries and give-ups, as log lines (see Log; or Log::setLogger($psr3)):
  *
@@ -410,8 +411,51 @@ class ValidationException extends Exception {}
 class ApiException extends Exception {}
 /** The answer could not be read, or was a redirect (never followed): see reason(). */
 class ProtocolException extends Exception {}
-/** A callback was refused or unreadable: see reason(). */
-class CallbackException extends Exception {}
+/** A callback was refused or unreadable: see reason(), and answerStatus() for the endpoint's answer. */
+class CallbackException extends Exception
+{
+    /**
+     * The HTTP status a callback endpoint answers this refusal with: 413 for a body over the
+     * cap (reason "too_large"), 400 for a genuine body that is no callback ("malformed"), else
+     * 403. Answering it is all an endpoint does with a refused callback: never process the body.
+     */
+    public function answerStatus(): int
+    {
+        return match ($this->reason()) {
+            'too_large' => 413,
+            'malformed' => 400,
+            default => 403,
+        };
+    }
+}
+
+/**
+ * A callback body over the cap of CallbackVerifier::verifyRequest() or readBody(), refused
+ * before it was read whole (reason "too_large", answerStatus() 413): an endpoint anyone can
+ * reach must not hold an attacker's gigabytes to learn that their MD5 does not match.
+ */
+final class BodyTooLargeException extends CallbackException
+{
+    /** YX_CALLBACK of yx_result: the kind every callback refusal has. */
+    private const RESULT = 4;
+
+    public function __construct(int $maxBodyBytes)
+    {
+        parent::__construct(self::RESULT, [
+            'kind' => 'callback',
+            'reason' => 'too_large',
+            'field' => 'body',
+            'max_body_bytes' => $maxBodyBytes,
+            'message' => "body larger than $maxBodyBytes bytes",
+        ]);
+    }
+
+    /** The cap the body went over. */
+    public function maxBodyBytes(): int
+    {
+        return (int) $this->detail['max_body_bytes'];
+    }
+}
 /** An incoming signed request was refused (server side): see reason(). */
 class AuthException extends Exception {}
 /** No complete answer came back: see reason() and maybeSent(). */
@@ -1226,6 +1270,15 @@ final class Request
 /** Verifies call-end callbacks for one app. */
 final class CallbackVerifier
 {
+    /**
+     * The largest callback body verifyRequest() and readBody() take by default: 1 MiB, where a
+     * call-end callback is a few KiB.
+     */
+    public const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+    /** The most readBody() asks of the stream at once. */
+    private const CHUNK_BYTES = 64 * 1024;
+
     private Handle $handle;
 
     /** Refuses callbacks whose CurTime is more than $toleranceMs away (0 is not "off"). */
@@ -1293,21 +1346,89 @@ final class CallbackVerifier
      *     $event = $verifier->verifyRequest((string) $request->getBody(), $request->getHeaders());
      *                                                                             // PSR-7
      *
-     * Answer a CallbackException with 403 (400 when its reason() is "malformed": a genuine body
-     * that is not a callback), never processing the body; a genuine callback with 200 within 5 s.
+     * php://input is read through readBody(), so a body over $maxBodyBytes is refused (a
+     * BodyTooLargeException) without being held whole; a $body given longer than that is refused
+     * the same way. A framework that hands out the body as a stream can bound it the same way:
+     * verifyRequest(CallbackVerifier::readBody($request->getContent(true), ...), ...).
+     *
+     * Answer a CallbackException with its answerStatus() (413 for a body over the cap, 400 when
+     * its reason() is "malformed": a genuine body that is not a callback, else 403), never
+     * processing the body; a genuine callback with 200 within 5 s.
      *
      * @param ?array<mixed> $headers ['Name' => 'value'], ['Name' => ['value']] or [['Name', 'value']]
      * @return array<string, mixed> see YunxinEcp::parseCallback()
      */
-    public function verifyRequest(?string $body = null, ?array $headers = null, ?int $nowMs = null): array
-    {
+    public function verifyRequest(
+        ?string $body = null,
+        ?array $headers = null,
+        ?int $nowMs = null,
+        int $maxBodyBytes = self::DEFAULT_MAX_BODY_BYTES,
+    ): array {
+        self::checkCap($maxBodyBytes);
         if ($body === null) {
-            $body = file_get_contents('php://input');
-            if ($body === false) {
+            $input = fopen('php://input', 'rb');
+            if ($input === false) {
                 throw new \RuntimeException('cannot read the request body from php://input');
             }
+            try {
+                // The CGI variable, as every SAPI sets it: the length the client declared.
+                $body = self::readBody($input, $_SERVER['CONTENT_LENGTH'] ?? null, $maxBodyBytes);
+            } finally {
+                fclose($input);
+            }
+        } elseif (strlen($body) > $maxBodyBytes) {
+            throw new BodyTooLargeException($maxBodyBytes);
         }
         return $this->verifyAndParse($body, $headers ?? self::requestHeaders(), $nowMs);
+    }
+
+    /**
+     * Reads a request body from $stream to its end, at most $maxBodyBytes of it: a declared
+     * $contentLength (the Content-Length header's value) over the cap is refused before a byte
+     * is read, and a body that turns out longer than the cap (no usable Content-Length, chunked,
+     * or more than declared) is refused once the cap is passed, having read at most one byte
+     * past it. Both are a BodyTooLargeException (answerStatus() 413).
+     *
+     * @param resource $stream a readable blocking stream: php://input, a framework's body stream
+     * @param int|string|null $contentLength the declared length; null, or anything but a decimal
+     *                                       number, leaves only the bound while reading
+     */
+    public static function readBody(mixed $stream, int|string|null $contentLength = null, int $maxBodyBytes = self::DEFAULT_MAX_BODY_BYTES): string
+    {
+        self::checkCap($maxBodyBytes);
+        if (!is_resource($stream)) {
+            throw new \InvalidArgumentException('stream must be a readable stream resource, not ' . get_debug_type($stream));
+        }
+        if (is_string($contentLength) && preg_match('/^[0-9]+$/D', $contentLength) === 1) {
+            // More digits than PHP_INT_MAX has is over any cap (and would not convert).
+            $contentLength = strlen(ltrim($contentLength, '0')) > 18 ? PHP_INT_MAX : (int) $contentLength;
+        }
+        if (is_int($contentLength) && $contentLength > $maxBodyBytes) {
+            throw new BodyTooLargeException($maxBodyBytes);
+        }
+        // Unbuffered, PHP asks the stream for no more than each fread() does (else 8 KiB at once).
+        @stream_set_read_buffer($stream, 0);
+        $body = '';
+        while (true) {
+            $chunk = fread($stream, min(self::CHUNK_BYTES, $maxBodyBytes + 1 - strlen($body)));
+            if ($chunk === false) {
+                throw new \RuntimeException('cannot read the request body');
+            }
+            if ($chunk === '') {
+                return $body; // the end (a blocking stream returns nothing only there)
+            }
+            $body .= $chunk;
+            if (strlen($body) > $maxBodyBytes) {
+                throw new BodyTooLargeException($maxBodyBytes);
+            }
+        }
+    }
+
+    private static function checkCap(int $maxBodyBytes): void
+    {
+        if ($maxBodyBytes <= 0) {
+            throw new \InvalidArgumentException("max_body_bytes must be a positive number of bytes, not $maxBodyBytes");
+        }
     }
 
     /**

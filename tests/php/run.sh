@@ -5,6 +5,9 @@
 # - installs php-cli with apt-get when missing (Debian's PHP ships the FFI extension);
 # - builds the library (cargo build --release -p yunxin-ecp-ffi, honouring CARGO_TARGET_DIR);
 # - runs tests/php/test_yunxin_ecp.php (every vector, the wrapper, the client against the mock);
+# - runs tests/php/test_body_cap.php: the callback body cap of verifyRequest() and readBody()
+#   (a Content-Length over it refused before reading, a longer body once past it, exactly the
+#   cap accepted, a custom cap, a cap <= 0 refused), on a counting stream and behind php -S;
 # - runs tests/php/test_log.php: the client's log events through YunxinEcp\Log against the mock
 #   (levels, attempts, retries, nothing secret or unmasked, removal, the PSR-3 adapter, handlers
 #   that throw, recurse, exit or die, and a handler left set at the end of a php -S request);
@@ -86,6 +89,10 @@ php -r 'require $argv[1]; echo YunxinEcp\Ffi::preloadHeader("libyunxin_ecp.so");
 php tests/php/test_yunxin_ecp.php "$repo/tests/vectors" >"$out/suite" 2>&1
 grep -v -E '^php: ' "$out/suite"
 count php "$out/suite"
+
+php tests/php/test_body_cap.php >"$out/cap" 2>&1
+grep -v -E '^body cap: ' "$out/cap"
+count "body cap" "$out/cap"
 
 php tests/php/test_log.php >"$out/log" 2>&1
 grep -v -E '^log: ' "$out/log"

@@ -53,8 +53,11 @@
 // YunxinEcpException subclass carrying the result kind, the API code and message, the retry
 // advice and whether the request may have been sent. CallbackVerifier takes the headers as a
 // server gives them (pairs, a NameValueCollection, names with lists of values) and passes every
-// value on its own, so a header sent twice is refused. Compiles with Mono's mcs (C# 7.2) as with
-// csc; uses nothing Mono-only.
+// value on its own, so a header sent twice is refused. A web handler reads the body through
+// CallbackVerifier.ReadBody (VerifyAndParse(HttpListenerRequest) does): at most 1 MiB by default,
+// a bigger one refused unread or as soon as it is past the cap, as a BodyTooLargeException whose
+// AnswerStatus is 413 (a callback is a few KiB; anyone can reach the endpoint). Compiles with
+// Mono's mcs (C# 7.2) as with csc; uses nothing Mono-only.
 //
 // Logging: Ecp.SetLogHandler hands the blocking client's own events (yx_set_log_callback: "request
 // sent", "response", "no response" at Debug, "retry" at Info, "gave up" at Warn; phone numbers
@@ -69,6 +72,7 @@ using System.Collections.Generic;
 using System.Collections.Specialized;
 using System.Globalization;
 using System.IO;
+using System.Net;
 using System.Runtime.InteropServices;
 using System.Runtime.Serialization;
 using System.Runtime.Serialization.Json;
@@ -228,7 +232,43 @@ namespace YunxinEcp
     public class ProtocolException : YunxinEcpException { internal ProtocolException(int result, ErrorView view) : base(result, view) { } }
 
     /// <summary>A callback was refused or unreadable (Reason: "md5_mismatch", "stale", ...).</summary>
-    public class CallbackException : YunxinEcpException { internal CallbackException(int result, ErrorView view) : base(result, view) { } }
+    public class CallbackException : YunxinEcpException
+    {
+        internal CallbackException(int result, ErrorView view) : base(result, view) { }
+
+        /// <summary>The HTTP status a callback endpoint answers this refusal with: 413 for a body
+        /// over the cap (Reason "too_large"), 400 for a genuine body that is no callback
+        /// ("malformed"), else 403. Answering it is all an endpoint does with a refused callback:
+        /// never process the body.</summary>
+        public int AnswerStatus => Reason == "too_large" ? 413 : Reason == "malformed" ? 400 : 403;
+    }
+
+    /// <summary>A callback body over the cap of CallbackVerifier.ReadBody, refused before it was
+    /// read whole (Reason "too_large", AnswerStatus 413): an endpoint anyone can reach must not
+    /// hold an attacker's gigabytes to learn that their MD5 does not match.</summary>
+    public sealed class BodyTooLargeException : CallbackException
+    {
+        /// <summary>The cap the body went over.</summary>
+        public long MaxBodyBytes { get; }
+
+        internal BodyTooLargeException(long maxBodyBytes) : base(YunxinEcp.Result.Callback, View(maxBodyBytes))
+        {
+            MaxBodyBytes = maxBodyBytes;
+        }
+
+        private static ErrorView View(long maxBodyBytes)
+        {
+            var view = new ErrorView
+            {
+                Kind = "callback",
+                Reason = "too_large",
+                Field = "body",
+                Message = "body larger than " + maxBodyBytes.ToString(CultureInfo.InvariantCulture) + " bytes",
+            };
+            view.Json = JsonText.Write(view);
+            return view;
+        }
+    }
 
     /// <summary>An incoming signed request was refused (server side; Reason, Reply).</summary>
     public class AuthException : YunxinEcpException { internal AuthException(int result, ErrorView view) : base(result, view) { } }
@@ -1136,6 +1176,13 @@ namespace YunxinEcp
     /// <summary>Verifies call-end callbacks for one app; one instance may serve all threads.</summary>
     public sealed class CallbackVerifier : IDisposable
     {
+        /// <summary>The largest callback body ReadBody takes by default: 1 MiB, where a call-end
+        /// callback is a few KiB.</summary>
+        public const int DefaultMaxBodyBytes = 1024 * 1024;
+
+        /// <summary>The most ReadBody asks of the stream at once.</summary>
+        private const int ChunkBytes = 64 * 1024;
+
         private readonly CallbackVerifierHandle handle;
 
         /// <summary>Refuses callbacks whose CurTime is more than toleranceMs away (0 is not "off").</summary>
@@ -1197,6 +1244,61 @@ namespace YunxinEcp
         public CallbackEvent VerifyAndParse<TValues>(byte[] body, IEnumerable<KeyValuePair<string, TValues>> headers, ulong? nowMs = null)
             where TValues : IEnumerable<string>
             => VerifyAndParse(body, Native.Each(headers), nowMs);
+
+        /// <summary>VerifyAndParse of an HttpListener request: its body read through ReadBody
+        /// (at most maxBodyBytes; over it, a BodyTooLargeException, AnswerStatus 413) and its
+        /// Headers.</summary>
+        public CallbackEvent VerifyAndParse(HttpListenerRequest request, ulong? nowMs = null, int maxBodyBytes = DefaultMaxBodyBytes)
+        {
+            if (request == null)
+            {
+                throw new ArgumentNullException(nameof(request));
+            }
+            byte[] body = ReadBody(request.InputStream, request.ContentLength64, maxBodyBytes);
+            return VerifyAndParse(body, request.Headers, nowMs);
+        }
+
+        /// <summary>Reads a request body to its end, at most maxBodyBytes of it, for Verify and
+        /// VerifyAndParse: a declared contentLength (the Content-Length header; null or negative:
+        /// unknown) over the cap is refused before a byte is read, and a body that turns out longer
+        /// (chunked, or more than declared) once the cap is passed, having read at most one byte
+        /// past it. Both are a BodyTooLargeException (AnswerStatus 413). With ASP.NET Core:
+        /// ReadBody(Request.Body, Request.ContentLength) (its synchronous reads allowed), or copy
+        /// the loop's rule to an asynchronous read.</summary>
+        public static byte[] ReadBody(Stream body, long? contentLength = null, int maxBodyBytes = DefaultMaxBodyBytes)
+        {
+            if (maxBodyBytes <= 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(maxBodyBytes), maxBodyBytes,
+                    "maxBodyBytes must be a positive number of bytes, not " + maxBodyBytes.ToString(CultureInfo.InvariantCulture));
+            }
+            if (body == null)
+            {
+                throw new ArgumentNullException(nameof(body));
+            }
+            if (contentLength > maxBodyBytes)
+            {
+                throw new BodyTooLargeException(maxBodyBytes);
+            }
+            var buffer = new byte[Math.Min(ChunkBytes, maxBodyBytes + 1L)];
+            using (var kept = new MemoryStream())
+            {
+                while (true)
+                {
+                    int want = (int)Math.Min(buffer.Length, maxBodyBytes + 1L - kept.Length);
+                    int read = body.Read(buffer, 0, want);
+                    if (read <= 0)
+                    {
+                        return kept.ToArray();
+                    }
+                    if (kept.Length + read > maxBodyBytes)
+                    {
+                        throw new BodyTooLargeException(maxBodyBytes);
+                    }
+                    kept.Write(buffer, 0, read);
+                }
+            }
+        }
 
         public void Dispose() => handle.Dispose();
     }

@@ -1193,13 +1193,7 @@ internal static class TestYunxinEcp
                     IAsyncResult pending = listener.BeginGetContext(null, null);
                     Check(pending.AsyncWaitHandle.WaitOne(10000), "the callback arrived");
                     HttpListenerContext context = listener.EndGetContext(pending);
-                    byte[] raw;
-                    using (var buffer = new MemoryStream())
-                    {
-                        context.Request.InputStream.CopyTo(buffer);
-                        raw = buffer.ToArray();
-                    }
-                    CallbackEvent e = verifier.VerifyAndParse(raw, context.Request.Headers);
+                    CallbackEvent e = verifier.VerifyAndParse(context.Request);
                     context.Response.StatusCode = 200;
                     context.Response.Close();
                     Check(e.IsCallEnd && e.Record.Session == placed, "the record of the call placed");
@@ -1208,6 +1202,262 @@ internal static class TestYunxinEcp
             finally
             {
                 listener.Close();
+            }
+        });
+    }
+
+    /// <summary>A stream of size bytes of 'x', made as they are read, counting the bytes it has
+    /// handed out: what a reader pulled, whatever it kept.</summary>
+    private sealed class CountingStream : Stream
+    {
+        private readonly long size;
+        private long position;
+
+        public CountingStream(long size) { this.size = size; }
+
+        public long Pulled => position;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            int n = (int)Math.Min(count, size - position);
+            for (int i = 0; i < n; i++)
+            {
+                buffer[offset + i] = (byte)'x';
+            }
+            position += n;
+            return n;
+        }
+    }
+
+    /// <summary>The most ReadBody may read past the cap: one read of its chunk (64 KiB).</summary>
+    private const int Chunk = 64 * 1024;
+
+    private static void TooLarge(Action read, long cap)
+    {
+        CallbackException e = Throws<CallbackException>(read);
+        var big = e as BodyTooLargeException;
+        Check(big != null, "a BodyTooLargeException, not " + e.GetType().Name + ": " + e.Message);
+        Check(e.AnswerStatus == 413 && e.Reason == "too_large" && e.Kind == "callback" && e.Field == "body"
+            && e.Result == Result.Callback && big.MaxBodyBytes == cap,
+            "413, too_large, callback, body, the cap: " + e.AnswerStatus + " " + e.Reason + " " + e.Kind + " " + e.Field + " " + big.MaxBodyBytes);
+        Check(e.Message == "body larger than " + cap + " bytes", e.Message);
+        Check(e.Json.Contains("\"reason\":\"too_large\""), e.Json);
+    }
+
+    /// <summary>A call-end callback body of exactly length bytes (JSON with trailing spaces), and
+    /// its headers signed now with .NET's MD5 and SHA1.</summary>
+    private static KeyValuePair<byte[], NameValueCollection> SignedBody(string session, int length)
+    {
+        string json = "{\"callback\":\"{\\\"durationSec\\\":61,\\\"session\\\":\\\"" + session + "\\\"}\",\"eventType\":\"10\"}";
+        byte[] body = Bytes(json.PadRight(length));
+        Check(body.Length == length, "the callback fits");
+        string now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString();
+        string md5 = Ecp.BodyMd5(body);
+        string sum;
+        using (var sha1 = SHA1.Create())
+        {
+            sum = string.Concat(sha1.ComputeHash(Bytes(MockServer.SampleAppSecret + md5 + now)).Select(b => b.ToString("x2")));
+        }
+        var headers = new NameValueCollection { { "AppKey", MockServer.SampleAppKey }, { "CurTime", now }, { "MD5", md5 }, { "CheckSum", sum } };
+        return new KeyValuePair<byte[], NameValueCollection>(body, headers);
+    }
+
+    /// <summary>POSTs body to an HttpListener on 127.0.0.1 (chunked: without a Content-Length),
+    /// where handle answers the request; returns the status the client got.</summary>
+    private static int PostToListener(byte[] body, bool chunked, NameValueCollection headers, Func<HttpListenerRequest, int> handle)
+    {
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        string url = "http://127.0.0.1:" + port + "/cap/";
+        var listener = new HttpListener();
+        listener.Prefixes.Add(url);
+        listener.Start();
+        try
+        {
+            IAsyncResult pending = listener.BeginGetContext(null, null);
+            var server = new Thread(() =>
+            {
+                if (!pending.AsyncWaitHandle.WaitOne(30000))
+                {
+                    return;
+                }
+                HttpListenerContext context = listener.EndGetContext(pending);
+                try
+                {
+                    context.Response.StatusCode = handle(context.Request);
+                }
+                catch (Exception e)
+                {
+                    Console.Error.WriteLine("  the handler threw " + e.GetType().Name + ": " + e.Message);
+                    context.Response.StatusCode = 500;
+                }
+                context.Response.Close();
+            }) { IsBackground = true };
+            server.Start();
+            var request = (HttpWebRequest)WebRequest.Create(url);
+            request.Method = "POST";
+            request.Timeout = 30000;
+            request.SendChunked = chunked;
+            request.Headers.Add(headers);
+            if (!chunked)
+            {
+                request.ContentLength = body.Length;
+            }
+            try
+            {
+                using (Stream output = request.GetRequestStream())
+                {
+                    output.Write(body, 0, body.Length);
+                }
+                using (var response = (HttpWebResponse)request.GetResponse())
+                {
+                    return (int)response.StatusCode;
+                }
+            }
+            catch (WebException e) when (e.Response is HttpWebResponse refused)
+            {
+                using (refused)
+                {
+                    return (int)refused.StatusCode;
+                }
+            }
+            finally
+            {
+                server.Join(30000);
+            }
+        }
+        finally
+        {
+            listener.Close();
+        }
+    }
+
+    private static void BodyCap()
+    {
+        Case("body cap: 1 MiB by default, a named constant", () =>
+        {
+            Check(CallbackVerifier.DefaultMaxBodyBytes == 1048576, CallbackVerifier.DefaultMaxBodyBytes.ToString());
+            var whole = new CountingStream(1048576);
+            Check(CallbackVerifier.ReadBody(whole).Length == 1048576 && whole.Pulled == 1048576, "exactly 1 MiB is read whole");
+            TooLarge(() => CallbackVerifier.ReadBody(new CountingStream(1048577)), 1048576);
+            var declared = new CountingStream(10);
+            TooLarge(() => CallbackVerifier.ReadBody(declared, 1048577), 1048576);
+            Check(declared.Pulled == 0, "nothing read");
+        });
+
+        Case("body cap: a Content-Length over the cap is refused before a byte is read", () =>
+        {
+            foreach (long declared in new[] { 1001L, long.MaxValue })
+            {
+                var stream = new CountingStream(5000);
+                TooLarge(() => CallbackVerifier.ReadBody(stream, declared, 1000), 1000);
+                Check(stream.Pulled == 0, "Content-Length " + declared + ": pulled " + stream.Pulled);
+            }
+        });
+
+        Case("body cap: a body over the cap without a usable Content-Length is refused once past the cap", () =>
+        {
+            // Unknown (null, or HttpListenerRequest's -1), or a lie (less than is sent): the read is the bound.
+            foreach (long? declared in new long?[] { null, -1, 10 })
+            {
+                var stream = new CountingStream(10L * 1024 * 1024);
+                TooLarge(() => CallbackVerifier.ReadBody(stream, declared, 1000), 1000);
+                Check(stream.Pulled > 1000 && stream.Pulled <= 1000 + Chunk, "Content-Length " + declared + ": pulled " + stream.Pulled + " of 10 MiB");
+            }
+            var one = new CountingStream(2);
+            TooLarge(() => CallbackVerifier.ReadBody(one, null, 1), 1);
+        });
+
+        Case("body cap: exactly the cap is accepted, byte for byte", () =>
+        {
+            foreach (long? declared in new long?[] { null, 1000, -1 })
+            {
+                byte[] body = CallbackVerifier.ReadBody(new CountingStream(1000), declared, 1000);
+                Check(body.Length == 1000 && body.All(b => b == (byte)'x'), "Content-Length " + declared + ": " + body.Length + " bytes");
+            }
+            Check(CallbackVerifier.ReadBody(new CountingStream(0), 0, 1).Length == 0, "an empty body");
+        });
+
+        Case("body cap: a cap of 0 or less is refused, naming maxBodyBytes", () =>
+        {
+            foreach (int cap in new[] { 0, -1, int.MinValue })
+            {
+                var stream = new CountingStream(10);
+                var e = Throws<ArgumentOutOfRangeException>(() => CallbackVerifier.ReadBody(stream, null, cap));
+                Check(e.ParamName == "maxBodyBytes" && e.Message.StartsWith("maxBodyBytes must be a positive number of bytes, not " + cap), e.Message);
+                Check(stream.Pulled == 0, "nothing read");
+            }
+            Check(Throws<ArgumentNullException>(() => CallbackVerifier.ReadBody(null)).ParamName == "body", "a null stream");
+        });
+
+        Case("body cap: AnswerStatus of the other refusals is 403, or 400 for malformed", () =>
+        {
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (var verifier = new CallbackVerifier(creds))
+            {
+                var signed = SignedBody("s-status", 200);
+                verifier.Verify(signed.Key, signed.Value);
+                var md5 = Throws<CallbackException>(() => verifier.Verify(Bytes("{}"), signed.Value));
+                Check(md5.Reason == "md5_mismatch" && md5.AnswerStatus == 403, md5.Reason + " " + md5.AnswerStatus);
+                var nothing = Throws<CallbackException>(() => verifier.Verify(signed.Key, new NameValueCollection()));
+                Check(nothing.Reason == "missing_header" && nothing.AnswerStatus == 403, nothing.Reason + " " + nothing.AnswerStatus);
+                var junk = SignedBody("s-status", 200);
+                byte[] notJson = Bytes("not json");
+                var headers = new NameValueCollection(junk.Value);
+                headers.Set("MD5", Ecp.BodyMd5(notJson));
+                using (var sha1 = SHA1.Create())
+                {
+                    headers.Set("CheckSum", string.Concat(sha1.ComputeHash(Bytes(MockServer.SampleAppSecret + headers["MD5"] + headers["CurTime"])).Select(b => b.ToString("x2"))));
+                }
+                var malformed = Throws<CallbackException>(() => verifier.VerifyAndParse(notJson, headers));
+                Check(malformed.Reason == "malformed" && malformed.AnswerStatus == 400, malformed.Reason + " " + malformed.AnswerStatus);
+            }
+        });
+
+        Case("body cap: on HttpListener, VerifyAndParse(request) answers 413 over the cap without running the handler; at the cap it runs", () =>
+        {
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (var verifier = new CallbackVerifier(creds))
+            {
+                var handled = new List<string>();
+                Func<int, Func<HttpListenerRequest, int>> endpoint = cap => request =>
+                {
+                    try
+                    {
+                        CallbackEvent e = verifier.VerifyAndParse(request, null, cap);
+                        lock (handled)
+                        {
+                            handled.Add(e.Record.Session);
+                        }
+                        return 200;
+                    }
+                    catch (CallbackException e)
+                    {
+                        return e.AnswerStatus;
+                    }
+                };
+                var atCap = SignedBody("at-cap", 2000);
+                Check(PostToListener(atCap.Key, false, atCap.Value, endpoint(2000)) == 200, "exactly the cap: 200");
+                Check(PostToListener(atCap.Key, true, atCap.Value, endpoint(2000)) == 200, "exactly the cap, chunked: 200");
+                var over = SignedBody("over-cap", 2001);
+                Check(PostToListener(over.Key, false, over.Value, endpoint(2000)) == 413, "Content-Length over the cap: 413");
+                Check(PostToListener(over.Key, true, over.Value, endpoint(2000)) == 413, "chunked, over the cap: 413");
+                Check(PostToListener(over.Key, false, over.Value, endpoint(2001)) == 200, "a custom cap: 200");
+                lock (handled)
+                {
+                    Check(handled.SequenceEqual(new[] { "at-cap", "at-cap", "over-cap" }), "the handler never ran over the cap: " + string.Join(",", handled));
+                }
             }
         });
     }
@@ -1230,6 +1480,7 @@ internal static class TestYunxinEcp
         Mock();
         Logging();
         Shapes();
+        BodyCap();
         Console.WriteLine("csharp: " + passed + " passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;
     }

@@ -6,7 +6,8 @@
 #   libmono-system-json4.0-cil (System.Json, to read the vectors) with apt-get when missing;
 # - builds the library (cargo build --release -p yunxin-ecp-ffi, honouring CARGO_TARGET_DIR);
 # - compiles csharp/YunxinEcp.cs with tests/csharp/TestYunxinEcp.cs (mcs, C# 7.2, warnings as
-#   errors) and runs it with mono: every vector, the wrapper, the client against the mock;
+#   errors) and runs it with mono: every vector, the wrapper, the client against the mock, the
+#   callback body cap (a counting stream, and an HttpListener on 127.0.0.1);
 # - compiles and runs the examples in examples/csharp against the mock;
 # - runs a tiny program's first touch of the library where the loader finds none (the exception
 #   must say what was looked for and what to do, the process exit non-zero), one of another ABI

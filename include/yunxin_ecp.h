@@ -467,8 +467,9 @@ yx_result yx_credentials_new(const char *app_key,
 
 /**
  * Reads the app key and secret from the environment variables `YUNXIN_APP_KEY` and
- * `YUNXIN_APP_SECRET`. A missing variable is `YX_VALIDATION` with that variable's name as the
- * field and rule `"empty"`.
+ * `YUNXIN_APP_SECRET` (the key checked first). A variable that is not set is `YX_VALIDATION`
+ * with that variable's name as the field and rule `"not_set"`; one set but empty, rule
+ * `"empty"`.
  *
  * # Safety
  * `credentials_out` and `err_out` must be NULL or valid for a write.
@@ -1052,7 +1053,8 @@ yx_result yx_server_reply_refusal(const yx_error *refusal, char **body_out, yx_e
  * A client for the app of `credentials` (copied: they may be freed afterwards).
  *
  * `settings_json` is NULL for the defaults, or a JSON object with any of:
- * `"base_url"` (default `"https://api.netease.im"`; a local mock's URL in tests),
+ * `"base_url"` (default: the environment variable `YUNXIN_BASE_URL` when set, else
+ * `"https://api.netease.im"`; a local mock's URL in tests),
  * `"connect_timeout_ms"` (5000), `"timeout_ms"` (15000, per attempt), `"max_retries"` (2, at most 10,
  * only where safe; 0 never retries), `"backoff_ms"` (200, the first delay before a retry,
  * doubled per retry, capped at 5 s, jittered) and `"max_response_bytes"` (1048576). For
@@ -1072,6 +1074,16 @@ yx_result yx_client_new(const yx_credentials *credentials,
                         const char *settings_json,
                         yx_client **client_out,
                         yx_error **err_out);
+
+/**
+ * The base URL the client sends to, as it resolved it (from the settings, else
+ * `YUNXIN_BASE_URL`, else the service's), borrowed: valid until `yx_client_free(client)`.
+ * NULL when `client` is NULL.
+ *
+ * # Safety
+ * `client` must be NULL or a live handle.
+ */
+const char *yx_client_base_url(const yx_client *client);
 
 /**
  * Frees a client and closes its pooled connections. `NULL` is a no-op.

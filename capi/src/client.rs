@@ -2,7 +2,8 @@
 //! overall timeouts, no redirects, and retries only where a retry cannot place a second
 //! billable call.
 
-use std::ffi::c_char;
+use std::ffi::{CString, c_char};
+use std::ptr;
 
 use yunxin_ecp::blocking::{Client, ClientSettings};
 
@@ -21,6 +22,8 @@ use crate::signing::yx_credentials;
 #[derive(Debug)]
 pub struct yx_client {
     inner: Client,
+    /// The base URL as the client resolved it, kept NUL-terminated for `yx_client_base_url`.
+    base_url: CString,
 }
 
 /// Reads the arguments every sending function takes.
@@ -51,7 +54,8 @@ fn wrong_kind(use_instead: &str) -> Box<yx_error> {
 /// A client for the app of `credentials` (copied: they may be freed afterwards).
 ///
 /// `settings_json` is NULL for the defaults, or a JSON object with any of:
-/// `"base_url"` (default `"https://api.netease.im"`; a local mock's URL in tests),
+/// `"base_url"` (default: the environment variable `YUNXIN_BASE_URL` when set, else
+/// `"https://api.netease.im"`; a local mock's URL in tests),
 /// `"connect_timeout_ms"` (5000), `"timeout_ms"` (15000, per attempt), `"max_retries"` (2, at most 10,
 /// only where safe; 0 never retries), `"backoff_ms"` (200, the first delay before a retry,
 /// doubled per retry, capped at 5 s, jittered) and `"max_response_bytes"` (1048576). For
@@ -89,9 +93,23 @@ pub unsafe extern "C" fn yx_client_new(
         let inner = Client::builder(creds.inner.clone())
             .settings(settings)
             .build()?;
-        out.handle(yx_client { inner });
+        // A base URL passed `BaseUrl::new` holds no NUL.
+        let base_url = CString::new(inner.base_url().as_str()).unwrap_or_default();
+        out.handle(yx_client { inner, base_url });
         Ok(())
     })
+}
+
+/// The base URL the client sends to, as it resolved it (from the settings, else
+/// `YUNXIN_BASE_URL`, else the service's), borrowed: valid until `yx_client_free(client)`.
+/// NULL when `client` is NULL.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_client_base_url(client: *const yx_client) -> *const c_char {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { args::read(client, ptr::null(), |c| c.base_url.as_ptr()) }
 }
 
 /// Frees a client and closes its pooled connections. `NULL` is a no-op.

@@ -101,8 +101,9 @@ pub unsafe extern "C" fn yx_credentials_new(
 }
 
 /// Reads the app key and secret from the environment variables `YUNXIN_APP_KEY` and
-/// `YUNXIN_APP_SECRET`. A missing variable is `YX_VALIDATION` with that variable's name as the
-/// field and rule `"empty"`.
+/// `YUNXIN_APP_SECRET` (the key checked first). A variable that is not set is `YX_VALIDATION`
+/// with that variable's name as the field and rule `"not_set"`; one set but empty, rule
+/// `"empty"`.
 ///
 /// # Safety
 /// `credentials_out` and `err_out` must be NULL or valid for a write.

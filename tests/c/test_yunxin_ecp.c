@@ -1489,6 +1489,38 @@ static void expect_settings_refused(const yx_credentials *creds, const char *set
   expect_refusal(r, err, field, rule);
 }
 
+static void test_client_base_url_from_env(void) {
+  yx_credentials *creds = sample_credentials();
+  yx_client *client = NULL;
+  yx_error *err = NULL;
+  begin("api", "a client with no base_url uses YUNXIN_BASE_URL, checked and named");
+  unsetenv("YUNXIN_BASE_URL");
+  CHECK(yx_client_base_url(NULL) == NULL);
+  CHECK(yx_client_new(creds, NULL, &client, NULL) == YX_OK);
+  CHECK(streq(yx_client_base_url(client), "https://api.netease.im"));
+  yx_client_free(client);
+  setenv("YUNXIN_BASE_URL", "http://127.0.0.1:9", 1);
+  CHECK(yx_client_new(creds, NULL, &client, NULL) == YX_OK);
+  CHECK(streq(yx_client_base_url(client), "http://127.0.0.1:9"));
+  yx_client_free(client);
+  CHECK(yx_client_new(creds, "{\"timeout_ms\":1000}", &client, NULL) == YX_OK);
+  CHECK(streq(yx_client_base_url(client), "http://127.0.0.1:9"));
+  yx_client_free(client);
+  /* The caller's choice wins. */
+  CHECK(yx_client_new(creds, "{\"base_url\":\"http://127.0.0.1:7\"}", &client, NULL) == YX_OK);
+  CHECK(streq(yx_client_base_url(client), "http://127.0.0.1:7"));
+  yx_client_free(client);
+  setenv("YUNXIN_BASE_URL", "ftp://nope", 1);
+  client = SENTINEL(yx_client);
+  CHECK(yx_client_new(creds, NULL, &client, &err) == YX_VALIDATION);
+  CHECK(err_is(err, "field", "YUNXIN_BASE_URL") && err_is(err, "rule", "url"));
+  CHECK(client == SENTINEL(yx_client));
+  yx_error_free(err);
+  unsetenv("YUNXIN_BASE_URL");
+  yx_credentials_free(creds);
+  end_case();
+}
+
 static void test_client_settings(void) {
   yx_credentials *creds = sample_credentials();
   yx_client *client = SENTINEL(yx_client);
@@ -2431,6 +2463,7 @@ int main(int argc, char **argv) {
   test_callback_round_trip();
   test_verifier_options();
   test_client_settings();
+  test_client_base_url_from_env();
   test_api_requests();
   test_server_refusals();
   test_threads();

@@ -1544,7 +1544,8 @@ final class Client
  *     Log::setLogger($psr3Logger);                    // or any object with log($level, $message, $context)
  *     Log::setHandler(null);                          // removes it
  *
- * The events (levels as PSR-3 names them): "debug" `request sent` (with endpoint, path and
+ * The events (levels as PSR-3 names them): "debug" `client ready` (base_url, proxy) when a
+ * client is made, then `request sent` (with endpoint, path and
  * attempt), `response` (http_status, code, elapsed_ms) or `no response` for each attempt;
  * "info" `retry` (reason, delay_ms); "warning" `gave up` (attempts, reason, advice). Fields
  * are key=value pairs after the event's name, and `id` tells one call's lines from another's,

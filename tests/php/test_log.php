@@ -197,7 +197,8 @@ test_case('log: bad levels and loggers are refused; the handler set before stays
     }
     $mock = MockServer::start();
     mock_client($mock)->startCall('liuxuanlin', '13888888888', '13777777777', 100);
-    check(count($lines) === 2, 'still the first handler');
+    check(count(events($lines, 'debug', 'request sent')) === 1 && count(events($lines, 'debug', 'response')) === 1,
+        'still the first handler: ' . json_encode($lines));
     $mock->stop();
 });
 
@@ -220,6 +221,10 @@ test_case('log: a PSR-3 logger gets the level, the line and its fields as contex
     } catch (ApiException $e) {
         check($e->retryAdvice() === 'outcome_unknown', 'a 500 start is not resent');
     }
+    // The client's first event, as it was made: where its requests go.
+    $ready = array_shift($logger->records);
+    check($ready === ['debug', 'client ready base_url=' . $mock->baseUrl() . ' proxy=none', ['target' => 'yunxin_ecp',
+        'event' => 'client ready', 'base_url' => $mock->baseUrl(), 'proxy' => 'none']], json_encode($ready));
     check(array_column($logger->records, 0) === ['debug', 'debug', 'warning'], json_encode($logger->records));
     [, $message, $context] = $logger->records[2];
     check(str_starts_with($message, 'gave up id='), $message);
@@ -261,8 +266,8 @@ test_case('log: a handler that throws: the call completes, the exception is repo
     }
     check(count($warnings) === 2 && str_contains($warnings[1][1], '(and failed on 2 more events)'), json_encode($warnings));
     // Calls that log nothing report nothing.
-    $client2 = mock_client($mock);
     Log::setHandler(null);
+    $client2 = mock_client($mock);
     $client2->startCall('liuxuanlin', '13888888888', '13777777777', 100);
     check(count($warnings) === 2, 'nothing more');
     $mock->stop();
@@ -369,6 +374,8 @@ test_case('log: under a web server (ffi.preload + php/preload.php) a handler lef
         file_put_contents("$temp/router.php", '<?php
             use YunxinEcp\{Client, Credentials, Log, MockServer};
             if (isset($_GET["ping"])) { echo "pong"; return; }
+            $client = new Client(new Credentials(MockServer::sampleAppKey(), MockServer::sampleAppSecret()),
+                ["base_url" => $_GET["mock"], "backoff_ms" => 5]);
             $lines = [];
             if (isset($_GET["set"])) {
                 Log::setHandler(function (string $level, string $message) use (&$lines): void { $lines[] = "$level: $message"; });
@@ -376,8 +383,6 @@ test_case('log: under a web server (ffi.preload + php/preload.php) a handler lef
             if (isset($_GET["exit"])) {
                 Log::setHandler(function (): void { exit(3); });
             }
-            $client = new Client(new Credentials(MockServer::sampleAppKey(), MockServer::sampleAppSecret()),
-                ["base_url" => $_GET["mock"], "backoff_ms" => 5]);
             $session = $client->startCall("liuxuanlin", "13888888888", "13777777777", 100);
             echo json_encode(["pid" => getmypid(), "session" => strlen($session), "lines" => $lines]);');
         $library = getenv('YUNXIN_ECP_LIB') ?: "$root/target/release/libyunxin_ecp.so";

@@ -277,3 +277,55 @@ pub fn install_logger(verbose: bool) {
         log::set_max_level(LevelFilter::Off);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escapes_what_serde_json_leaves_and_means_the_same() {
+        let value = serde_json::json!({
+            "desc": "\u{1b}[2J\r\n#1 FAKE\u{7f}\u{85}\u{9b}\u{2028}\u{2029}\u{202a}\u{202e}\u{2066}\u{2069}张三",
+            "list": ["\u{202e}"],
+        });
+        for pretty in [true, false] {
+            let text = to_json(&value, pretty).unwrap();
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| c != '\n' && c != ' ' && is_unsafe_char(c)),
+                "{text:?}"
+            );
+            for escape in [
+                "\\u001b[2J\\r\\n#1 FAKE",
+                "\\u007f\\u0085\\u009b\\u2028\\u2029\\u202a\\u202e\\u2066\\u2069张三",
+            ] {
+                assert!(text.contains(escape), "{escape} not in {text}");
+            }
+            let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, value);
+        }
+        // Otherwise serde_json's own layouts.
+        let plain = serde_json::json!({"a": [1, "b\n"], "c": {"d": null}});
+        assert_eq!(
+            to_json(&plain, true).unwrap(),
+            serde_json::to_string_pretty(&plain).unwrap()
+        );
+        assert_eq!(to_json(&plain, false).unwrap(), plain.to_string());
+    }
+
+    #[test]
+    fn an_error_line_is_one_line_with_numbers_masked() {
+        let failure = Failure::Local("cannot read --body a\nb\u{1b}[2J".to_owned());
+        assert_eq!(failure.message(), "cannot read --body a\\u{a}b\\u{1b}[2J");
+        let duplicate = yunxin_ecp::ValidationError::new(
+            "callees",
+            yunxin_ecp::Rule::Duplicate {
+                number: "13888888888".to_owned(),
+            },
+        );
+        let message = Failure::from(duplicate).message();
+        assert!(message.contains("138****8888"), "{message}");
+        assert!(!message.contains("13888888888"), "{message}");
+    }
+}

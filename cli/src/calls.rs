@@ -12,7 +12,7 @@ use yunxin_ecp::{
 
 use crate::args::{CallArgs, ConfArgs, Global, QueryArgs, RequestArgs, SignArgs};
 use crate::credentials;
-use crate::output::{self, Failure, escape, print_json, say};
+use crate::output::{self, Failure, clip, escape, print_json, say};
 
 /// The client the global options describe.
 pub fn client(global: &Global) -> Result<Client, Failure> {
@@ -214,7 +214,7 @@ pub fn query(global: &Global, args: &QueryArgs) -> Result<u8, Failure> {
 /// The record as aligned `name value` lines, every value escaped: the record is the service's
 /// (or a callback sender's) text.
 pub fn print_record(record: &CallRecord) {
-    let line = |name: &str, value: &str| say!("{name:<10} {}", escape(value));
+    let line = |name: &str, value: &str| say!("{name:<10} {}", clip(&escape(value)));
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
     line("session", &or_dash(&record.session));
     let kind = if record.is_conference() {

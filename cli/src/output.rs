@@ -84,7 +84,7 @@ impl Failure {
     /// phone numbers are masked as the `--verbose` events mask them; every message is escaped,
     /// since a file name or an answer can hold terminal control sequences.
     pub fn message(&self) -> String {
-        escape(&self.text()).into_owned()
+        clip(&escape(&self.text()))
     }
 
     /// The failure's text, numbers masked as in [`message`](Self::message) but not escaped,
@@ -149,6 +149,25 @@ pub fn error_exit_code(e: &Error) -> u8 {
 /// The mock's request lines use the same function, so the command escapes one way throughout.
 pub fn escape(text: &str) -> Cow<'_, str> {
     yunxin_ecp_mock::console::printable(text)
+}
+
+/// Most characters of one value on a human line: an answer may be up to the client's limit
+/// (1 MiB), all of it `desc`, and one error should not fill the scrollback. `--json` has it
+/// whole.
+pub const MAX_SHOWN_CHARS: usize = 2000;
+
+/// `text` cut to [`MAX_SHOWN_CHARS`] characters, saying how many were left out.
+pub fn clip(text: &str) -> String {
+    match text.char_indices().nth(MAX_SHOWN_CHARS) {
+        None => text.to_owned(),
+        Some((at, _)) => {
+            let left = text[at..].chars().count();
+            format!(
+                "{}... ({left} more characters; --json shows them all)",
+                &text[..at]
+            )
+        }
+    }
 }
 
 /// The characters [`escape`] escapes, for JSON strings.
@@ -325,6 +344,14 @@ mod tests {
             },
         );
         let message = Failure::from(duplicate).message();
+        let long = Failure::Local("x".repeat(MAX_SHOWN_CHARS + 5)).message();
+        assert_eq!(
+            long,
+            format!(
+                "{}... (5 more characters; --json shows them all)",
+                "x".repeat(MAX_SHOWN_CHARS)
+            )
+        );
         assert!(message.contains("138****8888"), "{message}");
         assert!(!message.contains("13888888888"), "{message}");
     }

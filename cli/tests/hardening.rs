@@ -594,3 +594,21 @@ fn a_usage_error_quotes_a_hostile_argument_escaped() {
         assert!(!text.lines().any(|l| l.starts_with("#1 FAKE")), "{text}");
     }
 }
+
+#[test]
+fn a_huge_desc_is_cut_on_the_error_line_and_whole_in_json() {
+    let desc = "\u{1b}".repeat(100_000);
+    let url = canned_server(&format!("{{\"code\":414,\"desc\":{}}}", quoted(&desc)), 4);
+    let query = ["query", "7c4b7673-4f70-4164-82a0-decb84d77914"];
+    let out = run(cmd().args(["--base-url", &url]).args(query));
+    assert_eq!(code(&out), 1);
+    assert_inert("a huge error line", &out.stderr, 1);
+    let line = stderr(&out);
+    assert!(line.chars().count() < 2100, "{} characters", line.len());
+    assert!(
+        line.contains("more characters; --json shows them all"),
+        "{line}"
+    );
+    let out = run(cmd().args(["--base-url", &url, "--json"]).args(query));
+    assert_eq!(json(&out)["error"]["api_message"], desc.as_str());
+}

@@ -342,17 +342,33 @@ test_case('log: a handler left set when the script ends is removed before PHP fr
 });
 
 test_case('log: exit() or a fatal error inside the handler ends the process without hanging', function () {
+    // What PHP prints for either depends on its version and on where the error struck, so only
+    // what the wrapper guarantees is checked: the script stops there, the process ends with a
+    // failure status instead of hanging or crashing, the callback is removed when it ends, the
+    // library still serves a call afterwards, and the wrapper's own note says what was left.
+    // The fatal error is a single allocation over memory_limit (64M): it fails at once, every
+    // run, and leaves the heap with room for the shutdown functions (a loop filling the heap
+    // failed wherever the last allocation fell, and could starve them).
     foreach ([
         'exit' => 'exit(3);',
-        'memory' => '$a = []; while (true) { $a[] = str_repeat("x", 1 << 20); }',
+        'memory' => '$a = str_repeat("x", 256 << 20);',
     ] as $what => $body) {
         [$rc, $out, $err] = child(CHILD_SETUP . '
             Log::setHandler(function (string $level, string $message): void { ' . $body . ' });
+            // Registered after setHandler()\'s, so it runs once the wrapper has cleaned up.
+            register_shutdown_function(function () use ($mock) {
+                echo Log::isSet() ? "still set\n" : "removed\n";
+                $after = new Client(new Credentials(MockServer::sampleAppKey(), MockServer::sampleAppSecret()),
+                    ["base_url" => $mock->baseUrl()]);
+                echo strlen($after->startCall("liuxuanlin", "13888888888", "13777777777", 100)), "\n";
+            });
             $client->startCall("liuxuanlin", "13888888888", "13777777777", 100);
             echo "not reached\n";');
-        check($rc === 255, "$what: exit code $rc (124: it hung): $err");
-        check($out === '' && str_contains($err, 'Throwing from FFI callbacks is not allowed'), "$what: $out $err");
-        check(str_contains($err, 'restart this PHP process'), "$what: says what it left: $err");
+        // 255: PHP's status after a fatal error; 1 to 123: an exit status; 124 would be the
+        // timeout (it hung), 128 and up a signal (it crashed).
+        check($rc === 255 || ($rc >= 1 && $rc <= 123), "$what: exit code $rc: $err");
+        check($out === "removed\n36\n", "$what: the callback removed at the end, the library still serving: $out");
+        check(str_contains($err, 'restart this PHP process'), "$what: the wrapper says what it left: $err");
     }
     // An ordinary exception, by contrast: reported, and the script goes on.
     [$rc, $out, $err] = child(CHILD_SETUP . '

@@ -665,6 +665,24 @@ internal static class TestYunxinEcp
             }
         });
 
+        Case("mock: a wrong secret (414) shows the library's message unchanged, which points to yunxin-ecp doctor", () =>
+        {
+            const string secret = "a wrong secret 5f0c";
+            using (MockServer mock = MockServer.Start())
+            using (var creds = new Credentials(MockServer.SampleAppKey, secret))
+            using (var client = new EcpClient(creds, new ClientOptions { BaseUrl = mock.BaseUrl, MaxRetries = 0 }))
+            {
+                var e = Throws<ApiException>(() => client.StartCall("liuxuanlin", "13888888888", "13777777777", 100));
+                Check(e.ApiCode == 414 && e.ApiMessage == "bad http header", e.ApiCode + " " + e.ApiMessage);
+                // The wrapper adds nothing and cuts nothing: the message is the error JSON's.
+                Check(e.Message == (string)JsonValue.Parse(e.Json)["message"], e.Message);
+                Check(e.Message.Contains("yunxin-ecp doctor"), e.Message);
+                Check(!e.Message.Contains(secret), "no secret");
+                var parsed = Throws<ApiException>(() => Ecp.ParseStartResponse(Endpoint.StartCall, 200, Bytes("{\"desc\":\"bad http header\",\"code\":414}")));
+                Check(parsed.Message == e.Message, parsed.Message);
+            }
+        });
+
         Case("mock: a start is never resent once it may have arrived", () =>
         {
             string baseUrl;

@@ -474,6 +474,31 @@ test_case('mock: start a call and a conference, query both, verify both callback
     $mock->stop();
 });
 
+test_case('mock: a wrong secret (414) shows the library\'s message unchanged, which points to yunxin-ecp doctor', function () {
+    $mock = MockServer::start();
+    $secret = 'a wrong secret 5f0c';
+    $client = new Client(new Credentials(MockServer::sampleAppKey(), $secret), ['base_url' => $mock->baseUrl(), 'max_retries' => 0]);
+    try {
+        $client->startCall('liuxuanlin', '13888888888', '13777777777', 100);
+        check(false, 'refused');
+    } catch (ApiException $e) {
+        check($e->getCode() === 414 && $e->apiCode() === 414 && $e->apiMessage() === 'bad http header', "{$e->getCode()} {$e->apiMessage()}");
+        // The wrapper adds nothing and cuts nothing: the message is the error JSON's.
+        check($e->getMessage() === $e->detail['message'], $e->getMessage());
+        check(str_contains($e->getMessage(), 'yunxin-ecp doctor'), $e->getMessage());
+        check(!str_contains($e->getMessage(), $secret), 'no secret');
+        // The same words as the library gives any reader of such an answer.
+        try {
+            YunxinEcp::parseStartResponse(Endpoint::START_CALL, 200, '{"desc":"bad http header","code":414}');
+            check(false, 'parsed as refused');
+        } catch (ApiException $parsed) {
+            check($parsed->getMessage() === $e->getMessage(), $parsed->getMessage());
+        }
+    } finally {
+        $mock->stop();
+    }
+});
+
 test_case('mock: a start is never resent once it may have arrived', function () {
     $mock = MockServer::start();
     $creds = new Credentials(MockServer::sampleAppKey(), MockServer::sampleAppSecret());

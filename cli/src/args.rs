@@ -101,25 +101,18 @@ impl Global {
         if let Some(url) = &self.base_url {
             return Ok(url.clone());
         }
-        match std::env::var_os(ENV_BASE_URL) {
-            None => Ok(yunxin_ecp::request::DEFAULT_BASE_URL.to_owned()),
-            Some(value) => match value.into_string() {
-                Ok(url) if !url.is_empty() => Ok(url),
-                Ok(_) => Err(Failure::Invalid {
-                    field: ENV_BASE_URL,
-                    rule: Rule::Empty.code(),
-                    message: format!(
-                        "{ENV_BASE_URL} is set but empty: unset it to use {}, or set it to a URL",
-                        yunxin_ecp::request::DEFAULT_BASE_URL
-                    ),
-                }),
-                Err(_) => Err(Failure::Invalid {
-                    field: ENV_BASE_URL,
-                    rule: Rule::NotUnicode.code(),
-                    message: format!("{ENV_BASE_URL} is set but is not valid UTF-8 text"),
-                }),
+        // The core's rule, the one every client library follows.
+        yunxin_ecp::settings::default_base_url().map_err(|e| match e.rule {
+            Rule::Empty => Failure::Invalid {
+                field: ENV_BASE_URL,
+                rule: e.rule.code(),
+                message: format!(
+                    "{ENV_BASE_URL} is set but empty: unset it to use {}, or set it to a URL",
+                    yunxin_ecp::request::DEFAULT_BASE_URL
+                ),
             },
-        }
+            _ => Failure::from(e),
+        })
     }
 }
 

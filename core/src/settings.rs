@@ -36,18 +36,21 @@ pub const MAX_QUOTED_KEY_CHARS: usize = 64;
 /// have one client go to the mock and another to the production host.
 pub const BASE_URL_ENV: &str = "YUNXIN_BASE_URL";
 
-/// The base URL when the caller names none: [`BASE_URL_ENV`] when it is set and not empty
-/// (checked, and refused naming the variable), else the service's.
+/// The base URL when the caller names none: [`BASE_URL_ENV`] when it is set (checked, and
+/// refused naming the variable), else the service's. A variable set but empty, or not UTF-8, is
+/// refused rather than taken as unset: what was meant for a test server would otherwise go to
+/// the real service, which bills.
 pub fn default_base_url() -> Result<String, ValidationError> {
     match std::env::var(BASE_URL_ENV) {
-        Ok(url) if !url.is_empty() => {
+        Ok(url) if url.is_empty() => Err(ValidationError::new(BASE_URL_ENV, Rule::Empty)),
+        Ok(url) => {
             BaseUrl::new(&url).map_err(|e| ValidationError::new(BASE_URL_ENV, e.rule))?;
             Ok(url)
         }
         Err(std::env::VarError::NotUnicode(_)) => {
             Err(ValidationError::new(BASE_URL_ENV, Rule::NotUnicode))
         }
-        _ => Ok(DEFAULT_BASE_URL.to_owned()),
+        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_BASE_URL.to_owned()),
     }
 }
 

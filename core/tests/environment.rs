@@ -123,7 +123,13 @@ fn base_url_and_proxy_come_from_the_environment_by_one_rule() {
         panic!("a bad YUNXIN_BASE_URL must be refused")
     };
     assert_eq!((e.field, e.rule.code()), ("YUNXIN_BASE_URL", "url"));
+    // Set but empty is a mistake, not "unset": the real service bills.
     set_only(&[("YUNXIN_BASE_URL", "")]);
+    let Err(Error::Validation(e)) = Client::builder(creds()).build() else {
+        panic!("an empty YUNXIN_BASE_URL must be refused")
+    };
+    assert_eq!((e.field, e.rule.code()), ("YUNXIN_BASE_URL", "empty"));
+    set_only(&[]);
     let client = Client::builder(creds()).build().unwrap();
     assert_eq!(client.base_url().as_str(), "https://api.netease.im");
 

@@ -144,7 +144,7 @@ unsafe fn callback_input<'a>(
             now_ms: if now_ms == 0 {
                 unix_millis_now()
             } else {
-                now_ms
+                yunxin_ecp::validate::epoch_millis("now_ms", now_ms)?
             },
         })
     }

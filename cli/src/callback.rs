@@ -19,10 +19,6 @@ use crate::output::{self, Failure, escape, print_json, say};
 /// Largest input read: a call-end callback is a few kilobytes.
 const MAX_INPUT_BYTES: u64 = 1 << 20;
 
-/// Any epoch time below this is seconds, not milliseconds: 10^11 ms is March 1973, 10^11 s
-/// the year 5138 (the Python verifier's bound).
-const MILLIS_FLOOR: u64 = 100_000_000_000;
-
 /// The bytes of `FILE` (a regular file), or of standard input for `-`.
 pub fn read_input(source: &str, what: &str) -> Result<Vec<u8>, Failure> {
     if source != "-" {
@@ -48,14 +44,17 @@ pub fn read_input(source: &str, what: &str) -> Result<Vec<u8>, Failure> {
 /// callback.
 fn now_ms(given: Option<u64>) -> Result<u64, Failure> {
     match given {
-        Some(ms) if ms < MILLIS_FLOOR => Err(Failure::Invalid {
-            field: "--now-ms",
-            rule: "seconds",
-            message: format!(
-                "invalid --now-ms: {ms} looks like seconds; --now-ms takes Unix milliseconds \
+        // The core's rule; the words name the shell's way to the right value.
+        Some(ms) if yunxin_ecp::validate::epoch_millis("now_ms", ms).is_err() => {
+            Err(Failure::Invalid {
+                field: "--now-ms",
+                rule: "seconds",
+                message: format!(
+                    "invalid --now-ms: {ms} looks like seconds; --now-ms takes Unix milliseconds \
                  (date +%s%3N)"
-            ),
-        }),
+                ),
+            })
+        }
         Some(ms) => Ok(ms),
         None => Ok(unix_millis_now()),
     }

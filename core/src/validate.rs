@@ -107,6 +107,8 @@ pub enum Rule {
         /// The setting this one cannot be given with.
         with: &'static str,
     },
+    /// An epoch time in seconds where milliseconds belong (`date +%s` for `date +%s%3N`).
+    Seconds,
     /// A key in settings JSON that names no setting: a typo would otherwise be ignored and the
     /// default used without a word.
     UnknownSetting {
@@ -147,6 +149,7 @@ impl Rule {
             Rule::JsonObject => "json_object",
             Rule::NotSet => "not_set",
             Rule::NotUnicode => "not_unicode",
+            Rule::Seconds => "seconds",
             Rule::Conflict { .. } => "conflict",
             Rule::UnknownSetting { .. } => "unknown_setting",
         }
@@ -200,6 +203,9 @@ impl fmt::Display for Rule {
             Rule::Conflict { with } => write!(f, "cannot be given together with {with}"),
             Rule::NotSet => f.write_str("is not set"),
             Rule::NotUnicode => f.write_str("is not valid Unicode"),
+            Rule::Seconds => f.write_str(
+                "looks like seconds: it must be Unix epoch milliseconds (seconds x 1000)",
+            ),
             Rule::UnknownSetting { name, known } => {
                 write!(f, "has no setting {name:?}; the settings are {}", known.join(", "))
             }
@@ -249,6 +255,26 @@ impl fmt::Display for ValidationError {
 }
 
 impl std::error::Error for ValidationError {}
+
+/// Any epoch time below this is seconds, not milliseconds: 10^11 ms is March 1973, 10^11 s the
+/// year 5138.
+pub const MILLIS_FLOOR: u64 = 100_000_000_000;
+
+/// Refuses an epoch time in seconds where milliseconds belong (a callback's "now"): compared
+/// with a callback's `CurTime` it would read as decades in the future, and the refusal would
+/// blame the callback. One rule for every binding and the command.
+///
+/// ```
+/// use yunxin_ecp::validate::epoch_millis;
+/// assert_eq!(epoch_millis("now_ms", 1_700_000_000_000), Ok(1_700_000_000_000));
+/// assert_eq!(epoch_millis("now_ms", 1_700_000_000).unwrap_err().rule.code(), "seconds");
+/// ```
+pub fn epoch_millis(field: &'static str, value: u64) -> Result<u64, ValidationError> {
+    if value < MILLIS_FLOOR {
+        return Err(ValidationError::new(field, Rule::Seconds));
+    }
+    Ok(value)
+}
 
 /// Checks one mainland China phone number as the service wants it: digits only, no country code.
 ///

@@ -120,15 +120,12 @@ pub fn sign_callback<'py>(
     Ok(dict)
 }
 
-/// Any epoch time below this is seconds, not milliseconds: 10^11 ms is March 1973, 10^11 s the
-/// year 5138.
-const MILLIS_FLOOR: u64 = 100_000_000_000;
-
 /// Refuses an epoch time in seconds where milliseconds belong (`time.time()` where
 /// `time.time() * 1000` was meant): compared with a callback's `CurTime` it would read as 50
 /// years in the future, and a signature made with it would be refused as stale.
 fn milliseconds(argument: &str, value: u64) -> PyResult<u64> {
-    if value < MILLIS_FLOOR {
+    // The core's rule; the words name Python's way to the right value.
+    if yunxin_ecp::validate::epoch_millis("now_ms", value).is_err() {
         return Err(validation_err(
             argument,
             "seconds",

@@ -1457,6 +1457,13 @@ static void test_verifier_options(void) {
 
   /* Refusals name what was wrong. */
   expect_options_refused(creds, "{\"tolerance\":5}", "options", "unknown_setting");
+  /* A now_ms in seconds (time(NULL) for time(NULL) * 1000) is refused as such, not as "future". */
+  verifier = verifier_with(creds, NULL);
+  CHECK(verify_signed_at(verifier, old, old / 1000, &err) == YX_VALIDATION);
+  CHECK(err_is(err, "field", "now_ms") && err_is(err, "rule", "seconds"));
+  yx_error_free(err);
+  err = NULL;
+  yx_callback_verifier_free(verifier);
   /* A tolerance that would switch the check off in all but name: an hour at most. */
   expect_options_refused(creds, "{\"tolerance_ms\":1000000000000}", "tolerance_ms", "at_most");
   expect_options_refused(creds, "{\"tolerance_ms\":18446744073709551615}", "tolerance_ms",

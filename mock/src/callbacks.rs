@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -78,16 +79,22 @@ pub(crate) fn run_worker(shared: Arc<Shared>, jobs: Receiver<CallbackJob>) {
 }
 
 /// Delivers one record (twice when duplicates are configured) to the URL set at the call's end.
+/// Its place among the waiting callbacks is given back before the last delivery is recorded,
+/// so that whoever sees the delivery may count on the room.
 fn deliver_all(shared: &Shared, agent: &ureq::Agent, job: &CallbackJob) {
+    let release = || {
+        shared.pending_callbacks.fetch_sub(1, Ordering::AcqRel);
+    };
     let url = {
         let state = shared.state();
         if state.generation != job.generation {
-            return;
+            drop(state);
+            return release();
         }
         state.callback_url.clone()
     };
     let Some(url) = url else {
-        return;
+        return release();
     };
     let attempts = if shared.config.duplicate_callbacks {
         2
@@ -97,9 +104,12 @@ fn deliver_all(shared: &Shared, agent: &ureq::Agent, job: &CallbackJob) {
     let body = callback_body(&job.record_json);
     for attempt in 1..=attempts {
         if shared.stopping() {
-            return;
+            return release();
         }
         let delivery = deliver(agent, &url, job, &body, attempt);
+        if attempt == attempts {
+            release();
+        }
         let size = delivery.body.len();
         shared.state().callbacks.push(delivery, size);
     }

@@ -152,7 +152,8 @@ pub struct MockConfig {
     pub inbox_limit: usize,
     /// Most bytes the inbox may hold together.
     pub inbox_max_bytes: usize,
-    /// How many placed sessions are kept for `queryBySession`.
+    /// How many placed sessions are kept for `queryBySession`, and how many callbacks may
+    /// wait to be sent (more are dropped and counted in [`crate::Stats::dropped_callbacks`]).
     pub session_limit: usize,
     /// How many callback deliveries are kept.
     pub callback_log_limit: usize,

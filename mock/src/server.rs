@@ -83,6 +83,8 @@ impl MockServer {
             evicted_connections: Default::default(),
             epoch: Instant::now(),
             callback_jobs: Mutex::new(Some(jobs)),
+            pending_callbacks: Default::default(),
+            dropped_callbacks: Default::default(),
         });
         let worker = {
             let shared = Arc::clone(&shared);

@@ -3,7 +3,7 @@
 //! deliveries) for tests to assert on.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -173,6 +173,9 @@ pub struct Stats {
     pub rejected_connections: u64,
     /// Idle or stalled connections closed to make room for a new one.
     pub evicted_connections: u64,
+    /// Callbacks never sent because [`MockConfig::session_limit`] callbacks were waiting
+    /// already: the receiver is slower than the calls placed.
+    pub dropped_callbacks: u64,
 }
 
 /// Entries kept oldest first, at most a count and a total size, the oldest dropped first.
@@ -353,6 +356,11 @@ pub(crate) struct Shared {
     /// Feeds the callback worker; taken out (closing the channel) when the server stops, which
     /// wakes the worker at once.
     pub(crate) callback_jobs: Mutex<Option<Sender<CallbackJob>>>,
+    /// Callbacks scheduled and not yet delivered or dropped. At most the session limit wait,
+    /// so that calls placed faster than a slow or silent receiver answers (each POST may take
+    /// the callback timeout, one at a time) cannot grow the queue without bound.
+    pub(crate) pending_callbacks: AtomicUsize,
+    pub(crate) dropped_callbacks: AtomicU64,
 }
 
 impl Shared {
@@ -364,6 +372,16 @@ impl Shared {
 
     /// Hands a callback to the worker (dropped when the server is stopping).
     pub(crate) fn schedule_callback(&self, job: CallbackJob) {
+        let limit = self.config.session_limit;
+        let admitted =
+            self.pending_callbacks
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < limit).then_some(n + 1)
+                });
+        if admitted.is_err() {
+            self.dropped_callbacks.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         if let Some(jobs) = lock(&self.callback_jobs).as_ref() {
             // The worker only goes away after the channel is closed, so this cannot fail.
             let _ = jobs.send(job);
@@ -411,6 +429,7 @@ impl Shared {
             idle_connections,
             rejected_connections: self.rejected_connections.load(Ordering::Relaxed),
             evicted_connections: self.evicted_connections.load(Ordering::Relaxed),
+            dropped_callbacks: self.dropped_callbacks.load(Ordering::Relaxed),
         }
     }
 

@@ -290,3 +290,43 @@ fn raw_signed_start(server: &MockServer) -> Vec<u8> {
         &prepared.body,
     )
 }
+
+/// Calls placed faster than a silent receiver answers: the callbacks waiting are bounded by
+/// the session limit, the rest are counted as dropped instead of growing the queue.
+#[test]
+fn callbacks_waiting_for_a_silent_receiver_are_bounded() {
+    // A receiver that completes the TCP handshake (the kernel does, from the backlog) and
+    // never answers: the first POST waits there while the next calls are placed.
+    let config = MockConfig {
+        call_duration: Duration::ZERO,
+        callback_timeout: Duration::from_secs(600),
+        session_limit: 3,
+        ..MockConfig::default()
+    };
+    let server = MockServer::start(config).unwrap();
+    // Bound after the server, so that it is closed first however the test ends, and the
+    // server's stop never waits for the POST held there.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    server.set_callback_url(Some(format!("http://{}/cb", silent.local_addr().unwrap())));
+    let call = StartCall::new("liuxuanlin", "13888888888", "13777777777", 100).unwrap();
+    for _ in 0..10 {
+        assert_eq!(common::call(&server, &call).0, 200);
+    }
+    let stats = server.stats();
+    assert_eq!((stats.start_count, stats.dropped_callbacks), (10, 7));
+    // Closing the receiver fails the POST waiting there, and the others after it: each waiting
+    // callback was tried once.
+    drop(silent);
+    let delivered = server.wait_for_callbacks(3, Duration::from_secs(20));
+    assert_eq!(delivered.len(), 3);
+    assert!(
+        delivered
+            .iter()
+            .all(|d| d.status.is_none() && d.error.is_some())
+    );
+    // Room again: the next call's callback is tried.
+    assert_eq!(common::call(&server, &call).0, 200);
+    let delivered = server.wait_for_callbacks(4, Duration::from_secs(20));
+    assert_eq!(delivered.len(), 4);
+    assert_eq!(server.stats().dropped_callbacks, 7);
+}

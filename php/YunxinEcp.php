@@ -84,6 +84,8 @@ final class SessionKind
 final class Ffi
 {
     private const NAME = 'libyunxin_ecp.so';
+    /** The most of a header the wrapper reads: yunxin_ecp.h is some 50 KB. */
+    private const HEADER_MAX_BYTES = 1024 * 1024;
 
     private static ?NativeFfi $ffi = null;
 
@@ -276,11 +278,17 @@ final class Ffi
      */
     private static function declarations(string $header): string
     {
-        $code = @file_get_contents($header);
+        // Only a regular file, read with a cap: a YUNXIN_ECP_HEADER naming /dev/zero or a FIFO
+        // would otherwise fill memory or block before the first call says anything.
+        $code = is_file($header) ? @file_get_contents($header, false, null, 0, self::HEADER_MAX_BYTES + 1) : false;
         if ($code === false) {
             throw new \RuntimeException("cannot read the yunxin_ecp header $header: set YUNXIN_ECP_HEADER to the"
                 . ' yunxin_ecp.h of the library\'s release (without it the wrapper reads ../include/yunxin_ecp.h'
                 . ' from its own directory)');
+        }
+        if (strlen($code) > self::HEADER_MAX_BYTES) {
+            throw new \RuntimeException("the yunxin_ecp header $header is larger than " . self::HEADER_MAX_BYTES
+                . ' bytes: it is not the yunxin_ecp.h of a release (set YUNXIN_ECP_HEADER to that)');
         }
         $lines = explode("\n", $code);
         $inCplusplus = false;
@@ -1432,7 +1440,7 @@ final class CallbackVerifier
     }
 
     /**
-     * Verifies $body (the raw bytes: file_get_contents('php://input'), never re-encoded JSON)
+     * Verifies $body (the raw bytes: readBody() of php://input, never re-encoded JSON)
      * against its headers at $nowMs (Unix milliseconds; null or 0: now). Throws CallbackException.
      *
      * @param array<mixed> $headers ['Name' => 'value'], ['Name' => ['value', ...]] or [['Name', 'value']]

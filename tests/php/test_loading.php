@@ -217,6 +217,16 @@ try {
         loaded(child("$tree/php/YunxinEcp.php", ['YUNXIN_ECP_HEADER' => "$root/include/yunxin_ecp.h"]));
     });
 
+    test_case('a header that is no regular file, or over 1 MiB, is refused without reading it whole', function () use ($root, $temp) {
+        // /dev/zero never ends: read whole, it would exhaust memory_limit (a fatal error, no message).
+        refused(child("$root/php/YunxinEcp.php", ['YUNXIN_ECP_HEADER' => '/dev/zero']),
+            ['cannot read the yunxin_ecp header /dev/zero', 'YUNXIN_ECP_HEADER']);
+        $big = "$temp/big.h";
+        file_put_contents($big, str_repeat("/* padding */\n", intdiv(1024 * 1024, 14) + 1));
+        refused(child("$root/php/YunxinEcp.php", ['YUNXIN_ECP_HEADER' => $big]),
+            ["the yunxin_ecp header $big is larger than 1048576 bytes", 'YUNXIN_ECP_HEADER']);
+    });
+
     test_case('ffi.enable=0: the message says what the CLI and a web server need', function () use ($root) {
         refused(child("$root/php/YunxinEcp.php", [], ['-d', 'ffi.enable=0']), [
             'FFI is disabled: ffi.enable=0 (the cli SAPI)',

@@ -269,7 +269,10 @@ pub struct Credentials {
 
 impl Credentials {
     /// Builds credentials. The app key goes into a header, so it must be non-empty visible ASCII;
-    /// the secret must be non-empty and may hold any UTF-8.
+    /// the secret must be non-empty and may hold any UTF-8 but a control character: a secret
+    /// read from a file or a terminal keeps its line break (`open(...).read()`, `$(cat ...)`
+    /// with CRLF), and would sign every request wrongly without a word until the service
+    /// answered 414.
     pub fn new(
         app_key: impl Into<String>,
         app_secret: impl Into<String>,
@@ -289,6 +292,10 @@ impl Credentials {
         }
         if app_secret.is_empty() {
             return Err(ValidationError::new("appSecret", Rule::Empty));
+        }
+        if app_secret.chars().any(char::is_control) {
+            let allowed = "text without control characters (a line break read with the secret?)";
+            return Err(ValidationError::new("appSecret", Rule::Charset { allowed }));
         }
         Ok(Credentials {
             app_key,
@@ -401,6 +408,28 @@ mod tests {
         assert_ne!(a.nonce, b.nonce);
         assert_eq!(checksum("s", &a.nonce, &a.cur_time), a.checksum);
         assert!(a.cur_time_secs().abs_diff(unix_seconds_now()) <= 1);
+    }
+
+    #[test]
+    fn a_secret_with_a_line_break_or_other_control_character_is_refused() {
+        for secret in [
+            "c0ffee\n",
+            "c0ffee\r\n",
+            "\tc0ffee",
+            "c0\u{7f}ffee",
+            "c0\u{85}ffee",
+        ] {
+            let e = Credentials::new("k", secret).unwrap_err();
+            assert_eq!(
+                (e.field, e.rule.code()),
+                ("appSecret", "charset"),
+                "{secret:?}"
+            );
+            assert!(!e.to_string().contains("c0ffee"), "{e}");
+        }
+        for secret in ["c0ffee", "密钥 with spaces", "a=b;c"] {
+            assert!(Credentials::new("k", secret).is_ok(), "{secret:?}");
+        }
     }
 
     #[test]

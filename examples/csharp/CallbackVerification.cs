@@ -6,8 +6,10 @@
 // Encoding.Default.GetBytes(requestBody), a re-encoded string instead of the raw bytes received.
 // The right MD5 is lowercase hex of MD5(raw body bytes), hex-encoded once: 32 characters.
 //
-// In a web handler, read the raw body bytes (e.g. Request.InputStream copied to a byte[]) and
-// pass them with the request headers to CallbackVerifier.VerifyAndParse, which checks MD5,
+// In a web handler, read the raw body bytes with CallbackVerifier.ReadBody(Request.InputStream,
+// contentLength, maxBodyBytes) (at most 1 MiB by default; a larger body is a
+// BodyTooLargeException whose AnswerStatus is 413, read no further; HttpListener users can call
+// VerifyAndParse(HttpListenerRequest) directly) and pass them with the request headers to CallbackVerifier.VerifyAndParse, which checks MD5,
 // CheckSum (SHA1(AppSecret + MD5 + CurTime), CurTime in milliseconds) and CurTime's age, in
 // constant time. The headers go in as the server gives them: HttpListenerRequest.Headers or
 // classic ASP.NET's Request.Headers (a NameValueCollection), HttpRequestMessage.Headers, ASP.NET

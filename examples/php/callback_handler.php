@@ -15,7 +15,7 @@
  *
  * It verifies the raw body (php://input, never json_decode/json_encode'd first) against the MD5,
  * CheckSum and CurTime headers, answers 403 to anything forged or stale (400 to a body that is
- * not a callback), deduplicates repeated deliveries on the session, and answers 200 quickly
+ * not a callback, 413 to one over 1 MiB, read no further), deduplicates repeated deliveries on the session, and answers 200 quickly
  * (YunXin expects an answer within 5 s). YUNXIN_CALLBACK_LOG, when set, names a file that
  * receives one JSON line per new record.
  */
@@ -41,7 +41,9 @@ try {
 } catch (CallbackException $e) {
     // md5_mismatch, checksum_mismatch, stale, ...: never process an unverified record.
     error_log("callback refused ({$e->reason()}): {$e->getMessage()}");
-    http_response_code($e->reason() === 'malformed' ? 400 : 403);
+    // 413 for a body over the cap (1 MiB, read no further), 400 for one that is not a
+    // callback, 403 for anything forged or stale.
+    http_response_code($e->answerStatus());
     exit;
 }
 

@@ -650,6 +650,7 @@ namespace YunxinEcp
         // ---- client ----
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_new(CredentialsHandle credentials, byte[] settingsJson, out ClientHandle client, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_client_free(IntPtr client);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr yx_client_base_url(ClientHandle client);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_start(ClientHandle client, RequestHandle request, out IntPtr session, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_query(ClientHandle client, RequestHandle request, out CallRecordHandle record, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_request(ClientHandle client, RequestHandle request, out IntPtr json, out IntPtr err);
@@ -1308,7 +1309,8 @@ namespace YunxinEcp
     [DataContract]
     public sealed class ClientOptions
     {
-        /// <summary>Default https://api.netease.im; a local mock's URL in tests.</summary>
+        /// <summary>Default: the environment variable YUNXIN_BASE_URL when set, else
+        /// https://api.netease.im; a local mock's URL in tests.</summary>
         [DataMember(Name = "base_url", EmitDefaultValue = false)] public string BaseUrl { get; set; }
         /// <summary>Default 5000.</summary>
         [DataMember(Name = "connect_timeout_ms", EmitDefaultValue = false)] public ulong? ConnectTimeoutMs { get; set; }
@@ -1332,10 +1334,12 @@ namespace YunxinEcp
         {
             options = options ?? new ClientOptions();
             Native.Check(Native.yx_client_new(credentials.Handle, Native.Utf8(JsonText.Write(options), "options"), out handle, out IntPtr err), err);
-            BaseUrl = options.BaseUrl ?? "https://api.netease.im";
+            // As the library resolved it: the option, else YUNXIN_BASE_URL, else the service.
+            BaseUrl = Native.Borrowed(Native.yx_client_base_url(handle));
         }
 
-        /// <summary>The base URL as configured (the library does not give it back).</summary>
+        /// <summary>Where requests go: ClientOptions.BaseUrl, else the environment variable
+        /// YUNXIN_BASE_URL, else https://api.netease.im.</summary>
         public string BaseUrl { get; }
 
         /// <summary>Places a call; returns the session. On an exception, read RetryAdvice:

@@ -626,6 +626,41 @@ internal static class TestYunxinEcp
         });
     }
 
+    private static void BaseUrlFromEnvironment()
+    {
+        Case("client: no BaseUrl means YUNXIN_BASE_URL, else the service; the option wins", () =>
+        {
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            {
+                try
+                {
+                    Environment.SetEnvironmentVariable("YUNXIN_BASE_URL", null);
+                    using (var client = new EcpClient(creds, null))
+                        Check(client.BaseUrl == "https://api.netease.im", "the service by default");
+                    Environment.SetEnvironmentVariable("YUNXIN_BASE_URL", "http://127.0.0.1:9");
+                    using (var client = new EcpClient(creds, null))
+                        Check(client.BaseUrl == "http://127.0.0.1:9", "the variable when set");
+                    using (var client = new EcpClient(creds, new ClientOptions { BaseUrl = "http://127.0.0.1:7" }))
+                        Check(client.BaseUrl == "http://127.0.0.1:7", "the option wins");
+                    Environment.SetEnvironmentVariable("YUNXIN_BASE_URL", "ftp://nope");
+                    try
+                    {
+                        new EcpClient(creds, null).Dispose();
+                        Check(false, "a bad YUNXIN_BASE_URL is refused");
+                    }
+                    catch (ValidationException e)
+                    {
+                        Check(e.Field == "YUNXIN_BASE_URL" && e.Rule == "url", "named: " + e.Field + " " + e.Rule);
+                    }
+                }
+                finally
+                {
+                    Environment.SetEnvironmentVariable("YUNXIN_BASE_URL", null);
+                }
+            }
+        });
+    }
+
     private static void Mock()
     {
         Case("mock: start a call and a conference, query both, verify both callbacks", () =>
@@ -1495,6 +1530,7 @@ internal static class TestYunxinEcp
         Server(dir);
         Wrapper();
         Api();
+        BaseUrlFromEnvironment();
         Mock();
         Logging();
         Shapes();

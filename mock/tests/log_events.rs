@@ -215,6 +215,13 @@ fn requests_are_observable_and_nothing_secret_is_logged() {
         .backoff(Duration::ZERO)
         .build()
         .unwrap();
+    // A client's first event says where it sends, and through which proxy.
+    let ready = take_events();
+    assert_eq!(ready.len(), 1, "{ready:?}");
+    assert_eq!(ready[0].message, "client ready");
+    assert_eq!(ready[0].level, Level::Debug);
+    assert_eq!(ready[0].get("base_url"), closed);
+    assert_eq!(ready[0].get("proxy"), "none");
     let request = ApiRequest::new(
         "/user/13912345678/create.action",
         [("mobile", "13912345678")],

@@ -173,7 +173,9 @@ fn control(
 /// - `POST /_mock/fault`, `kind=reset_before_response&times=1`: the next request's connection
 ///   is reset before any answer;
 /// - `POST /_mock/callback_url`, `url=<base URL>/_mock/inbox`: call-end callbacks go to the
-///   mock's own inbox; `GET /_mock/inbox` then lists them, body and headers as received;
+///   mock's own inbox; `GET /_mock/inbox` then lists them, body and headers, with each
+///   `CheckSum` shown as `<redacted, N characters>` (no control answer carries a live one:
+///   `yx_mock_server_wait_for_inbox` gives the headers as received, to this process only);
 /// - `GET /_mock/stats`: counts of requests, starts, sessions and callbacks.
 ///
 /// A route the mock refuses (HTTP 4xx: an unknown fault kind, a bad number) is
@@ -216,8 +218,9 @@ pub unsafe extern "C" fn yx_mock_server_control(
 
 /// Waits until the mock's inbox holds at least `count` POSTs or `timeout_ms` milliseconds (at
 /// most 600000) pass,
-/// then writes the inbox (as `GET /_mock/inbox` gives it: `[{"headers":[[name,value],...],
-/// "body":"...","received_at_ms":...}]`, however many arrived) to `*json_out` (free with
+/// then writes the inbox (`[{"headers":[[name,value],...], "body":"...","received_at_ms":...}]`,
+/// however many arrived, headers as received: unlike `GET /_mock/inbox`, which redacts each
+/// `CheckSum`, this is read in-process by the program that started the mock) to `*json_out` (free with
 /// `yx_string_free`). The mock sends a call-end callback shortly after the call ends, so a
 /// test waits for it here rather than polling.
 ///

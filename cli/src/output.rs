@@ -5,11 +5,10 @@
 //! retrying), 4 that nothing was sent at all.
 
 use std::borrow::Cow;
-use std::io::{self, Write};
+use std::io::Write;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use serde::Serialize;
-use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 use yunxin_ecp::blocking::events::TARGET;
 use yunxin_ecp::mask::mask_numbers;
 use yunxin_ecp::views::ErrorView;
@@ -146,9 +145,10 @@ pub fn error_exit_code(e: &Error) -> u8 {
 /// the bidi controls as `\u{…}`, a backslash doubled (so that text cannot pass for an escape).
 /// Everything the command prints that it did not write itself (a server's answer, a file's
 /// name, an argument, the environment) goes through here; JSON goes through [`print_json`].
-/// The mock's request lines use the same function, so the command escapes one way throughout.
+/// The mock's request lines use the same function (the core's), so outside text is escaped one
+/// way throughout.
 pub fn escape(text: &str) -> Cow<'_, str> {
-    yunxin_ecp_mock::console::printable(text)
+    yunxin_ecp::printable::printable(text)
 }
 
 /// Most characters of one value on a human line: an answer may be up to the client's limit
@@ -170,87 +170,9 @@ pub fn clip(text: &str) -> String {
     }
 }
 
-/// The characters [`escape`] escapes, for JSON strings.
-fn is_unsafe_char(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// serde_json's formatter, except that strings also escape DEL, the C1 controls, U+2028/2029
-/// and the bidirectional controls as `\uXXXX`: serde_json escapes only C0, and a JSON document
-/// printed on a terminal is read there too. The JSON value is unchanged.
-struct Escaping<F>(F);
-
-impl<F: Formatter> Formatter for Escaping<F> {
-    fn write_string_fragment<W: ?Sized + io::Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        let mut rest = fragment;
-        while let Some((at, c)) = rest.char_indices().find(|&(_, c)| is_unsafe_char(c)) {
-            writer.write_all(&rest.as_bytes()[..at])?;
-            // Every such character is in the Basic Multilingual Plane: one \u escape.
-            write!(writer, "\\u{:04x}", u32::from(c))?;
-            rest = &rest[at + c.len_utf8()..];
-        }
-        writer.write_all(rest.as_bytes())
-    }
-
-    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_array(w)
-    }
-    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array(w)
-    }
-    fn begin_array_value<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.0.begin_array_value(w, first)
-    }
-    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array_value(w)
-    }
-    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object(w)
-    }
-    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object(w)
-    }
-    fn begin_object_key<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.0.begin_object_key(w, first)
-    }
-    fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_key(w)
-    }
-    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(w)
-    }
-    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_value(w)
-    }
-}
-
-/// `value` as JSON with [`Escaping`]: pretty (indented) or compact (one line).
+/// `value` as JSON safe for a terminal (the core's escaping): pretty or compact.
 pub fn to_json(value: &impl Serialize, pretty: bool) -> serde_json::Result<String> {
-    let mut out = Vec::new();
-    if pretty {
-        let mut ser =
-            serde_json::Serializer::with_formatter(&mut out, Escaping(PrettyFormatter::new()));
-        value.serialize(&mut ser)?;
-    } else {
-        let mut ser = serde_json::Serializer::with_formatter(&mut out, Escaping(CompactFormatter));
-        value.serialize(&mut ser)?;
-    }
-    // serde_json writes UTF-8, and the escapes are ASCII.
-    Ok(String::from_utf8(out)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    yunxin_ecp::printable::json(value, pretty)
 }
 
 /// Prints one JSON document on standard output.
@@ -312,7 +234,7 @@ mod tests {
             assert!(
                 !text
                     .chars()
-                    .any(|c| c != '\n' && c != ' ' && is_unsafe_char(c)),
+                    .any(|c| c != '\n' && c != ' ' && yunxin_ecp::printable::is_unsafe(c)),
                 "{text:?}"
             );
             for escape in [

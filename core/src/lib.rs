@@ -33,6 +33,7 @@ mod error;
 pub mod headers;
 pub mod mask;
 pub mod policy;
+pub mod printable;
 pub mod proxy;
 pub mod record;
 pub mod redact;

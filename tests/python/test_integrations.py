@@ -1,6 +1,8 @@
 """yunxin_ecp.integrations: Flask, Django and FastAPI (Starlette) receivers, through each
 framework's own test client, with callbacks signed by the mock and forged ones."""
 
+import asyncio
+import inspect
 import json
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -14,6 +16,9 @@ CREDS = yx.Credentials(SAMPLE_APP_KEY, SAMPLE_APP_SECRET)
 VERIFIER = yx.CallbackVerifier(CREDS)
 CALL: Dict[str, Any] = {"caller_acc": "liuxuanlin", "caller": "13888888888", "callee": "13777777777", "max_dur": 100}
 Headers = List[Tuple[str, str]]
+CAP = 1024 * 1024  # the documented default of max_body_bytes
+SMALL = 200  # the cap of the /ecp/small routes
+ASGI_CHUNK = 64 * 1024  # what the ASGI driver hands the app per http.request message
 
 
 def now_ms() -> int:
@@ -35,6 +40,71 @@ def signed(body: bytes, creds: yx.Credentials = CREDS, at: Optional[int] = None)
 
 def replace(headers: Headers, name: str, value: str) -> Headers:
     return [(k, value if k == name else v) for k, v in headers]
+
+
+def callback_of_size(size: int, session: str = "big") -> bytes:
+    """A call-end callback body of exactly ``size`` bytes (padded inside the record)."""
+    head = b'{"callback":"{\\"session\\":\\"' + session.encode() + b'\\",\\"pad\\":\\"'
+    tail = b'\\"}","eventType":"10"}'
+    assert size >= len(head) + len(tail)
+    return head + b"x" * (size - len(head) - len(tail)) + tail
+
+
+class Body:
+    """A request body the framework pulls with ``read(n)``, counting every byte pulled: ``data``,
+    or endless when None. An endless body read without a bound fails the request."""
+
+    def __init__(self, data: Optional[bytes] = None) -> None:
+        self.data = data
+        self.pulled = 0
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        if self.data is None:
+            assert size is not None and size >= 0, "an endless body read to its end"
+            n = min(size, ASGI_CHUNK)
+            self.pulled += n
+            return b" " * n
+        end = len(self.data) if size is None or size < 0 else min(len(self.data), self.pulled + size)
+        chunk = self.data[self.pulled : end]
+        self.pulled = end
+        return chunk
+
+    def readline(self, size: Optional[int] = -1) -> bytes:  # Django's LimitedStream takes it too
+        return self.read(size)
+
+    @property
+    def done(self) -> bool:
+        return self.data is not None and self.pulled >= len(self.data)
+
+
+def asgi_post(app: Any, path: str, headers: Headers, body: Body, content_length: Optional[int]) -> Tuple[int, bytes]:
+    """One POST straight into an ASGI app, its body handed over ``ASGI_CHUNK`` bytes per message
+    as the app asks for them: what uvicorn does with a chunked body."""
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    if content_length is not None:
+        raw.append((b"content-length", str(content_length).encode()))
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+        "headers": raw, "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+    }
+    status: List[int] = []
+    answer: List[bytes] = []
+
+    async def receive() -> Dict[str, Any]:
+        if body.done:
+            return {"type": "http.disconnect"}
+        chunk = body.read(ASGI_CHUNK)
+        return {"type": "http.request", "body": chunk, "more_body": not body.done}
+
+    async def send(message: Dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+        elif message["type"] == "http.response.body":
+            answer.append(message.get("body", b""))
+
+    asyncio.run(app(scope, receive, send))
+    return status[0], b"".join(answer)
 
 
 # One small app per framework, each recording what its view received.
@@ -66,11 +136,20 @@ def flask_app(seen: Seen) -> Any:
         seen.events.append(event)
         return "", 200
 
+    @app.post("/ecp/small")
+    @verified_callback(VERIFIER, max_body_bytes=SMALL)
+    def ecp_small(event: yx.CallbackEvent) -> Tuple[str, int]:
+        seen.events.append(event)
+        seen.bodies.append(flask.request.get_data())
+        return "", 200
+
     return app
 
 
 class FlaskDriver:
     name = "flask"
+    overshoot = 1  # a blocking stream is asked for no more than the cap and one byte
+    stops_at_content_length = True  # Werkzeug reads no further than Content-Length
 
     def __init__(self) -> None:
         self.seen = Seen()
@@ -78,6 +157,18 @@ class FlaskDriver:
 
     def post(self, body: bytes, headers: Headers, path: str = "/ecp/callback") -> Tuple[int, bytes]:
         r = self.client.post(path, data=body, headers=headers)
+        return r.status_code, r.get_data()
+
+    def post_stream(
+        self, body: Body, headers: Headers, content_length: Optional[int], path: str = "/ecp/callback"
+    ) -> Tuple[int, bytes]:
+        environ: Dict[str, Any] = {"wsgi.input": body}
+        if content_length is None:
+            # What a WSGI server that de-chunks the body sets (Werkzeug's own, gunicorn).
+            environ["wsgi.input_terminated"] = True
+        else:
+            environ["CONTENT_LENGTH"] = str(content_length)
+        r = self.client.post(path, headers=headers, environ_overrides=environ)
         return r.status_code, r.get_data()
 
     def get(self) -> int:
@@ -129,15 +220,24 @@ def django_urls() -> None:
         DJANGO_SEEN.events.append(event)
         return HttpResponse(status=200)
 
+    @verified_callback(VERIFIER, max_body_bytes=SMALL)
+    def ecp_small(request: HttpRequest, event: yx.CallbackEvent) -> HttpResponse:
+        DJANGO_SEEN.events.append(event)
+        DJANGO_SEEN.bodies.append(request.body)
+        return HttpResponse(status=200)
+
     urlpatterns[:] = [
         path("ecp/callback", ecp_callback),
         path("ecp/async", ecp_async),
+        path("ecp/small", ecp_small),
         path("t/<str:tenant>/ecp/callback", ecp_callback),
     ]
 
 
 class DjangoDriver:
     name = "django"
+    overshoot = 1
+    stops_at_content_length = True  # under WSGI; post_stream goes through ASGI without one
 
     def __init__(self) -> None:
         django_setup()
@@ -159,6 +259,32 @@ class DjangoDriver:
         r = self.client.generic("POST", path, data=body, content_type=content_type, **meta)
         return r.status_code, r.content
 
+    def post_stream(
+        self, body: Body, headers: Headers, content_length: Optional[int], path: str = "/ecp/callback"
+    ) -> Tuple[int, bytes]:
+        if content_length is not None:
+            # WSGI, through the whole handler: Django reads no further than CONTENT_LENGTH.
+            meta: Dict[str, Any] = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers}
+            meta.update({"CONTENT_LENGTH": str(content_length), "wsgi.input": body})
+            r = self.client.generic("POST", path, content_type="application/json", **meta)
+            return r.status_code, r.content
+        # ASGI: Django's handler spools the whole body into a file before any view runs and makes
+        # the request read from it; the Body stands for that file, read by the view as it is.
+        from django.core.handlers.asgi import ASGIRequest
+        from django.urls import resolve
+
+        scope = {
+            "type": "http", "method": "POST", "path": path, "query_string": b"", "root_path": "",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+            "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+        }
+        request = ASGIRequest(scope, body)  # type: ignore[arg-type]
+        match = resolve(path)
+        response = match.func(request, *match.args, **match.kwargs)
+        if inspect.isawaitable(response):
+            response = asyncio.run(response)  # type: ignore[arg-type]
+        return response.status_code, response.content
+
     def get(self) -> int:
         return int(self.client.get("/ecp/callback").status_code)
 
@@ -176,21 +302,37 @@ def fastapi_app(seen: Seen, handler: bool) -> Any:
         seen.bodies.append(await request.body())  # cached by Starlette: still readable
         return {}
 
+    @app.post("/ecp/small")
+    async def ecp_small(
+        request: Request, event: yx.CallbackEvent = Depends(verified_callback(VERIFIER, max_body_bytes=SMALL))
+    ) -> Dict[str, str]:
+        seen.events.append(event)
+        seen.bodies.append(await request.body())
+        return {}
+
     return app
 
 
 class FastAPIDriver:
     name = "fastapi"
+    overshoot = ASGI_CHUNK  # an ASGI message is taken whole: the one that crosses the cap
+    stops_at_content_length = False  # ASGI servers pass on what comes; the cap stops it
 
     def __init__(self, handler: bool = True) -> None:
         from fastapi.testclient import TestClient
 
         self.seen = Seen()
-        self.client = TestClient(fastapi_app(self.seen, handler))
+        self.app = fastapi_app(self.seen, handler)
+        self.client = TestClient(self.app)
 
     def post(self, body: bytes, headers: Headers, path: str = "/ecp/callback") -> Tuple[int, bytes]:
         r = self.client.post(path, content=body, headers=headers)
         return r.status_code, r.content
+
+    def post_stream(
+        self, body: Body, headers: Headers, content_length: Optional[int], path: str = "/ecp/callback"
+    ) -> Tuple[int, bytes]:
+        return asgi_post(self.app, path, headers, body, content_length)
 
     def get(self) -> int:
         return int(self.client.get("/ecp/callback").status_code)
@@ -378,3 +520,116 @@ def test_public_names_are_documented() -> None:
         for name in module.__all__:
             assert (getattr(module, name).__doc__ or "").strip(), f"{module.__name__}.{name}"
     assert "AsyncClient" in yx.__all__ and (yx.AsyncClient.__doc__ or "").strip()
+
+
+# The body cap: nothing read past max_body_bytes, 413 before the handler
+
+
+TOO_LARGE = {"error": "callback refused", "reason": "too_large"}
+# Headers that look like a callback's and verify nothing: the cap is checked first.
+JUNK: Headers = [("AppKey", SAMPLE_APP_KEY), ("CurTime", "1"), ("MD5", "0" * 32), ("CheckSum", "0" * 40)]
+
+
+def too_large(app: Any, answer: Tuple[int, bytes]) -> None:
+    assert answer[0] == 413, answer
+    assert json.loads(answer[1]) == TOO_LARGE
+    assert app.seen.events == []
+
+
+def test_a_content_length_over_the_cap_is_refused_before_reading(app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    body = Body()  # endless: had anything read it to the end, the test would hang or fail
+    with caplog.at_level("WARNING", logger="yunxin_ecp.integrations"):
+        too_large(app, app.post_stream(body, JUNK, content_length=CAP + 1))
+    assert body.pulled == 0
+    assert any("too_large" in r.getMessage() for r in caplog.records if r.name == "yunxin_ecp.integrations")
+    # An ordinary request, its Content-Length one byte over.
+    big = callback_of_size(CAP + 1)
+    too_large(app, app.post(big, signed(big)))
+
+
+def test_a_chunked_body_over_the_cap_stops_being_read(app: Any) -> None:
+    body = Body()  # endless, and no Content-Length
+    too_large(app, app.post_stream(body, JUNK, content_length=None))
+    assert CAP < body.pulled <= CAP + app.overshoot
+
+
+def test_a_body_longer_than_its_content_length(app: Any) -> None:
+    body = Body()
+    answer = app.post_stream(body, JUNK, content_length=10)
+    if app.stops_at_content_length:  # the framework reads what was announced, and no further
+        assert answer[0] == 403 and body.pulled == 10 and app.seen.events == []
+    else:
+        too_large(app, answer)
+        assert CAP < body.pulled <= CAP + app.overshoot
+
+
+def test_a_body_of_exactly_the_cap_is_verified(app: Any) -> None:
+    body = callback_of_size(CAP)
+    assert app.post(body, signed(body))[0] == 200
+    assert app.post_stream(Body(body), signed(body), content_length=None)[0] == 200
+    assert [e.session for e in app.seen.events] == ["big", "big"]
+    assert app.seen.bodies == [body, body]  # and the handler can still read it
+    app.seen.events.clear()
+    over = callback_of_size(CAP + 1)
+    too_large(app, app.post_stream(Body(over), signed(over), content_length=None))
+
+
+def test_a_cap_of_its_own(app: Any) -> None:
+    body = callback_of_size(SMALL, "small")
+    assert app.post(body, signed(body), path="/ecp/small")[0] == 200
+    assert app.post_stream(Body(body), signed(body), content_length=None, path="/ecp/small")[0] == 200
+    assert [e.session for e in app.seen.events] == ["small", "small"]
+    assert app.seen.bodies == [body, body]
+    app.seen.events.clear()
+    over = callback_of_size(SMALL + 1, "small")
+    too_large(app, app.post(over, signed(over), path="/ecp/small"))
+    streamed = Body(over)
+    too_large(app, app.post_stream(streamed, signed(over), content_length=None, path="/ecp/small"))
+    assert streamed.pulled == SMALL + 1
+    # The default route takes it.
+    assert app.post(over, signed(over))[0] == 200
+
+
+def test_the_default_cap_is_one_mib_and_documented() -> None:
+    import yunxin_ecp.integrations
+    from yunxin_ecp.integrations import DEFAULT_MAX_BODY_BYTES, django, fastapi, flask
+
+    assert DEFAULT_MAX_BODY_BYTES == CAP == 1_048_576
+    assert "DEFAULT_MAX_BODY_BYTES" in yunxin_ecp.integrations.__all__
+    for module in (yunxin_ecp.integrations, flask, django, fastapi):
+        assert "max_body_bytes" in (module.__doc__ or ""), module.__name__
+    for module in (flask, django, fastapi):
+        parameter = inspect.signature(module.verified_callback).parameters["max_body_bytes"]
+        assert (parameter.kind, parameter.default) == (inspect.Parameter.KEYWORD_ONLY, CAP)
+
+
+@pytest.mark.parametrize(
+    "cap, error, words",
+    [
+        (0, ValueError, "max_body_bytes must be a positive number of bytes, not 0"),
+        (-1, ValueError, "max_body_bytes must be a positive number of bytes, not -1"),
+        (1.5, TypeError, "max_body_bytes must be an int (a number of bytes), not float"),
+        ("1024", TypeError, "max_body_bytes must be an int (a number of bytes), not str"),
+        (True, TypeError, "max_body_bytes must be an int (a number of bytes), not bool"),
+        (None, TypeError, "max_body_bytes must be an int (a number of bytes), not NoneType"),
+    ],
+)
+def test_a_cap_that_is_not_a_positive_int_is_refused(cap: Any, error: type, words: str) -> None:
+    from yunxin_ecp.integrations import django, fastapi, flask
+
+    for module in (flask, django, fastapi):
+        with pytest.raises(error) as e:
+            module.verified_callback(VERIFIER, max_body_bytes=cap)
+        assert str(e.value) == words, module.__name__
+
+
+def test_fastapi_too_large_is_a_callback_refused() -> None:
+    from yunxin_ecp.integrations.fastapi import CallbackRefused, CallbackTooLarge
+
+    e = CallbackTooLarge(100)
+    assert isinstance(e, CallbackRefused)
+    assert (e.status_code, e.payload, e.detail, e.error, e.max_body_bytes) == (413, TOO_LARGE, TOO_LARGE, None, 100)
+    # Without callback_refused_handler, FastAPI's own shape.
+    driver = FastAPIDriver(handler=False)
+    status, answer = driver.post_stream(Body(), JUNK, content_length=None)
+    assert (status, json.loads(answer)) == (413, {"detail": TOO_LARGE})

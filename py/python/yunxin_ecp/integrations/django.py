@@ -20,9 +20,20 @@ against ``request.headers`` and calls the view as ``view(request, event, *args, 
 the verified ``CallEndEvent`` or ``OtherEvent``. A refused callback never reaches the view: it
 is answered with 403 (400 when the body is not a callback) and
 ``{"error": "callback refused", "reason": "<reason>"}``. Async views work too.
+
+A body longer than ``max_body_bytes`` (``DEFAULT_MAX_BODY_BYTES``, 1 MiB, unless given) is
+answered 413 with ``{"error": "callback refused", "reason": "too_large"}``: at once when
+``CONTENT_LENGTH`` says so (nothing is read), otherwise as soon as the body read passes the
+limit. The body is read in bounded chunks and kept where ``request.body`` finds it, so the view
+reads the same bytes. This limit is the decorator's own: Django's
+``DATA_UPLOAD_MAX_MEMORY_SIZE`` may be ``None``, and not every Django version applies it to a
+body without ``Content-Length``. Under ASGI, Django itself spools the whole body to a temporary
+file (memory up to ``FILE_UPLOAD_MAX_MEMORY_SIZE``, the rest on disk) before any view runs:
+bound the request size in the ASGI server or the proxy in front of it as well.
 """
 
 import functools
+import io
 import inspect
 import logging
 from typing import Any, Callable, Optional, Tuple, Union
@@ -31,7 +42,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 
 from .._errors import CallbackVerificationError
 from .._native import CallbackVerifier, CallEndEvent, OtherEvent
-from . import refusal
+from . import DEFAULT_MAX_BODY_BYTES, _checked_limit, _declared_length, _read_capped, _too_large, refusal
 
 __all__ = ["verified_callback"]
 
@@ -40,11 +51,15 @@ _log = logging.getLogger("yunxin_ecp.integrations")
 _Event = Union[CallEndEvent, OtherEvent]
 
 
-def verified_callback(verifier: CallbackVerifier) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def verified_callback(
+    verifier: CallbackVerifier, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A function-view decorator: CSRF-exempt, POST only, the verified callback passed as the
-    view's second argument."""
+    view's second argument; a body over ``max_body_bytes`` (a positive number of bytes) is
+    answered 413 unread."""
     if not isinstance(verifier, CallbackVerifier):
         raise TypeError(f"verified_callback takes a CallbackVerifier, not {type(verifier).__name__}")
+    limit = _checked_limit(max_body_bytes)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         wrapped: Callable[..., Any]
@@ -52,7 +67,7 @@ def verified_callback(verifier: CallbackVerifier) -> Callable[[Callable[..., Any
 
             @functools.wraps(view)
             async def async_verified(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                event, refused = _verify(verifier, request)
+                event, refused = _verify(verifier, request, limit)
                 if refused is not None:
                     return refused
                 return await view(request, event, *args, **kwargs)
@@ -62,7 +77,7 @@ def verified_callback(verifier: CallbackVerifier) -> Callable[[Callable[..., Any
 
             @functools.wraps(view)
             def verified(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                event, refused = _verify(verifier, request)
+                event, refused = _verify(verifier, request, limit)
                 if refused is not None:
                     return refused
                 return view(request, event, *args, **kwargs)
@@ -75,12 +90,42 @@ def verified_callback(verifier: CallbackVerifier) -> Callable[[Callable[..., Any
     return decorator
 
 
-def _verify(verifier: CallbackVerifier, request: HttpRequest) -> Tuple[Optional[_Event], Optional[HttpResponse]]:
+def _verify(
+    verifier: CallbackVerifier, request: HttpRequest, limit: int
+) -> Tuple[Optional[_Event], Optional[HttpResponse]]:
     if request.method != "POST":
         return None, HttpResponseNotAllowed(["POST"])
+    body = _body(request, limit)
+    if body is None:
+        status, payload = _too_large()
+        _log.warning(
+            "call-end callback refused (too_large, over %d bytes) from %s", limit, request.META.get("REMOTE_ADDR")
+        )
+        return None, JsonResponse(payload, status=status)
     try:
-        return verifier.verify_and_parse(request.body, request.headers), None
+        return verifier.verify_and_parse(body, request.headers), None
     except CallbackVerificationError as e:
         status, payload = refusal(e)
         _log.warning("call-end callback refused (%s) from %s", e.reason, request.META.get("REMOTE_ADDR"))
         return None, JsonResponse(payload, status=status)
+
+
+def _body(request: HttpRequest, limit: int) -> Optional[bytes]:
+    """The raw body, or None when it is longer than ``limit``: refused on its ``CONTENT_LENGTH``
+    before anything is read, else read with ``request.read()`` no further than ``limit + 1``
+    bytes."""
+    length = _declared_length(request.META.get("CONTENT_LENGTH"))
+    if length is not None and length > limit:
+        return None
+    if hasattr(request, "_body") or getattr(request, "_read_started", False):
+        # Read already (a middleware used request.body): it is in memory. Or the stream was
+        # read some other way, and request.body raises Django's own RawPostDataException.
+        held = request.body
+        return held if len(held) <= limit else None
+    body = _read_capped(request.read, limit)
+    if body is not None:
+        # What request.body itself does after reading: the view (and request.POST) read the same
+        # bytes again.
+        request._body = body
+        request._stream = io.BytesIO(body)
+    return body

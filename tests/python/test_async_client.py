@@ -6,8 +6,12 @@ local server or an httpx.MockTransport. Where a behaviour is shared, both client
 through the same case and must agree."""
 
 import asyncio
+import builtins
+import contextlib
 import inspect
+import logging
 import math
+import re
 import socket
 import subprocess
 import sys
@@ -666,3 +670,202 @@ def test_blocking_client_in_a_thread(mock: MockServer) -> None:
         return await asyncio.gather(*(asyncio.to_thread(client.start_call, **CALL) for _ in range(3)))
 
     assert len({s.session for s in run(go())}) == 3
+
+
+# Cancellation: never swallowed nor replaced; once a start may have been sent, it says so
+
+
+@contextlib.contextmanager
+def when_httpcore_logs(step: str, then: Callable[[], Any]) -> Iterator[None]:
+    """Runs ``then`` once, when httpcore logs ``step`` of an exchange (its DEBUG events:
+    ``connect_tcp.started``, ``send_request_body.complete`` once the whole request is written
+    to the socket...). httpcore logs from inside the task that sends, so ``then`` runs in that
+    task, between that step and the next: no sleep, no race."""
+
+    class Handler(logging.Handler):
+        fired = False
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if not self.fired and record.getMessage().split(" ", 1)[0] == step:
+                self.fired = True
+                then()
+
+    handler = Handler(logging.DEBUG)
+    loggers = [logging.getLogger(name) for name in ("httpcore.connection", "httpcore.http11")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+    assert handler.fired, f"httpcore never logged {step}"
+
+
+def cancelled_at(step: str, call: Callable[[yx.AsyncClient], Awaitable[Any]], client: yx.AsyncClient) -> BaseException:
+    """Runs ``call(client)`` in a task, cancels that task at ``step`` and returns the exception
+    the call raised, after checking that awaiting the task raises CancelledError."""
+    raised: List[BaseException] = []
+
+    async def go() -> None:
+        async def calling() -> None:
+            try:
+                await call(client)
+            except BaseException as e:
+                raised.append(e)
+                raise
+
+        async with client:
+            task = asyncio.create_task(calling())
+            with when_httpcore_logs(step, task.cancel):
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+
+    run(go())
+    (e,) = raised
+    return e
+
+
+def notes(e: BaseException) -> List[str]:
+    return list(getattr(e, "__notes__", []))
+
+
+def events(caplog: pytest.LogCaptureFixture) -> List[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "yunxin_ecp"]
+
+
+NEVER = 600_000  # ms: an answer held longer than any test; stopping the mock ends the wait
+
+
+def test_a_start_cancelled_once_sent_says_the_call_may_exist(mock: MockServer, caplog: pytest.LogCaptureFixture) -> None:
+    mock.inject_fault("delay", ms=NEVER)
+    with caplog.at_level(logging.WARNING, logger="yunxin_ecp"):
+        e = cancelled_at("send_request_body.complete", lambda c: c.start_call(**CALL), aclient(mock))
+    assert type(e) is asyncio.CancelledError  # as it came: not swallowed, not replaced
+    (note,) = notes(e)
+    assert note == (
+        "yunxin_ecp: cancelled when the start_call request may already have been sent (attempt 1): "
+        'the call may have been placed; query before placing it again (retry_advice "outcome_unknown")'
+    )
+    (record,) = events(caplog)
+    assert record.levelno == logging.WARNING
+    assert re.fullmatch(r"cancelled id=[0-9a-f]{8} endpoint=start_call attempt=1 advice=outcome_unknown", record.getMessage())
+
+
+def test_a_conference_cancelled_once_sent_says_so_too(mock: MockServer, caplog: pytest.LogCaptureFixture) -> None:
+    mock.inject_fault("delay", ms=NEVER)
+    with caplog.at_level(logging.WARNING, logger="yunxin_ecp"):
+        e = cancelled_at("send_request_body.complete", lambda c: c.start_conference(**CONF), aclient(mock))
+    (note,) = notes(e)
+    assert note.startswith("yunxin_ecp: cancelled when the start_conference request") and "the call may have been placed" in note
+    (record,) = events(caplog)
+    assert "endpoint=start_conf " in record.getMessage()
+
+
+def test_a_query_cancelled_once_sent_is_just_cancelled(mock: MockServer, caplog: pytest.LogCaptureFixture) -> None:
+    mock.inject_fault("delay", ms=NEVER)
+    with caplog.at_level(logging.DEBUG, logger="yunxin_ecp"):
+        e = cancelled_at("send_request_body.complete", lambda c: c.query_session("s-1"), aclient(mock))
+    assert type(e) is asyncio.CancelledError
+    assert notes(e) == [] and events(caplog) == []
+
+
+def test_a_start_cancelled_while_connecting_was_not_sent(mock: MockServer, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="yunxin_ecp"):
+        e = cancelled_at("connect_tcp.started", lambda c: c.start_call(**CALL), aclient(mock))
+    assert type(e) is asyncio.CancelledError
+    assert notes(e) == [] and events(caplog) == []
+    assert mock.requests() == [] and mock.start_count == 0
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.timeout is new in 3.11")
+def test_an_outer_timeout_has_the_noted_cancellation_as_its_cause(
+    mock: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    mock.inject_fault("delay", ms=NEVER)
+
+    async def go() -> BaseException:
+        loop = asyncio.get_running_loop()
+        async with aclient(mock) as client:
+            with pytest.raises(builtins.TimeoutError) as e:
+                async with asyncio.timeout(None) as deadline:
+                    # Runs out the moment the request is written, while the answer is held.
+                    with when_httpcore_logs("send_request_body.complete", lambda: deadline.reschedule(loop.time())):
+                        await client.start_call(**CALL)
+            return e.value
+
+    with caplog.at_level(logging.WARNING, logger="yunxin_ecp"):
+        timeout = run(go())
+    assert not isinstance(timeout, yx.YunxinError)  # the caller's deadline, not the attempt's
+    cause = timeout.__cause__
+    assert type(cause) is asyncio.CancelledError
+    assert len(notes(cause)) == 1 and "the call may have been placed" in notes(cause)[0]
+    assert len(events(caplog)) == 1
+
+
+class Held(httpx.AsyncBaseTransport):
+    """A transport that says nothing of its progress and never answers."""
+
+    def __init__(self) -> None:
+        self.entered: Optional[asyncio.Event] = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert self.entered is not None
+        self.entered.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never answered")
+
+
+def held_and_cancelled(call: Callable[[yx.AsyncClient], Awaitable[Any]]) -> BaseException:
+    transport = Held()
+    client = yx.AsyncClient(credentials=CREDS, base_url="http://127.0.0.1:9", transport=transport)
+    raised: List[BaseException] = []
+
+    async def go() -> None:
+        transport.entered = asyncio.Event()
+
+        async def calling() -> None:
+            try:
+                await call(client)
+            except BaseException as e:
+                raised.append(e)
+                raise
+
+        task = asyncio.create_task(calling())
+        await transport.entered.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run(go())
+    (e,) = raised
+    return e
+
+
+def test_through_a_transport_of_its_own_a_cancelled_start_may_have_been_sent(caplog: pytest.LogCaptureFixture) -> None:
+    # Such a transport cannot tell whether the request left: once the exchange began, it may have.
+    with caplog.at_level(logging.WARNING, logger="yunxin_ecp"):
+        e = held_and_cancelled(lambda c: c.start_call(**CALL))
+    assert len(notes(e)) == 1 and notes(e)[0].startswith("yunxin_ecp: cancelled when the start_call request")
+    assert len(events(caplog)) == 1
+    assert notes(held_and_cancelled(lambda c: c.query_session("s-1"))) == []
+
+
+@pytest.mark.parametrize("idempotent", [False, True])
+def test_a_cancelled_request_is_noted_unless_idempotent(idempotent: bool, caplog: pytest.LogCaptureFixture) -> None:
+    request = yx.ApiRequest("/nimserver/user/create.action", {"accid": "a"}, idempotent=idempotent)
+    with caplog.at_level(logging.WARNING, logger="yunxin_ecp"):
+        e = held_and_cancelled(lambda c: c.request(request))
+    assert type(e) is asyncio.CancelledError
+    if idempotent:
+        assert notes(e) == [] and events(caplog) == []
+    else:
+        assert notes(e) == [
+            "yunxin_ecp: cancelled when the API request may already have been sent (attempt 1): "
+            'the request may have taken effect; check before sending it again (retry_advice "outcome_unknown")'
+        ]
+        (record,) = events(caplog)
+        assert re.fullmatch(r"cancelled id=[0-9a-f]{8} endpoint=api attempt=1 advice=outcome_unknown", record.getMessage())

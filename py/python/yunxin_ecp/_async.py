@@ -15,11 +15,29 @@ the GIL while it waits on the network::
         client.start_call, caller_acc="liuxuanlin", caller="13888888888",
         callee="13777777777", max_dur=100,
     )
+
+Cancellation is never swallowed nor replaced: a task cancelled inside a call, or an outer
+``asyncio.timeout``/``wait_for`` running out, raises the same ``CancelledError`` (the outer
+``TimeoutError`` has it as its ``__cause__``). When a start, or an ``ApiRequest`` not marked
+``idempotent``, may already have been sent at that moment, its outcome is unknown as after a
+read timeout, and two things say so: a note on the ``CancelledError`` (``add_note``; on Python
+3.10, which has none, the same text in its ``__notes__``, which the ``exceptiongroup`` backport
+prints) and a WARNING on the ``yunxin_ecp`` logger, in the blocking client's event format::
+
+    cancelled id=5f0c2a9e endpoint=start_call attempt=1 advice=outcome_unknown
+
+(the fields ``key=value``, never a header, a body or a phone number). "May already have been
+sent" is decided from httpx's own transport, which reports when the request starts to go out:
+a cancellation while it is still connecting says nothing. Through a ``transport`` or an
+``http_client`` of your own it cannot be told, so a cancellation at any point of the exchange
+counts. A query, or a request marked ``idempotent``, gets neither: sending it again is safe.
 """
 
 from __future__ import annotations
 
 import builtins
+import logging
+import secrets
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Protocol, SupportsIndex, TypeVar
 
@@ -51,6 +69,12 @@ INSTALL_HINT = 'yunxin_ecp.AsyncClient needs httpx: pip install httpx sniffio (t
 _MAX_KEEPALIVE = 32
 _MAX_CONNECTIONS = 100
 
+# The logger the blocking client's events reach (the Rust target `yunxin_ecp`, through pyo3-log).
+_events = logging.getLogger("yunxin_ecp")
+
+# The method called, for the endpoints whose requests are not idempotent (else "API").
+_CALLED = {"start_call": "start_call", "start_conf": "start_conference"}
+
 
 def _import_httpx() -> tuple[ModuleType, ModuleType]:
     """httpx and anyio (httpx's own dependency), or an ImportError that says what to install."""
@@ -64,6 +88,24 @@ def _import_httpx() -> tuple[ModuleType, ModuleType]:
 
 class _Request(Protocol):
     def prepare(self, signer: Credentials, *, base_url: str = ...) -> PreparedRequest: ...
+
+
+class _Progress:
+    """Whether one attempt's request may have been sent: from the start of the exchange, unless
+    the transport reports its progress (httpx's own, through httpcore's ``trace`` extension);
+    then only from the moment it reports the request's headers going out."""
+
+    __slots__ = ("maybe_sent",)
+
+    def __init__(self, traced: bool) -> None:
+        self.maybe_sent = not traced
+
+    async def trace(self, name: str, info: dict[str, Any]) -> None:
+        if name.endswith(".send_request_headers.started"):
+            request = info.get("request")
+            # A proxy tunnel's CONNECT goes out first, and is not the request.
+            if getattr(request, "method", None) != b"CONNECT":
+                self.maybe_sent = True
 
 
 class AsyncClient:
@@ -126,6 +168,8 @@ class AsyncClient:
         self._timeouts = httpx_module.Timeout(config.timeout, connect=config.connect_timeout)
         self._user_agent = f"{config.user_agent} httpx/{httpx_module.__version__}"
         self._owns_http = http_client is None
+        # httpx's own transport (and its proxy transports) report when a request goes out.
+        self._traced = http_client is None and transport is None
         if http_client is None:
             http_client = httpx_module.AsyncClient(
                 timeout=self._timeouts,
@@ -152,7 +196,12 @@ class AsyncClient:
     async def start_call(self, *, caller_acc: str, caller: str, callee: str, max_dur: SupportsIndex) -> Started:
         """Places a callback call. Raises ``ValidationError`` before sending anything when an
         argument is wrong. When an error's ``retry_advice`` is ``"outcome_unknown"`` the call
-        may exist: query before placing it again."""
+        may exist: query before placing it again.
+
+        Cancelled (or timed out by an outer ``asyncio.timeout``/``wait_for``) after its request
+        may have been sent, the call may exist all the same: the ``CancelledError`` is raised
+        as it came, with a note saying so (``retry_advice`` ``"outcome_unknown"``), and a
+        ``cancelled ... advice=outcome_unknown`` WARNING goes to the ``yunxin_ecp`` logger."""
         request = StartCall(caller_acc=caller_acc, caller=caller, callee=callee, max_dur=max_dur)
         return await self._send(request, StartCall.parse_response)
 
@@ -160,20 +209,27 @@ class AsyncClient:
         self, *, caller_acc: str, caller: str, callees: Iterable[str], max_dur: SupportsIndex
     ) -> Started:
         """Places a phone conference with 2 to 7 ``callees``. Same error rules as
-        ``start_call``."""
+        ``start_call``, cancellation included: cancelled after its request may have been sent,
+        the ``CancelledError`` carries a note that the conference may exist, and the
+        ``yunxin_ecp`` logger has a ``cancelled ... advice=outcome_unknown`` WARNING."""
         request = StartConference(caller_acc=caller_acc, caller=caller, callees=callees, max_dur=max_dur)
         return await self._send(request, StartConference.parse_response)
 
     async def query_session(self, session: str, *, kind: Literal["call", "conference"] = "call") -> CallRecord:
         """Fetches the record of a call (``kind="call"``) or conference
-        (``kind="conference"``); retried on transient failures."""
+        (``kind="conference"``); retried on transient failures. A query cancelled is simply
+        cancelled: asking again is safe."""
         request = QueryBySession(session, kind=kind)
         return await self._send(request, QueryBySession.parse_response)
 
     async def request(self, request: ApiRequest) -> dict[str, Any]:
         """Sends a request to any YunXin server API with the same signing, limits, redirect
         refusal and exceptions as the ECP calls; returns the whole JSON answer on code 200. It
-        is sent again only when it provably never left, unless it is marked ``idempotent``."""
+        is sent again only when it provably never left, unless it is marked ``idempotent``.
+
+        Cancelled after it may have been sent, a request not marked ``idempotent`` may have
+        taken effect: the ``CancelledError`` carries a note saying so (``retry_advice``
+        ``"outcome_unknown"``), and the ``yunxin_ecp`` logger a ``cancelled ...`` WARNING."""
         return await self._send(request, request.parse_response)
 
     async def aclose(self) -> None:
@@ -197,20 +253,64 @@ class AsyncClient:
 
     async def _send(self, request: _Request, parse: Callable[[int, bytes], _T]) -> _T:
         """Signs, sends and reads one request, retrying where the blocking client would."""
+        cancelled = self._anyio.get_cancelled_exc_class()
         attempt = 1
         while True:
             prepared = request.prepare(self._credentials, base_url=self._base_url)
+            progress = _Progress(self._traced)
             try:
-                status, body = await self._exchange(prepared, attempt)
+                status, body = await self._exchange(prepared, attempt, progress)
                 return parse(status, body)
             except YunxinError as error:
                 delay = self._config.retry_delay(error, attempt)
                 if delay is None:
                     raise
+            except cancelled as cancel:  # the caller's cancellation (the attempt's own deadline is a TimeoutError)
+                if progress.maybe_sent:
+                    try:
+                        self._cancelled_after_sending(cancel, prepared, attempt)
+                    except Exception:  # saying so must never stand in the cancellation's way
+                        pass
+                raise  # the same exception: cancellation is never swallowed nor replaced
             await self._anyio.sleep(delay)
             attempt += 1
 
-    async def _exchange(self, prepared: PreparedRequest, attempt: int) -> tuple[int, bytes]:
+    def _cancelled_after_sending(self, cancel: BaseException, prepared: PreparedRequest, attempt: int) -> None:
+        """Says on the cancellation, and in the log, that a request that may have been sent may
+        have taken effect: when the blocking client would advise ``"outcome_unknown"`` for it
+        (a start, a request not marked idempotent), the same rule deciding."""
+        unknown = self._config.transport_error(
+            prepared, "io", maybe_sent=True, detail="cancelled", attempts=attempt
+        )
+        if getattr(unknown, "retry_advice", None) != "outcome_unknown":
+            return  # a query, or a request marked idempotent: asking again is safe
+        endpoint = prepared.endpoint
+        if endpoint in ("start_call", "start_conf"):
+            what = "the call may have been placed; query before placing it again"
+        else:
+            what = "the request may have taken effect; check before sending it again"
+        note = (
+            f"yunxin_ecp: cancelled when the {_CALLED.get(endpoint, 'API')} request may already have been "
+            f'sent (attempt {attempt}): {what} (retry_advice "outcome_unknown")'
+        )
+        add_note = getattr(cancel, "add_note", None)
+        if add_note is not None:
+            add_note(note)
+        else:  # Python 3.10: where 3.11 keeps notes, and the exceptiongroup backport prints them
+            notes = getattr(cancel, "__notes__", None)
+            if isinstance(notes, list):
+                notes.append(note)
+            else:
+                setattr(cancel, "__notes__", [note])
+        if _events.isEnabledFor(logging.WARNING):
+            _events.warning(
+                "cancelled id=%s endpoint=%s attempt=%d advice=outcome_unknown",
+                secrets.token_hex(4),
+                endpoint,
+                attempt,
+            )
+
+    async def _exchange(self, prepared: PreparedRequest, attempt: int, progress: _Progress) -> tuple[int, bytes]:
         """One HTTP exchange: the status and the body, or the exception that says why not."""
         httpx = self._httpx
         headers = prepared.header_pairs
@@ -224,6 +324,7 @@ class AsyncClient:
                     content=prepared.content,
                     timeout=self._timeouts,
                     follow_redirects=False,
+                    extensions={"trace": progress.trace} if self._traced else None,
                 ) as response:
                     status = response.status_code
                     if 300 <= status < 400:

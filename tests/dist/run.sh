@@ -302,7 +302,7 @@ done
 # $ORIGIN/../lib, into app/bin; the SDK deleted, only libyunxin_ecp.so.0 copied into app/lib;
 # every program must find it there (ldd) and run, from a fresh directory.
 deploy() {
-  local how=$1 root="$build/deploy-$1" copy example dynamic
+  local how=$1 root="$build/deploy-$1" copy example dynamic found
   rm -rf "$root"
   mkdir -p "$root/sdk" "$root/app/bin" "$root/app/lib" "$root/run" || return 1
   tar xzf "$tarball" -C "$root/sdk" || return 1
@@ -322,7 +322,9 @@ deploy() {
     echo "$dynamic" | grep -E "RUNPATH|RPATH"
     echo "$dynamic" | grep -E "RUNPATH|RPATH" | grep -qF '$ORIGIN/../lib' ||
       { echo "$example: no \$ORIGIN/../lib run path"; return 1; }
-    ldd "$root/app/bin/$example" | grep -F "libyunxin_ecp.so.0 => $root/app/lib/libyunxin_ecp.so.0" ||
+    found="$(ldd "$root/app/bin/$example" | sed -n 's/^[[:space:]]*libyunxin_ecp\.so\.0 => \([^ ]*\) .*/\1/p')"
+    echo "$example: libyunxin_ecp.so.0 => $found"
+    [ -n "$found" ] && [ "$(realpath "$found")" = "$root/app/lib/libyunxin_ecp.so.0" ] ||
       { echo "$example: libyunxin_ecp.so.0 not found in app/lib"; ldd "$root/app/bin/$example"; return 1; }
     (cd "$root/run" && env -u LD_LIBRARY_PATH "$root/app/bin/$example") || return 1
   done

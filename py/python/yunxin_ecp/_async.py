@@ -39,11 +39,10 @@ import builtins
 import logging
 import secrets
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Protocol, SupportsIndex, TypeVar
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Protocol, SupportsIndex, TypeVar, cast
 
 from ._errors import YunxinError
 from ._native import (
-    DEFAULT_BASE_URL,
     ApiRequest,
     CallRecord,
     Credentials,
@@ -60,7 +59,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncClient"]
 
-_T = TypeVar("_T")
 _Self = TypeVar("_Self", bound="AsyncClient")
 
 INSTALL_HINT = 'yunxin_ecp.AsyncClient needs httpx: pip install httpx sniffio (the "async" extra)'
@@ -117,8 +115,11 @@ class AsyncClient:
     most ``max_retries`` times, after ``backoff`` seconds, doubling, jittered) only where a retry
     cannot place a second billable call. An answer longer than ``max_response_bytes`` is a
     ``ProtocolError`` (kind ``"too_large"``); a redirect is never followed (``ProtocolError`` of
-    kind ``"redirect"``, its ``Location`` in ``detail``). A base URL on this machine bypasses the
-    environment's proxies.
+    kind ``"redirect"``, its ``Location`` in ``detail``). With no ``base_url``, requests go to
+    ``YUNXIN_BASE_URL`` when it is set, else to the service. The proxy is the one the core's rule
+    picks from the environment for every client (``HTTPS_PROXY`` for https, ``http_proxy`` for
+    http and ``HTTP_PROXY`` only outside CGI, then ``ALL_PROXY``; ``NO_PROXY`` and a base URL on
+    this machine go direct); the first DEBUG event on the ``yunxin_ecp`` logger says which.
 
     ``http_client`` sends through an ``httpx.AsyncClient`` you already have (it is not closed
     by ``aclose()``; its proxy and TLS settings apply, while timeouts, redirects and the size
@@ -133,7 +134,7 @@ class AsyncClient:
         app_secret: Optional[str] = None,
         *,
         credentials: Optional[Credentials] = None,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: Optional[str] = None,
         connect_timeout: float = 5.0,
         timeout: float = 15.0,
         max_retries: int = 2,
@@ -171,17 +172,28 @@ class AsyncClient:
         # httpx's own transport (and its proxy transports) report when a request goes out.
         self._traced = http_client is None and transport is None
         if http_client is None:
+            # The proxy is the core's choice, as for every other client (httpx's own reading of
+            # the environment differs: HTTP_PROXY under CGI, case, ALL_PROXY order). Chosen, it
+            # is given to httpx, which then reads no proxy variable; none chosen, every scheme is
+            # mounted direct, so no variable httpx reads can route the signed request. The
+            # environment's TLS trust (SSL_CERT_FILE, SSL_CERT_DIR) still applies.
+            chosen = None if transport is not None else config.proxy
+            direct = None if chosen else {"all://": None, "http://": None, "https://": None}
             http_client = httpx_module.AsyncClient(
                 timeout=self._timeouts,
                 follow_redirects=False,
-                # A local mock is reached direct; a transport given for tests is used as given.
-                trust_env=not (config.loopback or transport is not None),
+                trust_env=transport is None,
+                proxy=chosen[0] if chosen else None,
+                mounts=direct,
                 transport=transport,
                 limits=httpx_module.Limits(
                     max_connections=_MAX_CONNECTIONS, max_keepalive_connections=_MAX_KEEPALIVE
                 ),
             )
         self._http: httpx.AsyncClient = http_client
+        # The same first event as the blocking client's: where requests go, through which proxy.
+        if _events.isEnabledFor(logging.DEBUG):
+            _events.debug("%s", config.ready_event)
 
     @property
     def base_url(self) -> str:
@@ -203,7 +215,7 @@ class AsyncClient:
         as it came, with a note saying so (``retry_advice`` ``"outcome_unknown"``), and a
         ``cancelled ... advice=outcome_unknown`` WARNING goes to the ``yunxin_ecp`` logger."""
         request = StartCall(caller_acc=caller_acc, caller=caller, callee=callee, max_dur=max_dur)
-        return await self._send(request, StartCall.parse_response)
+        return cast(Started, await self._send(request))
 
     async def start_conference(
         self, *, caller_acc: str, caller: str, callees: Iterable[str], max_dur: SupportsIndex
@@ -213,14 +225,14 @@ class AsyncClient:
         the ``CancelledError`` carries a note that the conference may exist, and the
         ``yunxin_ecp`` logger has a ``cancelled ... advice=outcome_unknown`` WARNING."""
         request = StartConference(caller_acc=caller_acc, caller=caller, callees=callees, max_dur=max_dur)
-        return await self._send(request, StartConference.parse_response)
+        return cast(Started, await self._send(request))
 
     async def query_session(self, session: str, *, kind: Literal["call", "conference"] = "call") -> CallRecord:
         """Fetches the record of a call (``kind="call"``) or conference
         (``kind="conference"``); retried on transient failures. A query cancelled is simply
         cancelled: asking again is safe."""
         request = QueryBySession(session, kind=kind)
-        return await self._send(request, QueryBySession.parse_response)
+        return cast(CallRecord, await self._send(request))
 
     async def request(self, request: ApiRequest) -> dict[str, Any]:
         """Sends a request to any YunXin server API with the same signing, limits, redirect
@@ -230,7 +242,7 @@ class AsyncClient:
         Cancelled after it may have been sent, a request not marked ``idempotent`` may have
         taken effect: the ``CancelledError`` carries a note saying so (``retry_advice``
         ``"outcome_unknown"``), and the ``yunxin_ecp`` logger a ``cancelled ...`` WARNING."""
-        return await self._send(request, request.parse_response)
+        return cast("dict[str, Any]", await self._send(request))
 
     async def aclose(self) -> None:
         """Closes the client's connections (not those of an ``http_client`` passed in)."""
@@ -251,8 +263,10 @@ class AsyncClient:
     def __repr__(self) -> str:
         return f"AsyncClient(app_key={self.app_key!r}, base_url={self._base_url!r})"
 
-    async def _send(self, request: _Request, parse: Callable[[int, bytes], _T]) -> _T:
-        """Signs, sends and reads one request, retrying where the blocking client would."""
+    async def _send(self, request: _Request) -> Any:
+        """Signs, sends and reads one request, retrying where the blocking client would. The
+        answer is read by the core's parser for the prepared request's endpoint, which also
+        keeps the attempt's Nonce and CheckSum (and the secret) out of any error built from it."""
         cancelled = self._anyio.get_cancelled_exc_class()
         attempt = 1
         while True:
@@ -260,7 +274,7 @@ class AsyncClient:
             progress = _Progress(self._traced)
             try:
                 status, body = await self._exchange(prepared, attempt, progress)
-                return parse(status, body)
+                return self._config.parse_answer(prepared, status, body)
             except YunxinError as error:
                 delay = self._config.retry_delay(error, attempt)
                 if delay is None:

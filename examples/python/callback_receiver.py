@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 
 from yunxin_ecp import CallbackVerificationError, CallbackVerifier, CallEndEvent, CallRecord, Credentials
+from yunxin_ecp.integrations import DEFAULT_MAX_BODY_BYTES
 from yunxin_ecp.testing import SAMPLE_APP_KEY, SAMPLE_APP_SECRET, MockServer
 
 
@@ -54,8 +55,17 @@ class CallbackServer(ThreadingHTTPServer):
 class CallbackHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
         assert isinstance(self.server, CallbackServer)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)  # the raw bytes: never verify re-serialized JSON
+        # A call-end callback is a few KiB; anyone can reach this port, so a body is read only
+        # when it says its length and that length is at most the cap (1 MiB, the integrations'
+        # default), never more than it says.
+        declared = self.headers.get("Content-Length") or ""
+        if not declared.isdigit():
+            self.answer(411)
+            return
+        if int(declared) > DEFAULT_MAX_BODY_BYTES:
+            self.answer(413)
+            return
+        body = self.rfile.read(int(declared))  # the raw bytes: never verify re-serialized JSON
         try:
             event = self.server.verifier.verify_and_parse(body, self.headers)
         except CallbackVerificationError as e:

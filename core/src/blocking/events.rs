@@ -14,6 +14,7 @@
 //! | debug | `no response` | `id`, `attempt`, `transport`, `maybe_sent`, `elapsed_ms` |
 //! | info | `retry` | `id`, `attempt` (the one that failed), `reason`, `delay_ms` |
 //! | warn | `gave up` | `id`, `attempts`, `reason`, `advice` |
+//! | warn | `cancelled` (the Python `AsyncClient` only: a task cancelled after a start, or a request not marked idempotent, may have been sent) | `id`, `endpoint`, `attempt`, `advice` |
 //!
 //! Fields are `key=value` pairs after the message, values without spaces. `id` is 8 random hex
 //! characters drawn once per call and kept across its retries, so one call's lines can be told

@@ -3,70 +3,26 @@
 //! code. Nothing here contacts another host.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 use yunxin_ecp::{Credentials, EcpRequest, StartCall};
 use yunxin_ecp_mock::{Fault, MockConfig, MockServer, Outcome, SAMPLE_APP_KEY, SAMPLE_APP_SECRET};
 
-const BIN: &str = env!("CARGO_BIN_EXE_yunxin-ecp");
+mod common;
 
-/// The binary with the samples' credentials in its environment and nothing else of ours.
+use common::{BIN, code, json, run, stderr, stdout, temp_file};
+
+/// The binary with the samples' credentials, sending to `base_url`.
 fn cmd(base_url: &str) -> Command {
-    let mut cmd = Command::new(BIN);
-    for var in [
-        "YUNXIN_APP_KEY",
-        "YUNXIN_APP_SECRET",
-        "YUNXIN_BASE_URL",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("YUNXIN_APP_KEY", SAMPLE_APP_KEY)
-        .env("YUNXIN_APP_SECRET", SAMPLE_APP_SECRET)
-        .args(["--base-url", base_url]);
+    let mut cmd = common::bare_cmd();
+    cmd.args(["--base-url", base_url]);
     cmd
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null()).output().expect("the binary runs")
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exited")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(output), stderr(output)))
 }
 
 fn mock() -> MockServer {
     MockServer::start(MockConfig::default()).unwrap()
-}
-
-/// A file in the temporary directory, removed when the returned path is dropped.
-fn temp_file(contents: &[u8]) -> tempfile::TempPath {
-    let mut file = tempfile::Builder::new()
-        .prefix("yunxin-ecp-cli-test-")
-        .tempfile()
-        .unwrap();
-    file.write_all(contents).unwrap();
-    file.into_temp_path()
 }
 
 /// A base URL where nothing listens.

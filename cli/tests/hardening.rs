@@ -9,36 +9,17 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use yunxin_ecp_mock::{Fault, MockConfig, MockServer, SAMPLE_APP_KEY, SAMPLE_APP_SECRET};
-
-const BIN: &str = env!("CARGO_BIN_EXE_yunxin-ecp");
+use yunxin_ecp_mock::{Fault, MockConfig, MockServer};
 
 /// What a hostile server puts in `desc`: a screen clear, a forged line and a bidi override.
 const HOSTILE: &str = "\u{1b}[2J\r\n#1 FAKE -> accepted \u{202e}\u{9b}\u{7f}\u{2028}";
 
-/// The binary with the samples' credentials and nothing else of ours in its environment.
-fn cmd() -> Command {
-    let mut cmd = Command::new(BIN);
-    for var in [
-        "YUNXIN_APP_KEY",
-        "YUNXIN_APP_SECRET",
-        "YUNXIN_BASE_URL",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("YUNXIN_APP_KEY", SAMPLE_APP_KEY)
-        .env("YUNXIN_APP_SECRET", SAMPLE_APP_SECRET);
-    cmd
-}
+mod common;
 
-fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null()).output().expect("the binary runs")
+use common::{BIN, code, json, run, stderr, stdout, temp_file};
+
+fn cmd() -> Command {
+    common::bare_cmd()
 }
 
 /// Runs `cmd`, killing it (and failing) if it has not ended after a minute: the bound of a
@@ -62,23 +43,6 @@ fn run_bounded(cmd: &mut Command) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exited")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(output), stderr(output)))
-}
-
 /// No byte or character of `text` can drive a terminal or start a line of its own.
 fn assert_inert(what: &str, bytes: &[u8], lines: usize) {
     let text = String::from_utf8_lossy(bytes);
@@ -89,18 +53,6 @@ fn assert_inert(what: &str, bytes: &[u8], lines: usize) {
     assert_eq!(text.lines().count(), lines, "{what}: lines in {text:?}");
 }
 
-/// A file in the temporary directory, removed when the returned path is dropped.
-fn temp_file(contents: &[u8]) -> tempfile::TempPath {
-    let mut file = tempfile::Builder::new()
-        .prefix("yunxin-ecp-cli-hardening-")
-        .tempfile()
-        .unwrap();
-    file.write_all(contents).unwrap();
-    file.into_temp_path()
-}
-
-/// Reads one HTTP request whole (head, then `Content-Length` bytes), or gives up on a read
-/// error or a 10 s silence.
 fn read_request(stream: &mut TcpStream) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut buf = Vec::new();

@@ -253,25 +253,7 @@ test_case('body cap: behind php -S, verifyRequest() answers 413 without running 
     $server = null;
     $port = 0;
     try {
-        for ($attempt = 1; $attempt <= 5 && $server === null; $attempt++) {
-            $socket = stream_socket_server('tcp://127.0.0.1:0');
-            $port = (int) substr(strrchr(stream_socket_get_name($socket, false), ':'), 1);
-            fclose($socket);
-            $process = proc_open([PHP_BINARY, '-d', 'ffi.enable=1', '-d', 'post_max_size=16M', '-S', "127.0.0.1:$port", "$temp/router.php"],
-                [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', "$temp/server.err", 'w']],
-                $pipes, $temp, $env);
-            for ($i = 0; $i < 200 && proc_get_status($process)['running']; $i++) {
-                if (@file_get_contents("http://127.0.0.1:$port/") === 'ready') {
-                    $server = $process;
-                    break;
-                }
-                usleep(50000);
-            }
-            if ($server === null) {
-                proc_terminate($process);
-                proc_close($process);
-            }
-        }
+        [$server, $port] = start_php_server(['ffi.enable=1', 'post_max_size=16M'], "$temp/router.php", $temp, $env, '', 'ready');
         check($server !== null, 'php -S started: ' . @file_get_contents("$temp/server.err"));
         $sessions = static fn (): array => is_file($handled) ? explode("\n", trim((string) file_get_contents($handled))) : [];
 

@@ -408,28 +408,9 @@ test_case('log: under a web server (ffi.preload + php/preload.php) a handler lef
         unset($env['YUNXIN_ECP_LIB'], $env['YUNXIN_ECP_HEADER']);
         $env = ['LD_LIBRARY_PATH' => trim(dirname((string) realpath($library)) . ':' . ($env['LD_LIBRARY_PATH'] ?? ''), ':'),
             'YUNXIN_ECP_LIB' => '/nonexistent/libyunxin_ecp.so', 'YUNXIN_ECP_HEADER' => '/nonexistent/yunxin_ecp.h'] + $env;
-        $port = 0;
-        for ($attempt = 1; $attempt <= 5 && $server === null; $attempt++) {
-            $socket = stream_socket_server('tcp://127.0.0.1:0');
-            $port = (int) substr(strrchr(stream_socket_get_name($socket, false), ':'), 1);
-            fclose($socket);
-            $process = proc_open([PHP_BINARY, '-d', 'ffi.enable=preload', '-d', "ffi.preload=$temp/yunxin_ecp_php.h",
-                '-d', 'opcache.enable=1', '-d', 'opcache.enable_cli=1', '-d', "opcache.preload=$root/php/preload.php",
-                '-d', "opcache.preload_user=$user", '-S', "127.0.0.1:$port", "$temp/router.php"],
-                [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', "$temp/server.err", 'w']],
-                $pipes, $temp, $env);
-            for ($i = 0; $i < 200 && proc_get_status($process)['running']; $i++) {
-                if (@file_get_contents("http://127.0.0.1:$port/?ping") === 'pong') {
-                    $server = $process;
-                    break;
-                }
-                usleep(50000);
-            }
-            if ($server === null) {
-                proc_terminate($process);
-                proc_close($process);
-            }
-        }
+        [$server, $port] = start_php_server(['ffi.enable=preload', "ffi.preload=$temp/yunxin_ecp_php.h",
+            'opcache.enable=1', 'opcache.enable_cli=1', "opcache.preload=$root/php/preload.php",
+            "opcache.preload_user=$user"], "$temp/router.php", $temp, $env, '?ping', 'pong');
         check($server !== null, 'php -S started: ' . @file_get_contents("$temp/server.err"));
         $get = static function (string $query) use ($port, $mock): array {
             $answer = @file_get_contents("http://127.0.0.1:$port/?$query&mock=" . rawurlencode($mock->baseUrl()));

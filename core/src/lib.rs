@@ -30,6 +30,7 @@ pub mod callback;
 pub mod codes;
 pub mod endpoint;
 mod error;
+pub mod exchange;
 pub mod headers;
 pub mod mask;
 pub mod policy;

@@ -32,16 +32,16 @@ use serde_json::Value;
 
 use crate::api::ApiRequest;
 use crate::error::Error;
-use crate::policy::Decision;
+use crate::exchange::{
+    self, Answer, AnyRequest, Attempt, Exchange, FromAnswer, Next, SystemEntropy,
+};
 use crate::proxy;
 use crate::record::CallRecord;
-use crate::request::{
-    BaseUrl, EcpRequest, Endpoint, PreparedRequest, QueryBySession, StartCall, StartConf,
-};
-use crate::response::{ProtocolError, ProtocolErrorKind, ResponseError, Started};
+use crate::request::{BaseUrl, EcpRequest, QueryBySession, StartCall, StartConf};
+use crate::response::Started;
 use crate::settings::default_base_url;
-use crate::signing::{AuthHeaders, Credentials};
-use crate::transport::{TransportError, TransportErrorKind};
+use crate::signing::Credentials;
+use crate::transport::TransportErrorKind;
 use crate::validate::{Rule, ValidationError};
 
 pub use crate::policy::{DEFAULT_BACKOFF, DEFAULT_MAX_RETRIES};
@@ -51,7 +51,7 @@ pub use crate::settings::{
 /// Idle connections kept in the pool for reuse.
 const MAX_IDLE_CONNECTIONS: usize = 32;
 /// The `User-Agent` every request carries.
-pub const USER_AGENT: &str = concat!("yunxin-ecp/", env!("CARGO_PKG_VERSION"));
+pub use crate::exchange::USER_AGENT;
 
 /// Configures a [`Client`]: its credentials and its [`ClientSettings`], one setter each.
 #[derive(Debug, Clone)]
@@ -199,13 +199,12 @@ impl Client {
     }
 
     /// Sends any ECP request, signing each attempt afresh and retrying only where safe.
-    pub fn send<R: EcpRequest>(&self, request: &R) -> Result<R::Output, Error> {
-        self.run(
-            R::ENDPOINT,
-            R::ENDPOINT.path(),
-            |auth| request.prepare(&self.base_url, auth),
-            R::parse_response,
-        )
+    pub fn send<R>(&self, request: &R) -> Result<R::Output, Error>
+    where
+        R: EcpRequest + Clone + Into<AnyRequest>,
+        R::Output: FromAnswer,
+    {
+        self.run(request.clone().into()).and_then(exchange::typed)
     }
 
     /// Sends a request to any YunXin server API and returns the whole JSON answer on code 200,
@@ -226,118 +225,111 @@ impl Client {
     /// # Ok::<(), yunxin_ecp::Error>(())
     /// ```
     pub fn request(&self, request: &ApiRequest) -> Result<Value, Error> {
-        self.run(
-            request.endpoint(),
-            request.path(),
-            |auth| request.prepare(&self.base_url, auth),
-            |status, body| request.parse_response(status, body),
-        )
+        self.run(request.clone().into()).and_then(exchange::typed)
     }
 
-    /// The attempt loop shared by every request: sign, send, parse, and decide from the
-    /// error's retry advice whether to go again.
-    fn run<T>(
-        &self,
-        endpoint: Endpoint,
-        path: &str,
-        prepare: impl Fn(&AuthHeaders) -> PreparedRequest,
-        parse: impl Fn(u16, &[u8]) -> Result<T, ResponseError>,
-    ) -> Result<T, Error> {
-        // Only a generic request's errors carry its path; an ECP endpoint names its own.
-        let error_path = matches!(endpoint, Endpoint::Api { .. }).then_some(path);
-        let log = events::CallLog::new(endpoint, path);
-        let mut attempt: u32 = 1;
+    /// Drives the core's exchange over ureq: every decision (signing, redirects, retries,
+    /// redaction, events) is the exchange's; this only sends, reads, sleeps and logs.
+    fn run(&self, request: AnyRequest) -> Result<Answer, Error> {
+        let logging = log::log_enabled!(target: events::TARGET, log::Level::Warn);
+        let mut exchange =
+            Exchange::new(request, self.credentials.clone(), &self.settings)?.with_events(logging);
+        let mut entropy = SystemEntropy;
         loop {
-            let auth = self.credentials.sign_now()?;
-            let prepared = prepare(&auth);
-            log.sent(attempt);
+            let attempt = exchange.send(&mut entropy);
+            events::emit(exchange.take_events());
+            let attempt = attempt?;
             let started = Instant::now();
-            let mut status = None;
-            let result = self
-                .exchange(&prepared, error_path, attempt)
-                .and_then(|(code, body)| {
-                    status = Some(code);
-                    parse(code, &body).map_err(Error::from)
-                })
-                .map_err(|mut error| {
-                    let mut values = prepared.signature_values();
-                    values.push(self.credentials.expose_secret());
-                    error.redact(&values);
-                    error
-                });
-            log.outcome(attempt, &result, status, started.elapsed());
-            let error = match result {
-                Ok(output) => return Ok(output),
-                Err(error) => error,
+            let next = match self.transfer(&attempt) {
+                Transfer::Answer {
+                    status,
+                    location,
+                    body,
+                } => exchange.receive(
+                    status,
+                    location.as_deref(),
+                    &body,
+                    started.elapsed(),
+                    &mut entropy,
+                ),
+                Transfer::TooLarge { status } => {
+                    exchange.too_large(status, started.elapsed(), &mut entropy)
+                }
+                Transfer::Failed {
+                    kind,
+                    maybe_sent,
+                    detail,
+                } => exchange.fail(kind, maybe_sent, &detail, started.elapsed(), &mut entropy),
             };
-            let policy = self.settings.retry_policy();
-            let Decision::RetryAfter(delay) =
-                policy.decide(attempt, error.retry_advice(), random_u32())
-            else {
-                log.gave_up(attempt, &error);
-                return Err(error);
-            };
-            log.retry(attempt, &error, delay);
-            thread::sleep(delay);
-            attempt += 1;
+            events::emit(exchange.take_events());
+            match next {
+                Next::Retry { after } => thread::sleep(after),
+                Next::Done(result) => return result,
+            }
         }
     }
 
-    /// One HTTP exchange: the status and the body bytes, or why there are none. `path` is set
-    /// for a generic request, so that its errors name it.
-    fn exchange(
-        &self,
-        prepared: &PreparedRequest,
-        path: Option<&str>,
-        attempt: u32,
-    ) -> Result<(u16, Vec<u8>), Error> {
+    /// One HTTP exchange over ureq, within the attempt's limits: what came back, or why
+    /// nothing did.
+    fn transfer(&self, attempt: &Attempt) -> Transfer {
+        let prepared = &attempt.request;
         let mut request = self.agent.post(&prepared.url);
         for (name, value) in &prepared.headers {
             request = request.header(*name, value.as_str());
         }
-        let transport = |e: ureq::Error| Error::from(transport_error(prepared, path, e, attempt));
-        let protocol = |e: ProtocolError| {
-            let e = ResponseError::Protocol(e);
-            Error::from(match path {
-                Some(path) => e.with_path(path),
-                None => e,
-            })
+        let mut response = match request.send(prepared.body.as_str()) {
+            Ok(response) => response,
+            Err(e) => return failed(e),
         };
-        let mut response = request.send(prepared.body.as_str()).map_err(transport)?;
         let status = response.status().as_u16();
         if response.status().is_redirection() {
             let location = response
                 .headers()
                 .get(ureq::http::header::LOCATION)
                 .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
-            let e = ProtocolError::redirect(prepared.endpoint, status, location.as_deref());
-            return Err(protocol(e));
+            return Transfer::Answer {
+                status,
+                location,
+                body: Vec::new(),
+            };
         }
         let body = response
             .body_mut()
             .with_config()
-            .limit(self.settings.max_response_bytes)
+            .limit(attempt.max_response_bytes)
             .read_to_vec();
         match body {
-            Ok(body) => Ok((status, body)),
-            Err(ureq::Error::BodyExceedsLimit(_)) => {
-                let mut e =
-                    ProtocolError::new(prepared.endpoint, ProtocolErrorKind::TooLarge, status, b"");
-                e.detail = Some(format!("over {} bytes", self.settings.max_response_bytes));
-                Err(protocol(e))
-            }
-            Err(e) => Err(transport(e)),
+            Ok(body) => Transfer::Answer {
+                status,
+                location: None,
+                body,
+            },
+            Err(ureq::Error::BodyExceedsLimit(_)) => Transfer::TooLarge { status },
+            Err(e) => failed(e),
         }
     }
 }
 
-/// Maps a ureq failure to a transport error, deciding whether the request may have been sent.
-fn transport_error(
-    prepared: &PreparedRequest,
-    path: Option<&str>,
-    error: ureq::Error,
-    attempts: u32,
-) -> TransportError {
+/// What one HTTP exchange gave.
+enum Transfer {
+    Answer {
+        status: u16,
+        location: Option<String>,
+        body: Vec<u8>,
+    },
+    TooLarge {
+        status: u16,
+    },
+    Failed {
+        kind: TransportErrorKind,
+        maybe_sent: bool,
+        detail: String,
+    },
+}
+
+/// A ureq failure as the exchange takes it: which step failed, and whether the request may
+/// have been sent (only a failure to connect proves it was not).
+fn failed(error: ureq::Error) -> Transfer {
     use TransportErrorKind::*;
     use ureq::Timeout as T;
     let (kind, maybe_sent) = match &error {
@@ -349,13 +341,10 @@ fn transport_error(
         ureq::Error::Io(e) if e.kind() == io::ErrorKind::TimedOut => (Timeout, true),
         _ => (Io, true),
     };
-    TransportError {
-        endpoint: prepared.endpoint,
-        path: path.map(str::to_owned),
+    Transfer::Failed {
         kind,
         maybe_sent,
         detail: error.to_string(),
-        attempts,
     }
 }
 
@@ -364,16 +353,6 @@ fn transport_error(
 /// clients on other HTTP stacks that follow the same rule.
 pub fn is_loopback(base_url: &BaseUrl) -> bool {
     resolver::is_loopback(base_url.as_str())
-}
-
-/// Randomness for the backoff's jitter. A failing OS generator only costs the spread (the
-/// middle of the range is used), never the retry.
-fn random_u32() -> u32 {
-    let mut random = [0u8; 4];
-    match getrandom::fill(&mut random) {
-        Ok(()) => u32::from_le_bytes(random),
-        Err(_) => u32::MAX / 2,
-    }
 }
 
 #[cfg(test)]

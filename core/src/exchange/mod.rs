@@ -1,0 +1,522 @@
+//! The whole attempt loop of a request as a sans-IO state machine: sign each attempt afresh,
+//! refuse any redirect, cap the answer, read it, decide whether to go again and after how long,
+//! report what happened as [`events`], and say whether a failed request may have been sent.
+//!
+//! It does no I/O and reads no clock or randomness of its own (those come in through
+//! [`Entropy`]): a driver opens the connection, sends the [`Attempt`] it is given, reads the
+//! answer within the attempt's deadline and size cap, and feeds back what happened. The blocking
+//! client, the Python `AsyncClient` on httpx and the C ABI's `yx_exchange_*` are such drivers, so
+//! a program on its own HTTP stack gets exactly their decisions. Like ureq-proto's `Call`: the
+//! state machine decides, the I/O layer only drives.
+//!
+//! ```
+//! use std::time::Duration;
+//! use yunxin_ecp::exchange::{Exchange, Next, SystemEntropy};
+//! use yunxin_ecp::settings::ClientSettings;
+//! use yunxin_ecp::{Credentials, QueryBySession, SessionKind};
+//!
+//! let settings = ClientSettings { base_url: "http://127.0.0.1:9".into(), ..ClientSettings::default() };
+//! let query = QueryBySession::new("s-1", SessionKind::Call)?;
+//! let mut exchange = Exchange::new(query, Credentials::new("key", "secret")?, &settings)?;
+//! let attempt = exchange.send(&mut SystemEntropy)?;
+//! assert_eq!(attempt.request.url, "http://127.0.0.1:9/call/ecp/queryBySession.action");
+//! // ... the driver POSTs attempt.request; say the service was busy:
+//! let next = exchange.receive(200, None, br#"{"code":503}"#, Duration::from_millis(3), &mut SystemEntropy);
+//! assert!(matches!(next, Next::Retry { .. }));
+//! # Ok::<(), yunxin_ecp::Error>(())
+//! ```
+
+pub mod events;
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::api::ApiRequest;
+use crate::error::Error;
+use crate::policy::Decision;
+use crate::record::CallRecord;
+use crate::request::{
+    BaseUrl, EcpRequest, Endpoint, PreparedRequest, QueryBySession, StartCall, StartConf,
+};
+use crate::response::{ProtocolError, ProtocolErrorKind, ResponseError, Started};
+use crate::settings::ClientSettings;
+use crate::signing::{Credentials, DEFAULT_NONCE_LEN, generate_nonce, unix_seconds_now};
+use crate::transport::{TransportError, TransportErrorKind};
+use crate::validate::{Rule, ValidationError};
+use crate::{RetryAdvice, codes::RequestKind};
+
+use events::{Event, Reporter};
+
+/// The `User-Agent` every driver sends: `yunxin-ecp/<version>` (a driver may append its own
+/// stack, as the Python `AsyncClient` appends `httpx/<version>`).
+pub const USER_AGENT: &str = concat!("yunxin-ecp/", env!("CARGO_PKG_VERSION"));
+
+/// Where an exchange's nonces, clock and jitter come from. [`SystemEntropy`] is the OS CSPRNG
+/// and the system clock; tests pass fixed values, so that a scripted conversation is exact.
+pub trait Entropy {
+    /// A fresh nonce for one attempt's signature.
+    fn nonce(&mut self) -> Result<String, Error>;
+    /// The current time, Unix seconds, for `CurTime`.
+    fn now_secs(&mut self) -> u64;
+    /// Any random `u32`, for the backoff's jitter.
+    fn jitter(&mut self) -> u32;
+}
+
+/// The OS CSPRNG (a 32-hex-character nonce per attempt) and the system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemEntropy;
+
+impl Entropy for SystemEntropy {
+    fn nonce(&mut self) -> Result<String, Error> {
+        generate_nonce(DEFAULT_NONCE_LEN)
+    }
+
+    fn now_secs(&mut self) -> u64 {
+        unix_seconds_now()
+    }
+
+    fn jitter(&mut self) -> u32 {
+        // A failing OS generator only costs the spread (the middle of the range is used).
+        let mut random = [0u8; 4];
+        match getrandom::fill(&mut random) {
+            Ok(()) => u32::from_le_bytes(random),
+            Err(_) => u32::MAX / 2,
+        }
+    }
+}
+
+/// Any request an exchange can carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnyRequest {
+    /// `startcall`.
+    StartCall(StartCall),
+    /// `startconf`.
+    StartConf(StartConf),
+    /// `queryBySession`.
+    Query(QueryBySession),
+    /// Any other YunXin server API.
+    Api(ApiRequest),
+}
+
+impl From<StartCall> for AnyRequest {
+    fn from(r: StartCall) -> Self {
+        AnyRequest::StartCall(r)
+    }
+}
+
+impl From<StartConf> for AnyRequest {
+    fn from(r: StartConf) -> Self {
+        AnyRequest::StartConf(r)
+    }
+}
+
+impl From<QueryBySession> for AnyRequest {
+    fn from(r: QueryBySession) -> Self {
+        AnyRequest::Query(r)
+    }
+}
+
+impl From<ApiRequest> for AnyRequest {
+    fn from(r: ApiRequest) -> Self {
+        AnyRequest::Api(r)
+    }
+}
+
+impl AnyRequest {
+    /// The endpoint it goes to (an API request's idempotency included).
+    pub fn endpoint(&self) -> Endpoint {
+        match self {
+            AnyRequest::StartCall(_) => StartCall::ENDPOINT,
+            AnyRequest::StartConf(_) => StartConf::ENDPOINT,
+            AnyRequest::Query(_) => QueryBySession::ENDPOINT,
+            AnyRequest::Api(r) => r.endpoint(),
+        }
+    }
+
+    /// The path below the base URL.
+    pub fn path(&self) -> &str {
+        match self {
+            AnyRequest::Api(r) => r.path(),
+            other => other.endpoint().path(),
+        }
+    }
+
+    fn prepare(&self, base_url: &BaseUrl, auth: &crate::AuthHeaders) -> PreparedRequest {
+        match self {
+            AnyRequest::StartCall(r) => r.prepare(base_url, auth),
+            AnyRequest::StartConf(r) => r.prepare(base_url, auth),
+            AnyRequest::Query(r) => r.prepare(base_url, auth),
+            AnyRequest::Api(r) => r.prepare(base_url, auth),
+        }
+    }
+
+    fn parse(&self, status: u16, body: &[u8]) -> Result<Answer, ResponseError> {
+        Ok(match self {
+            AnyRequest::StartCall(_) => Answer::Started(StartCall::parse_response(status, body)?),
+            AnyRequest::StartConf(_) => Answer::Started(StartConf::parse_response(status, body)?),
+            AnyRequest::Query(_) => {
+                Answer::Record(Box::new(QueryBySession::parse_response(status, body)?))
+            }
+            AnyRequest::Api(r) => Answer::Json(r.parse_response(status, body)?),
+        })
+    }
+
+    /// An error about this request names its path when it is another API's.
+    fn named(&self, error: ResponseError) -> ResponseError {
+        match self {
+            AnyRequest::Api(r) => error.with_path(r.path()),
+            _ => error,
+        }
+    }
+}
+
+/// What an exchange that succeeded gives: the result its request's kind carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// A start's session.
+    Started(Started),
+    /// A query's record (boxed: it is by far the largest).
+    Record(Box<CallRecord>),
+    /// Another API's whole JSON answer.
+    Json(Value),
+}
+
+/// A typed result taken out of an [`Answer`].
+pub trait FromAnswer: Sized {
+    /// `Some` when the answer is of this type.
+    fn from_answer(answer: Answer) -> Option<Self>;
+}
+
+impl FromAnswer for Started {
+    fn from_answer(answer: Answer) -> Option<Self> {
+        match answer {
+            Answer::Started(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl FromAnswer for CallRecord {
+    fn from_answer(answer: Answer) -> Option<Self> {
+        match answer {
+            Answer::Record(r) => Some(*r),
+            _ => None,
+        }
+    }
+}
+
+impl FromAnswer for Value {
+    fn from_answer(answer: Answer) -> Option<Self> {
+        match answer {
+            Answer::Json(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// One attempt for the driver to send: the signed request (method, URL, headers, body, fresh
+/// for this attempt), and the limits to send it within.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// 1 for the first attempt.
+    pub number: u32,
+    /// What to send. Redirects must not be followed: a 3xx is fed back as it came.
+    pub request: PreparedRequest,
+    /// Time allowed to open the connection.
+    pub connect_timeout: Duration,
+    /// Time allowed for the whole attempt, connect to the last byte of the answer.
+    pub timeout: Duration,
+    /// The most answer bytes to read: past it, stop reading and call
+    /// [`Exchange::too_large`].
+    pub max_response_bytes: u64,
+}
+
+/// What to do after an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    /// Wait this long, then call [`Exchange::send`] for the next attempt.
+    Retry {
+        /// The delay before the next attempt.
+        after: Duration,
+    },
+    /// The exchange is over: the result, or the error with its retry advice and whether the
+    /// request may have been sent.
+    Done(Result<Answer, Error>),
+}
+
+/// Where an exchange stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// An attempt may be sent (the first, or one after a `Retry`).
+    Ready,
+    /// An attempt was handed out; its outcome is awaited.
+    Sent,
+    /// A result or an error was given.
+    Done,
+}
+
+/// One request's exchange with the service, from the first attempt to its result.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    request: AnyRequest,
+    credentials: Credentials,
+    base_url: BaseUrl,
+    settings: ClientSettings,
+    attempt: u32,
+    state: State,
+    /// The signature values of the attempt in flight, kept out of whatever its answer echoes.
+    in_flight: Vec<String>,
+    record_events: bool,
+    reporter: Option<Reporter>,
+    events: Vec<Event>,
+}
+
+impl Exchange {
+    /// An exchange for `request`, signed with `credentials`, under `settings` (checked here: a
+    /// setting that breaks a rule is refused naming it). Events are recorded; see
+    /// [`with_events`](Self::with_events).
+    pub fn new(
+        request: impl Into<AnyRequest>,
+        credentials: Credentials,
+        settings: &ClientSettings,
+    ) -> Result<Self, ValidationError> {
+        let base_url = settings.check()?;
+        Ok(Exchange {
+            request: request.into(),
+            credentials,
+            base_url,
+            settings: settings.clone(),
+            attempt: 0,
+            state: State::Ready,
+            in_flight: Vec::new(),
+            record_events: true,
+            reporter: None,
+            events: Vec::new(),
+        })
+    }
+
+    /// Whether to record [`events`]: a driver whose logger is off saves their formatting.
+    pub fn with_events(mut self, record: bool) -> Self {
+        self.record_events = record;
+        self
+    }
+
+    /// The request this exchange carries.
+    pub fn request(&self) -> &AnyRequest {
+        &self.request
+    }
+
+    /// Attempts handed out so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The events recorded since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// The next attempt, signed now with a fresh nonce. Call it first, and after each
+    /// [`Next::Retry`] once its delay has passed. Refused (field `exchange`) while an attempt's
+    /// outcome is awaited or once the exchange is done; an entropy failure ends the exchange.
+    pub fn send(&mut self, entropy: &mut dyn Entropy) -> Result<Attempt, Error> {
+        if self.state != State::Ready {
+            let with = match self.state {
+                State::Sent => "an attempt whose outcome was not fed back",
+                _ => "an exchange that is done",
+            };
+            return Err(ValidationError::new("exchange", Rule::Conflict { with }).into());
+        }
+        let signed = entropy
+            .nonce()
+            .and_then(|nonce| Ok(self.credentials.sign(&nonce, entropy.now_secs())?));
+        let auth = match signed {
+            Ok(auth) => auth,
+            Err(e) => {
+                self.state = State::Done;
+                return Err(e);
+            }
+        };
+        if self.record_events && self.reporter.is_none() {
+            let id = entropy
+                .nonce()
+                .map(|mut n| {
+                    n.truncate(8);
+                    n
+                })
+                .unwrap_or_else(|_| "-".to_owned());
+            let reporter = Reporter::new(id, self.request.endpoint(), self.request.path());
+            self.reporter = Some(reporter);
+        }
+        self.attempt += 1;
+        let request = self.request.prepare(&self.base_url, &auth);
+        self.in_flight = request
+            .signature_values()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        self.state = State::Sent;
+        if let Some(r) = &self.reporter {
+            self.events.push(r.sent(self.attempt));
+        }
+        Ok(Attempt {
+            number: self.attempt,
+            request,
+            connect_timeout: self.settings.connect_timeout,
+            timeout: self.settings.timeout,
+            max_response_bytes: self.settings.max_response_bytes,
+        })
+    }
+
+    /// The answer to the attempt in flight: its HTTP status, its `Location` header (for a 3xx,
+    /// which is refused, never followed) and its body, read whole within the cap; `elapsed` is
+    /// how long the attempt took, for the events.
+    pub fn receive(
+        &mut self,
+        status: u16,
+        location: Option<&str>,
+        body: &[u8],
+        elapsed: Duration,
+        entropy: &mut dyn Entropy,
+    ) -> Next {
+        if let Some(misuse) = self.awaiting() {
+            return misuse;
+        }
+        let result = if (300..400).contains(&status) {
+            let e = ProtocolError::redirect(self.request.endpoint(), status, location);
+            Err(Error::from(self.request.named(ResponseError::Protocol(e))))
+        } else {
+            self.request.parse(status, body).map_err(Error::from)
+        };
+        self.conclude(result, status, elapsed, entropy)
+    }
+
+    /// The attempt's answer was longer than [`Attempt::max_response_bytes`]: its reading was
+    /// stopped there.
+    pub fn too_large(&mut self, status: u16, elapsed: Duration, entropy: &mut dyn Entropy) -> Next {
+        if let Some(misuse) = self.awaiting() {
+            return misuse;
+        }
+        let mut e = ProtocolError::new(
+            self.request.endpoint(),
+            ProtocolErrorKind::TooLarge,
+            status,
+            b"",
+        );
+        e.detail = Some(format!("over {} bytes", self.settings.max_response_bytes));
+        let e = Error::from(self.request.named(ResponseError::Protocol(e)));
+        self.conclude(Err(e), status, elapsed, entropy)
+    }
+
+    /// No complete answer came: `kind` is the step that failed, and `maybe_sent` false only when
+    /// the request provably never left (the connection was never opened); `detail` is what the
+    /// HTTP stack said.
+    pub fn fail(
+        &mut self,
+        kind: TransportErrorKind,
+        maybe_sent: bool,
+        detail: &str,
+        elapsed: Duration,
+        entropy: &mut dyn Entropy,
+    ) -> Next {
+        if let Some(misuse) = self.awaiting() {
+            return misuse;
+        }
+        let e = TransportError {
+            endpoint: self.request.endpoint(),
+            path: matches!(self.request, AnyRequest::Api(_))
+                .then(|| self.request.path().to_owned()),
+            kind,
+            maybe_sent,
+            detail: detail.to_owned(),
+            attempts: self.attempt,
+        };
+        self.conclude(Err(Error::from(e)), 0, elapsed, entropy)
+    }
+
+    /// The driver's caller abandoned the attempt in flight (a cancelled task, an outer
+    /// timeout). Returns the advice for the request: `OutcomeUnknown` when it may have been sent
+    /// and may have taken effect (a start, a request not marked idempotent), in which case a
+    /// `cancelled` event says so; the exchange is done either way.
+    pub fn cancel(&mut self, maybe_sent: bool) -> RetryAdvice {
+        let was_sent = self.state == State::Sent;
+        self.state = State::Done;
+        let kind = self.request.endpoint().kind();
+        if !(was_sent && maybe_sent) || kind == RequestKind::Query {
+            return RetryAdvice::Safe;
+        }
+        if let Some(r) = &self.reporter {
+            let event = r.cancelled(self.attempt, RetryAdvice::OutcomeUnknown.code());
+            self.events.push(event);
+        }
+        RetryAdvice::OutcomeUnknown
+    }
+
+    /// `Some(Done(error))` when no attempt's outcome is awaited.
+    fn awaiting(&mut self) -> Option<Next> {
+        if self.state == State::Sent {
+            return None;
+        }
+        let with = "no attempt in flight (call send first)";
+        Some(Next::Done(Err(ValidationError::new(
+            "exchange",
+            Rule::Conflict { with },
+        )
+        .into())))
+    }
+
+    /// Ends an attempt: redacts what the answer echoed, records the events, and decides.
+    fn conclude(
+        &mut self,
+        result: Result<Answer, Error>,
+        status: u16,
+        elapsed: Duration,
+        entropy: &mut dyn Entropy,
+    ) -> Next {
+        let result = result.map_err(|mut error| {
+            let mut values: Vec<&str> = self.in_flight.iter().map(String::as_str).collect();
+            values.push(self.credentials.expose_secret());
+            error.redact(&values);
+            error
+        });
+        if let Some(r) = &self.reporter {
+            let event = r.outcome(self.attempt, &result, status, elapsed.as_millis());
+            self.events.push(event);
+        }
+        let error = match result {
+            Ok(answer) => {
+                self.state = State::Done;
+                return Next::Done(Ok(answer));
+            }
+            Err(error) => error,
+        };
+        let policy = self.settings.retry_policy();
+        match policy.decide(self.attempt, error.retry_advice(), entropy.jitter()) {
+            Decision::RetryAfter(after) => {
+                if let Some(r) = &self.reporter {
+                    let event = r.retry(self.attempt, &error, after.as_millis());
+                    self.events.push(event);
+                }
+                self.state = State::Ready;
+                Next::Retry { after }
+            }
+            Decision::Stop(_) => {
+                if let Some(r) = &self.reporter {
+                    self.events.push(r.gave_up(self.attempt, &error));
+                }
+                self.state = State::Done;
+                Next::Done(Err(error))
+            }
+        }
+    }
+}
+
+/// The answer's typed result for a driver that knows what it asked for; an answer of another
+/// type (impossible for a request of that type) is reported, never a panic.
+pub fn typed<T: FromAnswer>(answer: Answer) -> Result<T, Error> {
+    T::from_answer(answer).ok_or_else(|| {
+        let with = "an answer of another kind than the request's";
+        ValidationError::new("exchange", Rule::Conflict { with }).into()
+    })
+}

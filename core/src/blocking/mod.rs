@@ -67,7 +67,7 @@ impl ClientBuilder {
     /// Where to send requests (default `https://api.netease.im`); a local mock's URL in tests.
     ///
     /// An absolute `http://` or `https://` URL ([`BaseUrl::new`]'s rules); one that is not makes
-    /// [`build`](Self::build) fail with a [`ValidationError`](crate::ValidationError) on the
+    /// [`build`](Self::build) fail with a [`ValidationError`] on the
     /// field `baseUrl`, before any other setting is checked.
     pub fn base_url(mut self, url: impl AsRef<str>) -> Self {
         self.settings.base_url = url.as_ref().to_owned();

@@ -16,7 +16,7 @@
 //! told apart from another's. Only what is safe is reported: never a header (the `CheckSum` with
 //! its `Nonce` and `CurTime` is a five-minute key), never a body or a server's message (phone
 //! numbers, and whatever a hostile server chooses to echo), and the path with its phone numbers
-//! masked by [`mask_numbers`](crate::mask::mask_numbers).
+//! masked by [`mask_numbers`].
 
 use std::fmt;
 

@@ -268,3 +268,174 @@ fn server_vectors() {
         same(got, &c["expect"])
     });
 }
+
+/// The nonces, clock and jitter a scripted conversation fixes.
+struct Scripted {
+    nonces: Vec<String>,
+    next: usize,
+    now: u64,
+    jitter: u32,
+}
+
+impl yunxin_ecp::exchange::Entropy for Scripted {
+    fn nonce(&mut self) -> Result<String, yunxin_ecp::Error> {
+        let n = self.nonces[self.next.min(self.nonces.len() - 1)].clone();
+        self.next += 1;
+        Ok(n)
+    }
+    fn now_secs(&mut self) -> u64 {
+        self.now
+    }
+    fn jitter(&mut self) -> u32 {
+        self.jitter
+    }
+}
+
+fn any_request(r: &Value) -> yunxin_ecp::exchange::AnyRequest {
+    let str_list = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| s(x).to_owned())
+            .collect()
+    };
+    let max_dur = || u32::try_from(r["max_dur"].as_u64().unwrap()).unwrap();
+    match s(&r["kind"]) {
+        "start_call" => StartCall::new(
+            s(&r["caller_acc"]),
+            s(&r["caller"]),
+            s(&r["callee"]),
+            max_dur(),
+        )
+        .unwrap()
+        .into(),
+        "start_conf" => StartConf::new(
+            s(&r["caller_acc"]),
+            s(&r["caller"]),
+            str_list(&r["callees"]),
+            max_dur(),
+        )
+        .unwrap()
+        .into(),
+        "query" => {
+            let kind = match s(&r["type"]) {
+                "call" => SessionKind::Call,
+                _ => SessionKind::Conference,
+            };
+            QueryBySession::new(s(&r["session"]), kind).unwrap().into()
+        }
+        _ => yunxin_ecp::ApiRequest::new(s(&r["path"]), pairs(&r["params"]))
+            .unwrap()
+            .idempotent(r["idempotent"].as_bool().unwrap())
+            .into(),
+    }
+}
+
+fn exchange_result_json(result: &Result<yunxin_ecp::exchange::Answer, yunxin_ecp::Error>) -> Value {
+    use yunxin_ecp::exchange::Answer;
+    match result {
+        Ok(Answer::Started(s)) => json!({ "started": { "session": s.session } }),
+        Ok(Answer::Record(r)) => json!({ "record": {
+            "session": r.session, "answered": r.answered(), "billed_minutes": r.billed_minutes() } }),
+        Ok(Answer::Json(v)) => json!({ "json": v }),
+        Err(yunxin_ecp::Error::Response(ResponseError::Api(a))) => {
+            let mut e = json!({ "kind": "api", "code": a.code, "retry": a.retry_advice().code() });
+            if let Some(m) = &a.message {
+                e["message"] = json!(m);
+            }
+            json!({ "error": e })
+        }
+        Err(yunxin_ecp::Error::Response(ResponseError::Protocol(p))) => json!({ "error": {
+            "kind": "protocol", "protocol": p.kind.code(), "retry": p.retry_advice().code() } }),
+        Err(yunxin_ecp::Error::Transport(t)) => json!({ "error": {
+            "kind": "transport", "transport": t.kind.code(), "maybe_sent": t.maybe_sent,
+            "retry": t.retry_advice().code() } }),
+        Err(other) => json!({ "unexpected": other.to_string() }),
+    }
+}
+
+#[test]
+fn exchange_vectors() {
+    use std::time::Duration;
+    use yunxin_ecp::TransportErrorKind;
+    use yunxin_ecp::exchange::{Exchange, Next};
+    use yunxin_ecp::settings::ClientSettings;
+
+    let v = load("exchanges.json");
+    let creds = Credentials::new(s(&v["app_key"]), s(&v["secret"])).unwrap();
+    let n = run(&v["cases"], |c| {
+        let expect = &c["expect"];
+        let mut entropy = Scripted {
+            nonces: expect["attempts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| s(&a["nonce"]).to_owned())
+                .collect(),
+            next: 0,
+            now: v["now_secs"].as_u64().unwrap(),
+            jitter: u32::try_from(v["jitter"].as_u64().unwrap()).unwrap(),
+        };
+        let settings = ClientSettings {
+            base_url: s(&v["base_url"]).to_owned(),
+            max_retries: u32::try_from(c["settings"]["max_retries"].as_u64().unwrap()).unwrap(),
+            backoff: Duration::from_millis(c["settings"]["backoff_ms"].as_u64().unwrap()),
+            ..ClientSettings::default()
+        };
+        let mut exchange =
+            Exchange::new(any_request(&c["request"]), creds.clone(), &settings).unwrap();
+        let (mut attempts, mut waits) = (Vec::new(), Vec::new());
+        let script = c["script"].as_array().unwrap();
+        let result = loop {
+            let attempt = exchange.send(&mut entropy).map_err(|e| e.to_string())?;
+            let header = |name: &str| {
+                attempt
+                    .request
+                    .headers
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.clone())
+            };
+            attempts.push(
+                json!({ "url": attempt.request.url, "nonce": header("Nonce"),
+                "cur_time": header("CurTime"), "checksum": header("CheckSum") }),
+            );
+            let Some(step) = script.get(attempts.len() - 1) else {
+                return Err(format!("attempt {} was not scripted", attempts.len()));
+            };
+            let took = Duration::from_millis(1);
+            let next = if let Some(a) = step.get("answer") {
+                let status = u16::try_from(a["status"].as_u64().unwrap()).unwrap();
+                let location = a.get("location").map(s);
+                exchange.receive(
+                    status,
+                    location,
+                    s(&a["body"]).as_bytes(),
+                    took,
+                    &mut entropy,
+                )
+            } else if let Some(f) = step.get("failure") {
+                let kind = match s(&f["kind"]) {
+                    "connect" => TransportErrorKind::Connect,
+                    "timeout" => TransportErrorKind::Timeout,
+                    "tls" => TransportErrorKind::Tls,
+                    _ => TransportErrorKind::Io,
+                };
+                let sent = f["maybe_sent"].as_bool().unwrap();
+                exchange.fail(kind, sent, "scripted", took, &mut entropy)
+            } else {
+                let status = u16::try_from(step["too_large"]["status"].as_u64().unwrap()).unwrap();
+                exchange.too_large(status, took, &mut entropy)
+            };
+            match next {
+                Next::Retry { after } => waits.push(json!(after.as_millis())),
+                Next::Done(result) => break result,
+            }
+        };
+        same(
+            json!({ "attempts": attempts, "waits_ms": waits, "result": exchange_result_json(&result) }),
+            expect,
+        )
+    });
+    assert_eq!(n, 27);
+}

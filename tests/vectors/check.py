@@ -77,6 +77,12 @@ for c in srv["cases"]:
         data = (srv["secret"] + header(h, "Nonce") + header(h, "CurTime")).encode()
         expect("server: " + c["name"], "sha1", data, header(h, "CheckSum"))
 
+ex = load("exchanges.json")
+for c in ex["cases"]:
+    for k, a in enumerate(c["expect"]["attempts"], 1):
+        data = (ex["secret"] + a["nonce"] + a["cur_time"]).encode()
+        expect("exchange: %s, attempt %d" % (c["name"], k), "sha1", data, a["checksum"])
+
 if not OPENSSL:
     print("note: openssl not found, digests checked with hashlib only")
 print(f"vectors: {passed} passed, {failed} failed")

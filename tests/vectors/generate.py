@@ -407,11 +407,121 @@ def server():
     return {"app_key": APP_KEY, "secret": SECRET, "window_secs": 300, "cases": cases}
 
 
+# ---------------------------------------------------------------- exchanges
+def exchanges():
+    """Scripted conversations: a request, what the service (or the network) does to each attempt
+    in turn, and what the exchange must do: the attempts it signs (each with its own nonce; the
+    CheckSum computed here with hashlib), the waits between them, and the result. The entropy is
+    fixed: CurTime NOW, the nonce of attempt k NONCES[k], the jitter 0 (so each wait is half its
+    full backoff: 200 ms doubled per retry, capped at 5 s)."""
+    now = 1440570500
+    base = "http://127.0.0.1:9"
+    nonces = ["%02dexchange%021d" % (k, k) for k in range(1, 12)]
+    call = {"kind": "start_call", "caller_acc": "liuxuanlin", "caller": "13888888888", "callee": "13777777777", "max_dur": 100}
+    conf = {"kind": "start_conf", "caller_acc": "liuxuanlin", "caller": "13888888888", "callees": ["13777777777", "13666666666"], "max_dur": 600}
+    query = {"kind": "query", "session": "4ea1e712", "type": "call"}
+    send_msg = {"kind": "api", "path": "/nimserver/msg/sendMsg.action", "params": [["from", "a"], ["to", "b"]], "idempotent": False}
+    get_user = dict(send_msg, path="/nimserver/user/getUinfos.action", params=[["accids", '["a"]']], idempotent=True)
+    urls = {"start_call": "/call/ecp/startcall.action", "start_conf": "/call/ecp/startconf.action",
+            "query": "/call/ecp/queryBySession.action"}
+
+    def body(code, **rest):
+        return json.dumps(dict({"code": code}, **rest), separators=(",", ":"))
+
+    started = body(200, obj={"session": "c0ffee00-0000-4000-8000-000000000001"})
+    record = body(200, obj={"session": "4ea1e712", "durationSec": 61, "status": "SUCCESS"})
+
+    def answer(status, text, location=None):
+        a = {"answer": {"status": status, "body": text}}
+        if location is not None:
+            a["answer"]["location"] = location
+        return a
+
+    def failure(kind, maybe_sent):
+        return {"failure": {"kind": kind, "maybe_sent": maybe_sent}}
+
+    def too_large(status=200):
+        return {"too_large": {"status": status}}
+
+    cases = []
+
+    def case(name, request, script, waits, result, max_retries=2, backoff_ms=200):
+        path = request["path"] if request["kind"] == "api" else urls[request["kind"]]
+        attempts = []
+        for k in range(len(script)):
+            attempts.append({"url": base + path, "nonce": nonces[k], "cur_time": str(now),
+                             "checksum": sha1(SECRET + nonces[k] + str(now))})
+        assert len(waits) == len(script) - 1, name
+        cases.append({"name": name, "request": request, "settings": {"max_retries": max_retries, "backoff_ms": backoff_ms},
+                      "script": script, "expect": {"attempts": attempts, "waits_ms": waits, "result": result}})
+
+    def api_error(code, retry, message=None):
+        e = {"kind": "api", "code": code, "retry": retry}
+        if message is not None:
+            e["message"] = message
+        return {"error": e}
+
+    def protocol(kind, retry):
+        return {"error": {"kind": "protocol", "protocol": kind, "retry": retry}}
+
+    def transport(kind, maybe_sent, retry):
+        return {"error": {"kind": "transport", "transport": kind, "maybe_sent": maybe_sent, "retry": retry}}
+
+    ok_start = {"started": {"session": "c0ffee00-0000-4000-8000-000000000001"}}
+    ok_record = {"record": {"session": "4ea1e712", "answered": True, "billed_minutes": 2}}
+
+    # A start places a billable call: sent again only after an explicit rejection (416, or 503
+    # once) or when nothing left (a connect failure).
+    case("start: placed at once", call, [answer(200, started)], [], ok_start)
+    case("start: 416 rate limited, then placed", call, [answer(200, body(416)), answer(200, started)], [100], ok_start)
+    case("start: 503 twice, sent again once only", call, [answer(200, body(503)), answer(200, body(503))], [100],
+         api_error(503, "once_after_delay"))
+    case("start: 500, the call may exist", call, [answer(200, body(500, msg="server internal error"))], [],
+         api_error(500, "outcome_unknown", "server internal error"))
+    case("start: 408, the call may exist", call, [answer(200, body(408))], [], api_error(408, "outcome_unknown"))
+    case("start: read timeout after sending", call, [failure("timeout", True)], [], transport("timeout", True, "outcome_unknown"))
+    case("start: reset after sending", call, [failure("io", True)], [], transport("io", True, "outcome_unknown"))
+    case("start: connect refused three times", call, [failure("connect", False)] * 3, [100, 200],
+         transport("connect", False, "safe"))
+    case("start: connect refused, then placed", conf, [failure("connect", False), answer(200, started)], [100], ok_start)
+    case("start: a redirect is never followed", call, [answer(302, "", location="https://elsewhere.example/x")], [],
+         protocol("redirect", "outcome_unknown"))
+    case("start: an answer over the size limit", call, [too_large()], [], protocol("too_large", "outcome_unknown"))
+    case("start: a proxy's HTML page", call, [answer(502, "<html>bad gateway</html>")], [], protocol("html", "outcome_unknown"))
+    case("start: 414 bad signature, never sent again", call, [answer(200, body(414, desc="bad http header"))], [],
+         api_error(414, "never", "bad http header"))
+    # The answer echoes the attempt's own nonce: it never reaches the error.
+    case("start: an echoed nonce is redacted", call,
+         [answer(200, body(414, desc="bad header Nonce: " + nonces[0]))], [],
+         api_error(414, "never", "bad header Nonce: [redacted]"))
+    # A query is safe to send again after anything transient.
+    case("query: 500, 408, then the record", query, [answer(200, body(500)), answer(200, body(408)), answer(200, record)],
+         [100, 200], ok_record)
+    case("query: 503 three times, retries spent", query, [answer(200, body(503))] * 3, [100, 200], api_error(503, "backoff"))
+    case("query: reset, then the record", query, [failure("io", True), answer(200, record)], [100], ok_record)
+    case("query: a proxy's HTML page, then the record", query, [answer(502, "<html>bad gateway</html>"), answer(200, record)],
+         [100], ok_record)
+    case("query: 404 no such session", query, [answer(200, body(404, msg="not found"))], [], api_error(404, "never", "not found"))
+    case("query: no retries allowed", query, [answer(200, body(500))], [], api_error(500, "safe"), max_retries=0)
+    case("query: the backoff is capped at 5 s", query, [answer(200, body(503))] * 4, [2000, 2500, 2500],
+         api_error(503, "backoff"), max_retries=3, backoff_ms=4000)
+    # Another API's request not marked idempotent: no answer code makes sending it again safe.
+    case("api: 416 is not sent again", send_msg, [answer(200, body(416))], [], api_error(416, "never"))
+    case("api: 503 may have acted", send_msg, [answer(200, body(503))], [], api_error(503, "outcome_unknown"))
+    case("api: 500 may have acted", send_msg, [answer(200, body(500))], [], api_error(500, "outcome_unknown"))
+    case("api: connect refused, then sent", send_msg, [failure("connect", False), answer(200, body(200, info="sent"))], [100],
+         {"json": {"code": 200, "info": "sent"}})
+    case("api: a 404 page means an unknown path", send_msg, [answer(404, "Not Found")], [], protocol("not_json", "never"))
+    case("api marked idempotent: 416, then the answer", get_user, [answer(200, body(416)), answer(200, body(200, uinfos=[]))],
+         [100], {"json": {"code": 200, "uinfos": []}})
+    return {"app_key": APP_KEY, "secret": SECRET, "base_url": base, "now_secs": now, "jitter": 0, "cases": cases}
+
+
 def main():
     check = "--check" in sys.argv[1:]
     stale = []
     for name, build in [("signing", signing), ("requests", requests), ("responses", responses),
-                        ("callbacks", callbacks), ("server", server)]:
+                        ("callbacks", callbacks), ("server", server), ("exchanges", exchanges)]:
         text = json.dumps(build(), ensure_ascii=False, indent=1) + "\n"
         path = HERE / (name + ".json")
         if check:

@@ -339,13 +339,9 @@ impl Exchange {
             }
         };
         if self.record_events && self.reporter.is_none() {
-            let id = entropy
-                .nonce()
-                .map(|mut n| {
-                    n.truncate(8);
-                    n
-                })
-                .unwrap_or_else(|_| "-".to_owned());
+            // From the jitter source, not the nonces: whether events are recorded must not
+            // change which nonce an attempt is signed with.
+            let id = format!("{:08x}", entropy.jitter());
             let reporter = Reporter::new(id, self.request.endpoint(), self.request.path());
             self.reporter = Some(reporter);
         }

@@ -271,21 +271,41 @@ fn probe(report: &mut Report, base: &BaseUrl, creds: Option<&Credentials>) {
             return;
         }
     };
-    let mut config = ureq::Agent::config_builder()
+    // The proxy by the core's rule, as every client chooses it (ureq's own would take
+    // HTTP_PROXY for an https URL, and under CGI).
+    let proxy = match yunxin_ecp::proxy::proxy_for(base.as_str(), |n| std::env::var(n).ok()) {
+        None => None,
+        Some(p) => match ureq::Proxy::new(&p.url) {
+            Ok(proxy) => Some(proxy),
+            Err(_) => {
+                let why = format!("{} is not a proxy URL", p.variable);
+                report.add("http", Status::Fail, why);
+                report.reachable = false;
+                return;
+            }
+        },
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_global(Some(PROBE_TIMEOUT))
-        .user_agent(concat!("yunxin-ecp-doctor/", env!("CARGO_PKG_VERSION")));
-    if is_loopback(base) {
-        config = config.proxy(None);
-    }
-    let agent: ureq::Agent = config.build().into();
+        .user_agent(concat!("yunxin-ecp-doctor/", env!("CARGO_PKG_VERSION")))
+        .proxy(proxy)
+        .build()
+        .into();
     let signed = creds.map(|c| c.sign_now());
     let url = base.url(QueryBySession::ENDPOINT);
     let mut request = agent.post(&url);
     let mut headers = Vec::new();
+    // What the answer must not carry back to the terminal: this probe's Nonce and CheckSum,
+    // and the secret.
+    let mut redacted: Vec<String> = creds
+        .map(|c| c.expose_secret().to_owned())
+        .into_iter()
+        .collect();
     if let Some(Ok(auth)) = &signed {
         let prepared = query.prepare(base, auth);
+        redacted.extend(prepared.signature_values().into_iter().map(str::to_owned));
         headers = prepared.headers;
     } else {
         headers.push((
@@ -357,7 +377,11 @@ fn probe(report: &mut Report, base: &BaseUrl, creds: Option<&Credentials>) {
             "no usable credentials to sign a probe with",
         ),
         Some(Err(e)) => report.add("signature", Status::Fail, format!("cannot sign: {e}")),
-        Some(Ok(_)) => match QueryBySession::parse_response(status, &body) {
+        Some(Ok(_)) => match QueryBySession::parse_response(status, &body).map_err(|mut e| {
+            let values: Vec<&str> = redacted.iter().map(String::as_str).collect();
+            e.redact(&values);
+            e
+        }) {
             Ok(_) => report.add("signature", Status::Ok, "a signed query was accepted"),
             Err(ResponseError::Api(e)) if e.code == 404 => report.add(
                 "signature",
@@ -434,17 +458,6 @@ fn check_clock(report: &mut Report, date: Option<&str>, received: SystemTime) {
     } else {
         report.add("clock", Status::Ok, text);
     }
-}
-
-fn is_loopback(base: &BaseUrl) -> bool {
-    let Ok(uri) = base.as_str().parse::<ureq::http::Uri>() else {
-        return false;
-    };
-    let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Captured headers: `Name: value` lines, or a whole HTTP request.

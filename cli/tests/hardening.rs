@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use yunxin_ecp_mock::{Fault, MockConfig, MockServer};
+use yunxin_ecp_mock::{Fault, MockConfig, MockServer, SAMPLE_APP_SECRET};
 
 /// What a hostile server puts in `desc`: a screen clear, a forged line and a bidi override.
 const HOSTILE: &str = "\u{1b}[2J\r\n#1 FAKE -> accepted \u{202e}\u{9b}\u{7f}\u{2028}";
@@ -53,7 +53,8 @@ fn assert_inert(what: &str, bytes: &[u8], lines: usize) {
     assert_eq!(text.lines().count(), lines, "{what}: lines in {text:?}");
 }
 
-fn read_request(stream: &mut TcpStream) {
+/// Reads one request whole; returns its head as text.
+fn read_request(stream: &mut TcpStream) -> String {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -74,11 +75,11 @@ fn read_request(stream: &mut TcpStream) {
                 })
                 .unwrap_or(0);
             if buf.len() >= head + length {
-                return;
+                return String::from_utf8_lossy(&buf[..head]).into_owned();
             }
         }
         match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return String::from_utf8_lossy(&buf).into_owned(),
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     }
@@ -102,6 +103,31 @@ fn canned_server(body: &str, connections: usize) -> String {
         }
     });
     url
+}
+
+/// A gateway on 127.0.0.1 that answers each of its first `connections` requests with a 414
+/// whose `desc` repeats the request's head, as some do in their error pages; the heads it saw
+/// are sent on the returned channel.
+fn echoing_server(connections: usize) -> (String, std::sync::mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (seen, heads) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(connections) {
+            let Ok(mut stream) = stream else { continue };
+            let head = read_request(&mut stream);
+            let body = format!("{{\"code\":414,\"desc\":{}}}", quoted(&head));
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            // Sent before the answer, so that it is there once the command has its answer.
+            let _ = seen.send(head);
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    (url, heads)
 }
 
 /// `text` as a JSON string literal.
@@ -563,4 +589,46 @@ fn a_huge_desc_is_cut_on_the_error_line_and_whole_in_json() {
     );
     let out = run(cmd().args(["--base-url", &url, "--json"]).args(query));
     assert_eq!(json(&out)["error"]["api_message"], desc.as_str());
+}
+
+#[test]
+fn signatures_echoed_by_a_gateway_never_reach_the_terminal() {
+    let runs: [&[&str]; 4] = [
+        &["query", "7c4b7673-4f70-4164-82a0-decb84d77914"],
+        &["--json", "query", "7c4b7673-4f70-4164-82a0-decb84d77914"],
+        &["request", "/nimserver/user/x.action", "a=1"],
+        &["doctor"],
+    ];
+    for args in runs {
+        // `doctor` opens a connection of its own first, to see that the host is reachable.
+        let (url, heads) = echoing_server(4);
+        let out = run(cmd().args(["--base-url", &url]).args(args));
+        let head = heads
+            .try_iter()
+            .find(|h| h.to_ascii_lowercase().contains("\nnonce:"))
+            .expect("a signed request reached the server");
+        let value = |name: &str| {
+            head.lines()
+                .find_map(|l| {
+                    let (n, v) = l.split_once(':')?;
+                    n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                })
+                .unwrap_or_else(|| panic!("no {name} in {head}"))
+        };
+        let (nonce, sum) = (value("Nonce"), value("CheckSum"));
+        let printed = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(
+            !printed.contains(&nonce),
+            "{args:?}: the nonce in {printed}"
+        );
+        assert!(
+            !printed.contains(&sum),
+            "{args:?}: the CheckSum in {printed}"
+        );
+        assert!(
+            !printed.contains(SAMPLE_APP_SECRET),
+            "{args:?}: the secret in {printed}"
+        );
+        assert!(printed.contains("[redacted]"), "{args:?}: {printed}");
+    }
 }

@@ -60,6 +60,7 @@ fn base_config() -> Config {
         "yx_session_kind",
         "yx_event_kind",
         "yx_log_level",
+        "yx_transport_kind",
     ]
     .map(String::from)
     .to_vec();

@@ -225,6 +225,28 @@ typedef enum {
 } yx_log_level;
 
 /**
+ * Why no complete answer came, for `yx_exchange_fail()`, which takes it as an `int32_t`.
+ */
+typedef enum {
+  /**
+   * Resolving the host or opening the connection failed.
+   */
+  YX_TRANSPORT_CONNECT = 1,
+  /**
+   * A timeout expired (connect, send, or waiting for the answer).
+   */
+  YX_TRANSPORT_TIMEOUT = 2,
+  /**
+   * The TLS handshake or certificate verification failed.
+   */
+  YX_TRANSPORT_TLS = 3,
+  /**
+   * The connection broke (reset, closed early) or another I/O error.
+   */
+  YX_TRANSPORT_IO = 4,
+} yx_transport_kind;
+
+/**
  * The record of one call or conference, from `yx_parse_query_response()`,
  * `yx_client_query()` or a call-end callback. A C program reads what it acts on with
  * `yx_call_record_session()`, `yx_call_record_answered()`, `yx_call_record_billed_minutes()`
@@ -282,6 +304,44 @@ typedef struct yx_credentials yx_credentials;
 typedef struct yx_error yx_error;
 
 /**
+ * One request's exchange with the service, from its first attempt to its answer or error.
+ * Create with `yx_exchange_new()`, free with `yx_exchange_free()`.
+ *
+ * The loop a program writes (error handling of its own HTTP code left out):
+ *
+ * ```c
+ * yx_exchange *ex = NULL;
+ * yx_prepared_request *req = NULL;
+ * yx_attempt_limits limits;
+ * yx_error *err = NULL;
+ * char *answer = NULL;
+ * int64_t wait_ms = -1;
+ * yx_result r = yx_exchange_new(creds, request, NULL, NULL, &ex, &err);
+ * while (r == YX_OK && (r = yx_exchange_send(ex, &req, &limits, &err)) == YX_OK) {
+ *   // POST yx_prepared_request_body(req) to yx_prepared_request_url(req) with its headers,
+ *   // redirects off, within limits; then exactly one of:
+ *   if (answered)
+ *     r = yx_exchange_receive(ex, status, location, body, body_len, ms, &wait_ms, &answer, &err);
+ *   else if (body_over_limit)
+ *     r = yx_exchange_too_large(ex, status, ms, &wait_ms, &answer, &err);
+ *   else
+ *     r = yx_exchange_fail(ex, YX_TRANSPORT_TIMEOUT, maybe_sent, "timed out", ms, &wait_ms,
+ *                          &answer, &err);
+ *   yx_prepared_request_free(req);
+ *   if (r != YX_OK || wait_ms < 0) break;  // done: the error in err, or the answer
+ *   sleep_ms(wait_ms);                     // then the next attempt
+ * }
+ * // r == YX_OK: answer holds the result; else err says why, with its retry advice and
+ * // whether the request may have been sent.
+ * ```
+ *
+ * Not shareable: one thread at a time (it may move between threads). Events (what the
+ * `yx_set_log_callback()` logger receives from the client) are read with
+ * `yx_exchange_events_json()`.
+ */
+typedef struct yx_exchange yx_exchange;
+
+/**
  * A list of HTTP headers, in the order to send them: the four authentication headers from
  * `yx_credentials_sign()` (`AppKey`, `Nonce`, `CurTime`, `CheckSum`: not the secret, but
  * together a key that authorises any request for the five minutes `CurTime` is accepted, so
@@ -335,6 +395,25 @@ typedef struct {
    */
   const char *value;
 } yx_pair;
+
+/**
+ * What an attempt must be sent within, from the settings: written by `yx_exchange_send()`
+ * beside the request.
+ */
+typedef struct {
+  /**
+   * Time allowed to open the connection (libcurl: `CURLOPT_CONNECTTIMEOUT_MS`).
+   */
+  uint64_t connect_timeout_ms;
+  /**
+   * Time allowed for the whole attempt, connect to the last byte (`CURLOPT_TIMEOUT_MS`).
+   */
+  uint64_t timeout_ms;
+  /**
+   * The most answer bytes to read: past it, stop reading and call `yx_exchange_too_large()`.
+   */
+  uint64_t max_response_bytes;
+} yx_attempt_limits;
 
 /**
  * A function that receives one log event: its level (a `yx_log_level` value), its target
@@ -1141,6 +1220,179 @@ yx_result yx_client_request(const yx_client *client,
                             const yx_request *request,
                             char **json_out,
                             yx_error **err_out);
+
+/**
+ * A new exchange for `request` (any kind: a start, a query or another API's request; copied,
+ * so it may be freed afterwards), signed with `credentials` (copied too).
+ *
+ * `settings_json` is as for `yx_client_new()` (NULL for the defaults, the base URL from
+ * `YUNXIN_BASE_URL` when set): the base URL, the timeouts and size cap each attempt is given,
+ * the retries and their backoff. Refused settings are `YX_VALIDATION` naming the setting.
+ *
+ * `entropy_json` is NULL in production: each attempt gets a fresh nonce from the OS, the
+ * clock's time and random jitter. Tests that reproduce a conversation exactly (as
+ * `tests/vectors/exchanges.json` scripts them) fix any of them with a JSON object:
+ * `"nonces"` (strings, one per attempt in order, the last one repeated), `"now_secs"` (the
+ * `CurTime` of every attempt) and `"jitter"` (the 32-bit value every backoff's spread and the
+ * events' id are drawn from). A fixed nonce must never be sent to the service: a nonce is for
+ * one request only. Anything else in it is `YX_INVALID_ARGUMENT` naming `entropy_json`.
+ *
+ * # Safety
+ * `credentials` and `request` must be NULL or live handles; `settings_json` and
+ * `entropy_json` NULL or NUL-terminated; `exchange_out` and `err_out` NULL or valid for a
+ * write.
+ */
+yx_result yx_exchange_new(const yx_credentials *credentials,
+                          const yx_request *request,
+                          const char *settings_json,
+                          const char *entropy_json,
+                          yx_exchange **exchange_out,
+                          yx_error **err_out);
+
+/**
+ * Frees an exchange (done or not: freeing one in flight abandons it; call
+ * `yx_exchange_cancel()` first to learn whether a start may have been placed). `NULL` is a
+ * no-op.
+ *
+ * # Safety
+ * `exchange` must be NULL or a live handle, not used by another thread during the call.
+ */
+void yx_exchange_free(yx_exchange *exchange);
+
+/**
+ * The next attempt, signed now with a fresh nonce: writes the request to send to
+ * `*prepared_out` (read it with the `yx_prepared_request_*` accessors, free it with
+ * `yx_prepared_request_free()`) and the limits to send it within to `*limits_out`. Call it
+ * first, and again after a retry's wait. Never follow a redirect: a 3xx goes to
+ * `yx_exchange_receive()` as it came.
+ *
+ * Errors: `YX_VALIDATION` with field `exchange`, rule `"conflict"`, while an attempt's
+ * outcome has not been fed back or once the exchange is done; `YX_ENTROPY` (which ends it).
+ *
+ * # Safety
+ * `exchange` must be NULL or a live handle not used by another thread during the call;
+ * `prepared_out`, `limits_out` and `err_out` NULL or valid for a write.
+ */
+yx_result yx_exchange_send(yx_exchange *exchange,
+                           yx_prepared_request **prepared_out,
+                           yx_attempt_limits *limits_out,
+                           yx_error **err_out);
+
+/**
+ * The answer to the attempt in flight: its HTTP `status`, its `Location` header (NULL when
+ * absent; only a 3xx's is used, to name where a refused redirect pointed), its whole body
+ * (`body_len` bytes, at most the attempt's `max_response_bytes`), and `elapsed_ms`, how long
+ * the attempt took (for the events).
+ *
+ * On `YX_OK`, `*retry_after_ms_out` says what next:
+ * - `>= 0`: wait that many milliseconds, then call `yx_exchange_send()` again;
+ * - `-1`: done, and `*answer_out` holds the answer (free with `yx_string_free`): for a start
+ *   the session id (as `yx_client_start()` writes it), for a query the record's JSON (as
+ *   `yx_call_record_to_json()`; `yx_exchange_record()` gives the record itself), for another
+ *   API's request its whole JSON body (as `yx_client_request()`).
+ *
+ * Any other result means the exchange is done and failed: `*err_out` has the error, with
+ * its retry advice and whether the request may have been sent (a start whose error says
+ * `YX_RETRY_OUTCOME_UNKNOWN` may have placed a call: query before placing it again). Called
+ * with no attempt in flight (before `yx_exchange_send()`, twice for one attempt, or once
+ * done): `YX_VALIDATION` with field `exchange`, rule `"conflict"`.
+ *
+ * # Safety
+ * `exchange` must be NULL or a live handle not used by another thread during the call;
+ * `location` NULL or NUL-terminated; `body` NULL or valid for reads of `body_len` bytes (NULL
+ * only when `body_len` is 0); `retry_after_ms_out`, `answer_out` and `err_out` NULL or valid
+ * for a write.
+ */
+yx_result yx_exchange_receive(yx_exchange *exchange,
+                              uint16_t status,
+                              const char *location,
+                              const void *body,
+                              size_t body_len,
+                              uint64_t elapsed_ms,
+                              int64_t *retry_after_ms_out,
+                              char **answer_out,
+                              yx_error **err_out);
+
+/**
+ * The attempt's answer (HTTP `status`) was longer than its `max_response_bytes`, and its
+ * reading was stopped there. What next, as for `yx_exchange_receive()`.
+ *
+ * # Safety
+ * `exchange` must be NULL or a live handle not used by another thread during the call;
+ * `retry_after_ms_out`, `answer_out` and `err_out` NULL or valid for a write.
+ */
+yx_result yx_exchange_too_large(yx_exchange *exchange,
+                                uint16_t status,
+                                uint64_t elapsed_ms,
+                                int64_t *retry_after_ms_out,
+                                char **answer_out,
+                                yx_error **err_out);
+
+/**
+ * No complete answer came: `kind` (a `yx_transport_kind` value) is the step that failed;
+ * `maybe_sent` is 0 only when the request provably never left (the host did not resolve or
+ * the connection was never opened: with libcurl `CURLE_COULDNT_RESOLVE_HOST` or
+ * `CURLE_COULDNT_CONNECT`), else 1, since a start that may have arrived may have placed a
+ * call; `detail` is what the HTTP stack said (NULL for none; it goes into the error, never
+ * into the events). What next, as for `yx_exchange_receive()`.
+ *
+ * # Safety
+ * `exchange` must be NULL or a live handle not used by another thread during the call;
+ * `detail` NULL or NUL-terminated; `retry_after_ms_out`, `answer_out` and `err_out` NULL or
+ * valid for a write.
+ */
+yx_result yx_exchange_fail(yx_exchange *exchange,
+                           int32_t kind,
+                           int32_t maybe_sent,
+                           const char *detail,
+                           uint64_t elapsed_ms,
+                           int64_t *retry_after_ms_out,
+                           char **answer_out,
+                           yx_error **err_out);
+
+/**
+ * The program gives up on the exchange (a shutdown, an outer deadline), with an attempt
+ * possibly in flight: `maybe_sent` 1 if that attempt may have left. Writes the advice for the
+ * request to `*advice_out`: `YX_RETRY_OUTCOME_UNKNOWN` when it may have taken effect (a
+ * start, or a request not marked idempotent, that may have been sent: query before sending
+ * it again; a `cancelled` event says so), else `YX_RETRY_SAFE`. The exchange is done after.
+ *
+ * # Safety
+ * `exchange` must be NULL or a live handle not used by another thread during the call;
+ * `advice_out` and `err_out` NULL or valid for a write.
+ */
+yx_result yx_exchange_cancel(yx_exchange *exchange,
+                             int32_t maybe_sent,
+                             yx_retry_advice *advice_out,
+                             yx_error **err_out);
+
+/**
+ * Writes the events recorded since the last call (oldest first) as a JSON array to
+ * `*json_out` (free with `yx_string_free`), and forgets them: `[{"level":"debug","line":
+ * "request sent id=1f0c9a2e endpoint=start_call path=/call/ecp/startcall.action attempt=1"},
+ * ...]`. `level` is `"debug"` (each attempt: `request sent`, `response`, `no response`),
+ * `"info"` (`retry`) or `"warn"` (`gave up`, `cancelled`); `line` is what the client logs
+ * through `yx_set_log_callback()`: no header, body or secret, phone numbers masked. Call it
+ * after each step to log as the exchange goes.
+ *
+ * # Safety
+ * `exchange` must be NULL or a live handle not used by another thread during the call;
+ * `json_out` and `err_out` NULL or valid for a write.
+ */
+yx_result yx_exchange_events_json(yx_exchange *exchange, char **json_out, yx_error **err_out);
+
+/**
+ * The record a query's exchange ended with, as a handle for the `yx_call_record_*`
+ * accessors (a copy: free it with `yx_call_record_free()`). `YX_INVALID_ARGUMENT` for an
+ * exchange that has not ended with a record (another request's, or one not done or failed).
+ *
+ * # Safety
+ * `exchange` must be NULL or a live handle not used by another thread during the call;
+ * `record_out` and `err_out` NULL or valid for a write.
+ */
+yx_result yx_exchange_record(const yx_exchange *exchange,
+                             yx_call_record **record_out,
+                             yx_error **err_out);
 
 /**
  * Sends the client's log events up to `max_level` (a `yx_log_level` value; `YX_LOG_DEBUG`

@@ -73,6 +73,16 @@ pub(crate) unsafe fn handle<'a, T>(ptr: *const T, name: &'static str) -> Fallibl
     unsafe { ptr.as_ref() }.ok_or_else(|| yx_error::null_argument(name))
 }
 
+/// Borrows a required handle that the call changes (an exchange).
+///
+/// # Safety
+/// `ptr` must be NULL or a live handle of type `T` from this library, used by no one else
+/// during `'a`.
+pub(crate) unsafe fn handle_mut<'a, T>(ptr: *mut T, name: &'static str) -> Fallible<&'a mut T> {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { ptr.as_mut() }.ok_or_else(|| yx_error::null_argument(name))
+}
+
 /// The body of an accessor: `accessor` applied to a live handle; `fallback` for a NULL handle or
 /// a panic.
 ///

@@ -11,7 +11,8 @@
 //! guard every entry point runs in), [`args`] (pointers in, out-parameters, handles),
 //! [`json`], [`report`] (reading an error), then the API in the order a program uses it:
 //! [`signing`], [`requests`], [`responses`], [`callbacks`], [`server`], [`client`],
-//! [`logging`] and [`mock`].
+//! [`exchange`] (the client's decisions for a program with its own HTTP stack), [`logging`]
+//! and [`mock`].
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 // The exported types follow C naming (`yx_error`), as C callers see them.
@@ -40,6 +41,8 @@ pub mod callbacks;
 pub mod server;
 
 pub mod client;
+
+pub mod exchange;
 
 pub mod logging;
 
@@ -96,6 +99,13 @@ mod tests {
         shareable::<callbacks::yx_callback_event>();
         shareable::<client::yx_client>();
         shareable::<mock::yx_mock_server>();
+    }
+
+    /// An exchange is used by one thread at a time, but may move between threads.
+    #[test]
+    fn an_exchange_may_move_between_threads() {
+        fn movable<T: Send>() {}
+        movable::<exchange::yx_exchange>();
     }
 
     #[test]

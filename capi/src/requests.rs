@@ -291,7 +291,7 @@ pub struct yx_prepared_request {
 }
 
 impl yx_prepared_request {
-    fn new(inner: &PreparedRequest) -> Self {
+    pub(crate) fn new(inner: &PreparedRequest) -> Self {
         yx_prepared_request {
             url: c_string(inner.url.as_str()),
             body: c_string(inner.body.as_str()),

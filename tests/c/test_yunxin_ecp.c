@@ -1,7 +1,8 @@
 /*
  * The C suite of libyunxin_ecp: every case of the JSON files in tests/vectors through the C API (the same
  * way core/tests/vectors.rs runs them), then NULL arguments, error paths, out-parameters left
- * untouched on error, client and verifier settings, generic API requests, the log callback,
+ * untouched on error, client and verifier settings, generic API requests, the exchange misused
+ * (NULLs, receive before send, send after done, cancel), the log callback,
  * threads, and round trips against the in-process mock server.
  *
  * Plain C11 that also compiles as C++17 (the run script builds both, with -Wall -Wextra
@@ -2442,6 +2443,397 @@ static void test_log_callback(void) {
   end_case();
 }
 
+/* ---- exchanges.json: the core's exchange driven through yx_exchange_* ---- */
+
+/* A request of exchanges.json's spelling. */
+static yx_result exchange_request(const json_t *r, yx_request **out, yx_error **err) {
+  const char *kind = sget(r, "kind");
+  if (streq(kind, "start_call")) {
+    return yx_start_call_new(sget(r, "caller_acc"), sget(r, "caller"), sget(r, "callee"),
+                             (uint32_t)iget(r, "max_dur"), out, err);
+  }
+  if (streq(kind, "start_conf")) {
+    const json_t *list = json_object_get(r, "callees");
+    size_t n = json_array_size(list), i;
+    json_t *item;
+    yx_result res;
+    const char **callees = (const char **)calloc(n + 1, sizeof *callees);
+    json_array_foreach(list, i, item) { callees[i] = json_string_value(item); }
+    res = yx_start_conf_new(sget(r, "caller_acc"), sget(r, "caller"), callees, n,
+                            (uint32_t)iget(r, "max_dur"), out, err);
+    free(callees);
+    return res;
+  }
+  if (streq(kind, "query")) {
+    return yx_query_new(sget(r, "session"),
+                        streq(sget(r, "type"), "call") ? YX_SESSION_CALL : YX_SESSION_CONFERENCE,
+                        out, err);
+  }
+  {
+    size_t count = 0;
+    yx_pair *params = pairs_of(json_object_get(r, "params"), &count);
+    yx_result res = yx_api_request_new(sget(r, "path"), params, count,
+                                       json_is_true(json_object_get(r, "idempotent")), out, err);
+    free(params);
+    return res;
+  }
+}
+
+/* A JSON text the library is given, from a jansson value (released). Free with free(). */
+static char *json_text(json_t *value) {
+  char *text = json_dumps(value, JSON_COMPACT);
+  json_decref(value);
+  return text;
+}
+
+/* The outcome as core/tests/vectors.rs writes it, from the error object. */
+static json_t *exchange_error_json(const yx_error *err) {
+  json_t *j = error_json(err);
+  json_t *e = json_pack("{s:o,s:o}", "kind", copy_of(j, "kind"), "retry", copy_of(j, "retry"));
+  if (yx_error_kind(err) == YX_API) {
+    json_object_set_new(e, "code", json_integer(yx_error_api_code(err)));
+    if (json_is_string(json_object_get(j, "api_message"))) {
+      json_object_set_new(e, "message", copy_of(j, "api_message"));
+    }
+  } else if (yx_error_kind(err) == YX_PROTOCOL) {
+    json_object_set_new(e, "protocol", copy_of(j, "reason"));
+  } else if (yx_error_kind(err) == YX_TRANSPORT) {
+    json_object_set_new(e, "transport", copy_of(j, "reason"));
+    json_object_set_new(e, "maybe_sent", json_boolean(yx_error_maybe_sent(err)));
+  }
+  json_decref(j);
+  return json_pack("{s:o}", "error", e);
+}
+
+/* The answer of a finished exchange as the vectors summarize it; frees `answer`. */
+static json_t *exchange_answer_json(yx_exchange *ex, const char *kind, char *answer) {
+  yx_call_record *record = NULL;
+  json_t *summary;
+  if (streq(kind, "start_call") || streq(kind, "start_conf")) {
+    summary = json_pack("{s:{s:s}}", "started", "session", answer);
+    yx_string_free(answer);
+    CHECK(yx_exchange_record(ex, &record, NULL) == YX_INVALID_ARGUMENT);
+    return summary;
+  }
+  if (!streq(kind, "query")) {
+    CHECK(yx_exchange_record(ex, &record, NULL) == YX_INVALID_ARGUMENT);
+    return json_pack("{s:o}", "json", from_lib(answer));
+  }
+  /* A query: the answer is the record's JSON, and yx_exchange_record the record itself. */
+  if (yx_exchange_record(ex, &record, NULL) != YX_OK) {
+    CHECK(!"yx_exchange_record");
+    yx_string_free(answer);
+    return json_null();
+  }
+  expect_json(from_lib(answer), record_json(record) /* the same view */);
+  summary = json_pack("{s:{s:o,s:b,s:I}}", "record", "session", jstr(yx_call_record_session(record)),
+                      "answered", yx_call_record_answered(record), "billed_minutes",
+                      (json_int_t)yx_call_record_billed_minutes(record));
+  yx_call_record_free(record);
+  return summary;
+}
+
+/* Reads the events and checks that none carries a signature value; returns how many. */
+static size_t exchange_events(yx_exchange *ex, const json_t *attempts, const char *secret) {
+  char *text = NULL;
+  json_t *events, *event, *attempt;
+  size_t i, j, n;
+  CHECK(yx_exchange_events_json(ex, &text, NULL) == YX_OK);
+  events = from_lib(text);
+  CHECK(json_is_array(events));
+  n = json_array_size(events);
+  json_array_foreach(events, i, event) {
+    const char *line = sget(event, "line");
+    const char *level = sget(event, "level");
+    CHECK(streq(level, "debug") || streq(level, "info") || streq(level, "warn"));
+    CHECK(line != NULL && strchr(line, '\n') == NULL);
+    json_array_foreach(attempts, j, attempt) {
+      CHECK(!contains(line, sget(attempt, "nonce")));
+      CHECK(!contains(line, sget(attempt, "checksum")));
+    }
+    CHECK(!contains(line, secret));
+  }
+  json_decref(events);
+  return n;
+}
+
+static void vectors_exchanges(const char *dir) {
+  json_t *v = load(dir, "exchanges.json");
+  json_t *c;
+  size_t i, n = 0;
+  yx_credentials *creds = NULL;
+  if (yx_credentials_new(sget(v, "app_key"), sget(v, "secret"), &creds, NULL) != YX_OK) {
+    fprintf(stderr, "exchanges.json: bad credentials\n");
+    exit(2);
+  }
+  json_array_foreach(json_object_get(v, "cases"), i, c) {
+    const json_t *expect = json_object_get(c, "expect");
+    const json_t *script = json_object_get(c, "script");
+    const json_t *want_attempts = json_object_get(expect, "attempts");
+    const json_t *settings_in = json_object_get(c, "settings");
+    const char *kind = sget(json_object_get(c, "request"), "kind");
+    json_t *nonces = json_array(), *attempts = json_array(), *waits = json_array();
+    json_t *result = NULL, *a;
+    char *settings, *entropy;
+    size_t k, step, events = 0;
+    yx_request *request = NULL;
+    yx_exchange *ex = NULL;
+    yx_error *err = NULL;
+
+    begin("exchanges.json", sget(c, "name"));
+    json_array_foreach(want_attempts, k, a) { json_array_append(nonces, json_object_get(a, "nonce")); }
+    settings = json_text(json_pack("{s:O,s:O,s:O}", "base_url", json_object_get(v, "base_url"),
+                                   "max_retries", json_object_get(settings_in, "max_retries"),
+                                   "backoff_ms", json_object_get(settings_in, "backoff_ms")));
+    entropy = json_text(json_pack("{s:o,s:O,s:O}", "nonces", nonces, "now_secs",
+                                  json_object_get(v, "now_secs"), "jitter",
+                                  json_object_get(v, "jitter")));
+    CHECK(exchange_request(json_object_get(c, "request"), &request, NULL) == YX_OK);
+    CHECK(yx_exchange_new(creds, request, settings, entropy, &ex, NULL) == YX_OK);
+    /* The exchange copied the request: it may go at once. */
+    yx_request_free(request);
+    /* Bounded: one attempt per scripted step, and one more to notice an unscripted attempt. */
+    for (step = 0; ex != NULL && step <= json_array_size(script); step++) {
+      const json_t *s = json_array_get(script, step);
+      const json_t *answer = json_object_get(s, "answer");
+      const json_t *failure = json_object_get(s, "failure");
+      const json_t *too_large = json_object_get(s, "too_large");
+      yx_prepared_request *prepared = NULL;
+      yx_attempt_limits limits = {0, 0, 0};
+      int64_t wait_ms = -2;
+      char *text = NULL;
+      yx_result r;
+      if (yx_exchange_send(ex, &prepared, &limits, &err) != YX_OK) {
+        result = json_pack("{s:s}", "unexpected", yx_error_message(err));
+        break;
+      }
+      json_array_append_new(
+          attempts, json_pack("{s:o,s:o,s:o,s:o}", "url", jstr(yx_prepared_request_url(prepared)),
+                              "nonce", jstr(header_value(yx_prepared_request_headers(prepared), "Nonce")),
+                              "cur_time", jstr(header_value(yx_prepared_request_headers(prepared), "CurTime")),
+                              "checksum", jstr(header_value(yx_prepared_request_headers(prepared), "CheckSum"))));
+      /* The default limits, attempt after attempt. */
+      CHECK(limits.connect_timeout_ms == 5000 && limits.timeout_ms == 15000);
+      CHECK(limits.max_response_bytes == 1048576);
+      CHECK(contains(yx_prepared_request_body(prepared), "=") ||
+            streq(yx_prepared_request_body(prepared), ""));
+      yx_prepared_request_free(prepared);
+      if (s == NULL) {
+        result = json_pack("{s:s}", "unexpected", "an attempt that was not scripted");
+        break;
+      }
+      if (answer != NULL) {
+        const char *body = sget(answer, "body");
+        r = yx_exchange_receive(ex, (uint16_t)iget(answer, "status"), sget(answer, "location"),
+                                body, strlen(body), 1, &wait_ms, &text, &err);
+      } else if (failure != NULL) {
+        const char *fk = sget(failure, "kind");
+        int32_t tk = streq(fk, "connect")   ? YX_TRANSPORT_CONNECT
+                     : streq(fk, "timeout") ? YX_TRANSPORT_TIMEOUT
+                     : streq(fk, "tls")     ? YX_TRANSPORT_TLS
+                                            : YX_TRANSPORT_IO;
+        r = yx_exchange_fail(ex, tk, json_is_true(json_object_get(failure, "maybe_sent")),
+                             "scripted", 1, &wait_ms, &text, &err);
+      } else {
+        CHECK(too_large != NULL);
+        r = yx_exchange_too_large(ex, (uint16_t)iget(too_large, "status"), 1, &wait_ms, &text, &err);
+      }
+      events += exchange_events(ex, want_attempts, sget(v, "secret"));
+      if (r != YX_OK) {
+        CHECK(wait_ms == -2 && text == NULL); /* out-parameters untouched on error */
+        CHECK(r == yx_error_kind(err));
+        result = exchange_error_json(err);
+        yx_error_free(err);
+        err = NULL;
+        break;
+      }
+      if (wait_ms < 0) {
+        CHECK(wait_ms == -1);
+        result = exchange_answer_json(ex, kind, text);
+        break;
+      }
+      CHECK(text == NULL); /* a wait writes no answer */
+      json_array_append_new(waits, json_integer(wait_ms));
+    }
+    /* Every attempt logged at least "request sent" and its outcome. */
+    CHECK(events >= 2 * json_array_size(attempts));
+    if (result == NULL) {
+      result = json_pack("{s:s}", "unexpected", "no outcome");
+    }
+    expect_json_owned(json_pack("{s:o,s:o,s:o}", "attempts", attempts, "waits_ms", waits, "result",
+                                result),
+                      json_incref((json_t *)expect));
+    yx_exchange_free(ex);
+    free(settings);
+    free(entropy);
+    n++;
+    end_case();
+  }
+  begin("exchanges.json", "every case was run");
+  CHECK(n == 27);
+  end_case();
+  yx_credentials_free(creds);
+  json_decref(v);
+}
+
+/* A start exchange on the sample credentials with fixed entropy, its request freed already. */
+static yx_exchange *start_exchange(const yx_credentials *creds, const char *settings) {
+  yx_request *call = NULL;
+  yx_exchange *ex = NULL;
+  CHECK(yx_start_call_new("liuxuanlin", "13888888888", "13777777777", 100, &call, NULL) == YX_OK);
+  CHECK(yx_exchange_new(creds, call, settings,
+                        "{\"nonces\":[\"n1\"],\"now_secs\":1440570500,\"jitter\":0}", &ex,
+                        NULL) == YX_OK);
+  yx_request_free(call);
+  return ex;
+}
+
+static void test_exchange_misuse(void) {
+  yx_credentials *creds = sample_credentials();
+  yx_request *query = NULL;
+  yx_exchange *ex, *none = SENTINEL(yx_exchange);
+  yx_prepared_request *prepared = SENTINEL(yx_prepared_request);
+  yx_attempt_limits limits = {1, 2, 3};
+  yx_retry_advice advice = YX_RETRY_BACKOFF;
+  yx_call_record *record = SENTINEL(yx_call_record);
+  yx_error *err = NULL;
+  int64_t wait_ms = -2;
+  char *text = SENTINEL(char);
+  const char *base = "{\"base_url\":\"http://127.0.0.1:9\"}";
+
+  begin("exchange", "NULL arguments are named, out-parameters untouched");
+  ex = start_exchange(creds, base);
+  CHECK(yx_query_new("s-1", YX_SESSION_CALL, &query, NULL) == YX_OK);
+  EXPECT_NULL_ARG(yx_exchange_new(NULL, query, base, NULL, &none, &err), "credentials");
+  EXPECT_NULL_ARG(yx_exchange_new(creds, NULL, base, NULL, &none, &err), "request");
+  EXPECT_NULL_ARG(yx_exchange_new(creds, query, base, NULL, NULL, &err), "exchange_out");
+  EXPECT_NULL_ARG(yx_exchange_send(NULL, &prepared, &limits, &err), "exchange");
+  EXPECT_NULL_ARG(yx_exchange_send(ex, NULL, &limits, &err), "prepared_out");
+  EXPECT_NULL_ARG(yx_exchange_send(ex, &prepared, NULL, &err), "limits_out");
+  EXPECT_NULL_ARG(yx_exchange_receive(NULL, 200, NULL, "", 0, 1, &wait_ms, &text, &err), "exchange");
+  EXPECT_NULL_ARG(yx_exchange_receive(ex, 200, NULL, NULL, 5, 1, &wait_ms, &text, &err), "body");
+  EXPECT_NULL_ARG(yx_exchange_receive(ex, 200, NULL, "", 0, 1, NULL, &text, &err),
+                  "retry_after_ms_out");
+  EXPECT_NULL_ARG(yx_exchange_receive(ex, 200, NULL, "", 0, 1, &wait_ms, NULL, &err), "answer_out");
+  EXPECT_NULL_ARG(yx_exchange_too_large(NULL, 200, 1, &wait_ms, &text, &err), "exchange");
+  EXPECT_NULL_ARG(yx_exchange_fail(NULL, YX_TRANSPORT_IO, 1, NULL, 1, &wait_ms, &text, &err),
+                  "exchange");
+  EXPECT_NULL_ARG(yx_exchange_cancel(NULL, 1, &advice, &err), "exchange");
+  EXPECT_NULL_ARG(yx_exchange_cancel(ex, 1, NULL, &err), "advice_out");
+  EXPECT_NULL_ARG(yx_exchange_events_json(NULL, &text, &err), "exchange");
+  EXPECT_NULL_ARG(yx_exchange_events_json(ex, NULL, &err), "json_out");
+  EXPECT_NULL_ARG(yx_exchange_record(NULL, &record, &err), "exchange");
+  EXPECT_NULL_ARG(yx_exchange_record(ex, NULL, &err), "record_out");
+  CHECK(none == SENTINEL(yx_exchange) && prepared == SENTINEL(yx_prepared_request));
+  CHECK(limits.connect_timeout_ms == 1 && limits.timeout_ms == 2 && limits.max_response_bytes == 3);
+  CHECK(wait_ms == -2 && text == SENTINEL(char) && advice == YX_RETRY_BACKOFF);
+  CHECK(record == SENTINEL(yx_call_record));
+  yx_exchange_free(NULL);
+  end_case();
+
+  begin("exchange", "bad settings, entropy and transport kinds are refused naming them");
+  err = NULL;
+  CHECK(yx_exchange_new(creds, query, "{\"timeout_ms\":0}", NULL, &none, &err) == YX_VALIDATION);
+  CHECK(err_is(err, "field", "timeout_ms") && err_is(err, "rule", "not_positive"));
+  yx_error_free(err);
+  err = NULL;
+  CHECK(yx_exchange_new(creds, query, base, "{\"seed\":1}", &none, &err) == YX_INVALID_ARGUMENT);
+  CHECK(err_is(err, "field", "entropy_json"));
+  yx_error_free(err);
+  err = NULL;
+  CHECK(yx_exchange_new(creds, query, base, "{\"nonces\":[]}", &none, &err) == YX_INVALID_ARGUMENT);
+  yx_error_free(err);
+  CHECK(none == SENTINEL(yx_exchange));
+  err = NULL;
+  CHECK(yx_exchange_fail(ex, 0, 0, NULL, 1, &wait_ms, &text, &err) == YX_INVALID_ARGUMENT);
+  CHECK(err_is(err, "field", "kind"));
+  yx_error_free(err);
+  end_case();
+
+  begin("exchange", "receive before send, send twice, send after done: the exchange's conflict");
+  err = NULL;
+  CHECK(yx_exchange_receive(ex, 200, NULL, "{}", 2, 1, &wait_ms, &text, &err) == YX_VALIDATION);
+  CHECK(err_is(err, "field", "exchange") && err_is(err, "rule", "conflict"));
+  yx_error_free(err);
+  prepared = NULL;
+  CHECK(yx_exchange_send(ex, &prepared, &limits, NULL) == YX_OK);
+  CHECK(streq(header_value(yx_prepared_request_headers(prepared), "Nonce"), "n1"));
+  CHECK(streq(header_value(yx_prepared_request_headers(prepared), "CurTime"), "1440570500"));
+  yx_prepared_request_free(prepared);
+  prepared = SENTINEL(yx_prepared_request);
+  err = NULL;
+  CHECK(yx_exchange_send(ex, &prepared, &limits, &err) == YX_VALIDATION);
+  CHECK(err_is(err, "field", "exchange") && prepared == SENTINEL(yx_prepared_request));
+  yx_error_free(err);
+  /* A connect failure after a send: nothing left, so the start goes again at once... */
+  CHECK(yx_exchange_fail(ex, YX_TRANSPORT_CONNECT, 0, "refused", 1, &wait_ms, &text, NULL) == YX_OK);
+  CHECK(wait_ms == 100 && text == SENTINEL(char));
+  CHECK(yx_exchange_send(ex, &prepared, &limits, NULL) == YX_OK);
+  yx_prepared_request_free(prepared);
+  /* ...and a timeout after sending ends it: the call may exist. */
+  err = NULL;
+  CHECK(yx_exchange_fail(ex, YX_TRANSPORT_TIMEOUT, 1, "timed out", 15000, &wait_ms, &text, &err) ==
+        YX_TRANSPORT);
+  CHECK(yx_error_retry_advice(err) == YX_RETRY_OUTCOME_UNKNOWN && yx_error_maybe_sent(err) == 1);
+  CHECK(err_is(err, "detail", "timed out"));
+  yx_error_free(err);
+  err = NULL;
+  prepared = SENTINEL(yx_prepared_request);
+  CHECK(yx_exchange_send(ex, &prepared, &limits, &err) == YX_VALIDATION);
+  CHECK(err_is(err, "rule", "conflict"));
+  yx_error_free(err);
+  err = NULL;
+  CHECK(yx_exchange_too_large(ex, 200, 1, &wait_ms, &text, &err) == YX_VALIDATION);
+  yx_error_free(err);
+  err = NULL;
+  CHECK(yx_exchange_record(ex, &record, &err) == YX_INVALID_ARGUMENT);
+  CHECK(err_is(err, "field", "exchange") && record == SENTINEL(yx_call_record));
+  yx_error_free(err);
+  text = NULL;
+  CHECK(yx_exchange_events_json(ex, &text, NULL) == YX_OK);
+  {
+    json_t *events = from_lib(text);
+    json_t *last = json_array_get(events, json_array_size(events) - 1);
+    CHECK(json_array_size(events) == 6); /* sent, no response, retry, sent, no response, gave up */
+    CHECK(streq(sget(last, "level"), "warn"));
+    CHECK(contains(sget(last, "line"), "gave up id=00000000 attempts=2 reason=transport_timeout"));
+    json_decref(events);
+  }
+  text = NULL;
+  CHECK(yx_exchange_events_json(ex, &text, NULL) == YX_OK);
+  CHECK(streq(text, "[]")); /* taken: read once */
+  yx_string_free(text);
+  yx_exchange_free(ex);
+  end_case();
+
+  begin("exchange", "cancel: a start in flight may have been placed, a query never matters");
+  ex = start_exchange(creds, base);
+  CHECK(yx_exchange_send(ex, &prepared, &limits, NULL) == YX_OK);
+  yx_prepared_request_free(prepared);
+  CHECK(yx_exchange_cancel(ex, 1, &advice, NULL) == YX_OK);
+  CHECK(advice == YX_RETRY_OUTCOME_UNKNOWN);
+  text = NULL;
+  CHECK(yx_exchange_events_json(ex, &text, NULL) == YX_OK);
+  CHECK(contains(text, "\"level\":\"warn\",\"line\":\"cancelled id=00000000 endpoint=start_call"));
+  yx_string_free(text);
+  CHECK(yx_exchange_send(ex, &prepared, &limits, NULL) == YX_VALIDATION);
+  yx_exchange_free(ex);
+  ex = NULL;
+  CHECK(yx_exchange_new(creds, query, base, NULL, &ex, NULL) == YX_OK);
+  prepared = NULL;
+  CHECK(yx_exchange_send(ex, &prepared, &limits, NULL) == YX_OK);
+  /* No entropy fixed: a fresh 32-character nonce. */
+  CHECK(strlen(header_value(yx_prepared_request_headers(prepared), "Nonce")) == 32);
+  yx_prepared_request_free(prepared);
+  CHECK(yx_exchange_cancel(ex, 1, &advice, NULL) == YX_OK);
+  CHECK(advice == YX_RETRY_SAFE);
+  yx_exchange_free(ex);
+  end_case();
+
+  yx_request_free(query);
+  yx_credentials_free(creds);
+}
+
 int main(int argc, char **argv) {
   const char *dir = argc > 1 ? argv[1] : "tests/vectors";
   int with_mock = !(argc > 2 && strcmp(argv[2], "--no-mock") == 0);
@@ -2456,6 +2848,7 @@ int main(int argc, char **argv) {
   vectors_responses(dir);
   vectors_callbacks(dir);
   vectors_server(dir);
+  vectors_exchanges(dir);
   test_versions();
   test_credentials_from_env();
   test_null_arguments();
@@ -2474,6 +2867,7 @@ int main(int argc, char **argv) {
   test_api_requests();
   test_server_refusals();
   test_threads();
+  test_exchange_misuse();
   if (with_mock) {
     test_mock_round_trip();
     test_mock_control();

@@ -131,6 +131,11 @@ impl Failure {
 pub fn error_exit_code(e: &Error) -> u8 {
     match e {
         Error::Validation(_) | Error::Entropy(_) => LOCAL,
+        // An HTTP layer's 4xx page (an unknown path, a method or size it does not take): the
+        // request never reached the service, and would be refused the same way again.
+        Error::Response(ResponseError::Protocol(_)) if e.retry_advice() == RetryAdvice::Never => {
+            REFUSED
+        }
         Error::Transport(_) | Error::Response(ResponseError::Protocol(_)) => UNKNOWN,
         Error::Response(ResponseError::Api(_))
             if e.retry_advice() == RetryAdvice::OutcomeUnknown =>

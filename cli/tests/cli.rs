@@ -408,9 +408,11 @@ fn request_sends_any_api_path() {
     assert_eq!(error["endpoint"], "api");
     assert_eq!(error["path"], "/call/ecp/startcall.action");
 
-    // A path the mock does not serve: an unreadable answer, outcome unknown.
+    // A path the mock does not serve: its 404 page says the request never reached the
+    // service, so it is refused (1), not of unknown outcome (3).
     let out = run(cmd(&url).args(["request", "/nimserver/user/create.action", "accid=demo"]));
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("unknown path"), "{}", stderr(&out));
     // Paths that could leave the base URL or smuggle parameters: refused locally.
     for path in [
         "/user/create.action?x=1",

@@ -88,10 +88,16 @@ fn read_request(stream: &mut TcpStream) -> String {
 /// A server on 127.0.0.1 answering each of its first `connections` requests with HTTP 200 and
 /// `body` as JSON.
 fn canned_server(body: &str, connections: usize) -> String {
+    answering("200 OK", body, connections)
+}
+
+/// A server on 127.0.0.1 answering each of its first `connections` requests with `status` and
+/// `body`.
+fn answering(status: &str, body: &str, connections: usize) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let response = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=utf-8\r\n\
+        "HTTP/1.1 {status}\r\nContent-Type: application/json;charset=utf-8\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -631,4 +637,40 @@ fn signatures_echoed_by_a_gateway_never_reach_the_terminal() {
         );
         assert!(printed.contains("[redacted]"), "{args:?}: {printed}");
     }
+}
+
+#[test]
+fn an_unknown_path_is_refused_not_outcome_unknown() {
+    // A web server's 404 page for a path it does not serve: the service never saw the request.
+    let url = answering("404 Not Found", "Not Found: no route", 2);
+    let out = run(cmd().args([
+        "--base-url",
+        &url,
+        "request",
+        "/nimserver/nosuch.action",
+        "a=1",
+    ]));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("unknown path") && said.contains("never reached"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("expected"),
+        "the JSON parser's words: {said}"
+    );
+    let out = run(cmd().args([
+        "--base-url",
+        &url,
+        "--json",
+        "call",
+        "liuxuanlin",
+        "13888888888",
+        "13777777777",
+        "--max-dur",
+        "60",
+    ]));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(json(&out)["error"]["retry"], "never");
 }

@@ -2,7 +2,7 @@
 # The C and C++ suite of libyunxin_ecp, self-sufficient on a fresh Debian machine:
 #
 # - installs what it needs with apt-get when missing (gcc, g++, make, pkg-config, valgrind,
-#   libjansson-dev);
+#   libjansson-dev, libcurl4-openssl-dev for the libcurl example);
 # - builds the library (cargo build --release -p yunxin-ecp-ffi, honouring CARGO_TARGET_DIR)
 #   and installs it under tests/c/build/prefix with ffi-c/install.sh, so that everything below
 #   finds the header and the library through the generated pkg-config file;
@@ -27,6 +27,7 @@ command -v make >/dev/null 2>&1 || need+=(make)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
 dpkg -s libjansson-dev >/dev/null 2>&1 || need+=(libjansson-dev)
+dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || need+=(libcurl4-openssl-dev)
 bash scripts/apt-install.sh "${need[@]}" || exit 1
 
 cargo build --release -p yunxin-ecp-ffi || exit 1
@@ -96,7 +97,7 @@ done
 
 # The examples, built the way a user would: make + pkg-config.
 if make -s -C examples/c BUILD="$build" CC=gcc; then
-  for example in start_call start_conf callback_handler; do
+  for example in start_call start_conf callback_handler exchange_curl; do
     if valgrind_run "$build/$example" >"$build/$example.out" 2>"$build/$example.err"; then
       passed=$((passed + 1))
       summary+=("example $example: ok")

@@ -2525,7 +2525,7 @@ static json_t *exchange_answer_json(yx_exchange *ex, const char *kind, char *ans
     yx_string_free(answer);
     return json_null();
   }
-  expect_json(from_lib(answer), record_json(record) /* the same view */);
+  expect_json_owned(from_lib(answer), record_json(record)); /* the same view */
   summary = json_pack("{s:{s:o,s:b,s:I}}", "record", "session", jstr(yx_call_record_session(record)),
                       "answered", yx_call_record_answered(record), "billed_minutes",
                       (json_int_t)yx_call_record_billed_minutes(record));

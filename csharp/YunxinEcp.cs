@@ -341,6 +341,16 @@ namespace YunxinEcp
     public sealed class CallbackEventHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_callback_event_free(handle); return true; } }
     public sealed class ClientHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_client_free(handle); return true; } }
     public sealed class MockServerHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_mock_server_free(handle); return true; } }
+    public sealed class ExchangeHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_exchange_free(handle); return true; } }
+
+    /// <summary>yx_attempt_limits: what one attempt of an exchange must be sent within.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct AttemptLimits
+    {
+        public ulong ConnectTimeoutMs;
+        public ulong TimeoutMs;
+        public ulong MaxResponseBytes;
+    }
 
     /// <summary>yx_pair: two borrowed C strings (a header, or a parameter of an API request).</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -655,6 +665,17 @@ namespace YunxinEcp
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_query(ClientHandle client, RequestHandle request, out CallRecordHandle record, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_client_request(ClientHandle client, RequestHandle request, out IntPtr json, out IntPtr err);
 
+        // ---- exchange (the core's sans-IO request loop, for an HTTP stack of the caller's) ----
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_exchange_new(CredentialsHandle credentials, RequestHandle request, byte[] settingsJson, byte[] entropyJson, out ExchangeHandle exchange, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_exchange_free(IntPtr exchange);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_exchange_send(ExchangeHandle exchange, out PreparedRequestHandle prepared, out AttemptLimits limits, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_exchange_receive(ExchangeHandle exchange, ushort status, byte[] location, byte[] body, UIntPtr bodyLen, ulong elapsedMs, out long retryAfterMs, out IntPtr answer, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_exchange_too_large(ExchangeHandle exchange, ushort status, ulong elapsedMs, out long retryAfterMs, out IntPtr answer, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_exchange_fail(ExchangeHandle exchange, int kind, int maybeSent, byte[] detail, ulong elapsedMs, out long retryAfterMs, out IntPtr answer, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_exchange_cancel(ExchangeHandle exchange, int maybeSent, out int advice, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_exchange_events_json(ExchangeHandle exchange, out IntPtr json, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_exchange_record(ExchangeHandle exchange, out CallRecordHandle record, out IntPtr err);
+
         // ---- logging ----
         /// <summary>yx_log_callback. The strings are IntPtr, read as UTF-8 by hand (Borrowed): the
         /// default marshalling of a string argument would read the platform's ANSI encoding.</summary>
@@ -681,7 +702,7 @@ namespace YunxinEcp
 
         /// <summary>The words of yx_retry_advice, by value: yx_code_retry_advice gives only the
         /// enum, where an error's JSON gives the word.</summary>
-        private static readonly string[] RetryWords = { "never", "safe", "backoff", "once_after_delay", "outcome_unknown" };
+        internal static readonly string[] RetryWords = { "never", "safe", "backoff", "once_after_delay", "outcome_unknown" };
 
         /// <summary>The library's version, e.g. "0.1.0".</summary>
         public static string Version
@@ -852,6 +873,38 @@ namespace YunxinEcp
         /// <summary>The handler the trampoline calls; null when none. Read without the lock.</summary>
         private static volatile Action<LogLevel, string> handler;
 
+        /// <summary>The most detailed level the handler takes, for the events an exchange returns
+        /// (the library filters its own).</summary>
+        private static volatile int maxLevel;
+
+        /// <summary>Whether a handler is installed: an exchange's events are read only then.</summary>
+        internal static bool Active => handler != null;
+
+        /// <summary>One event of an exchange (yx_exchange_events_json), to the handler the
+        /// blocking client's events reach, filtered by the same maximum level, on the calling
+        /// thread, an exception of the handler caught and reported as for those.</summary>
+        internal static void Deliver(LogLevel level, string line)
+        {
+            Action<LogLevel, string> current = handler;
+            if (current == null || (int)level > maxLevel || inHandler)
+            {
+                return;
+            }
+            inHandler = true;
+            try
+            {
+                current(level, line);
+            }
+            catch (Exception e)
+            {
+                Report(e, (int)level, line);
+            }
+            finally
+            {
+                inHandler = false;
+            }
+        }
+
         /// <summary>Set while this thread runs the handler: the library calls it holding its
         /// logging lock, which an installation from inside the handler would wait for forever.</summary>
         [ThreadStatic] private static bool inHandler;
@@ -879,6 +932,7 @@ namespace YunxinEcp
                 // the process), nothing changed and the new handler never saw an event. Until the
                 // handler is swapped just after, events go to the previous one (or nowhere).
                 Native.Check(Native.yx_set_log_callback(Trampoline, IntPtr.Zero, (int)maxLevel, out IntPtr failed), failed);
+                LogBridge.maxLevel = (int)maxLevel;
                 handler = next;
             }
         }
@@ -1395,6 +1449,168 @@ namespace YunxinEcp
             => JsonText.Read<T>(Request(path, parameters, idempotent));
 
         public void Dispose() => handle.Dispose();
+    }
+
+    /// <summary>One attempt of an exchange: the request to POST, and the limits to send it within.</summary>
+    internal sealed class ExchangeAttempt
+    {
+        internal PreparedRequest Request;
+        internal AttemptLimits Limits;
+    }
+
+    /// <summary>What an exchange said after an attempt's outcome: wait WaitMs, then send again;
+    /// or done (WaitMs -1) with Answer: a start's session, a query's record JSON, another API's
+    /// whole JSON body.</summary>
+    internal sealed class ExchangeStep
+    {
+        internal long WaitMs;
+        internal string Answer;
+        internal bool Done => WaitMs < 0;
+    }
+
+    /// <summary>yx_exchange: one request's exchange with the service, driven by an HTTP stack
+    /// of the caller's (YunxinEcpAsync.cs drives it over HttpClient). The library decides
+    /// everything (the signature of each attempt, redirects refused, the size cap, retry or not
+    /// and after how long, redaction, outcome unknown); the driver only sends, reads within the
+    /// limits, waits when told, and says what happened. An error ends it: the step throws the
+    /// exception the blocking client would (Native.Check). One thread at a time.</summary>
+    internal sealed class Exchange : IDisposable
+    {
+        /// <summary>yx_transport_kind.</summary>
+        internal const int Connect = 1;
+        internal const int Timeout = 2;
+        internal const int Tls = 3;
+        internal const int Io = 4;
+
+        private readonly ExchangeHandle handle;
+
+        /// <summary>settingsJson as for EcpClient (null: the defaults); entropyJson null in
+        /// production, else the nonces, clock and jitter a test fixes.</summary>
+        internal Exchange(Credentials credentials, EcpRequest request, string settingsJson, string entropyJson = null)
+        {
+            if (credentials == null)
+            {
+                throw new ArgumentNullException(nameof(credentials));
+            }
+            if (request == null)
+            {
+                throw new ArgumentNullException(nameof(request));
+            }
+            Native.Check(Native.yx_exchange_new(credentials.Handle, request.Handle, Native.Utf8(settingsJson, "settings"), Native.Utf8(entropyJson, "entropy"), out handle, out IntPtr err), err);
+        }
+
+        /// <summary>The next attempt, signed now.</summary>
+        internal ExchangeAttempt Send()
+        {
+            Native.Check(Native.yx_exchange_send(handle, out PreparedRequestHandle prepared, out AttemptLimits limits, out IntPtr err), err);
+            return new ExchangeAttempt { Request = PreparedRequest.From(prepared), Limits = limits };
+        }
+
+        /// <summary>The answer came: its status, its Location header (null when none), the first
+        /// length bytes of body (at most the attempt's MaxResponseBytes).</summary>
+        internal ExchangeStep Receive(int status, string location, byte[] body, int length, ulong elapsedMs)
+        {
+            if (body == null ? length != 0 : (length < 0 || length > body.Length))
+            {
+                throw new ArgumentOutOfRangeException(nameof(length));
+            }
+            int result = Native.yx_exchange_receive(handle, Status(status), Native.Utf8(location, "location"), body ?? new byte[0], new UIntPtr((uint)length), elapsedMs, out long wait, out IntPtr answer, out IntPtr err);
+            return Next(result, wait, answer, err);
+        }
+
+        /// <summary>The answer was longer than the attempt's MaxResponseBytes; reading stopped.</summary>
+        internal ExchangeStep TooLarge(int status, ulong elapsedMs)
+        {
+            int result = Native.yx_exchange_too_large(handle, Status(status), elapsedMs, out long wait, out IntPtr answer, out IntPtr err);
+            return Next(result, wait, answer, err);
+        }
+
+        /// <summary>No complete answer came: kind (Connect, Timeout, Tls, Io), maybeSent false
+        /// only when the request provably never left, detail what the HTTP stack said (it goes
+        /// into the error, never into the events).</summary>
+        internal ExchangeStep Fail(int kind, bool maybeSent, string detail, ulong elapsedMs)
+        {
+            int result = Native.yx_exchange_fail(handle, kind, maybeSent ? 1 : 0, Native.Utf8(detail, "detail"), elapsedMs, out long wait, out IntPtr answer, out IntPtr err);
+            return Next(result, wait, answer, err);
+        }
+
+        /// <summary>Gives up (maybeSent: the attempt in flight may have left); returns the advice
+        /// for the request: "outcome_unknown" when it may have taken effect, else "safe".</summary>
+        internal string Cancel(bool maybeSent)
+        {
+            Native.Check(Native.yx_exchange_cancel(handle, maybeSent ? 1 : 0, out int advice, out IntPtr err), err);
+            return advice >= 0 && advice < Ecp.RetryWords.Length ? Ecp.RetryWords[advice] : "never";
+        }
+
+        /// <summary>The events since the last call, oldest first (level, line): what the blocking
+        /// client logs, no header, body or secret.</summary>
+        internal List<KeyValuePair<LogLevel, string>> Events()
+        {
+            Native.Check(Native.yx_exchange_events_json(handle, out IntPtr json, out IntPtr err), err);
+            var events = new List<KeyValuePair<LogLevel, string>>();
+            foreach (EventView e in JsonText.Read<EventView[]>(Native.Take(json)))
+            {
+                events.Add(new KeyValuePair<LogLevel, string>(Level(e.Level), e.Line));
+            }
+            return events;
+        }
+
+        /// <summary>The events since the last step, to Ecp.SetLogHandler's handler (when one is
+        /// installed), as the blocking client's reach it.</summary>
+        internal void Log()
+        {
+            if (!LogBridge.Active)
+            {
+                return;
+            }
+            foreach (var e in Events())
+            {
+                LogBridge.Deliver(e.Key, e.Value);
+            }
+        }
+
+        /// <summary>The record a query's exchange ended with.</summary>
+        internal CallRecord Record()
+        {
+            Native.Check(Native.yx_exchange_record(handle, out CallRecordHandle record, out IntPtr err), err);
+            return CallRecord.From(record);
+        }
+
+        public void Dispose() => handle.Dispose();
+
+        private static ushort Status(int status)
+        {
+            if (status < 0 || status > ushort.MaxValue)
+            {
+                throw new ArgumentOutOfRangeException(nameof(status), status, "an HTTP status");
+            }
+            return (ushort)status;
+        }
+
+        private static ExchangeStep Next(int result, long wait, IntPtr answer, IntPtr err)
+        {
+            Native.Check(result, err);
+            return new ExchangeStep { WaitMs = wait, Answer = wait < 0 ? Native.Take(answer) : null };
+        }
+
+        private static LogLevel Level(string word)
+        {
+            switch (word)
+            {
+                case "error": return LogLevel.Error;
+                case "warn": return LogLevel.Warn;
+                case "info": return LogLevel.Info;
+                case "trace": return LogLevel.Trace;
+                default: return LogLevel.Debug;
+            }
+        }
+
+        [DataContract]
+        private sealed class EventView
+        {
+            [DataMember(Name = "level")] internal string Level { get; set; }
+            [DataMember(Name = "line")] internal string Line { get; set; }
+        }
     }
 
     /// <summary>A POST the mock's inbox received. The body comes from the inbox's text of it: byte

@@ -74,6 +74,13 @@ namespace YunxinEcp
         private readonly string settings;
         private readonly HttpClient http;
 
+        private const string ProbeSession = "0";
+        private const string ProbePath = "/call/ecp/queryBySession.action";
+
+        /// <summary>Fixed nonces, clock and jitter (yx_exchange_new's entropy JSON) for a test
+        /// that reproduces a scripted conversation; null in production.</summary>
+        internal string Entropy;
+
         /// <summary>Waits between attempts: Task.Delay, or a test's recorder.</summary>
         internal Func<long, CancellationToken, Task> Delay = (ms, token) => Task.Delay(TimeSpan.FromMilliseconds(ms), token);
 
@@ -87,12 +94,15 @@ namespace YunxinEcp
         {
             this.credentials = credentials ?? throw new ArgumentNullException(nameof(credentials));
             settings = JsonText.Write(options ?? new ClientOptions());
-            // The blocking client's constructor checks the settings and resolves the base URL,
-            // so both clients refuse the same options by the same names.
-            Native.Check(Native.yx_client_new(credentials.Handle, Native.Utf8(settings, "options"), out ClientHandle check, out IntPtr err), err);
-            using (check)
+            // An exchange reads the settings as the blocking client does (the same refusals by the
+            // same names, the base URL resolved the same way): one made now refuses them here,
+            // and its first attempt, signed but never sent, shows where requests go.
+            using (var probe = EcpRequest.Query(ProbeSession, SessionKind.Call))
+            using (var exchange = new Exchange(credentials, probe, settings))
             {
-                BaseUrl = Native.Borrowed(Native.yx_client_base_url(check));
+                string url = exchange.Send().Request.Url;
+                BaseUrl = url.EndsWith(ProbePath, StringComparison.Ordinal) ? url.Substring(0, url.Length - ProbePath.Length) : url;
+                exchange.Cancel(false);
             }
             if (handler == null)
             {
@@ -173,7 +183,7 @@ namespace YunxinEcp
             {
                 throw new ArgumentNullException(nameof(request));
             }
-            return new Exchange(credentials, request, settings);
+            return new Exchange(credentials, request, settings, Entropy);
         }
 
         public void Dispose() => http.Dispose();

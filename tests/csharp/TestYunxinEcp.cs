@@ -2,7 +2,10 @@
 // the same way core/tests/vectors.rs runs them, digests cross-checked with .NET's own SHA1 and
 // MD5, the wrapper's exceptions and handles, generic API requests, and client round trips
 // against the in-process mock, the client's log events through Ecp.SetLogHandler, and the shapes
-// of header collections the callback verifier takes.
+// of header collections the callback verifier takes; every scripted conversation of
+// exchanges.json through the exchange (yx_exchange_*) step by step and over HttpClient, and
+// AsyncEcpClient against the mock (retries, outcome unknown, redirects, the size cap,
+// cancellation, the same log lines as the blocking client).
 //
 // Usage: mono TestYunxinEcp.exe VECTOR_DIR   (closes with "csharp: N passed, M failed")
 using System;
@@ -13,11 +16,13 @@ using System.IO;
 using System.Json;
 using System.Linq;
 using System.Net;
+using System.Net.Http;
 using System.Net.Sockets;
 using System.Runtime.Serialization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
+using System.Threading.Tasks;
 using YunxinEcp;
 
 internal static class TestYunxinEcp
@@ -1515,6 +1520,558 @@ internal static class TestYunxinEcp
         });
     }
 
+    // ---- exchanges.json: the exchange (yx_exchange_*) step by step, and driven over HttpClient ----
+
+    /// <summary>A string member that may be absent (JsonObject's indexer throws then).</summary>
+    private static string Opt(JsonValue v, string key) => v.ContainsKey(key) ? (string)v[key] : null;
+
+    /// <summary>A request of exchanges.json's spelling.</summary>
+    private static EcpRequest ExchangeRequest(JsonValue r)
+    {
+        switch (S(r, "kind"))
+        {
+            case "start_call":
+                return EcpRequest.StartCall(S(r, "caller_acc"), S(r, "caller"), S(r, "callee"), (uint)r["max_dur"]);
+            case "start_conf":
+                return EcpRequest.StartConf(S(r, "caller_acc"), S(r, "caller"), ((JsonArray)r["callees"]).Select(x => (string)x).ToList(), (uint)r["max_dur"]);
+            case "query":
+                return EcpRequest.Query(S(r, "session"), S(r, "type") == "call" ? SessionKind.Call : SessionKind.Conference);
+            default:
+                return EcpRequest.Api(S(r, "path"), Pairs(r["params"]), (bool)r["idempotent"]);
+        }
+    }
+
+    /// <summary>An error as the vectors summarize it (core/tests/vectors.rs).</summary>
+    private static JsonValue ExchangeError(YunxinEcpException e)
+    {
+        var o = new JsonObject { { "kind", J(e.Kind) }, { "retry", J(e.RetryAdvice) } };
+        if (e is ApiException)
+        {
+            o.Add("code", J(e.ApiCode));
+            if (e.ApiMessage != null)
+            {
+                o.Add("message", J(e.ApiMessage));
+            }
+        }
+        else if (e is ProtocolException)
+        {
+            o.Add("protocol", J(e.Reason));
+        }
+        else if (e is TransportException)
+        {
+            o.Add("transport", J(e.Reason));
+            o.Add("maybe_sent", J(e.MaybeSent));
+        }
+        return new JsonObject { { "error", o } };
+    }
+
+    private static JsonValue RecordSummary(CallRecord r)
+    {
+        return new JsonObject { { "record", new JsonObject { { "session", J(r.Session) }, { "answered", J(r.Answered) }, { "billed_minutes", J((long)r.BilledMinutes) } } } };
+    }
+
+    /// <summary>A finished exchange's answer as the vectors summarize it.</summary>
+    private static JsonValue ExchangeAnswer(string kind, string answer, Func<CallRecord> record)
+    {
+        if (kind == "start_call" || kind == "start_conf")
+        {
+            return new JsonObject { { "started", new JsonObject { { "session", J(answer) } } } };
+        }
+        if (kind == "query")
+        {
+            CallRecord r = record();
+            Same(JsonValue.Parse(answer), JsonValue.Parse(r.Json));
+            return RecordSummary(r);
+        }
+        return new JsonObject { { "json", JsonValue.Parse(answer) } };
+    }
+
+    private static JsonValue Attempt(string url, IEnumerable<KeyValuePair<string, string>> headers)
+    {
+        Func<string, string> h = name => headers.Where(p => p.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Select(p => p.Value).Single();
+        return new JsonObject { { "url", J(url) }, { "nonce", J(h("Nonce")) }, { "cur_time", J(h("CurTime")) }, { "checksum", J(h("CheckSum")) } };
+    }
+
+    private static string ExchangeSettings(JsonValue v, JsonValue c)
+    {
+        return new JsonObject { { "base_url", v["base_url"] }, { "max_retries", c["settings"]["max_retries"] }, { "backoff_ms", c["settings"]["backoff_ms"] } }.ToString();
+    }
+
+    private static string ExchangeEntropy(JsonValue v, JsonValue c)
+    {
+        var nonces = new JsonArray(((JsonArray)c["expect"]["attempts"]).Select(a => a["nonce"]));
+        return new JsonObject { { "nonces", nonces }, { "now_secs", v["now_secs"] }, { "jitter", v["jitter"] } }.ToString();
+    }
+
+    /// <summary>An exchange's events: known levels, one line each, no nonce, CheckSum or secret.</summary>
+    private static int CheckEvents(List<KeyValuePair<LogLevel, string>> events, JsonValue attempts, string secret)
+    {
+        foreach (var e in events)
+        {
+            Check(e.Key == LogLevel.Debug || e.Key == LogLevel.Info || e.Key == LogLevel.Warn, "level " + e.Key);
+            Check(e.Value.Length > 0 && e.Value.IndexOf('\n') < 0, "one line: " + e.Value);
+            Check(!e.Value.Contains(secret), "no secret: " + e.Value);
+            foreach (JsonValue a in (JsonArray)attempts)
+            {
+                Check(!e.Value.Contains(S(a, "nonce")) && !e.Value.Contains(S(a, "checksum")), "no signature: " + e.Value);
+            }
+        }
+        return events.Count;
+    }
+
+    /// <summary>An HttpMessageHandler whose answers a test scripts: attempt i (from 0) gets
+    /// Answer(i, request, token); every request is kept (URL, headers, body).</summary>
+    private sealed class ScriptedHandler : HttpMessageHandler
+    {
+        private readonly Func<int, HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> answer;
+        public readonly List<Tuple<string, List<KeyValuePair<string, string>>, string>> Seen = new List<Tuple<string, List<KeyValuePair<string, string>>, string>>();
+
+        public ScriptedHandler(Func<int, HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> answer) => this.answer = answer;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken token)
+        {
+            var headers = request.Headers.Concat(request.Content.Headers).SelectMany(h => h.Value.Select(v => new KeyValuePair<string, string>(h.Key, v))).ToList();
+            string body = await request.Content.ReadAsStringAsync().ConfigureAwait(false);
+            Check(request.Method == HttpMethod.Post, "a POST");
+            int index;
+            lock (Seen)
+            {
+                index = Seen.Count;
+                Seen.Add(Tuple.Create(request.RequestUri.ToString(), headers, body));
+            }
+            return await answer(index, request, token).ConfigureAwait(false);
+        }
+    }
+
+    private static HttpResponseMessage Answer(int status, string body, string location = null)
+    {
+        var response = new HttpResponseMessage((HttpStatusCode)status) { Content = new ByteArrayContent(Bytes(body)) };
+        if (location != null)
+        {
+            response.Headers.TryAddWithoutValidation("Location", location);
+        }
+        return response;
+    }
+
+    /// <summary>What an HTTP stack throws for a scripted failure.</summary>
+    private static Exception Failure(string kind)
+    {
+        switch (kind)
+        {
+            case "connect": return new HttpRequestException("Connection refused", new SocketException((int)SocketError.ConnectionRefused));
+            case "timeout": return new TaskCanceledException("the handler's own timeout");
+            case "tls": return new HttpRequestException("The SSL connection could not be established", new System.Security.Authentication.AuthenticationException("bad certificate"));
+            default: return new HttpRequestException("Error while copying content", new IOException("Connection reset by peer"));
+        }
+    }
+
+    private static T Await<T>(Task<T> task) => task.GetAwaiter().GetResult();
+
+    private static void Exchanges(string dir)
+    {
+        JsonValue v = Load(dir, "exchanges.json");
+        string secret = S(v, "secret");
+        int n = 0;
+        using (var creds = new Credentials(S(v, "app_key"), secret))
+        {
+            foreach (JsonValue c in (JsonArray)v["cases"])
+            {
+                n++;
+                string kind = S(c["request"], "kind");
+                JsonValue expect = c["expect"];
+                var script = (JsonArray)c["script"];
+                Case("exchanges.json step by step: " + S(c, "name"), () =>
+                {
+                    var attempts = new JsonArray();
+                    var waits = new JsonArray();
+                    JsonValue result = null;
+                    int events = 0;
+                    using (EcpRequest request = ExchangeRequest(c["request"]))
+                    using (var exchange = new Exchange(creds, request, ExchangeSettings(v, c), ExchangeEntropy(v, c)))
+                    {
+                        // Bounded: one attempt per scripted step, and one more to notice an unscripted one.
+                        for (int step = 0; result == null && step <= script.Count; step++)
+                        {
+                            ExchangeAttempt attempt = exchange.Send();
+                            attempts.Add(Attempt(attempt.Request.Url, attempt.Request.Headers));
+                            Check(attempt.Limits.ConnectTimeoutMs == 5000 && attempt.Limits.TimeoutMs == 15000 && attempt.Limits.MaxResponseBytes == 1048576, "the default limits");
+                            if (step == script.Count)
+                            {
+                                result = new JsonObject { { "unexpected", J("an attempt that was not scripted") } };
+                                break;
+                            }
+                            JsonValue s = script[step];
+                            ExchangeStep next = null;
+                            try
+                            {
+                                if (s.ContainsKey("answer"))
+                                {
+                                    byte[] body = Bytes(S(s["answer"], "body"));
+                                    next = exchange.Receive((int)s["answer"]["status"], Opt(s["answer"], "location"), body, body.Length, 1);
+                                }
+                                else if (s.ContainsKey("failure"))
+                                {
+                                    string fk = S(s["failure"], "kind");
+                                    int tk = fk == "connect" ? Exchange.Connect : fk == "timeout" ? Exchange.Timeout : fk == "tls" ? Exchange.Tls : Exchange.Io;
+                                    next = exchange.Fail(tk, (bool)s["failure"]["maybe_sent"], "scripted", 1);
+                                }
+                                else
+                                {
+                                    next = exchange.TooLarge((int)s["too_large"]["status"], 1);
+                                }
+                            }
+                            catch (YunxinEcpException e)
+                            {
+                                result = ExchangeError(e);
+                            }
+                            events += CheckEvents(exchange.Events(), expect["attempts"], secret);
+                            if (next != null && next.Done)
+                            {
+                                Check(next.WaitMs == -1, "done is -1");
+                                result = ExchangeAnswer(kind, next.Answer, exchange.Record);
+                            }
+                            else if (next != null)
+                            {
+                                Check(next.Answer == null, "a wait writes no answer");
+                                waits.Add(J(next.WaitMs));
+                            }
+                        }
+                        if (kind != "query" && result != null && result.ContainsKey("error") == false)
+                        {
+                            Check(Throws<YunxinEcpException>(() => exchange.Record()).Result == Result.InvalidArgument, "no record but a query's");
+                        }
+                    }
+                    Check(events >= 2 * attempts.Count, "every attempt logged its sending and its outcome: " + events);
+                    Same(new JsonObject { { "attempts", attempts }, { "waits_ms", waits }, { "result", result } }, expect);
+                });
+
+                Case("exchanges.json over HttpClient: " + S(c, "name"), () =>
+                {
+                    var handler = new ScriptedHandler((i, request, token) =>
+                    {
+                        if (i >= script.Count)
+                        {
+                            return Task.FromResult(Answer(500, "an attempt that was not scripted"));
+                        }
+                        JsonValue s = script[i];
+                        if (s.ContainsKey("answer"))
+                        {
+                            return Task.FromResult(Answer((int)s["answer"]["status"], S(s["answer"], "body"), Opt(s["answer"], "location")));
+                        }
+                        if (s.ContainsKey("failure"))
+                        {
+                            throw Failure(S(s["failure"], "kind"));
+                        }
+                        // One byte over the default cap, its Content-Length declared: refused unread.
+                        return Task.FromResult(Answer((int)s["too_large"]["status"], new string('x', 1048577)));
+                    });
+                    var settings = JsonValue.Parse(ExchangeSettings(v, c));
+                    var options = new ClientOptions { BaseUrl = S(settings, "base_url"), MaxRetries = (uint)settings["max_retries"], BackoffMs = (ulong)settings["backoff_ms"] };
+                    var waits = new JsonArray();
+                    JsonValue result;
+                    using (var client = new AsyncEcpClient(creds, options, handler))
+                    {
+                        client.Entropy = ExchangeEntropy(v, c);
+                        client.Delay = (ms, token) =>
+                        {
+                            waits.Add(J(ms));
+                            return Task.FromResult(0);
+                        };
+                        try
+                        {
+                            JsonValue r = c["request"];
+                            if (kind == "query")
+                            {
+                                result = RecordSummary(Await(client.QueryAsync(S(r, "session"), S(r, "type") == "call" ? SessionKind.Call : SessionKind.Conference)));
+                            }
+                            else if (kind == "api")
+                            {
+                                result = new JsonObject { { "json", JsonValue.Parse(Await(client.RequestAsync(S(r, "path"), Pairs(r["params"]), (bool)r["idempotent"]))) } };
+                            }
+                            else
+                            {
+                                using (EcpRequest request = ExchangeRequest(r))
+                                {
+                                    result = new JsonObject { { "started", new JsonObject { { "session", J(Await(client.StartAsync(request))) } } } };
+                                }
+                            }
+                        }
+                        catch (YunxinEcpException e)
+                        {
+                            result = ExchangeError(e);
+                        }
+                    }
+                    var attempts = new JsonArray(handler.Seen.Select(a => Attempt(a.Item1, a.Item2)));
+                    foreach (var a in handler.Seen)
+                    {
+                        Check(a.Item2.Single(h => h.Key == "Content-Type").Value.StartsWith("application/x-www-form-urlencoded", StringComparison.Ordinal), "the form's Content-Type");
+                        Check(a.Item2.Single(h => h.Key == "AppKey").Value == S(v, "app_key"), "AppKey");
+                        Check(!a.Item2.Any(h => h.Key.Equals("Expect", StringComparison.OrdinalIgnoreCase)), "no Expect: 100-continue");
+                        Check(a.Item3.Contains("=") || a.Item3 == "", "a form body: " + a.Item3);
+                    }
+                    Same(new JsonObject { { "attempts", attempts }, { "waits_ms", waits }, { "result", result } }, expect);
+                });
+            }
+        }
+        Case("exchanges.json: every case was run", () => Check(n == 27, "27 cases, not " + n));
+    }
+
+    // ---- AsyncEcpClient against the mock, and its driver's edges over scripted handlers ----
+
+    private static ulong MockRequests(MockServer mock) => (ulong)JsonValue.Parse(mock.StatsJson())["requests"];
+
+    private static AsyncEcpClient AsyncClient(Credentials creds, MockServer mock, ClientOptions options = null)
+    {
+        options = options ?? new ClientOptions { BackoffMs = 10 };
+        options.BaseUrl = mock.BaseUrl;
+        return new AsyncEcpClient(creds, options);
+    }
+
+    private static T ThrowsAsync<T>(Func<Task> action) where T : Exception => Throws<T>(() => action().GetAwaiter().GetResult());
+
+    private static void Async()
+    {
+        Case("async: StartCallAsync, StartConfAsync, QueryAsync and RequestAsync against the mock", () =>
+        {
+            using (MockServer mock = MockServer.Start())
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (AsyncEcpClient client = AsyncClient(creds, mock))
+            {
+                Check(client.BaseUrl == mock.BaseUrl, "base URL: " + client.BaseUrl);
+                mock.SetOutcomeAnswered("13777777777", 61);
+                string call = Await(client.StartCallAsync("liuxuanlin", "13888888888", "13777777777", 100, CancellationToken.None));
+                string conf = Await(client.StartConfAsync("liuxuanlin", "13777777777", new[] { "13888888888", "13666666666" }, 600));
+                Check(call.Length == 36 && call != conf && mock.StartCount == 2, "two starts");
+                CallRecord r = Await(client.QueryAsync(call, SessionKind.Call, CancellationToken.None));
+                Check(r.Session == call && r.Answered && r.BilledMinutes == 2 && r.Legs.Length == 2, "the call record");
+                r = Await(client.QueryAsync(conf, SessionKind.Conference));
+                Check(r.IsConference && r.Members.Length == 3, "the conference record");
+                Check(ThrowsAsync<ApiException>(() => client.QueryAsync("no-such-session", SessionKind.Call)).ApiCode == 404, "404");
+                var e = ThrowsAsync<ProtocolException>(() => client.RequestAsync("/nimserver/user/create.action", UserParams));
+                Check(e.Reason == "not_json" && e.HttpStatus == 404 && e.RetryAdvice == "never", "the mock's 404 page: " + e.Message);
+                var v = ThrowsAsync<ValidationException>(() => client.StartCallAsync("liuxuanlin", "+8613888888888", "13777777777", 100));
+                Check(v.Field == "caller", "refused before sending: " + v.Field);
+                Check(MockRequests(mock) == 6, "one request each: " + MockRequests(mock));
+            }
+        });
+
+        Case("async: a 503 once is retried, a 500 and a reset on a start are outcome unknown, sent once", () =>
+        {
+            using (MockServer mock = MockServer.Start())
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (AsyncEcpClient client = AsyncClient(creds, mock))
+            {
+                mock.InjectFault("busy_503");
+                string session = Await(client.StartCallAsync("liuxuanlin", "13888888888", "13777777777", 100));
+                Check(session.Length == 36 && mock.StartCount == 1 && MockRequests(mock) == 2, "sent again after the 503, placed once");
+                mock.InjectFault("server_error");
+                var api = ThrowsAsync<ApiException>(() => client.StartCallAsync("liuxuanlin", "13888888888", "13777777777", 100));
+                Check(api.ApiCode == 500 && api.RetryAdvice == "outcome_unknown" && MockRequests(mock) == 3, "500: never sent again");
+                mock.InjectFault("reset_before_response");
+                var t = ThrowsAsync<TransportException>(() => client.StartCallAsync("liuxuanlin", "13888888888", "13777777777", 100));
+                Check(t.Reason == "io" && t.MaybeSent && t.RetryAdvice == "outcome_unknown", "a reset: " + t.Reason + " " + t.RetryAdvice);
+                Check(mock.StartCount == 3 && MockRequests(mock) == 4, "the reset start was sent once");
+                mock.InjectFault("reset_before_response");
+                Check(Await(client.QueryAsync(session, SessionKind.Call)).Session == session && MockRequests(mock) == 6, "a reset query is sent again");
+            }
+        });
+
+        Case("async: a connect failure is not sent and safe", () =>
+        {
+            string baseUrl;
+            using (MockServer mock = MockServer.Start())
+            {
+                baseUrl = mock.BaseUrl;
+            }
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (var client = new AsyncEcpClient(creds, new ClientOptions { BaseUrl = baseUrl, MaxRetries = 0 }))
+            {
+                var t = ThrowsAsync<TransportException>(() => client.StartCallAsync("liuxuanlin", "13888888888", "13777777777", 100));
+                Check(t.Reason == "connect" && !t.MaybeSent && t.RetryAdvice == "safe", "connect, not sent: " + t.Reason + " " + t.MaybeSent);
+            }
+        });
+
+        Case("async: a redirect is a ProtocolException (redirect), its target never reached", () =>
+        {
+            using (MockServer mock = MockServer.Start())
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (AsyncEcpClient client = AsyncClient(creds, mock))
+            {
+                mock.InjectFault("redirect");
+                var e = ThrowsAsync<ProtocolException>(() => client.StartCallAsync("liuxuanlin", "13888888888", "13777777777", 100));
+                Check(e.Reason == "redirect" && e.HttpStatus == 302 && e.RetryAdvice == "outcome_unknown", e.Reason + " " + e.HttpStatus);
+                Check(e.Message.Contains("/_mock/redirect-target/call/ecp/startcall.action"), "the Location named: " + e.Message);
+                Check((ulong)JsonValue.Parse(mock.StatsJson())["redirect_target_hits"] == 0 && MockRequests(mock) == 1, "not followed");
+            }
+        });
+
+        Case("async: an answer over MaxResponseBytes is too_large, 2 KiB fine by default", () =>
+        {
+            using (MockServer mock = MockServer.Start())
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (AsyncEcpClient small = AsyncClient(creds, mock, new ClientOptions { MaxRetries = 0, MaxResponseBytes = 1024 }))
+            using (AsyncEcpClient usual = AsyncClient(creds, mock, new ClientOptions { MaxRetries = 0 }))
+            {
+                mock.InjectFault("oversized", bytes: 2048);
+                var e = ThrowsAsync<ProtocolException>(() => small.StartCallAsync("liuxuanlin", "13888888888", "13777777777", 100));
+                Check(e.Reason == "too_large" && e.RetryAdvice == "outcome_unknown", e.Reason + " " + e.RetryAdvice);
+                mock.InjectFault("oversized", bytes: 2048);
+                Check(Await(usual.StartCallAsync("liuxuanlin", "13888888888", "13777777777", 100)).Length == 36, "2 KiB accepted by default");
+            }
+        });
+
+        Case("async: a body without Content-Length is read no further than one byte past the cap", () =>
+        {
+            var stream = new CountingStream(4096);
+            var handler = new ScriptedHandler((i, request, token) =>
+            {
+                var content = new StreamContent(stream);
+                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = content });
+            });
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (var client = new AsyncEcpClient(creds, new ClientOptions { BaseUrl = "http://127.0.0.1:9", MaxResponseBytes = 1024, MaxRetries = 0 }, handler))
+            {
+                var e = ThrowsAsync<ProtocolException>(() => client.QueryAsync("4ea1e712", SessionKind.Call));
+                Check(e.Reason == "too_large" && handler.Seen.Count == 1, "too_large, not sent again: " + e.Reason + " " + handler.Seen.Count);
+                Check(stream.Pulled <= 1025, "stopped past the cap: " + stream.Pulled + " bytes read");
+            }
+        });
+
+        Case("async: a cancelled token before sending sends nothing and is safe", () =>
+        {
+            using (MockServer mock = MockServer.Start())
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (AsyncEcpClient client = AsyncClient(creds, mock))
+            using (var cts = new CancellationTokenSource())
+            {
+                cts.Cancel();
+                var e = ThrowsAsync<ExchangeCanceledException>(() => client.StartCallAsync("liuxuanlin", "13888888888", "13777777777", 100, cts.Token));
+                Check(e.RetryAdvice == "safe" && !e.MaybeSent && (string)e.Data["RetryAdvice"] == "safe", "safe: " + e.RetryAdvice);
+                Check(e is OperationCanceledException && e.CancellationToken == cts.Token, "an OperationCanceledException of the token");
+                Check(MockRequests(mock) == 0 && mock.StartCount == 0, "no request reached the mock");
+            }
+        });
+
+        Case("async: cancelled with a start in flight is outcome unknown, a query safe", () =>
+        {
+            foreach (bool start in new[] { true, false })
+            {
+                var cts = new CancellationTokenSource();
+                var handler = new ScriptedHandler(async (i, request, token) =>
+                {
+                    cts.Cancel();
+                    await Task.Delay(Timeout.Infinite, token).ConfigureAwait(false);
+                    return Answer(200, "{}");
+                });
+                using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+                using (var client = new AsyncEcpClient(creds, new ClientOptions { BaseUrl = "http://127.0.0.1:9" }, handler))
+                {
+                    var e = ThrowsAsync<OperationCanceledException>(() => start
+                        ? (Task)client.StartCallAsync("liuxuanlin", "13888888888", "13777777777", 100, cts.Token)
+                        : client.QueryAsync("4ea1e712", SessionKind.Call, cts.Token));
+                    var x = e as ExchangeCanceledException;
+                    Check(x != null && x.MaybeSent && x.RetryAdvice == (start ? "outcome_unknown" : "safe"), (start ? "start " : "query ") + (x == null ? e.GetType().Name : x.RetryAdvice));
+                    Check((string)e.Data["RetryAdvice"] == x.RetryAdvice && (bool)e.Data["MaybeSent"], "in Data too");
+                    Check(handler.Seen.Count == 1, "one attempt");
+                }
+                cts.Dispose();
+            }
+        });
+
+        Case("async: the attempt's deadline is a timeout: a start is outcome unknown, a query sent again", () =>
+        {
+            var handler = new ScriptedHandler(async (i, request, token) =>
+            {
+                // Never answers: only the attempt's deadline ends it.
+                await Task.Delay(Timeout.Infinite, token).ConfigureAwait(false);
+                return Answer(200, "{}");
+            });
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (var client = new AsyncEcpClient(creds, new ClientOptions { BaseUrl = "http://127.0.0.1:9", TimeoutMs = 20, MaxRetries = 1 }, handler))
+            {
+                var waits = new List<long>();
+                client.Delay = (ms, token) =>
+                {
+                    waits.Add(ms);
+                    return Task.FromResult(0);
+                };
+                var t = ThrowsAsync<TransportException>(() => client.StartCallAsync("liuxuanlin", "13888888888", "13777777777", 100));
+                Check(t.Reason == "timeout" && t.MaybeSent && t.RetryAdvice == "outcome_unknown" && handler.Seen.Count == 1, "start: " + t.Reason + " " + t.RetryAdvice);
+                t = ThrowsAsync<TransportException>(() => client.QueryAsync("4ea1e712", SessionKind.Call));
+                Check(t.Reason == "timeout" && handler.Seen.Count == 3 && waits.Count == 1, "query: two attempts, one wait: " + handler.Seen.Count);
+            }
+        });
+
+        Case("async: a handler's TLS failure is tls, maybe sent", () =>
+        {
+            var handler = new ScriptedHandler((i, request, token) => { throw Failure("tls"); });
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (var client = new AsyncEcpClient(creds, new ClientOptions { BaseUrl = "http://127.0.0.1:9", MaxRetries = 0 }, handler))
+            {
+                var t = ThrowsAsync<TransportException>(() => client.StartCallAsync("liuxuanlin", "13888888888", "13777777777", 100));
+                Check(t.Reason == "tls" && t.MaybeSent && t.RetryAdvice == "outcome_unknown", t.Reason + " " + t.MaybeSent);
+            }
+        });
+
+        Case("async: options are refused as EcpClient refuses them, by name", () =>
+        {
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            {
+                var e = Throws<ValidationException>(() => new AsyncEcpClient(creds, new ClientOptions { TimeoutMs = 0 }).Dispose());
+                Check(e.Field == "timeout_ms" && e.Rule == "not_positive", e.Field + "/" + e.Rule);
+                Check(Throws<ArgumentNullException>(() => new AsyncEcpClient(null, null).Dispose()).ParamName == "credentials", "null credentials");
+            }
+        });
+
+        LoggingCase("async: the exchange's events reach the log handler, the blocking client's lines", () =>
+        {
+            var sync = new LogLines();
+            var async = new LogLines();
+            try
+            {
+                using (MockServer mock = MockServer.Start())
+                using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+                using (var blocking = new EcpClient(creds, new ClientOptions { BaseUrl = mock.BaseUrl, BackoffMs = 10 }))
+                using (AsyncEcpClient client = AsyncClient(creds, mock))
+                {
+                    string session = blocking.StartCall("liuxuanlin", "13888888888", "13777777777", 100);
+                    Ecp.SetLogHandler(sync.Add);
+                    mock.InjectFault("busy_503");
+                    blocking.Query(session, SessionKind.Call);
+                    Check(Throws<ProtocolException>(() => blocking.Request("/nimserver/user/13888888888.action", MobileParams)).HttpStatus == 404, "sync 404");
+                    Ecp.SetLogHandler(async.Add);
+                    mock.InjectFault("busy_503");
+                    Await(client.QueryAsync(session, SessionKind.Call));
+                    Check(ThrowsAsync<ProtocolException>(() => client.RequestAsync("/nimserver/user/13888888888.action", MobileParams)).HttpStatus == 404, "async 404");
+                    Ecp.SetLogHandler(async.Add, LogLevel.Info);
+                    mock.InjectFault("busy_503");
+                    Await(client.QueryAsync(session, SessionKind.Call));
+                    Ecp.SetLogHandler(null);
+                    Await(client.QueryAsync(session, SessionKind.Call));
+
+                    // The same lines but for the id, the times and the jittered delay.
+                    Func<Tuple<LogLevel, string, int>, string> shape = l => l.Item1 + " " + string.Join(" ", l.Item2.Split(' ').Where(f =>
+                        !f.StartsWith("id=", StringComparison.Ordinal) && !f.StartsWith("elapsed_ms=", StringComparison.Ordinal) && !f.StartsWith("delay_ms=", StringComparison.Ordinal)));
+                    var want = sync.All.Select(shape).ToList();
+                    var got = async.All.Select(shape).ToList();
+                    string dump = "\n  sync\n    " + sync.Dump() + "\n  async\n    " + async.Dump();
+                    Check(want.Count == 8 && got.Count == 9, "eight lines each, and the Info retry:" + dump);
+                    Check(got.Take(8).SequenceEqual(want), "the same lines:" + dump);
+                    Check(got[8].StartsWith("Info retry ", StringComparison.Ordinal), "maxLevel Info: the retry only, and nothing once removed:" + dump);
+                    foreach (var line in async.All)
+                    {
+                        Check(!line.Item2.Contains(MockServer.SampleAppSecret) && !line.Item2.Contains("13888888888"), "nothing secret or unmasked: " + line.Item2);
+                        Check(SentSecrets(mock).All(s => !line.Item2.Contains(s)), "no Nonce or CheckSum: " + line.Item2);
+                    }
+                }
+            }
+            finally
+            {
+                Ecp.SetLogHandler(null);
+            }
+        });
+    }
+
     private static int Main(string[] args)
     {
         string dir = args.Length > 0 ? args[0] : "tests/vectors";
@@ -1533,6 +2090,8 @@ internal static class TestYunxinEcp
         BaseUrlFromEnvironment();
         Mock();
         Logging();
+        Exchanges(dir);
+        Async();
         Shapes();
         BodyCap();
         Console.WriteLine("csharp: " + passed + " passed, " + failed + " failed");

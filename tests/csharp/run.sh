@@ -3,11 +3,13 @@
 #
 # - installs mono-mcs, mono-runtime, libmono-system-runtime-serialization4.0-cil (the
 #   DataContractJsonSerializer the wrapper reads the library's JSON with) and
-#   libmono-system-json4.0-cil (System.Json, to read the vectors) with apt-get when missing;
+#   libmono-system-json4.0-cil (System.Json, to read the vectors) and libmono-system-net-http4.0-cil
+#   (System.Net.Http, which AsyncEcpClient drives the exchange over) with apt-get when missing;
 # - builds the library (cargo build --release -p yunxin-ecp-ffi, honouring CARGO_TARGET_DIR);
-# - compiles csharp/YunxinEcp.cs with tests/csharp/TestYunxinEcp.cs (mcs, C# 7.2, warnings as
-#   errors) and runs it with mono: every vector, the wrapper, the client against the mock, the
-#   callback body cap (a counting stream, and an HttpListener on 127.0.0.1);
+# - compiles csharp/YunxinEcp.cs and csharp/YunxinEcpAsync.cs with tests/csharp/TestYunxinEcp.cs
+#   (mcs, C# 7.2, warnings as errors) and runs it with mono: every vector, the wrapper, the client
+#   against the mock, the callback body cap (a counting stream, and an HttpListener on 127.0.0.1),
+#   the exchange's scripted conversations and the asynchronous client;
 # - compiles and runs the examples in examples/csharp against the mock;
 # - runs a tiny program's first touch of the library where the loader finds none (the exception
 #   must say what was looked for and what to do, the process exit non-zero), one of another ABI
@@ -23,7 +25,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 need=()
 command -v mcs >/dev/null 2>&1 || need+=(mono-mcs)
 command -v mono >/dev/null 2>&1 || need+=(mono-runtime)
-for package in libmono-system-runtime-serialization4.0-cil libmono-system-json4.0-cil; do
+for package in libmono-system-runtime-serialization4.0-cil libmono-system-json4.0-cil libmono-system-net-http4.0-cil; do
   dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
 done
 bash scripts/apt-install.sh "${need[@]}" || exit 1
@@ -38,8 +40,8 @@ mcs_flags=(-langversion:7.2 -warnaserror -nologo -r:System.Runtime.Serialization
 passed=0
 failed=0
 
-if mcs "${mcs_flags[@]}" -r:System.Json.dll -out:"$build/TestYunxinEcp.exe" \
-  csharp/YunxinEcp.cs tests/csharp/TestYunxinEcp.cs; then
+if mcs "${mcs_flags[@]}" -r:System.Json.dll -r:System.Net.Http.dll -out:"$build/TestYunxinEcp.exe" \
+  csharp/YunxinEcp.cs csharp/YunxinEcpAsync.cs tests/csharp/TestYunxinEcp.cs; then
   mono "$build/TestYunxinEcp.exe" "$repo/tests/vectors" >"$build/suite.out" 2>&1
   grep -v -E '^csharp: ' "$build/suite.out"
   line="$(grep -E '^csharp: [0-9]+ passed, [0-9]+ failed$' "$build/suite.out" | tail -n 1)"

@@ -9,6 +9,7 @@ mod cli;
 mod client;
 mod convert;
 mod errors;
+mod exchange;
 mod mock;
 mod policy;
 mod records;
@@ -69,6 +70,9 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
     m.add_class::<client::PyClient>()?;
     m.add_class::<policy::PyClientConfig>()?;
+    m.add_class::<exchange::PyExchange>()?;
+    m.add_class::<exchange::PyAttempt>()?;
+    m.add_class::<exchange::PyNext>()?;
 
     m.add_class::<mock::PyMockServer>()?;
     m.add_class::<mock::PyOutcome>()?;

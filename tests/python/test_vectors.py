@@ -11,6 +11,7 @@ from yunxin_ecp import server
 
 REQUESTS = load_vectors("requests.json")
 SERVER = load_vectors("server.json")
+EXCHANGES = load_vectors("exchanges.json")
 
 
 def validation_json(e: yx.ValidationError) -> Dict[str, Any]:
@@ -245,6 +246,102 @@ def test_server(case: Dict[str, Any]) -> None:
     assert got == case["expect"]
 
 
+# exchanges.json: scripted conversations, fed to Exchange as the Rust runner feeds the core's,
+# with fixed nonces (one per expected attempt), clock and jitter.
+
+
+def exchange_request(r: Dict[str, Any]) -> Union[yx.StartCall, yx.StartConference, yx.QueryBySession, yx.ApiRequest]:
+    if r["kind"] == "start_call":
+        return yx.StartCall(caller_acc=r["caller_acc"], caller=r["caller"], callee=r["callee"], max_dur=r["max_dur"])
+    if r["kind"] == "start_conf":
+        return yx.StartConference(
+            caller_acc=r["caller_acc"], caller=r["caller"], callees=r["callees"], max_dur=r["max_dur"]
+        )
+    if r["kind"] == "query":
+        return yx.QueryBySession(r["session"], kind=r["type"])
+    assert r["kind"] == "api", r["kind"]
+    return yx.ApiRequest(r["path"], [tuple(p) for p in r["params"]], idempotent=r["idempotent"])
+
+
+def exchange_result(next: "yx.Next[Any]") -> Dict[str, Any]:
+    """The result as the Rust runner writes it (core/tests/vectors.rs exchange_result_json)."""
+    error = next.error
+    if error is None:
+        value = next.result
+        if isinstance(value, yx.Started):
+            return {"started": {"session": value.session}}
+        if isinstance(value, yx.CallRecord):
+            return {"record": {"session": value.session, "answered": value.answered,
+                               "billed_minutes": value.billed_minutes}}
+        return {"json": value}
+    with pytest.raises(yx.YunxinError) as raised:
+        next.result  # raises the same error
+    assert raised.value is error
+    if isinstance(error, yx.ApiError):
+        e: Dict[str, Any] = {"kind": "api", "code": error.code, "retry": error.retry_advice}
+        if error.message is not None:
+            e["message"] = error.message
+        return {"error": e}
+    if isinstance(error, yx.ProtocolError):
+        return {"error": {"kind": "protocol", "protocol": error.kind, "retry": error.retry_advice}}
+    if isinstance(error, yx.TransportError):
+        return {"error": {"kind": "transport", "transport": error.kind, "maybe_sent": error.maybe_sent,
+                          "retry": error.retry_advice}}
+    return {"unexpected": str(error)}
+
+
+@pytest.mark.parametrize("case", cases("exchanges.json", "cases"))
+def test_exchange(case: Dict[str, Any]) -> None:
+    v, expect = EXCHANGES, case["expect"]
+    nonces = [a["nonce"] for a in expect["attempts"]]
+    exchange: yx.Exchange[Any] = yx.Exchange(
+        exchange_request(case["request"]),
+        yx.Credentials(v["app_key"], v["secret"]),
+        base_url=v["base_url"],
+        max_retries=case["settings"]["max_retries"],
+        backoff=case["settings"]["backoff_ms"] / 1000,
+        _entropy=(nonces, v["now_secs"], v["jitter"]),
+    )
+    attempts: List[Dict[str, Any]] = []
+    waits: List[int] = []
+    script = case["script"]
+    for _ in range(len(script) + 1):  # bounded: one more attempt than scripted is a failure
+        attempt = exchange.send()
+        assert attempt.number == len(attempts) + 1
+        headers = attempt.prepared.headers
+        attempts.append({"url": attempt.prepared.url, "nonce": headers["Nonce"], "cur_time": headers["CurTime"],
+                         "checksum": headers["CheckSum"]})
+        assert len(attempts) <= len(script), f"attempt {len(attempts)} was not scripted"
+        assert (attempt.connect_timeout, attempt.timeout, attempt.max_response_bytes) == (5.0, 15.0, 1048576)
+        step = script[len(attempts) - 1]
+        if "answer" in step:
+            a = step["answer"]
+            next = exchange.receive(a["status"], a["body"].encode(), location=a.get("location"), elapsed=0.001)
+        elif "failure" in step:
+            f = step["failure"]
+            next = exchange.fail(f["kind"], maybe_sent=f["maybe_sent"], detail="scripted", elapsed=0.001)
+        else:
+            next = exchange.too_large(step["too_large"]["status"], elapsed=0.001)
+        if next.retry_after is None:
+            break
+        assert not next.done and next.error is None
+        waits.append(round(next.retry_after * 1000))
+    assert next.done
+    got = {"attempts": attempts, "waits_ms": waits, "result": exchange_result(next)}
+    assert got == expect
+    # Done: no further attempt, and the events told the whole story with no secret in it.
+    with pytest.raises(yx.ValidationError) as e:
+        exchange.send()
+    assert e.value.field == "exchange"
+    lines = [line for _, line in exchange.take_events()]
+    names = [line.split(" id=")[0] for line in lines]
+    assert names.count("request sent") == len(attempts) and names.count("retry") == len(waits)
+    assert names[-1] == ("gave up" if "error" in expect["result"] else "response")
+    text = "\n".join(lines)
+    for secret in [v["secret"], *nonces, *(a["checksum"] for a in attempts)]:
+        assert secret not in text
+
+
 def test_every_vector_file_is_run() -> None:
     """A new vector file or group must get a runner here, as in every other language."""
     run = {
@@ -253,6 +350,7 @@ def test_every_vector_file_is_run() -> None:
         "responses.json": {"cases"},
         "callbacks.json": {"verify", "parse"},
         "server.json": {"cases"},
+        "exchanges.json": {"cases"},
     }
     files = {p.name for p in VECTORS.glob("*.json")}
     assert files == set(run)

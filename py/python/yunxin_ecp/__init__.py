@@ -2,7 +2,8 @@
 
 Sign requests (``checksum``, ``Credentials.sign_now``), build them for your own HTTP client
 (``StartCall(...).prepare(credentials)``) and parse the answers (``parse_start_response``,
-``parse_query_response``), or let ``Client`` do the round trip. Verify call-end callbacks on the
+``parse_query_response``), or let ``Client`` do the round trip. ``Exchange`` is the whole
+attempt loop (signing, redirect refusal, size cap, retries, events) for your own HTTP stack. Verify call-end callbacks on the
 raw body with ``CallbackVerifier``. Every failure is a ``YunxinError``. ``AsyncClient`` is the
 same client for asyncio, on httpx (the ``async`` extra), and
 ``yunxin_ecp.integrations`` verifies callbacks in Flask, Django and FastAPI views.
@@ -34,6 +35,7 @@ from ._native import (
     DEFAULT_BASE_URL,
     DEFAULT_TOLERANCE_MS,
     ApiRequest,
+    Attempt,
     AuthHeaders,
     CallbackVerifier,
     CallEndEvent,
@@ -41,7 +43,9 @@ from ._native import (
     Client,
     Cost,
     Credentials,
+    Exchange,
     Leg,
+    Next,
     OtherEvent,
     PreparedRequest,
     QueryBySession,
@@ -92,6 +96,9 @@ __all__ = [
     "sign_callback",
     "Client",
     "AsyncClient",
+    "Exchange",
+    "Attempt",
+    "Next",
     "refresh_logging",
     "YunxinError",
     "ValidationError",

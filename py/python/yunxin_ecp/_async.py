@@ -1,10 +1,11 @@
 """``AsyncClient``: the ECP client for asyncio (and trio), on httpx.
 
 It is ``Client`` with ``await``: the same methods, keyword settings, defaults, validation,
-exceptions and retry rules. Every attempt is signed afresh by the request builders of this
-package and read by its response parsers; the settings are checked, and every retry decided, by
-the same Rust code as the blocking client's. httpx carries the bytes: pooled connections,
-timeouts, TLS verified. httpx is an optional dependency (the ``async`` extra:
+exceptions, retry rules and log events. Each request is an ``Exchange`` (the core's sans-IO
+attempt loop, the one the blocking client drives): it signs every attempt afresh, reads the
+answer, refuses a redirect, reports an oversized body, decides every retry and its delay, and
+words the events. httpx only carries the bytes (pooled connections, the attempt's timeouts and
+size cap, TLS verified) and this module only sleeps when told. httpx is an optional dependency (the ``async`` extra:
 ``pip install "./py[async]"`` from a checkout, or ``pip install httpx sniffio`` beside the
 package), imported when the first ``AsyncClient`` is built.
 
@@ -26,8 +27,9 @@ prints) and a WARNING on the ``yunxin_ecp`` logger, in the blocking client's eve
 
     cancelled id=5f0c2a9e endpoint=start_call attempt=1 advice=outcome_unknown
 
-(the fields ``key=value``, never a header, a body or a phone number). "May already have been
-sent" is decided from httpx's own transport, which reports when the request starts to go out:
+(the fields ``key=value``, never a header, a body or a phone number). Whether the request's
+outcome is unknown is the exchange's answer (``Exchange.cancel``), and so is the event; only
+whether it may already have been sent comes from httpx's own transport, which reports when the request starts to go out:
 a cancellation while it is still connecting says nothing. Through a ``transport`` or an
 ``http_client`` of your own it cannot be told, so a cancellation at any point of the exchange
 counts. A query, or a request marked ``idempotent``, gets neither: sending it again is safe.
@@ -37,16 +39,17 @@ from __future__ import annotations
 
 import builtins
 import logging
-import secrets
+import time
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Protocol, SupportsIndex, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, SupportsIndex, TypeVar, Union, cast
 
-from ._errors import YunxinError
 from ._native import (
     ApiRequest,
+    Attempt,
     CallRecord,
     Credentials,
-    PreparedRequest,
+    Exchange,
+    Next,
     QueryBySession,
     StartCall,
     StartConference,
@@ -70,8 +73,17 @@ _MAX_CONNECTIONS = 100
 # The logger the blocking client's events reach (the Rust target `yunxin_ecp`, through pyo3-log).
 _events = logging.getLogger("yunxin_ecp")
 
-# The method called, for the endpoints whose requests are not idempotent (else "API").
-_CALLED = {"start_call": "start_call", "start_conf": "start_conference"}
+# An exchange's event levels as logging's.
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING}
+
+# What the note on a cancellation says, for each retry advice the exchange gives a cancelled
+# attempt that may have been sent ("safe" gets no note).
+_AFTER_CANCEL = {
+    "outcome_unknown": "it may have taken effect (for a start, the call may have been placed); "
+    "query or check before sending it again",
+}
+
+_Request = Union[StartCall, StartConference, QueryBySession, ApiRequest]
 
 
 def _import_httpx() -> tuple[ModuleType, ModuleType]:
@@ -82,10 +94,6 @@ def _import_httpx() -> tuple[ModuleType, ModuleType]:
     except ImportError as e:
         raise ImportError(INSTALL_HINT, name="httpx") from e
     return httpx, anyio
-
-
-class _Request(Protocol):
-    def prepare(self, signer: Credentials, *, base_url: str = ...) -> PreparedRequest: ...
 
 
 class _Progress:
@@ -164,9 +172,8 @@ class AsyncClient:
         self._config = config
         self._credentials = config.credentials
         self._base_url = config.base_url
-        self._deadline = config.timeout
-        self._limit = config.max_response_bytes
         self._timeouts = httpx_module.Timeout(config.timeout, connect=config.connect_timeout)
+        self._timeout_limits = (config.connect_timeout, config.timeout)
         self._user_agent = f"{config.user_agent} httpx/{httpx_module.__version__}"
         self._owns_http = http_client is None
         # httpx's own transport (and its proxy transports) report when a request goes out.
@@ -264,130 +271,132 @@ class AsyncClient:
         return f"AsyncClient(app_key={self.app_key!r}, base_url={self._base_url!r})"
 
     async def _send(self, request: _Request) -> Any:
-        """Signs, sends and reads one request, retrying where the blocking client would. The
-        answer is read by the core's parser for the prepared request's endpoint, which also
-        keeps the attempt's Nonce and CheckSum (and the secret) out of any error built from it."""
-        cancelled = self._anyio.get_cancelled_exc_class()
-        attempt = 1
-        while True:
-            prepared = request.prepare(self._credentials, base_url=self._base_url)
-            progress = _Progress(self._traced)
+        """Drives the request's exchange: sends each attempt it hands out, feeds back what came
+        of it, sleeps when it says so, and returns or raises what it ends with. Its events go to
+        the ``yunxin_ecp`` logger as they come."""
+        exchange = self._config.exchange(request, events=_events.isEnabledFor(logging.WARNING))
+        progress = _Progress(self._traced)
+        try:
+            while True:
+                progress = _Progress(self._traced)
+                attempt = exchange.send()
+                _emit(exchange)
+                step, cause = await self._attempt(exchange, attempt, progress)
+                _emit(exchange)
+                if step.retry_after is None:
+                    error = step.error
+                    if error is None:
+                        return step.result
+                    raise error from cause
+                await self._anyio.sleep(step.retry_after)
+        except self._anyio.get_cancelled_exc_class() as cancel:  # the caller's (the attempt's own deadline is a TimeoutError)
             try:
-                status, body = await self._exchange(prepared, attempt, progress)
-                return self._config.parse_answer(prepared, status, body)
-            except YunxinError as error:
-                delay = self._config.retry_delay(error, attempt)
-                if delay is None:
-                    raise
-            except cancelled as cancel:  # the caller's cancellation (the attempt's own deadline is a TimeoutError)
-                if progress.maybe_sent:
-                    try:
-                        self._cancelled_after_sending(cancel, prepared, attempt)
-                    except Exception:  # saying so must never stand in the cancellation's way
-                        pass
-                raise  # the same exception: cancellation is never swallowed nor replaced
-            await self._anyio.sleep(delay)
-            attempt += 1
+                _cancelled(cancel, exchange, progress.maybe_sent)
+            except Exception:  # saying so must never stand in the cancellation's way
+                pass
+            raise  # the same exception: cancellation is never swallowed nor replaced
 
-    def _cancelled_after_sending(self, cancel: BaseException, prepared: PreparedRequest, attempt: int) -> None:
-        """Says on the cancellation, and in the log, that a request that may have been sent may
-        have taken effect: when the blocking client would advise ``"outcome_unknown"`` for it
-        (a start, a request not marked idempotent), the same rule deciding."""
-        unknown = self._config.transport_error(
-            prepared, "io", maybe_sent=True, detail="cancelled", attempts=attempt
-        )
-        if getattr(unknown, "retry_advice", None) != "outcome_unknown":
-            return  # a query, or a request marked idempotent: asking again is safe
-        endpoint = prepared.endpoint
-        if endpoint in ("start_call", "start_conf"):
-            what = "the call may have been placed; query before placing it again"
-        else:
-            what = "the request may have taken effect; check before sending it again"
-        note = (
-            f"yunxin_ecp: cancelled when the {_CALLED.get(endpoint, 'API')} request may already have been "
-            f'sent (attempt {attempt}): {what} (retry_advice "outcome_unknown")'
-        )
-        add_note = getattr(cancel, "add_note", None)
-        if add_note is not None:
-            add_note(note)
-        else:  # Python 3.10: where 3.11 keeps notes, and the exceptiongroup backport prints them
-            notes = getattr(cancel, "__notes__", None)
-            if isinstance(notes, list):
-                notes.append(note)
-            else:
-                setattr(cancel, "__notes__", [note])
-        if _events.isEnabledFor(logging.WARNING):
-            _events.warning(
-                "cancelled id=%s endpoint=%s attempt=%d advice=outcome_unknown",
-                secrets.token_hex(4),
-                endpoint,
-                attempt,
-            )
-
-    async def _exchange(self, prepared: PreparedRequest, attempt: int, progress: _Progress) -> tuple[int, bytes]:
-        """One HTTP exchange: the status and the body, or the exception that says why not."""
+    async def _attempt(
+        self, exchange: Exchange[Any], attempt: Attempt, progress: _Progress
+    ) -> tuple[Next[Any], Optional[BaseException]]:
+        """One HTTP exchange within the attempt's limits, reported to the exchange: its answer,
+        its body past the cap, or the failure (and httpx's exception, the error's cause)."""
         httpx = self._httpx
+        prepared = attempt.prepared
         headers = prepared.header_pairs
         headers.append(("User-Agent", self._user_agent))
+        started = time.monotonic()
         try:
-            with self._anyio.fail_after(self._deadline):
+            with self._anyio.fail_after(attempt.timeout):
                 async with self._http.stream(
                     "POST",
                     prepared.url,
                     headers=headers,
                     content=prepared.content,
-                    timeout=self._timeouts,
+                    timeout=self._timeouts_for(attempt),
                     follow_redirects=False,
                     extensions={"trace": progress.trace} if self._traced else None,
                 ) as response:
                     status = response.status_code
-                    if 300 <= status < 400:
-                        raise self._config.redirect_error(prepared, status, response.headers.get("location"))
-                    return status, await self._read_body(response, prepared)
+                    location = response.headers.get("location")
+                    body = await _read_capped(response, attempt.max_response_bytes)
         except httpx.RequestError as e:
-            raise self._transport_error(prepared, e, attempt) from e
+            kind, maybe_sent = self._failure(e)
+            elapsed = time.monotonic() - started
+            return exchange.fail(kind, maybe_sent=maybe_sent, detail=_describe(e), elapsed=elapsed), e
         except builtins.TimeoutError as e:  # the attempt's deadline, over while waiting on the answer
-            raise self._config.transport_error(
-                prepared,
-                "timeout",
-                maybe_sent=True,
-                detail=f"no complete answer within {self._deadline:g} s",
-                attempts=attempt,
-            ) from e
+            detail = f"no complete answer within {attempt.timeout:g} s"
+            return exchange.fail("timeout", maybe_sent=True, detail=detail, elapsed=time.monotonic() - started), e
+        elapsed = time.monotonic() - started
+        if body is None:
+            return exchange.too_large(status, elapsed=elapsed), None
+        return exchange.receive(status, body, location=location, elapsed=elapsed), None
 
-    async def _read_body(self, response: httpx.Response, prepared: PreparedRequest) -> bytes:
-        """The body, read no further than ``max_response_bytes``."""
-        limit = self._limit
-        length = response.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            raise self._config.too_large_error(prepared, response.status_code)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise self._config.too_large_error(prepared, response.status_code)
-            chunks.append(chunk)
-        return b"".join(chunks)
+    def _timeouts_for(self, attempt: Attempt) -> httpx.Timeout:
+        """httpx's timeouts for the attempt's limits (made once while they stay the same)."""
+        limits = (attempt.connect_timeout, attempt.timeout)
+        if limits != self._timeout_limits:
+            self._timeouts = self._httpx.Timeout(attempt.timeout, connect=attempt.connect_timeout)
+            self._timeout_limits = limits
+        return self._timeouts
 
-    def _transport_error(self, prepared: PreparedRequest, e: Exception, attempt: int) -> Exception:
-        """httpx's failure as this package's ``TransportError``, deciding whether the request may
-        have been sent: only a failure to connect proves that it was not."""
+    def _failure(self, e: Exception) -> tuple[Literal["connect", "timeout", "tls", "io"], bool]:
+        """Which step of the exchange httpx's failure is, and whether the request may have
+        been sent: only a failure to connect proves that it was not."""
         httpx = self._httpx
-        kind: Literal["connect", "timeout", "tls", "io"]
         if isinstance(e, httpx.ConnectTimeout):
-            kind, maybe_sent = "connect", False
-        elif isinstance(e, httpx.PoolTimeout):  # no connection was free: nothing was sent
-            kind, maybe_sent = "timeout", False
-        elif isinstance(e, (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)):
-            kind, maybe_sent = ("tls" if _caused_by_tls(e) else "connect"), False
-        elif isinstance(e, httpx.TimeoutException):  # reading the answer, or writing the request
-            kind, maybe_sent = "timeout", True
-        else:  # ReadError, WriteError, RemoteProtocolError (a reset), DecodingError ...
-            kind, maybe_sent = "io", True
-        return self._config.transport_error(
-            prepared, kind, maybe_sent=maybe_sent, detail=_describe(e), attempts=attempt
-        )
+            return "connect", False
+        if isinstance(e, httpx.PoolTimeout):  # no connection was free: nothing was sent
+            return "timeout", False
+        if isinstance(e, (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)):
+            return ("tls" if _caused_by_tls(e) else "connect"), False
+        if isinstance(e, httpx.TimeoutException):  # reading the answer, or writing the request
+            return "timeout", True
+        return "io", True  # ReadError, WriteError, RemoteProtocolError (a reset), DecodingError ...
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> Optional[bytes]:
+    """The body, or ``None`` once it goes past ``limit`` bytes (read no further)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _emit(exchange: Exchange[Any]) -> None:
+    """The exchange's events, to the ``yunxin_ecp`` logger at their levels."""
+    for level, line in exchange.take_events():
+        _events.log(_LEVELS[level], line)
+
+
+def _cancelled(cancel: BaseException, exchange: Exchange[Any], maybe_sent: bool) -> None:
+    """Tells the exchange that its attempt was abandoned, logs what it reports, and when its
+    advice is not ``"safe"`` (a start, or a request not marked idempotent, that may have been
+    sent) says so on the cancellation too."""
+    advice = exchange.cancel(maybe_sent=maybe_sent)
+    events = exchange.take_events()
+    for level, line in events:
+        _events.log(_LEVELS[level], line)
+    if advice == "safe":
+        return
+    what = _AFTER_CANCEL.get(advice, "check the retry advice before sending it again")
+    note = (
+        f"yunxin_ecp: cancelled when the {exchange.endpoint} request may already have been sent "
+        f'(attempt {exchange.attempts}): {what} (retry_advice "{advice}")'
+    )
+    add_note = getattr(cancel, "add_note", None)
+    if add_note is not None:
+        add_note(note)
+    else:  # Python 3.10: where 3.11 keeps notes, and the exceptiongroup backport prints them
+        notes = getattr(cancel, "__notes__", None)
+        if isinstance(notes, list):
+            notes.append(note)
+        else:
+            setattr(cancel, "__notes__", [note])
 
 
 def _chain(e: BaseException) -> list[BaseException]:

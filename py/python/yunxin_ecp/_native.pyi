@@ -1,13 +1,13 @@
 """Type stubs of the native module. Import the public API from ``yunxin_ecp``."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Literal, Optional, Protocol, SupportsIndex, Union, final, type_check_only
+from types import GenericAlias, TracebackType
+from typing import Any, Generic, Literal, Optional, Protocol, SupportsIndex, TypeVar, Union, final, overload, type_check_only
 
 from typing_extensions import Self, TypeAlias
 
-from ._errors import ProtocolError, TransportError
+from ._errors import YunxinError
 
 __all__ = [
     "__version__",
@@ -43,6 +43,9 @@ __all__ = [
     "run_cli",
     "refresh_logging",
     "Client",
+    "Exchange",
+    "Attempt",
+    "Next",
     "_ClientConfig",
     "MockServer",
     "Outcome",
@@ -324,9 +327,105 @@ class Client:
     def query_session(self, session: str, *, kind: _SessionKind = "call") -> CallRecord: ...
     def request(self, request: ApiRequest) -> dict[str, Any]: ...
 
+_T = TypeVar("_T", covariant=True)
+_Level: TypeAlias = Literal["debug", "info", "warn"]
+_EcpRequest: TypeAlias = Union[StartCall, StartConference, QueryBySession, ApiRequest]
+
+@final
+class Attempt:
+    @property
+    def number(self) -> int: ...
+    @property
+    def prepared(self) -> PreparedRequest: ...
+    @property
+    def connect_timeout(self) -> float: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def max_response_bytes(self) -> int: ...
+
+@final
+class Next(Generic[_T]):
+    @classmethod
+    def __class_getitem__(cls, item: Any) -> GenericAlias: ...
+    @property
+    def retry_after(self) -> Optional[float]: ...
+    @property
+    def done(self) -> bool: ...
+    @property
+    def result(self) -> _T: ...
+    @property
+    def error(self) -> Optional[YunxinError]: ...
+
+@final
+class Exchange(Generic[_T]):
+    @classmethod
+    def __class_getitem__(cls, item: Any) -> GenericAlias: ...
+    @overload
+    def __new__(
+        cls,
+        request: Union[StartCall, StartConference],
+        credentials: Optional[Credentials] = None,
+        *,
+        base_url: Optional[str] = None,
+        connect_timeout: float = 5.0,
+        timeout: float = 15.0,
+        max_retries: int = 2,
+        backoff: float = 0.2,
+        max_response_bytes: int = 1048576,
+        _entropy: Optional[tuple[Sequence[str], int, int]] = None,
+    ) -> Exchange[Started]: ...
+    @overload
+    def __new__(
+        cls,
+        request: QueryBySession,
+        credentials: Optional[Credentials] = None,
+        *,
+        base_url: Optional[str] = None,
+        connect_timeout: float = 5.0,
+        timeout: float = 15.0,
+        max_retries: int = 2,
+        backoff: float = 0.2,
+        max_response_bytes: int = 1048576,
+        _entropy: Optional[tuple[Sequence[str], int, int]] = None,
+    ) -> Exchange[CallRecord]: ...
+    @overload
+    def __new__(
+        cls,
+        request: ApiRequest,
+        credentials: Optional[Credentials] = None,
+        *,
+        base_url: Optional[str] = None,
+        connect_timeout: float = 5.0,
+        timeout: float = 15.0,
+        max_retries: int = 2,
+        backoff: float = 0.2,
+        max_response_bytes: int = 1048576,
+        _entropy: Optional[tuple[Sequence[str], int, int]] = None,
+    ) -> Exchange[dict[str, Any]]: ...
+    @property
+    def endpoint(self) -> Literal["start_call", "start_conf", "query_by_session", "api"]: ...
+    @property
+    def attempts(self) -> int: ...
+    def send(self) -> Attempt: ...
+    def receive(
+        self, status: int, body: Union[_Body, str], *, location: Optional[str] = None, elapsed: float = 0.0
+    ) -> Next[_T]: ...
+    def too_large(self, status: int, *, elapsed: float = 0.0) -> Next[_T]: ...
+    def fail(
+        self,
+        kind: Literal["connect", "timeout", "tls", "io"],
+        *,
+        maybe_sent: bool,
+        detail: str = "",
+        elapsed: float = 0.0,
+    ) -> Next[_T]: ...
+    def cancel(self, *, maybe_sent: bool) -> Literal["safe", "outcome_unknown"]: ...
+    def take_events(self) -> list[tuple[_Level, str]]: ...
+
 @final
 class _ClientConfig:
-    """Private to ``AsyncClient``: ``Client``'s settings, retry policy and error reports."""
+    """Private to ``AsyncClient``: ``Client``'s settings checked, and one exchange per request."""
 
     def __new__(
         cls,
@@ -350,22 +449,8 @@ class _ClientConfig:
     @property
     def timeout(self) -> float: ...
     @property
-    def max_retries(self) -> int: ...
-    @property
-    def backoff(self) -> float: ...
-    @property
-    def max_response_bytes(self) -> int: ...
-    @property
-    def loopback(self) -> bool: ...
-    @property
     def user_agent(self) -> str: ...
-    def retry_delay(self, error: BaseException, attempt: int) -> Optional[float]: ...
-    def transport_error(
-        self, prepared: PreparedRequest, kind: Literal["connect", "timeout", "tls", "io"], *, maybe_sent: bool, detail: str, attempts: int
-    ) -> TransportError: ...
-    def redirect_error(self, prepared: PreparedRequest, http_status: int, location: Optional[str]) -> ProtocolError: ...
-    def too_large_error(self, prepared: PreparedRequest, http_status: int) -> ProtocolError: ...
-    def parse_answer(self, prepared: PreparedRequest, status: int, body: Union[_Body, str]) -> Any: ...
+    def exchange(self, request: _EcpRequest, *, events: bool) -> Exchange[Any]: ...
     @property
     def proxy(self) -> Optional[tuple[str, str]]: ...
     @property

@@ -59,6 +59,12 @@
 // AnswerStatus is 413 (a callback is a few KiB; anyone can reach the endpoint). Compiles with
 // Mono's mcs (C# 7.2) as with csc; uses nothing Mono-only.
 //
+// Asynchronous requests: YunxinEcpAsync.cs, compiled into the same assembly with
+// -r:System.Net.Http.dll, adds AsyncEcpClient (StartCallAsync, StartConfAsync, QueryAsync,
+// RequestAsync with a CancellationToken), which drives the library's exchange (yx_exchange_*,
+// the internal Exchange below) over HttpClient: the same decisions, exceptions and log lines as
+// EcpClient. This file alone needs no System.Net.Http.
+//
 // Logging: Ecp.SetLogHandler hands the blocking client's own events (yx_set_log_callback: "request
 // sent", "response", "no response" at Debug, "retry" at Info, "gave up" at Warn; phone numbers
 // masked, never a header, body, nonce, CheckSum or secret) to an Action<LogLevel, string>, on the

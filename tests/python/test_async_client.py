@@ -877,3 +877,63 @@ def test_a_cancelled_request_is_noted_unless_idempotent(idempotent: bool, caplog
         ]
         (record,) = events(caplog)
         assert re.fullmatch(r"cancelled id=[0-9a-f]{8} endpoint=api attempt=1 advice=outcome_unknown", record.getMessage())
+
+
+# The events: the exchange's, logged by both clients alike
+
+
+def conversation(
+    mock: MockServer, caplog: pytest.LogCaptureFixture, fault: str, times: int, send: Callable[[], Any]
+) -> List[Tuple[str, str, Dict[str, str]]]:
+    """The ``yunxin_ecp`` events of one call under ``fault``, as (level, name, fields), with the
+    random id and the measured time replaced (the id checked to be the call's one id)."""
+    caplog.clear()
+    mock.clear_faults()
+    mock.inject_fault(fault, times=times)  # type: ignore[arg-type]
+    try:
+        send()
+    except yx.YunxinError:
+        pass
+    seen = []
+    ids = set()
+    for r in caplog.records:
+        if r.name != "yunxin_ecp":
+            continue
+        name, _, rest = r.getMessage().partition(" id=")
+        fields = dict(f.split("=", 1) for f in f"id={rest}".split(" ")) if rest else {}
+        if "id" in fields:
+            ids.add(fields.pop("id"))
+        if "elapsed_ms" in fields:
+            assert fields.pop("elapsed_ms").isdigit()
+        seen.append((r.levelname, name, fields))
+    assert len(ids) == 1, "one id for the call and its retries"
+    return seen
+
+
+@pytest.mark.parametrize(
+    "fault, times, expect",
+    [
+        ("busy_503", 1, ["request sent", "response", "retry", "request sent", "response"]),
+        ("busy_503", 2, ["request sent", "response", "retry", "request sent", "response", "gave up"]),
+        ("reset_before_response", 1, ["request sent", "no response", "gave up"]),
+        ("redirect", 1, ["request sent", "response", "gave up"]),
+    ],
+)
+def test_the_events_are_the_blocking_clients(
+    mock: MockServer, caplog: pytest.LogCaptureFixture, fault: str, times: int, expect: List[str]
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="yunxin_ecp")
+    yx.refresh_logging()
+    try:
+        blocking = conversation(mock, caplog, fault, times, lambda: mock.client(backoff=0).start_call(**CALL))
+        ours = conversation(mock, caplog, fault, times, lambda: run(aclient(mock, backoff=0).start_call(**CALL)))
+    finally:
+        caplog.set_level(logging.WARNING, logger="yunxin_ecp")
+        yx.refresh_logging()
+    assert ours == blocking
+    assert [name for _, name, _ in ours if not name.startswith("client ready")] == expect
+    levels = {name: level for level, name, _ in ours}
+    assert (levels["request sent"], levels.get("retry", "INFO"), levels.get("gave up", "WARNING")) == (
+        "DEBUG", "INFO", "WARNING")
+    sent = [fields for _, name, fields in ours if name == "request sent"]
+    assert sent[0] == {"endpoint": "start_call", "path": "/call/ecp/startcall.action", "attempt": "1"}

@@ -107,6 +107,7 @@ soname="$(readelf -d "$root/lib/libyunxin_ecp.so" | sed -n 's/.*(SONAME).*\[\(.*
 install -D -m 0644 php/YunxinEcp.php "$root/php/YunxinEcp.php"
 install -D -m 0644 php/preload.php "$root/php/preload.php"
 install -D -m 0644 csharp/YunxinEcp.cs "$root/csharp/YunxinEcp.cs"
+install -D -m 0644 csharp/YunxinEcpAsync.cs "$root/csharp/YunxinEcpAsync.cs"
 # The tree is the PHP package too: the repository's composer.json with the version, which a path
 # repository needs (it has no tag to read it from). php/YunxinEcp.php finds ../lib and ../include.
 "$python" - "$repo/composer.json" "$version" >"$root/composer.json" <<'PY' || die "composer.json"

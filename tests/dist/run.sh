@@ -199,7 +199,7 @@ check "tarball layout: headers, libraries, pkg-config, CMake, wrappers, examples
   cd "$1" && for f in README.md composer.json include/yunxin_ecp.h \
     lib/libyunxin_ecp.so lib/libyunxin_ecp.so.0 lib/libyunxin_ecp.a lib/pkgconfig/yunxin_ecp.pc \
     lib/cmake/yunxin_ecp/yunxin_ecpConfig.cmake lib/cmake/yunxin_ecp/yunxin_ecpConfigVersion.cmake \
-    php/YunxinEcp.php php/preload.php csharp/YunxinEcp.cs examples/c/Makefile examples/c/CMakeLists.txt \
+    php/YunxinEcp.php php/preload.php csharp/YunxinEcp.cs csharp/YunxinEcpAsync.cs examples/c/Makefile examples/c/CMakeLists.txt \
     examples/c/start_call.c examples/c/start_conf.c examples/c/callback_handler.c \
     examples/php/server_api.php examples/php/callback_handler.php examples/csharp/StartCall.cs \
     examples/csharp/CallbackVerification.cs; do

@@ -62,9 +62,15 @@ def test_example_start_conference() -> None:
 
 
 def test_example_own_http_client() -> None:
-    out = run_example("own_http_client.py")
+    out = run_example("own_http_client.py", "--demo")
     assert "POST http://127.0.0.1:" in out and "wrong secret: code 414 (bad http header)" in out
-    assert "xxxxxxxx" not in out
+    # The exchange's decisions over urllib: a 416 start sent again, a 302 refused and the query
+    # asked again, nothing followed, and the events logged as the built-in clients log them.
+    assert "startcall.action (attempt 2)" in out and "reason=api_416" in out
+    assert "queryBySession.action (attempt 2)" in out and "reason=protocol_redirect" in out
+    assert "redirects followed: 0" in out
+    assert "gave up" in out and "reason=api_414 advice=never" in out
+    assert "xxxxxxxx" not in out and "CheckSum" not in out
 
 
 def test_example_callback_receiver_dedupes() -> None:

@@ -5,9 +5,9 @@ exceptions, retry rules and log events. Each request is an ``Exchange`` (the cor
 attempt loop, the one the blocking client drives): it signs every attempt afresh, reads the
 answer, refuses a redirect, reports an oversized body, decides every retry and its delay, and
 words the events. httpx only carries the bytes (pooled connections, the attempt's timeouts and
-size cap, TLS verified) and this module only sleeps when told. httpx is an optional dependency (the ``async`` extra:
-``pip install "./py[async]"`` from a checkout, or ``pip install httpx sniffio`` beside the
-package), imported when the first ``AsyncClient`` is built.
+size cap, TLS verified) and this module only sleeps when told. httpx is an optional dependency
+(the ``async`` extra: ``pip install "./py[async]"`` from a checkout, or ``pip install httpx
+sniffio`` beside the package), imported when the first ``AsyncClient`` is built.
 
 Those who prefer the blocking client in async code can run it in a worker thread; it releases
 the GIL while it waits on the network::
@@ -29,8 +29,8 @@ prints) and a WARNING on the ``yunxin_ecp`` logger, in the blocking client's eve
 
 (the fields ``key=value``, never a header, a body or a phone number). Whether the request's
 outcome is unknown is the exchange's answer (``Exchange.cancel``), and so is the event; only
-whether it may already have been sent comes from httpx's own transport, which reports when the request starts to go out:
-a cancellation while it is still connecting says nothing. Through a ``transport`` or an
+whether it may already have been sent comes from httpx's own transport, which reports when the
+request starts to go out: a cancellation while it is still connecting says nothing. Through a ``transport`` or an
 ``http_client`` of your own it cannot be told, so a cancellation at any point of the exchange
 counts. A query, or a request marked ``idempotent``, gets neither: sending it again is safe.
 """
@@ -289,7 +289,7 @@ class AsyncClient:
                         return step.result
                     raise error from cause
                 await self._anyio.sleep(step.retry_after)
-        except self._anyio.get_cancelled_exc_class() as cancel:  # the caller's (the attempt's own deadline is a TimeoutError)
+        except self._anyio.get_cancelled_exc_class() as cancel:  # the caller's (an attempt's deadline is a TimeoutError)
             try:
                 _cancelled(cancel, exchange, progress.maybe_sent)
             except Exception:  # saying so must never stand in the cancellation's way

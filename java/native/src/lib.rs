@@ -1,0 +1,428 @@
+//! The JNI side of the Java binding (`io.github.yunxinecp`): conversion, error mapping and
+//! ownership only. Every rule (signing, validation, callbacks, retries, redirects, size caps,
+//! redaction) is the core's; the Java classes only carry values across and do I/O.
+//!
+//! Values cross as strings, arrays and primitives rather than JSON, because the jar has no
+//! runtime dependency and so no JSON reader. Errors become Java exceptions built by the Java
+//! class `YunxinException.fromNative(String[])` from the core's one error view
+//! ([`yunxin_ecp::views::ErrorView`]), so every field the other languages expose is there.
+//!
+//! No panic crosses into the JVM (that is undefined behaviour): every entry point runs under
+//! `catch_unwind` in [`guard`], and a panic becomes an `IllegalStateException`.
+
+mod convert;
+mod exchange;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use jni::JNIEnv;
+use jni::objects::{JByteArray, JClass, JObjectArray, JString, JThrowable, JValue};
+use jni::sys::{jlong, jobject, jobjectArray, jstring};
+use yunxin_ecp::callback::{CallbackVerifier, TimeCheck, parse_callback};
+use yunxin_ecp::settings::ClientSettings;
+use yunxin_ecp::signing::{Credentials, unix_millis_now};
+use yunxin_ecp::views::ErrorView;
+use yunxin_ecp::{CallbackEvent, Error, checksum};
+
+use convert::{bytes_arg, event_object, header_pairs, str_arg, string_array};
+
+/// The Java package, as JNI spells class names.
+pub(crate) const PACKAGE: &str = "io/github/yunxinecp";
+
+/// Why an entry point did not return a value: a core error (thrown as the matching
+/// `YunxinException`), a refused argument, or a Java exception already pending.
+pub(crate) enum Thrown {
+    /// The core refused or failed.
+    Core(Error),
+    /// A `null` where a value is required: `NullPointerException` naming the parameter.
+    Null(&'static str),
+    /// An argument the binding cannot carry (text that is not valid UTF-16):
+    /// `IllegalArgumentException` naming the parameter.
+    Argument(String),
+    /// A JNI call failed; it left a Java exception pending, or a plain error to report.
+    Jni(jni::errors::Error),
+}
+
+impl<E: Into<Error>> From<E> for Thrown {
+    fn from(e: E) -> Self {
+        Thrown::Core(e.into())
+    }
+}
+
+/// A JNI failure, kept apart from the core's errors (the blanket `From` above covers those).
+pub(crate) fn jni_err(e: jni::errors::Error) -> Thrown {
+    Thrown::Jni(e)
+}
+
+pub(crate) type Fallible<T> = Result<T, Thrown>;
+
+/// Runs an entry point's body: its error becomes a Java exception and a panic an
+/// `IllegalStateException`; `fallback` is what the JVM gets back, ignored while an exception is
+/// pending.
+pub(crate) fn guard<'l, T>(
+    env: &mut JNIEnv<'l>,
+    fallback: T,
+    body: impl FnOnce(&mut JNIEnv<'l>) -> Fallible<T>,
+) -> T {
+    // The bodies read their arguments first and change a handle's state last (the core's
+    // methods do not panic half-way), so asserting unwind safety is sound.
+    let outcome = catch_unwind(AssertUnwindSafe(|| body(env)));
+    let thrown = match outcome {
+        Ok(Ok(value)) => return value,
+        Ok(Err(thrown)) => thrown,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Thrown::Argument(format!("\u{0}panic: {what}"))
+        }
+    };
+    throw(env, thrown);
+    fallback
+}
+
+/// Throws `thrown` unless an exception is already pending (the first one is the cause).
+fn throw(env: &mut JNIEnv<'_>, thrown: Thrown) {
+    if env.exception_check().unwrap_or(true) {
+        return;
+    }
+    let done = match thrown {
+        Thrown::Core(error) => throw_core(env, &error),
+        Thrown::Null(name) => env.throw_new(
+            "java/lang/NullPointerException",
+            format!("{name} must not be null"),
+        ),
+        Thrown::Argument(message) => match message.strip_prefix('\u{0}') {
+            Some(panic) => env.throw_new(
+                "java/lang/IllegalStateException",
+                format!("yunxin-ecp: internal error ({panic}); please report it"),
+            ),
+            None => env.throw_new("java/lang/IllegalArgumentException", message),
+        },
+        Thrown::Jni(e) => env.throw_new(
+            "java/lang/IllegalStateException",
+            format!("yunxin-ecp: JNI call failed: {e}"),
+        ),
+    };
+    if done.is_err() && !env.exception_check().unwrap_or(true) {
+        // Nothing better is left than the JVM's own error.
+        let _ = env.throw_new("java/lang/Error", "yunxin-ecp: could not throw an exception");
+    }
+}
+
+/// The order of `YunxinException.fromNative`'s array: the error view's fields by name.
+const VIEW_FIELDS: [&str; 17] = [
+    "kind",
+    "message",
+    "field",
+    "rule",
+    "index",
+    "code",
+    "api_message",
+    "meaning",
+    "http_status",
+    "reason",
+    "retry",
+    "maybe_sent",
+    "endpoint",
+    "path",
+    "attempts",
+    "detail",
+    "raw_body",
+];
+
+/// Builds the Java exception for `error` from the core's error view and throws it.
+fn throw_core(env: &mut JNIEnv<'_>, error: &Error) -> jni::errors::Result<()> {
+    let view = serde_json::to_value(ErrorView::new(error)).unwrap_or_default();
+    let fields: Vec<Option<String>> = VIEW_FIELDS
+        .iter()
+        .map(|name| match view.get(name) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(other) => Some(other.to_string()),
+        })
+        .collect();
+    let array = string_array(env, &fields)?;
+    let class = format!("{PACKAGE}/YunxinException");
+    let exception = env
+        .call_static_method(
+            class.as_str(),
+            "fromNative",
+            "([Ljava/lang/String;)Ljava/lang/RuntimeException;",
+            &[JValue::Object(&array)],
+        )?
+        .l()?;
+    env.throw(JThrowable::from(exception))
+}
+
+/// `Native.checksum(secret, nonce, curTime)`: lowercase hex SHA1 of the three, as UTF-8.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_github_yunxinecp_Native_checksum<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    secret: JString<'l>,
+    nonce: JString<'l>,
+    cur_time: JString<'l>,
+) -> jstring {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let secret = str_arg(env, &secret, "appSecret")?;
+        let nonce = str_arg(env, &nonce, "nonce")?;
+        let cur_time = str_arg(env, &cur_time, "curTime")?;
+        let sum = checksum(&secret, &nonce, &cur_time);
+        Ok(env.new_string(sum.as_str()).map_err(jni_err)?.into_raw())
+    })
+}
+
+/// The core's credentials from the Java object's two strings (checked every time: the Java
+/// class keeps no native handle, so there is nothing to free).
+pub(crate) fn credentials(
+    env: &mut JNIEnv<'_>,
+    key: &JString<'_>,
+    secret: &JString<'_>,
+) -> Fallible<Credentials> {
+    let key = str_arg(env, key, "appKey")?;
+    let secret = str_arg(env, secret, "appSecret")?;
+    Ok(Credentials::new(key, secret)?)
+}
+
+/// `Native.checkCredentials(key, secret)`: refuses what `Credentials::new` refuses.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_github_yunxinecp_Native_checkCredentials<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    key: JString<'l>,
+    secret: JString<'l>,
+) {
+    guard(&mut env, (), |env| credentials(env, &key, &secret).map(drop))
+}
+
+/// `Native.credentialsFromEnv()`: `{key, secret}` from `YUNXIN_APP_KEY`/`YUNXIN_APP_SECRET`,
+/// read by the core's rule (a variable not set or empty is refused naming it).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_github_yunxinecp_Native_credentialsFromEnv<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+) -> jobjectArray {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let creds = Credentials::from_env()?;
+        let pair = [
+            Some(creds.app_key().to_owned()),
+            Some(creds.expose_secret().to_owned()),
+        ];
+        Ok(string_array(env, &pair).map_err(jni_err)?.into_raw())
+    })
+}
+
+/// `Native.sign(key, secret, nonce, curTime)`: the four headers as name, value pairs in one
+/// array. A `null` nonce signs now: a fresh nonce from the OS CSPRNG and one reading of the
+/// clock (`curTime` is then ignored).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_github_yunxinecp_Native_sign<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    key: JString<'l>,
+    secret: JString<'l>,
+    nonce: JString<'l>,
+    cur_time: jlong,
+) -> jobjectArray {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let creds = credentials(env, &key, &secret)?;
+        let auth = if nonce.is_null() {
+            creds.sign_now()?
+        } else {
+            let nonce = str_arg(env, &nonce, "nonce")?;
+            // A negative time is refused by the core's own rule, as 0 is.
+            creds.sign(&nonce, u64::try_from(cur_time).unwrap_or(0))?
+        };
+        let flat: Vec<Option<String>> = auth
+            .pairs()
+            .iter()
+            .flat_map(|(name, value)| [Some((*name).to_owned()), Some((*value).to_owned())])
+            .collect();
+        Ok(string_array(env, &flat).map_err(jni_err)?.into_raw())
+    })
+}
+
+/// A verifier for the Java `CallbackVerifier`'s values; `tolerance_ms` negative skips the
+/// time check (`skipTimeCheckInsecure`).
+fn verifier(
+    env: &mut JNIEnv<'_>,
+    key: &JString<'_>,
+    secret: &JString<'_>,
+    tolerance_ms: jlong,
+) -> Fallible<CallbackVerifier> {
+    let creds = credentials(env, key, secret)?;
+    let check = match u64::try_from(tolerance_ms) {
+        Ok(ms) => TimeCheck::tolerance(ms)?,
+        Err(_) => TimeCheck::SkipInsecure,
+    };
+    Ok(CallbackVerifier::new(creds).with_time_check(check))
+}
+
+/// `Native.checkTolerance(ms)`: the core's ceiling on a verifier's tolerance.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_github_yunxinecp_Native_checkTolerance<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    tolerance_ms: jlong,
+) {
+    guard(&mut env, (), |_| {
+        if let Ok(ms) = u64::try_from(tolerance_ms) {
+            TimeCheck::tolerance(ms)?;
+        }
+        Ok(())
+    })
+}
+
+/// The time a verification is made at: the caller's, or the clock's when negative.
+fn now_ms(now: jlong) -> u64 {
+    u64::try_from(now).unwrap_or_else(|_| unix_millis_now())
+}
+
+/// `Native.verify(key, secret, toleranceMs, body, headers, nowMs)`: returns normally or
+/// throws `CallbackVerificationException` with the reason. `headers` is name, value, name,
+/// value... (the Java side flattens its map; a repeated signature header is the core's refusal).
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_io_github_yunxinecp_Native_verify<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    key: JString<'l>,
+    secret: JString<'l>,
+    tolerance_ms: jlong,
+    body: JByteArray<'l>,
+    headers: JObjectArray<'l>,
+    now: jlong,
+) {
+    guard(&mut env, (), |env| {
+        let verifier = verifier(env, &key, &secret, tolerance_ms)?;
+        let body = bytes_arg(env, &body, "body")?;
+        let pairs = header_pairs(env, &headers)?;
+        verifier.verify(&body, &pairs, now_ms(now))?;
+        Ok(())
+    })
+}
+
+/// `Native.verifyAndParse(...)`: as `verify`, then the event (a `CallbackEvent`).
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_io_github_yunxinecp_Native_verifyAndParse<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    key: JString<'l>,
+    secret: JString<'l>,
+    tolerance_ms: jlong,
+    body: JByteArray<'l>,
+    headers: JObjectArray<'l>,
+    now: jlong,
+) -> jobject {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let verifier = verifier(env, &key, &secret, tolerance_ms)?;
+        let body = bytes_arg(env, &body, "body")?;
+        let pairs = header_pairs(env, &headers)?;
+        let event = verifier.verify_and_parse(&body, &pairs, now_ms(now))?;
+        Ok(event_object(env, &event)?.into_raw())
+    })
+}
+
+/// `Native.parseCallback(body)`: a callback body's event, without verification (for bodies
+/// verified elsewhere, and the parse vectors).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_github_yunxinecp_Native_parseCallback<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    body: JByteArray<'l>,
+) -> jobject {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let body = bytes_arg(env, &body, "body")?;
+        let event: CallbackEvent = parse_callback(&body)?;
+        Ok(event_object(env, &event)?.into_raw())
+    })
+}
+
+/// Settings from the Java builder's values: `Long.MIN_VALUE` (and `Integer.MIN_VALUE` for the
+/// retries) keeps a default, a `null` base URL is the core's default (`YUNXIN_BASE_URL`, else
+/// the service). Every value is then checked by [`ClientSettings::check`], which names it.
+pub(crate) fn settings(
+    env: &mut JNIEnv<'_>,
+    base_url: &JString<'_>,
+    limits: [jlong; 5],
+) -> Fallible<ClientSettings> {
+    use std::time::Duration;
+    use yunxin_ecp::validate::{Rule, ValidationError};
+    let mut settings = if base_url.is_null() {
+        ClientSettings::from_env()?
+    } else {
+        ClientSettings {
+            base_url: str_arg(env, base_url, "baseUrl")?,
+            ..ClientSettings::default()
+        }
+    };
+    let [connect, timeout, retries, backoff, max_bytes] = limits;
+    let wait = |field: &'static str, ms: jlong, zero_ok: bool| -> Fallible<Option<Duration>> {
+        if ms == jlong::MIN {
+            return Ok(None);
+        }
+        let rule = if zero_ok {
+            Rule::NonNegativeSeconds
+        } else {
+            Rule::PositiveSeconds
+        };
+        let ms = u64::try_from(ms).map_err(|_| ValidationError::new(field, rule))?;
+        Ok(Some(Duration::from_millis(ms)))
+    };
+    if let Some(d) = wait("connect_timeout", connect, false)? {
+        settings.connect_timeout = d;
+    }
+    if let Some(d) = wait("timeout", timeout, false)? {
+        settings.timeout = d;
+    }
+    if let Some(d) = wait("backoff", backoff, true)? {
+        settings.backoff = d;
+    }
+    if retries != jlong::MIN {
+        settings.max_retries = u32::try_from(retries)
+            .map_err(|_| ValidationError::new("max_retries", Rule::NotInteger))?;
+    }
+    if max_bytes != jlong::MIN {
+        settings.max_response_bytes = u64::try_from(max_bytes)
+            .map_err(|_| ValidationError::new("max_response_bytes", Rule::NotPositive))?;
+    }
+    settings.check()?;
+    Ok(settings)
+}
+
+/// `Native.resolveBaseUrl(baseUrl, connectMs, timeoutMs, maxRetries, backoffMs, maxBytes)`:
+/// checks a client's settings once, when it is built, and returns the base URL it sends to.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_io_github_yunxinecp_Native_resolveBaseUrl<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    base_url: JString<'l>,
+    connect_ms: jlong,
+    timeout_ms: jlong,
+    max_retries: jlong,
+    backoff_ms: jlong,
+    max_bytes: jlong,
+) -> jstring {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let limits = [connect_ms, timeout_ms, max_retries, backoff_ms, max_bytes];
+        let settings = settings(env, &base_url, limits)?;
+        Ok(env.new_string(settings.base_url).map_err(jni_err)?.into_raw())
+    })
+}
+
+/// `Native.userAgent()`: what every driver sends, `yunxin-ecp/<version>`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_github_yunxinecp_Native_userAgent<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+) -> jstring {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let agent = yunxin_ecp::exchange::USER_AGENT;
+        Ok(env.new_string(agent).map_err(jni_err)?.into_raw())
+    })
+}

@@ -21,13 +21,14 @@ def snippets() -> Dict[str, str]:
 
 
 def test_the_readme_marks_its_runnable_snippets() -> None:
-    assert sorted(snippets()) == ["async", "fastapi", "flask"]
+    assert sorted(snippets()) == ["async", "exchange", "fastapi", "flask"]
 
 
 @pytest.mark.parametrize(
     "name, expected",
     [
         ("async", ["True 0.12"]),
+        ("exchange", ["True"]),
         ("fastapi", ["200", "403 {'error': 'callback refused', 'reason': 'md5_mismatch'}", "s-1 True 0.24"]),
         ("flask", ["200", "s-1 False"]),
     ],

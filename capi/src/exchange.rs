@@ -8,10 +8,10 @@ use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
 use serde::Serialize;
-use yunxin_ecp::exchange::{Answer, AnyRequest, Entropy, Exchange, Next, SystemEntropy};
+use yunxin_ecp::exchange::{Answer, AnyRequest, Exchange, FixedEntropy, Next};
 use yunxin_ecp::settings::ClientSettings;
 use yunxin_ecp::views::RecordView;
-use yunxin_ecp::{CallRecord, Error, TransportErrorKind};
+use yunxin_ecp::{CallRecord, TransportErrorKind};
 
 use crate::args::{self, Out, bytes_arg, opt_str_arg};
 use crate::error::{Fallible, yx_error, yx_result, yx_retry_advice};
@@ -57,7 +57,7 @@ use crate::signing::yx_credentials;
 /// `yx_exchange_events_json()`.
 pub struct yx_exchange {
     inner: Exchange,
-    entropy: Source,
+    entropy: FixedEntropy,
     /// The record a query's exchange ended with, for `yx_exchange_record()`.
     record: Option<CallRecord>,
 }
@@ -104,71 +104,6 @@ fn transport_kind(value: i32) -> Fallible<TransportErrorKind> {
     })
 }
 
-/// Where nonces, the clock and the jitter come from: the OS, or what a test fixed.
-#[derive(Debug, Default)]
-struct Source {
-    /// Used in order, the last one repeated; empty for fresh ones.
-    nonces: Vec<String>,
-    next: usize,
-    now_secs: Option<u64>,
-    jitter: Option<u32>,
-}
-
-impl Entropy for Source {
-    fn nonce(&mut self) -> Result<String, Error> {
-        let Some(last) = self.nonces.len().checked_sub(1) else {
-            return SystemEntropy.nonce();
-        };
-        let nonce = self.nonces[self.next.min(last)].clone();
-        self.next += 1;
-        Ok(nonce)
-    }
-
-    fn now_secs(&mut self) -> u64 {
-        self.now_secs.unwrap_or_else(|| SystemEntropy.now_secs())
-    }
-
-    fn jitter(&mut self) -> u32 {
-        self.jitter.unwrap_or_else(|| SystemEntropy.jitter())
-    }
-}
-
-impl Source {
-    /// Reads `entropy_json` (see `yx_exchange_new()`).
-    fn from_json(text: &str) -> Fallible<Self> {
-        let refuse = |why: String| yx_error::invalid_argument("entropy_json", &why);
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|_| refuse("is not JSON".into()))?;
-        let members = value
-            .as_object()
-            .ok_or_else(|| refuse("is not a JSON object".into()))?;
-        let mut source = Source::default();
-        for (key, value) in members {
-            match key.as_str() {
-                "nonces" => {
-                    source.nonces = value
-                        .as_array()
-                        .filter(|a| !a.is_empty())
-                        .and_then(|a| a.iter().map(|n| n.as_str().map(str::to_owned)).collect())
-                        .ok_or_else(|| refuse("nonces: not a non-empty array of strings".into()))?;
-                }
-                "now_secs" => {
-                    let now = value.as_u64().filter(|n| *n > 0);
-                    source.now_secs =
-                        Some(now.ok_or_else(|| refuse("now_secs: not a positive integer".into()))?);
-                }
-                "jitter" => {
-                    let jitter = value.as_u64().and_then(|j| u32::try_from(j).ok());
-                    source.jitter =
-                        Some(jitter.ok_or_else(|| refuse("jitter: not a 32-bit unsigned".into()))?);
-                }
-                other => return Err(refuse(format!("has an unknown key {other:?}"))),
-            }
-        }
-        Ok(source)
-    }
-}
-
 /// A new exchange for `request` (any kind: a start, a query or another API's request; copied,
 /// so it may be freed afterwards), signed with `credentials` (copied too).
 ///
@@ -213,8 +148,10 @@ pub unsafe extern "C" fn yx_exchange_new(
             None => ClientSettings::from_env()?,
         };
         let entropy = match entropy {
-            Some(json) => Source::from_json(json)?,
-            None => Source::default(),
+            // A test's fixing, refused as an invalid argument: it is no setting of the service.
+            Some(json) => FixedEntropy::from_json(json, "entropy_json")
+                .map_err(|e| yx_error::invalid_argument(e.field, &e.rule.to_string()))?,
+            None => FixedEntropy::default(),
         };
         let request: AnyRequest = match &request.inner {
             Request::Call(r) => r.clone().into(),
@@ -723,28 +660,5 @@ mod tests {
                 );
             }
         });
-    }
-
-    #[test]
-    fn entropy_json_is_checked() {
-        for bad in [
-            "[]",
-            "{\"nonces\":[]}",
-            "{\"nonces\":[1]}",
-            "{\"now_secs\":0}",
-            "{\"jitter\":4294967296}",
-            "{\"seed\":1}",
-            "{",
-        ] {
-            let e = Source::from_json(bad).unwrap_err();
-            assert_eq!(e.kind, yx_result::YX_INVALID_ARGUMENT, "{bad}");
-            assert_eq!(e.field, Some("entropy_json"));
-        }
-        let mut s = Source::from_json("{\"nonces\":[\"a\",\"b\"],\"jitter\":7}").unwrap();
-        let drawn: Vec<String> = (0..3).map(|_| s.nonce().unwrap()).collect();
-        assert_eq!(drawn, ["a", "b", "b"]);
-        assert_eq!(s.jitter(), 7);
-        assert!(s.now_secs() > 1_700_000_000);
-        assert_eq!(Source::default().nonce().unwrap().len(), 32);
     }
 }

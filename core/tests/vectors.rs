@@ -269,28 +269,6 @@ fn server_vectors() {
     });
 }
 
-/// The nonces, clock and jitter a scripted conversation fixes.
-struct Scripted {
-    nonces: Vec<String>,
-    next: usize,
-    now: u64,
-    jitter: u32,
-}
-
-impl yunxin_ecp::exchange::Entropy for Scripted {
-    fn nonce(&mut self) -> Result<String, yunxin_ecp::Error> {
-        let n = self.nonces[self.next.min(self.nonces.len() - 1)].clone();
-        self.next += 1;
-        Ok(n)
-    }
-    fn now_secs(&mut self) -> u64 {
-        self.now
-    }
-    fn jitter(&mut self) -> u32 {
-        self.jitter
-    }
-}
-
 fn any_request(r: &Value) -> yunxin_ecp::exchange::AnyRequest {
     let str_list = |v: &Value| -> Vec<String> {
         v.as_array()
@@ -365,17 +343,16 @@ fn exchange_vectors() {
     let creds = Credentials::new(s(&v["app_key"]), s(&v["secret"])).unwrap();
     let n = run(&v["cases"], |c| {
         let expect = &c["expect"];
-        let mut entropy = Scripted {
-            nonces: expect["attempts"]
+        let mut entropy = yunxin_ecp::exchange::FixedEntropy::new(
+            expect["attempts"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .map(|a| s(&a["nonce"]).to_owned())
                 .collect(),
-            next: 0,
-            now: v["now_secs"].as_u64().unwrap(),
-            jitter: u32::try_from(v["jitter"].as_u64().unwrap()).unwrap(),
-        };
+            Some(v["now_secs"].as_u64().unwrap()),
+            Some(u32::try_from(v["jitter"].as_u64().unwrap()).unwrap()),
+        );
         let settings = ClientSettings {
             base_url: s(&v["base_url"]).to_owned(),
             max_retries: u32::try_from(c["settings"]["max_retries"].as_u64().unwrap()).unwrap(),

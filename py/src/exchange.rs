@@ -10,9 +10,9 @@ use std::time::Duration;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
-use yunxin_ecp::exchange::{Answer, AnyRequest, Entropy, Exchange, Next, SystemEntropy};
+use yunxin_ecp::exchange::{Answer, AnyRequest, Exchange, FixedEntropy, Next};
 use yunxin_ecp::settings::ClientSettings;
-use yunxin_ecp::{Credentials, Error, Rule, TransportErrorKind, ValidationError};
+use yunxin_ecp::{Credentials, Rule, TransportErrorKind, ValidationError};
 
 use crate::client::{client_settings, resolve_credentials};
 use crate::convert::{body_bytes, json_to_py};
@@ -22,46 +22,6 @@ use crate::requests::{
     PyApiRequest, PyPreparedRequest, PyQueryBySession, PyStartCall, PyStartConference,
 };
 use crate::signing::PyCredentials;
-
-/// Where an exchange's nonces, clock and jitter come from: the OS (always, outside tests), or
-/// fixed values that make a scripted conversation exact.
-enum PyEntropy {
-    System,
-    Fixed {
-        nonces: Vec<String>,
-        next: usize,
-        now_secs: u64,
-        jitter: u32,
-    },
-}
-
-impl Entropy for PyEntropy {
-    fn nonce(&mut self) -> Result<String, Error> {
-        match self {
-            PyEntropy::System => SystemEntropy.nonce(),
-            PyEntropy::Fixed { nonces, next, .. } => {
-                // The last nonce is reused once the list runs out, as the Rust runner does.
-                let nonce = nonces[(*next).min(nonces.len() - 1)].clone();
-                *next += 1;
-                Ok(nonce)
-            }
-        }
-    }
-
-    fn now_secs(&mut self) -> u64 {
-        match self {
-            PyEntropy::System => SystemEntropy.now_secs(),
-            PyEntropy::Fixed { now_secs, .. } => *now_secs,
-        }
-    }
-
-    fn jitter(&mut self) -> u32 {
-        match self {
-            PyEntropy::System => SystemEntropy.jitter(),
-            PyEntropy::Fixed { jitter, .. } => *jitter,
-        }
-    }
-}
 
 /// The core's request behind one of the package's request objects.
 pub fn any_request(request: &Bound<'_, PyAny>) -> PyResult<AnyRequest> {
@@ -84,18 +44,13 @@ pub fn any_request(request: &Bound<'_, PyAny>) -> PyResult<AnyRequest> {
 }
 
 /// `_entropy=(nonces, now_secs, jitter)`, for tests only.
-fn fixed_entropy(entropy: Option<(Vec<String>, u64, u32)>) -> PyResult<PyEntropy> {
+fn fixed_entropy(entropy: Option<(Vec<String>, u64, u32)>) -> PyResult<FixedEntropy> {
     Ok(match entropy {
-        None => PyEntropy::System,
+        None => FixedEntropy::default(),
         Some((nonces, _, _)) if nonces.is_empty() => {
             return Err(PyValueError::new_err("_entropy needs at least one nonce"));
         }
-        Some((nonces, now_secs, jitter)) => PyEntropy::Fixed {
-            nonces,
-            next: 0,
-            now_secs,
-            jitter,
-        },
+        Some((nonces, now_secs, jitter)) => FixedEntropy::new(nonces, Some(now_secs), Some(jitter)),
     })
 }
 
@@ -139,7 +94,7 @@ fn elapsed_of(seconds: f64) -> Duration {
 #[pyclass(module = "yunxin_ecp", name = "Exchange")]
 pub struct PyExchange {
     inner: Exchange,
-    entropy: PyEntropy,
+    entropy: FixedEntropy,
 }
 
 impl PyExchange {
@@ -155,7 +110,7 @@ impl PyExchange {
             .with_events(events);
         Ok(PyExchange {
             inner,
-            entropy: PyEntropy::System,
+            entropy: FixedEntropy::default(),
         })
     }
 

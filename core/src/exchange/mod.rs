@@ -86,6 +86,84 @@ impl Entropy for SystemEntropy {
     }
 }
 
+/// Entropy with parts fixed, for tests that replay a scripted conversation exactly (the
+/// vectors of `tests/vectors/exchanges.json`): the nonces in order (the last one repeated once
+/// they run out), the clock, the jitter. A part left unset comes from [`SystemEntropy`], so
+/// `FixedEntropy::default()` is the system's. Never for production: a fixed nonce is what makes
+/// copied sample code replayable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FixedEntropy {
+    /// Nonces, used in order; empty for fresh ones.
+    pub nonces: Vec<String>,
+    /// `CurTime`, Unix seconds; `None` for the clock.
+    pub now_secs: Option<u64>,
+    /// The jitter; `None` for random.
+    pub jitter: Option<u32>,
+    next: usize,
+}
+
+impl FixedEntropy {
+    /// Entropy with these parts fixed.
+    pub fn new(nonces: Vec<String>, now_secs: Option<u64>, jitter: Option<u32>) -> Self {
+        FixedEntropy {
+            nonces,
+            now_secs,
+            jitter,
+            next: 0,
+        }
+    }
+
+    /// The parts from a JSON object, as the bindings take them from a test:
+    /// `{"nonces": [...], "now_secs": 1440570500, "jitter": 0}`, each optional. Anything else
+    /// (an unknown key, an empty or non-string nonce list, a zero clock, a jitter over 32 bits)
+    /// is refused naming the argument `field`.
+    pub fn from_json(text: &str, field: &'static str) -> Result<Self, ValidationError> {
+        let refuse = || ValidationError::new(field, Rule::JsonObject);
+        let value: Value = serde_json::from_str(text).map_err(|_| refuse())?;
+        let members = value.as_object().ok_or_else(refuse)?;
+        let mut fixed = FixedEntropy::default();
+        for (key, value) in members {
+            match key.as_str() {
+                "nonces" => {
+                    fixed.nonces = value
+                        .as_array()
+                        .filter(|a| !a.is_empty())
+                        .and_then(|a| a.iter().map(|n| n.as_str().map(str::to_owned)).collect())
+                        .ok_or_else(refuse)?;
+                }
+                "now_secs" => {
+                    fixed.now_secs = Some(value.as_u64().filter(|n| *n > 0).ok_or_else(refuse)?)
+                }
+                "jitter" => {
+                    let jitter = value.as_u64().and_then(|j| u32::try_from(j).ok());
+                    fixed.jitter = Some(jitter.ok_or_else(refuse)?);
+                }
+                _ => return Err(refuse()),
+            }
+        }
+        Ok(fixed)
+    }
+}
+
+impl Entropy for FixedEntropy {
+    fn nonce(&mut self) -> Result<String, Error> {
+        let Some(last) = self.nonces.len().checked_sub(1) else {
+            return SystemEntropy.nonce();
+        };
+        let nonce = self.nonces[self.next.min(last)].clone();
+        self.next += 1;
+        Ok(nonce)
+    }
+
+    fn now_secs(&mut self) -> u64 {
+        self.now_secs.unwrap_or_else(|| SystemEntropy.now_secs())
+    }
+
+    fn jitter(&mut self) -> u32 {
+        self.jitter.unwrap_or_else(|| SystemEntropy.jitter())
+    }
+}
+
 /// Any request an exchange can carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnyRequest {
@@ -515,4 +593,37 @@ pub fn typed<T: FromAnswer>(answer: Answer) -> Result<T, Error> {
         let with = "an answer of another kind than the request's";
         ValidationError::new("exchange", Rule::Conflict { with }).into()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_entropy_is_read_strictly_and_falls_back_to_the_system() {
+        for bad in [
+            "[]",
+            "{\"nonces\":[]}",
+            "{\"nonces\":[1]}",
+            "{\"now_secs\":0}",
+            "{\"jitter\":4294967296}",
+            "{\"seed\":1}",
+            "{",
+        ] {
+            let e = FixedEntropy::from_json(bad, "entropy_json").unwrap_err();
+            assert_eq!(
+                (e.field, e.rule.code()),
+                ("entropy_json", "json_object"),
+                "{bad}"
+            );
+        }
+        let mut s =
+            FixedEntropy::from_json("{\"nonces\":[\"a\",\"b\"],\"jitter\":7}", "entropy_json")
+                .unwrap();
+        let drawn: Vec<String> = (0..3).map(|_| s.nonce().unwrap()).collect();
+        assert_eq!(drawn, ["a", "b", "b"]);
+        assert_eq!(s.jitter(), 7);
+        assert!(s.now_secs() > 1_700_000_000);
+        assert_eq!(FixedEntropy::default().nonce().unwrap().len(), 32);
+    }
 }

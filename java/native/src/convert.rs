@@ -9,7 +9,11 @@ use yunxin_ecp::{CallRecord, CallbackEvent, Rate};
 use crate::{Fallible, PACKAGE, Thrown, jni_err};
 
 /// A Java string argument as Rust text; `null` is a `NullPointerException` naming `name`.
-pub(crate) fn str_arg(env: &mut JNIEnv<'_>, s: &JString<'_>, name: &'static str) -> Fallible<String> {
+pub(crate) fn str_arg(
+    env: &mut JNIEnv<'_>,
+    s: &JString<'_>,
+    name: &'static str,
+) -> Fallible<String> {
     if s.is_null() {
         return Err(Thrown::Null(name));
     }
@@ -170,8 +174,7 @@ pub(crate) fn event_object<'l>(
     let texts = string_array(env, &[event_type, raw]).map_err(jni_err)?;
     let record = record.unwrap_or_default();
     let class = format!("{PACKAGE}/CallbackEvent");
-    let signature =
-        format!("([Ljava/lang/String;L{PACKAGE}/CallRecord;)L{PACKAGE}/CallbackEvent;");
+    let signature = format!("([Ljava/lang/String;L{PACKAGE}/CallRecord;)L{PACKAGE}/CallbackEvent;");
     env.call_static_method(
         class.as_str(),
         "fromNative",

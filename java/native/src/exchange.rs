@@ -60,7 +60,8 @@ impl Entropy for Source {
 /// 1 when idempotent). The core validates each field.
 fn request(kind: jint, strings: Vec<String>, number: jlong) -> Fallible<AnyRequest> {
     let max_dur = || {
-        u32::try_from(number).map_err(|_| Thrown::from(ValidationError::new("maxDur", Rule::NotPositive)))
+        u32::try_from(number)
+            .map_err(|_| Thrown::from(ValidationError::new("maxDur", Rule::NotPositive)))
     };
     let mut it = strings.into_iter();
     let mut next = || it.next().unwrap_or_default();
@@ -88,7 +89,9 @@ fn request(kind: jint, strings: Vec<String>, number: jlong) -> Fallible<AnyReque
             let params = rest
                 .chunks(2)
                 .map(|pair| (pair[0].clone(), pair.get(1).cloned().unwrap_or_default()));
-            ApiRequest::new(path, params)?.idempotent(number == 1).into()
+            ApiRequest::new(path, params)?
+                .idempotent(number == 1)
+                .into()
         }
         _ => return Err(Thrown::Argument("unknown request kind".into())),
     })
@@ -198,9 +201,8 @@ pub extern "system" fn Java_io_github_yunxinecp_Native_exchangeSend<'l>(
         env.set_long_array_region(&limits_array, 0, &limits)
             .map_err(jni_err)?;
         let class = format!("{PACKAGE}/Exchange$Attempt");
-        let signature = format!(
-            "(ILjava/lang/String;[Ljava/lang/String;[B[J)L{PACKAGE}/Exchange$Attempt;"
-        );
+        let signature =
+            format!("(ILjava/lang/String;[Ljava/lang/String;[B[J)L{PACKAGE}/Exchange$Attempt;");
         let number = i32::try_from(attempt.number).unwrap_or(i32::MAX);
         let object = env
             .call_static_method(
@@ -238,7 +240,8 @@ fn elapsed(ms: jlong) -> Duration {
 }
 
 fn status(value: jint) -> Fallible<u16> {
-    u16::try_from(value).map_err(|_| Thrown::Argument(format!("status {value} is not an HTTP status")))
+    u16::try_from(value)
+        .map_err(|_| Thrown::Argument(format!("status {value} is not an HTTP status")))
 }
 
 /// `Native.exchangeReceive(h, status, location, body, elapsedMs)`.
@@ -312,7 +315,11 @@ pub extern "system" fn Java_io_github_yunxinecp_Native_exchangeFail<'l>(
             2 => TransportErrorKind::Timeout,
             3 => TransportErrorKind::Tls,
             4 => TransportErrorKind::Io,
-            _ => return Err(Thrown::Argument(format!("kind {kind} is no transport kind"))),
+            _ => {
+                return Err(Thrown::Argument(format!(
+                    "kind {kind} is no transport kind"
+                )));
+            }
         };
         let detail = str_arg(env, &detail, "detail")?;
         let next = handle.inner.fail(

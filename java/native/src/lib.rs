@@ -108,7 +108,10 @@ fn throw(env: &mut JNIEnv<'_>, thrown: Thrown) {
     };
     if done.is_err() && !env.exception_check().unwrap_or(true) {
         // Nothing better is left than the JVM's own error.
-        let _ = env.throw_new("java/lang/Error", "yunxin-ecp: could not throw an exception");
+        let _ = env.throw_new(
+            "java/lang/Error",
+            "yunxin-ecp: could not throw an exception",
+        );
     }
 }
 
@@ -195,7 +198,9 @@ pub extern "system" fn Java_io_github_yunxinecp_Native_checkCredentials<'l>(
     key: JString<'l>,
     secret: JString<'l>,
 ) {
-    guard(&mut env, (), |env| credentials(env, &key, &secret).map(drop))
+    guard(&mut env, (), |env| {
+        credentials(env, &key, &secret).map(drop)
+    })
 }
 
 /// `Native.credentialsFromEnv()`: `{key, secret}` from `YUNXIN_APP_KEY`/`YUNXIN_APP_SECRET`,
@@ -411,7 +416,10 @@ pub extern "system" fn Java_io_github_yunxinecp_Native_resolveBaseUrl<'l>(
     guard(&mut env, std::ptr::null_mut(), |env| {
         let limits = [connect_ms, timeout_ms, max_retries, backoff_ms, max_bytes];
         let settings = settings(env, &base_url, limits)?;
-        Ok(env.new_string(settings.base_url).map_err(jni_err)?.into_raw())
+        Ok(env
+            .new_string(settings.base_url)
+            .map_err(jni_err)?
+            .into_raw())
     })
 }
 

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The Java suite (JNI over the core), self-sufficient on a fresh Debian machine:
+#
+# - installs a JDK and Maven with apt-get when `java -version` or `mvn -v` fails (Maven brings
+#   JUnit 5, the surefire plugin and Gson, the tests' JSON reader, from Maven Central);
+# - builds the JNI library and the mock (cargo build --release -p yunxin-ecp-jni -p
+#   yunxin-ecp-mock, honouring CARGO_TARGET_DIR); Maven packs the library into the jar's
+#   resources (natives/linux-x86_64/), from which the tests load it as users do;
+# - runs `mvn -q -B test` in java/: every signing, callback and exchange vector, the client
+#   against the mock subprocess, real callbacks end to end, hostile inputs;
+# - runs a fresh JVM's first touch of the library where it cannot be found (a missing file named
+#   by -Dyunxinecp.native.path, and classes without the bundled library): the error must name
+#   what was tried; and one where it loads from that property.
+#
+# Closes with "java: N passed, M failed" (the surefire reports plus these checks); exits
+# non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+repo="$(pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
+
+need=()
+java -version >/dev/null 2>&1 && javac -version >/dev/null 2>&1 || need+=(default-jdk-headless)
+mvn -v >/dev/null 2>&1 || need+=(maven)
+bash scripts/apt-install.sh "${need[@]}" || exit 1
+
+cargo build --release -p yunxin-ecp-jni -p yunxin-ecp-mock || exit 1
+lib="$CARGO_TARGET_DIR/release/libyunxin_ecp_jni.so"
+mock="$CARGO_TARGET_DIR/release/yunxin-ecp-mock"
+
+passed=0
+failed=0
+
+cd java || exit 1
+rm -rf target/surefire-reports
+mvn -q -B test -Dnative.dir="$CARGO_TARGET_DIR/release" -Dyunxinecp.mock="$mock"
+mvn_status=$?
+reports=(target/surefire-reports/TEST-*.xml)
+if [ -e "${reports[0]}" ]; then
+  for report in "${reports[@]}"; do
+    head="$(grep -m1 '<testsuite' "$report")"
+    attr() { echo "$head" | sed -E "s/.* $1=\"([0-9]+)\".*/\\1/"; }
+    tests=$(attr tests)
+    bad=$(($(attr errors) + $(attr failures)))
+    passed=$((passed + tests - bad - $(attr skipped)))
+    failed=$((failed + bad))
+  done
+else
+  echo "no surefire report: the suite did not run" >&2
+fi
+if [ "$mvn_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  echo "mvn test failed (status $mvn_status) with no failing test reported" >&2
+  failed=$((failed + 1))
+fi
+
+# A fresh JVM's first touch of the library, as users get it.
+check() {  # name, expected status, text the output must hold, java arguments...
+  local name="$1" want_status="$2" want_text="$3"
+  shift 3
+  local out status
+  out="$(java "$@" io.github.yunxinecp.LoadProbe 2>&1)"
+  status=$?
+  if [ "$status" -eq "$want_status" ] && grep -qF -- "$want_text" <<<"$out"; then
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name: status $status, output: $out" >&2
+    failed=$((failed + 1))
+  fi
+}
+if [ -d target/classes ] && [ -d target/test-classes ]; then
+  bare="$(mktemp -d)"
+  trap 'rm -rf "$bare"' EXIT
+  cp -r target/classes/io "$bare/"
+  check "loads from the jar's resources" 0 90d19362ba1584524bbd9b375b006837a4f676db -cp target/classes:target/test-classes
+  check "loads from yunxinecp.native.path" 0 90d19362ba1584524bbd9b375b006837a4f676db \
+    -Dyunxinecp.native.path="$lib" -cp "$bare:target/test-classes"
+  check "a missing file named by the property is named" 3 "/nonexistent/libyunxin_ecp_jni.so (named by the system property yunxinecp.native.path)" \
+    -Dyunxinecp.native.path=/nonexistent/libyunxin_ecp_jni.so -cp target/classes:target/test-classes
+  check "no bundled library: the resource and the property are named" 3 "looked for the resource /natives/linux-x86_64/libyunxin_ecp_jni.so" \
+    -cp "$bare:target/test-classes"
+else
+  echo "the classes were not built" >&2
+  failed=$((failed + 1))
+fi
+
+echo "java: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

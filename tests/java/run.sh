@@ -33,7 +33,7 @@ failed=0
 
 cd java || exit 1
 rm -rf target/surefire-reports
-mvn -q -B test -Dnative.dir="$CARGO_TARGET_DIR/release" -Dyunxinecp.mock="$mock"
+mvn -q -B -Dstyle.color=never test -Dnative.dir="$CARGO_TARGET_DIR/release" -Dyunxinecp.mock="$mock"
 mvn_status=$?
 reports=(target/surefire-reports/TEST-*.xml)
 if [ -e "${reports[0]}" ]; then

@@ -7,7 +7,7 @@ use std::time::Duration;
 use jni::JNIEnv;
 use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString, JValue};
 use jni::sys::{jboolean, jint, jlong, jobject, jobjectArray, jstring};
-use yunxin_ecp::exchange::{Answer, AnyRequest, Entropy, Exchange, Next, SystemEntropy};
+use yunxin_ecp::exchange::{Answer, AnyRequest, Exchange, FixedEntropy, Next};
 use yunxin_ecp::validate::{Rule, ValidationError};
 use yunxin_ecp::{
     ApiRequest, Error, QueryBySession, SessionKind, StartCall, StartConf, TransportErrorKind,
@@ -19,39 +19,9 @@ use crate::{Fallible, PACKAGE, Thrown, credentials, guard, jni_err, settings};
 /// What a Java `Exchange` points at.
 struct Handle {
     inner: Exchange,
-    entropy: Source,
+    entropy: FixedEntropy,
     /// The result once the exchange is done, for `result()`.
     done: Option<Result<Answer, Error>>,
-}
-
-/// Where nonces, the clock and the jitter come from: the OS, or what a test fixed (as the C
-/// ABI's `entropy_json` does). A fixed nonce must never reach the service.
-#[derive(Debug, Default)]
-struct Source {
-    /// Used in order, the last one repeated; empty for fresh ones.
-    nonces: Vec<String>,
-    next: usize,
-    now_secs: Option<u64>,
-    jitter: Option<u32>,
-}
-
-impl Entropy for Source {
-    fn nonce(&mut self) -> Result<String, Error> {
-        let Some(last) = self.nonces.len().checked_sub(1) else {
-            return SystemEntropy.nonce();
-        };
-        let nonce = self.nonces[self.next.min(last)].clone();
-        self.next += 1;
-        Ok(nonce)
-    }
-
-    fn now_secs(&mut self) -> u64 {
-        self.now_secs.unwrap_or_else(|| SystemEntropy.now_secs())
-    }
-
-    fn jitter(&mut self) -> u32 {
-        self.jitter.unwrap_or_else(|| SystemEntropy.jitter())
-    }
 }
 
 /// The request a Java call describes: `kind` 0 start call (`callerAcc, caller, callee`), 1
@@ -125,12 +95,17 @@ pub extern "system" fn Java_io_github_yunxinecp_Native_exchangeNew<'l>(
         env.get_long_array_region(&limits, 0, &mut values)
             .map_err(jni_err)?;
         let settings = settings(env, &base_url, values)?;
-        let mut entropy = Source::default();
-        if !nonces.is_null() {
-            entropy.nonces = strings_arg(env, &nonces, "nonces")?;
-        }
-        entropy.now_secs = u64::try_from(now_secs).ok().filter(|n| *n > 0);
-        entropy.jitter = u32::try_from(jitter).ok();
+        // A test's fixing (as the C ABI's entropy_json); the system's otherwise.
+        let fixed_nonces = if nonces.is_null() {
+            Vec::new()
+        } else {
+            strings_arg(env, &nonces, "nonces")?
+        };
+        let entropy = FixedEntropy::new(
+            fixed_nonces,
+            u64::try_from(now_secs).ok().filter(|n| *n > 0),
+            u32::try_from(jitter).ok(),
+        );
         let inner = Exchange::new(request, creds, &settings)?;
         let handle = Box::new(Handle {
             inner,

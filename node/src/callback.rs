@@ -136,17 +136,3 @@ pub fn parse_callback(body: Either<Buffer, String>) -> napi::Result<Value> {
     let event = yunxin_ecp::callback::parse_callback(body_bytes(&body)).map_err(core_error)?;
     event_value(&event)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repeated_values_become_repeated_pairs() {
-        let h = serde_json::json!({"md5": ["a", "b"], "curtime": "1", "x": null});
-        let pairs = header_pairs(&h).unwrap();
-        assert_eq!(pairs.len(), 3);
-        assert!(header_pairs(&serde_json::json!({"md5": 5})).is_err());
-        assert!(header_pairs(&serde_json::json!([["a"]])).is_err());
-    }
-}

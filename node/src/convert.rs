@@ -94,27 +94,3 @@ fn camel_key(key: &str) -> String {
     }
     out
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn camel_keys_spare_raw() {
-        let v = serde_json::json!({"billed_minutes": 2, "raw": {"init_account": 1}, "legs": [{"hang_cause": "x"}]});
-        let c = camel(v);
-        assert_eq!(
-            c,
-            serde_json::json!({"billedMinutes": 2, "raw": {"init_account": 1}, "legs": [{"hangCause": "x"}]})
-        );
-    }
-
-    #[test]
-    fn numbers_checked() {
-        assert_eq!(u64_arg(5.0, "x").unwrap(), 5);
-        assert!(u64_arg(-1.0, "x").is_err());
-        assert!(u64_arg(1.5, "x").is_err());
-        assert!(u64_arg(f64::NAN, "x").is_err());
-        assert!(u32_arg(4_294_967_296.0, "x").is_err());
-    }
-}

@@ -3,7 +3,7 @@
 //! core's; the JavaScript layer (`index.js`) only drives Node's own HTTP with the core's
 //! exchange.
 //!
-//! Errors cross as the core's [`ErrorView`] in JSON after a marker, and `index.js` turns them
+//! Errors cross as the core's [`ErrorView`](yunxin_ecp::views::ErrorView) in JSON after a marker, and `index.js` turns them
 //! into its error classes; so the fields every binding reports are made in one place.
 
 #![deny(clippy::all)]

@@ -8,7 +8,7 @@
 //! ([`yunxin_ecp::views::ErrorView`]), so every field the other languages expose is there.
 //!
 //! No panic crosses into the JVM (that is undefined behaviour): every entry point runs under
-//! `catch_unwind` in [`guard`], and a panic becomes an `IllegalStateException`.
+//! `catch_unwind` in `guard`, and a panic becomes an `IllegalStateException`.
 
 mod convert;
 mod exchange;

@@ -353,8 +353,10 @@ pub unsafe extern "C" fn yx_exchange_too_large(
 /// No complete answer came: `kind` (a `yx_transport_kind` value) is the step that failed;
 /// `maybe_sent` is 0 only when the request provably never left (the host did not resolve or
 /// the connection was never opened: with libcurl `CURLE_COULDNT_RESOLVE_HOST` or
-/// `CURLE_COULDNT_CONNECT`), else 1, since a start that may have arrived may have placed a
-/// call; `detail` is what the HTTP stack said (NULL for none; it goes into the error, never
+/// `CURLE_COULDNT_CONNECT` with `CURLINFO_REQUEST_SIZE` 0), else 1, since a start that may have
+/// arrived may have placed a call. Let the HTTP stack send each attempt once: no silent re-send
+/// (libcurl: `CURLOPT_FRESH_CONNECT` and `CURLOPT_FORBID_REUSE`, or it re-sends a POST whose kept
+/// connection closed, then reports a connect failure of that re-send); `detail` is what the HTTP stack said (NULL for none; it goes into the error, never
 /// into the events). What next, as for `yx_exchange_receive()`.
 ///
 /// # Safety

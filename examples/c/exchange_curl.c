@@ -78,6 +78,15 @@ static void log_events(yx_exchange *ex) {
   }
 }
 
+/* How many bytes of request libcurl sent, over all its tries of this transfer. */
+static long request_size(CURL *curl) {
+  long sent = -1;
+  if (curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK) {
+    return -1; /* unknown: counted as sent */
+  }
+  return sent;
+}
+
 /* One attempt over libcurl, fed back to the exchange: writes the wait before the next
  * attempt, or -1 and the answer when the exchange is done. */
 static yx_result attempt(CURL *curl, yx_exchange *ex, const yx_prepared_request *req,
@@ -120,6 +129,11 @@ static yx_result attempt(CURL *curl, yx_exchange *ex, const yx_prepared_request 
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  /* A fresh connection per attempt, never kept: on a reused connection that the server closes
+   * after the request was sent, libcurl silently sends the POST again on a new one (a start
+   * placed twice, with the exchange seeing one attempt). */
+  curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
   /* The mock is local: never through a proxy from the environment. */
   curl_easy_setopt(curl, CURLOPT_NOPROXY, "127.0.0.1,localhost");
 
@@ -136,8 +150,10 @@ static yx_result attempt(CURL *curl, yx_exchange *ex, const yx_prepared_request 
                             answer, err);
   } else if (rc == CURLE_WRITE_ERROR && b.over) {
     r = yx_exchange_too_large(ex, (uint16_t)status, elapsed_ms, wait_ms, answer, err);
-  } else if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT) {
-    /* The connection was never opened: the request provably never left. */
+  } else if ((rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT) &&
+             request_size(curl) == 0) {
+    /* The connection was never opened and not one byte of a request left: provably not sent.
+     * (libcurl reports a connect failure of its own re-send the same way, with bytes sent.) */
     r = yx_exchange_fail(ex, YX_TRANSPORT_CONNECT, 0, curl_easy_strerror(rc), elapsed_ms, wait_ms,
                          answer, err);
   } else {

@@ -36,6 +36,7 @@ use crate::api::ApiRequest;
 use crate::error::Error;
 use crate::policy::Decision;
 use crate::record::CallRecord;
+use crate::redact;
 use crate::request::{
     BaseUrl, EcpRequest, Endpoint, PreparedRequest, QueryBySession, StartCall, StartConf,
 };
@@ -335,7 +336,9 @@ enum State {
 }
 
 /// One request's exchange with the service, from the first attempt to its result.
-#[derive(Debug, Clone)]
+///
+/// Not `Clone`: two copies of one exchange would each hand out the same attempt, and a start
+/// could go out twice. Its `Debug` leaves out the attempt in flight's signature.
 pub struct Exchange {
     request: AnyRequest,
     credentials: Credentials,
@@ -345,6 +348,8 @@ pub struct Exchange {
     state: State,
     /// The signature values of the attempt in flight, kept out of whatever its answer echoes.
     in_flight: Vec<String>,
+    /// How the exchange ended, once it has: what `cancel` says afterwards.
+    ended: Option<RetryAdvice>,
     record_events: bool,
     reporter: Option<Reporter>,
     events: Vec<Event>,
@@ -368,6 +373,7 @@ impl Exchange {
             attempt: 0,
             state: State::Ready,
             in_flight: Vec::new(),
+            ended: None,
             record_events: true,
             reporter: None,
             events: Vec::new(),
@@ -458,7 +464,13 @@ impl Exchange {
             return misuse;
         }
         let result = if (300..400).contains(&status) {
-            let e = ProtocolError::redirect(self.request.endpoint(), status, location);
+            // Redacted before `redirect` cuts it, so that a cut cannot leave part of a value.
+            let location = location.map(|l| {
+                let mut l = l.to_owned();
+                redact::redact(&mut l, &self.redacted_values());
+                l
+            });
+            let e = ProtocolError::redirect(self.request.endpoint(), status, location.as_deref());
             Err(Error::from(self.request.named(ResponseError::Protocol(e))))
         } else {
             self.request.parse(status, body).map_err(Error::from)
@@ -514,17 +526,32 @@ impl Exchange {
     /// and may have taken effect (a start, a request not marked idempotent), in which case a
     /// `cancelled` event says so; the exchange is done either way.
     pub fn cancel(&mut self, maybe_sent: bool) -> RetryAdvice {
+        // Done already: the advice it ended with (after success, sending again is a new call).
+        if let Some(advice) = self.ended {
+            return advice;
+        }
         let was_sent = self.state == State::Sent;
         self.state = State::Done;
         let kind = self.request.endpoint().kind();
-        if !(was_sent && maybe_sent) || kind == RequestKind::Query {
-            return RetryAdvice::Safe;
-        }
-        if let Some(r) = &self.reporter {
-            let event = r.cancelled(self.attempt, RetryAdvice::OutcomeUnknown.code());
-            self.events.push(event);
-        }
-        RetryAdvice::OutcomeUnknown
+        let advice = if !(was_sent && maybe_sent) || kind == RequestKind::Query {
+            RetryAdvice::Safe
+        } else {
+            if let Some(r) = &self.reporter {
+                let event = r.cancelled(self.attempt, RetryAdvice::OutcomeUnknown.code());
+                self.events.push(event);
+            }
+            RetryAdvice::OutcomeUnknown
+        };
+        // A second cancel says the same.
+        self.ended = Some(advice);
+        advice
+    }
+
+    /// What an answer must not carry back: the attempt's signature values and the secret.
+    fn redacted_values(&self) -> Vec<&str> {
+        let mut values: Vec<&str> = self.in_flight.iter().map(String::as_str).collect();
+        values.push(self.credentials.expose_secret());
+        values
     }
 
     /// `Some(Done(error))` when no attempt's outcome is awaited.
@@ -549,9 +576,7 @@ impl Exchange {
         entropy: &mut dyn Entropy,
     ) -> Next {
         let result = result.map_err(|mut error| {
-            let mut values: Vec<&str> = self.in_flight.iter().map(String::as_str).collect();
-            values.push(self.credentials.expose_secret());
-            error.redact(&values);
+            error.redact(&self.redacted_values());
             error
         });
         if let Some(r) = &self.reporter {
@@ -561,6 +586,7 @@ impl Exchange {
         let error = match result {
             Ok(answer) => {
                 self.state = State::Done;
+                self.ended = Some(RetryAdvice::Never);
                 return Next::Done(Ok(answer));
             }
             Err(error) => error,
@@ -580,9 +606,22 @@ impl Exchange {
                     self.events.push(r.gave_up(self.attempt, &error));
                 }
                 self.state = State::Done;
+                self.ended = Some(error.retry_advice());
                 Next::Done(Err(error))
             }
         }
+    }
+}
+
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange")
+            .field("request", &self.request)
+            .field("credentials", &self.credentials)
+            .field("base_url", &self.base_url)
+            .field("attempt", &self.attempt)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
     }
 }
 
@@ -625,5 +664,71 @@ mod tests {
         assert_eq!(s.jitter(), 7);
         assert!(s.now_secs() > 1_700_000_000);
         assert_eq!(FixedEntropy::default().nonce().unwrap().len(), 32);
+    }
+
+    fn exchange_for_a_start() -> (Exchange, FixedEntropy) {
+        let start = StartCall::new("liuxuanlin", "13888888888", "13777777777", 60).unwrap();
+        let settings = ClientSettings {
+            base_url: "http://127.0.0.1:9".into(),
+            ..ClientSettings::default()
+        };
+        let creds = Credentials::new("key", "review-secret").unwrap();
+        let entropy = FixedEntropy::new(
+            vec!["0123456789abcdef0123456789abcdef".into()],
+            Some(1_440_570_500),
+            Some(0),
+        );
+        (Exchange::new(start, creds, &settings).unwrap(), entropy)
+    }
+
+    #[test]
+    fn cancel_after_the_end_says_how_it_ended() {
+        let ms = Duration::from_millis(1);
+        let (mut ex, mut entropy) = exchange_for_a_start();
+        ex.send(&mut entropy).unwrap();
+        let next = ex.fail(TransportErrorKind::Io, true, "reset", ms, &mut entropy);
+        assert!(matches!(next, Next::Done(Err(_))));
+        // The start may have placed its call: cancelling now must not say "safe".
+        assert_eq!(ex.cancel(true), RetryAdvice::OutcomeUnknown);
+        let (mut ex, mut entropy) = exchange_for_a_start();
+        ex.send(&mut entropy).unwrap();
+        assert_eq!(ex.cancel(true), RetryAdvice::OutcomeUnknown);
+        assert_eq!(
+            ex.cancel(false),
+            RetryAdvice::OutcomeUnknown,
+            "a second cancel"
+        );
+
+        let (mut ex, mut entropy) = exchange_for_a_start();
+        ex.send(&mut entropy).unwrap();
+        let placed = br#"{"code":200,"obj":{"session":"c0ffee00-0000-4000-8000-000000000001"}}"#;
+        assert!(matches!(
+            ex.receive(200, None, placed, ms, &mut entropy),
+            Next::Done(Ok(_))
+        ));
+        assert_eq!(ex.cancel(true), RetryAdvice::Never);
+    }
+
+    #[test]
+    fn a_location_is_redacted_before_it_is_cut_and_debug_shows_no_signature() {
+        let (mut ex, mut entropy) = exchange_for_a_start();
+        let attempt = ex.send(&mut entropy).unwrap();
+        let sum = attempt
+            .request
+            .headers
+            .iter()
+            .find(|(n, _)| *n == "CheckSum")
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        assert!(!format!("{ex:?}").contains(&sum), "{ex:?}");
+        // The CheckSum straddles the 512-character cut.
+        let location = format!("https://x.example/{}{sum}", "a".repeat(512 - 18 - 30));
+        let next = ex.receive(302, Some(&location), b"", Duration::ZERO, &mut entropy);
+        let Next::Done(Err(e)) = next else {
+            panic!("a redirect is refused")
+        };
+        let text = format!("{e:?}");
+        assert!(!text.contains(&sum[..10]), "{text}");
+        assert!(text.contains("[redacted]"), "{text}");
     }
 }

@@ -937,3 +937,29 @@ def test_the_events_are_the_blocking_clients(
         "DEBUG", "INFO", "WARNING")
     sent = [fields for _, name, fields in ours if name == "request sent"]
     assert sent[0] == {"endpoint": "start_call", "path": "/call/ecp/startcall.action", "attempt": "1"}
+
+
+def test_an_unexpected_exception_of_the_stack_is_still_an_attempt_that_may_have_been_sent() -> None:
+    # A response hook of an http_client passed in (httpx's docs show raise_for_status there)
+    # raises something that is no httpx.RequestError: the start may have placed its call.
+    calls: List[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, json={"code": 200, "obj": {"session": "c0ffee00-0000-4000-8000-000000000001"}})
+
+    async def hook(response: httpx.Response) -> None:
+        raise RuntimeError("a hook of the caller's")
+
+    async def go() -> BaseException:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer), event_hooks={"response": [hook]}) as http:
+            client = yx.AsyncClient("k", "s", base_url="http://ecp.test", http_client=http)
+            with pytest.raises(yx.YunxinError) as e:
+                await client.start_call(caller_acc="a", caller="13888888888", callee="13777777777", max_dur=60)
+            return e.value
+
+    error = run(go())
+    assert isinstance(error, yx.TransportError), repr(error)
+    assert (error.kind, error.maybe_sent, error.retry_advice) == ("io", True, "outcome_unknown")
+    assert len(calls) == 1
+

@@ -327,6 +327,15 @@ class AsyncClient:
         except builtins.TimeoutError as e:  # the attempt's deadline, over while waiting on the answer
             detail = f"no complete answer within {attempt.timeout:g} s"
             return exchange.fail("timeout", maybe_sent=True, detail=detail, elapsed=time.monotonic() - started), e
+        except Exception as e:  # anything else the stack raised (an ssl.SSLError httpx leaves
+            # unwrapped, a response hook of an http_client passed in): still an attempt that may
+            # have been sent, reported to the exchange, never a bare error without its advice.
+            # Cancellation is a BaseException and passes through; so does using a closed client,
+            # a mistake of the caller's that nothing was sent for.
+            if self._http.is_closed:
+                raise
+            elapsed = time.monotonic() - started
+            return exchange.fail("io", maybe_sent=progress.maybe_sent, detail=_describe(e), elapsed=elapsed), e
         elapsed = time.monotonic() - started
         if body is None:
             return exchange.too_large(status, elapsed=elapsed), None

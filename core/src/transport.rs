@@ -36,6 +36,25 @@ impl TransportErrorKind {
             TransportErrorKind::Io => "io",
         }
     }
+
+    /// Every kind, in the order of their numbers in the C ABI.
+    pub const ALL: [TransportErrorKind; 4] = [
+        TransportErrorKind::Connect,
+        TransportErrorKind::Timeout,
+        TransportErrorKind::Tls,
+        TransportErrorKind::Io,
+    ];
+
+    /// The kind whose [`code`](Self::code) is `code`, for drivers that name it as text.
+    ///
+    /// ```
+    /// use yunxin_ecp::TransportErrorKind;
+    /// assert_eq!(TransportErrorKind::from_code("tls"), Some(TransportErrorKind::Tls));
+    /// assert_eq!(TransportErrorKind::from_code("TLS"), None);
+    /// ```
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
 }
 
 /// The exchange with the service failed below HTTP.

@@ -369,18 +369,8 @@ impl Exchange {
         detail: String,
         elapsed_ms: f64,
     ) -> napi::Result<NextOut> {
-        let kind = match kind.as_str() {
-            "connect" => TransportErrorKind::Connect,
-            "timeout" => TransportErrorKind::Timeout,
-            "tls" => TransportErrorKind::Tls,
-            "io" => TransportErrorKind::Io,
-            _ => {
-                return Err(JsError::type_error(
-                    "kind",
-                    "'connect', 'timeout', 'tls' or 'io'",
-                ));
-            }
-        };
+        let kind = TransportErrorKind::from_code(&kind)
+            .ok_or_else(|| JsError::type_error("kind", "'connect', 'timeout', 'tls' or 'io'"))?;
         let elapsed = duration_ms(elapsed_ms, "elapsedMs")?;
         let next = self
             .inner

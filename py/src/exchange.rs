@@ -259,17 +259,11 @@ impl PyExchange {
         detail: &str,
         elapsed: f64,
     ) -> PyResult<PyNext> {
-        let kind = match kind {
-            "connect" => TransportErrorKind::Connect,
-            "timeout" => TransportErrorKind::Timeout,
-            "tls" => TransportErrorKind::Tls,
-            "io" => TransportErrorKind::Io,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "kind must be \"connect\", \"timeout\", \"tls\" or \"io\", not {other:?}"
-                )));
-            }
-        };
+        let kind = TransportErrorKind::from_code(kind).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "kind must be \"connect\", \"timeout\", \"tls\" or \"io\", not {kind:?}"
+            ))
+        })?;
         let next = self.inner.fail(
             kind,
             maybe_sent,

@@ -30,6 +30,7 @@ def programs() -> "list[tuple[str, list[str], dict[str, str]]]":
     # The C program has an rpath; C# and PHP find the release library through these.
     library_path = os.pathsep.join(filter(None, [lib, env.get("LD_LIBRARY_PATH")]))
     native = dict(env, LD_LIBRARY_PATH=library_path)
+    mock = str(Path(lib) / "yunxin-ecp-mock")
     found = [
         ("rust", [str(Path(target) / "release" / "fault-table"), "--rows"], env),
         ("python", [venv_python, str(ROOT / "tests" / "faults" / "faults.py")], env),
@@ -39,6 +40,9 @@ def programs() -> "list[tuple[str, list[str], dict[str, str]]]":
         ("php", ["php", "-d", "ffi.enable=1", str(ROOT / "tests" / "faults" / "faults.php")],
          dict(native, YUNXIN_ECP_LIB=str(Path(lib) / "libyunxin_ecp.so"))),
         ("csharp", ["mono", str(Path(target) / "faults-csharp.exe")], native),
+        # The JVM and Node programs start the mock binary (the suites' own build) themselves.
+        ("java", ["java", f"-Dyunxinecp.mock={mock}", "-jar", str(Path(target) / "faults-java" / "faults.jar")], env),
+        ("node", ["node", str(ROOT / "tests" / "faults" / "faults.js")], dict(env, YUNXIN_ECP_MOCK=mock)),
     ):
         script_or_binary = Path(argv[-1])
         if script_or_binary.exists() and shutil.which(argv[0]):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every fault mode of the mock, in every language binding, as one table (see fault-table.py).
 # Builds what the programs need: the Rust fault program, the Python package (in .venv-test),
-# and the C, PHP and C# programs when their toolchains are present.
+# and the C, PHP, C#, Java and Node programs when their toolchains are present.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

@@ -38,6 +38,7 @@ pub mod printable;
 pub mod proxy;
 pub mod record;
 pub mod redact;
+pub mod refusal;
 pub mod request;
 pub mod response;
 pub mod server;

@@ -41,6 +41,10 @@ pub struct ApiError {
     pub http_status: u16,
     /// The body as received (invalid UTF-8 replaced).
     pub raw_body: String,
+    /// The exchange had already sent the request again after this code as often as the code
+    /// allows (a start answered 503: once), so the advice is no longer "once more".
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub resend_spent: bool,
 }
 
 impl ApiError {
@@ -51,7 +55,10 @@ impl ApiError {
 
     /// Whether the same request may be sent again.
     pub fn retry_advice(&self) -> RetryAdvice {
-        codes::retry_advice(self.code, self.endpoint.kind())
+        match codes::retry_advice(self.code, self.endpoint.kind()) {
+            RetryAdvice::OnceAfterDelay if self.resend_spent => RetryAdvice::Never,
+            advice => advice,
+        }
     }
 }
 
@@ -66,6 +73,9 @@ impl fmt::Display for ApiError {
         )?;
         if let Some(m) = &self.message {
             write!(f, ": {m}")?;
+        }
+        if self.resend_spent {
+            f.write_str("; already sent again once after this code, the most it allows")?;
         }
         if self.retry_advice() == RetryAdvice::OutcomeUnknown {
             f.write_str(outcome_unknown(self.endpoint))?;
@@ -447,6 +457,7 @@ fn read_envelope(
             message,
             http_status,
             raw_body: String::from_utf8_lossy(body).into_owned(),
+            resend_spent: false,
         }));
     }
     if !(200..300).contains(&http_status) {

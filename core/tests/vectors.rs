@@ -414,5 +414,5 @@ fn exchange_vectors() {
             expect,
         )
     });
-    assert_eq!(n, 27);
+    assert_eq!(n, 28);
 }

@@ -2670,7 +2670,7 @@ static void vectors_exchanges(const char *dir) {
     end_case();
   }
   begin("exchanges.json", "every case was run");
-  CHECK(n == 27);
+  CHECK(n == 28);
   end_case();
   yx_credentials_free(creds);
   json_decref(v);

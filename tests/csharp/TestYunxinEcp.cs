@@ -1813,7 +1813,7 @@ internal static class TestYunxinEcp
                 });
             }
         }
-        Case("exchanges.json: every case was run", () => Check(n == 27, "27 cases, not " + n));
+        Case("exchanges.json: every case was run", () => Check(n == 28, "28 cases, not " + n));
     }
 
     // ---- AsyncEcpClient against the mock, and its driver's edges over scripted handlers ----

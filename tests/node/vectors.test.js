@@ -239,5 +239,5 @@ test('exchanges.json: every scripted conversation', async (t) => {
 test('every vector section is run here', () => {
   assert.deepEqual(Object.keys(SIGNING).sort(), ['checksum', 'credentials', 'sign']);
   assert.deepEqual(Object.keys(CALLBACKS).sort(), ['parse', 'verify']);
-  assert.ok(EXCHANGES.cases.length >= 27);
+  assert.ok(EXCHANGES.cases.length >= 28);
 });

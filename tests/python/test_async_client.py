@@ -260,7 +260,8 @@ def test_busy_start_is_retried_once_only(mock: MockServer) -> None:
     mock.inject_fault("busy_503", times=3)
     with pytest.raises(yx.ApiError) as e:
         run(aclient(mock, backoff=0.01).start_call(**CALL))
-    assert (e.value.code, e.value.retry_advice) == (503, "once_after_delay")
+    assert (e.value.code, e.value.retry_advice) == (503, "never")
+    assert "already sent again once" in str(e.value)
     assert [r.code for r in mock.requests()] == [503, 503]
     # A query is retried on 503 as long as retries remain.
     mock.clear_faults()

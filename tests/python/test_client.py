@@ -212,7 +212,8 @@ def test_fault_busy_start_is_retried_once_only(mock: MockServer, client: yx.Clie
     mock.inject_fault("busy_503", times=3)
     with pytest.raises(yx.ApiError) as e:
         client.start_call(**CALL)  # type: ignore[arg-type]
-    assert (e.value.code, e.value.retry_advice) == (503, "once_after_delay")
+    assert (e.value.code, e.value.retry_advice) == (503, "never")
+    assert "already sent again once" in str(e.value)
     assert [r.code for r in mock.requests()] == [503, 503]
     assert mock.start_count == 0
 

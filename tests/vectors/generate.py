@@ -475,7 +475,7 @@ def exchanges():
     case("start: placed at once", call, [answer(200, started)], [], ok_start)
     case("start: 416 rate limited, then placed", call, [answer(200, body(416)), answer(200, started)], [100], ok_start)
     case("start: 503 twice, sent again once only", call, [answer(200, body(503)), answer(200, body(503))], [100],
-         api_error(503, "once_after_delay"))
+         api_error(503, "never"))
     case("start: 500, the call may exist", call, [answer(200, body(500, msg="server internal error"))], [],
          api_error(500, "outcome_unknown", "server internal error"))
     case("start: 408, the call may exist", call, [answer(200, body(408))], [], api_error(408, "outcome_unknown"))
@@ -483,6 +483,8 @@ def exchanges():
     case("start: reset after sending", call, [failure("io", True)], [], transport("io", True, "outcome_unknown"))
     case("start: connect refused three times", call, [failure("connect", False)] * 3, [100, 200],
          transport("connect", False, "safe"))
+    case("start: connect refused, then 503: the one more send is left to the caller", call,
+         [failure("connect", False), answer(200, body(503))], [100], api_error(503, "once_after_delay"))
     case("start: connect refused, then placed", conf, [failure("connect", False), answer(200, started)], [100], ok_start)
     case("start: a redirect is never followed", call, [answer(302, "", location="https://elsewhere.example/x")], [],
          protocol("redirect", "outcome_unknown"))

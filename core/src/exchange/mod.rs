@@ -350,6 +350,8 @@ pub struct Exchange {
     in_flight: Vec<String>,
     /// How the exchange ended, once it has: what `cancel` says afterwards.
     ended: Option<RetryAdvice>,
+    /// A code that allows one more send only (a start answered 503) was already sent again.
+    once_spent: bool,
     record_events: bool,
     reporter: Option<Reporter>,
     events: Vec<Event>,
@@ -374,6 +376,7 @@ impl Exchange {
             state: State::Ready,
             in_flight: Vec::new(),
             ended: None,
+            once_spent: false,
             record_events: true,
             reporter: None,
             events: Vec::new(),
@@ -583,7 +586,7 @@ impl Exchange {
             let event = r.outcome(self.attempt, &result, status, elapsed.as_millis());
             self.events.push(event);
         }
-        let error = match result {
+        let mut error = match result {
             Ok(answer) => {
                 self.state = State::Done;
                 self.ended = Some(RetryAdvice::Never);
@@ -591,9 +594,17 @@ impl Exchange {
             }
             Err(error) => error,
         };
+        let once = error.retry_advice() == RetryAdvice::OnceAfterDelay;
+        if once
+            && self.once_spent
+            && let Error::Response(ResponseError::Api(api)) = &mut error
+        {
+            api.resend_spent = true;
+        }
         let policy = self.settings.retry_policy();
         match policy.decide(self.attempt, error.retry_advice(), entropy.jitter()) {
             Decision::RetryAfter(after) => {
+                self.once_spent |= once;
                 if let Some(r) = &self.reporter {
                     let event = r.retry(self.attempt, &error, after.as_millis());
                     self.events.push(event);

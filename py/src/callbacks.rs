@@ -3,6 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use yunxin_ecp::callback::{self, DEFAULT_TOLERANCE_MS};
+use yunxin_ecp::refusal::{self, Refusal};
 use yunxin_ecp::signing::unix_millis_now;
 use yunxin_ecp::{CallbackEvent, CallbackVerifier, TimeCheck};
 
@@ -118,6 +119,29 @@ pub fn sign_callback<'py>(
         dict.set_item(name, value)?;
     }
     Ok(dict)
+}
+
+/// The core's answer to a refused callback known by its reason: ``(status, body)``, the body a
+/// dict of the JSON object to send. The integrations answer with it so that every language
+/// answers alike.
+#[pyfunction]
+pub fn callback_refusal<'py>(py: Python<'py>, reason: &str) -> PyResult<(u16, Bound<'py, PyDict>)> {
+    let refusal = Refusal::for_reason(reason);
+    let body: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&refusal.body()).expect("a refusal's body is an object of strings");
+    let dict = PyDict::new(py);
+    for (name, value) in body {
+        dict.set_item(name, value)?;
+    }
+    Ok((refusal.status(), dict))
+}
+
+/// Whether a ``Content-Length`` value already says more than ``limit`` bytes (absent or not a
+/// plain number: it says nothing, and the body is bounded while it is read).
+#[pyfunction]
+#[pyo3(signature = (content_length, limit))]
+pub fn callback_declared_too_large(content_length: Option<&str>, limit: u64) -> bool {
+    refusal::declared_too_large(content_length, limit)
 }
 
 /// Refuses an epoch time in seconds where milliseconds belong (`time.time()` where

@@ -56,6 +56,12 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<callbacks::PyOtherEvent>()?;
     m.add_function(wrap_pyfunction!(callbacks::parse_callback, m)?)?;
     m.add_function(wrap_pyfunction!(callbacks::sign_callback, m)?)?;
+    m.add_function(wrap_pyfunction!(callbacks::callback_refusal, m)?)?;
+    m.add_function(wrap_pyfunction!(callbacks::callback_declared_too_large, m)?)?;
+    m.add(
+        "DEFAULT_MAX_BODY_BYTES",
+        yunxin_ecp::refusal::DEFAULT_MAX_BODY_BYTES,
+    )?;
 
     m.add_function(wrap_pyfunction!(server::verify_request, m)?)?;
     m.add_function(wrap_pyfunction!(server::parse_request, m)?)?;

@@ -34,6 +34,9 @@ __all__ = [
     "OtherEvent",
     "parse_callback",
     "sign_callback",
+    "callback_refusal",
+    "callback_declared_too_large",
+    "DEFAULT_MAX_BODY_BYTES",
     "verify_request",
     "parse_request",
     "reply_bad_http_header",
@@ -273,6 +276,10 @@ class OtherEvent:
 
 def parse_callback(body: _Body) -> Union[CallEndEvent, OtherEvent]: ...
 def sign_callback(credentials: Credentials, body: _Body, *, cur_time_ms: Optional[int] = None) -> dict[str, str]: ...
+def callback_refusal(reason: str) -> tuple[int, dict[str, str]]: ...
+def callback_declared_too_large(content_length: Optional[str], limit: int) -> bool: ...
+
+DEFAULT_MAX_BODY_BYTES: int
 @final
 class CallbackVerifier:
     def __new__(cls, credentials: Credentials, *, tolerance_ms: int = 300000, skip_time_check: bool = False) -> Self: ...

@@ -20,13 +20,14 @@ import io
 import operator
 from typing import Callable, Dict, Optional, SupportsIndex, Tuple, cast
 
+from .. import _native
 from .._errors import CallbackVerificationError
 
 __all__ = ["refusal", "DEFAULT_MAX_BODY_BYTES"]
 
 #: The largest callback body the integrations read by default: 1 MiB (a call-end callback is a
 #: few KiB). Settable per integration with ``verified_callback(..., max_body_bytes=...)``.
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_MAX_BODY_BYTES: int = _native.DEFAULT_MAX_BODY_BYTES
 
 # The most asked of a blocking stream in one read.
 _CHUNK = 64 * 1024
@@ -35,14 +36,13 @@ _CHUNK = 64 * 1024
 def refusal(error: CallbackVerificationError) -> Tuple[int, Dict[str, str]]:
     """The HTTP status and JSON body that answer a refused callback: 400 when the body is not a
     callback (``reason == "malformed"``), 403 otherwise. Only the reason is told: never the body,
-    a header or the expected signature."""
-    status = 400 if error.reason == "malformed" else 403
-    return status, {"error": "callback refused", "reason": error.reason}
+    a header or the expected signature. The same answer in every language (the core decides)."""
+    return _native.callback_refusal(error.reason)
 
 
 def _too_large() -> Tuple[int, Dict[str, str]]:
     """The status and JSON body that answer a body over ``max_body_bytes``."""
-    return 413, {"error": "callback refused", "reason": "too_large"}
+    return _native.callback_refusal("too_large")
 
 
 def _checked_limit(max_body_bytes: object) -> int:
@@ -57,15 +57,10 @@ def _checked_limit(max_body_bytes: object) -> int:
     return limit
 
 
-def _declared_length(value: Optional[str]) -> Optional[int]:
-    """A ``Content-Length`` value as a number, or None when absent or not a plain number (the
-    body is then bounded while it is read)."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not value.isdigit() or not value.isascii():
-        return None
-    return int(value)
+def _declared_too_large(value: Optional[str], limit: int) -> bool:
+    """Whether a ``Content-Length`` value already says more than ``limit`` (absent or not a plain
+    number: it says nothing, and the body is bounded while it is read)."""
+    return _native.callback_declared_too_large(value, limit)
 
 
 def _read_capped(read: Callable[[int], bytes], limit: int) -> Optional[bytes]:

@@ -42,7 +42,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 
 from .._errors import CallbackVerificationError
 from .._native import CallbackVerifier, CallEndEvent, OtherEvent
-from . import DEFAULT_MAX_BODY_BYTES, _checked_limit, _declared_length, _read_capped, _too_large, refusal
+from . import DEFAULT_MAX_BODY_BYTES, _checked_limit, _declared_too_large, _read_capped, _too_large, refusal
 
 __all__ = ["verified_callback"]
 
@@ -114,8 +114,7 @@ def _body(request: HttpRequest, limit: int) -> Optional[bytes]:
     """The raw body, or None when it is longer than ``limit``: refused on its ``CONTENT_LENGTH``
     before anything is read, else read with ``request.read()`` no further than ``limit + 1``
     bytes."""
-    length = _declared_length(request.META.get("CONTENT_LENGTH"))
-    if length is not None and length > limit:
+    if _declared_too_large(request.META.get("CONTENT_LENGTH"), limit):
         return None
     if hasattr(request, "_body") or getattr(request, "_read_started", False):
         # Read already (a middleware used request.body): it is in memory. Or the stream was

@@ -44,7 +44,7 @@ from starlette.responses import JSONResponse
 
 from .._errors import CallbackVerificationError
 from .._native import CallbackVerifier, CallEndEvent, OtherEvent
-from . import DEFAULT_MAX_BODY_BYTES, _checked_limit, _declared_length, _too_large, refusal
+from . import DEFAULT_MAX_BODY_BYTES, _checked_limit, _declared_too_large, _too_large, refusal
 
 __all__ = ["verified_callback", "CallbackRefused", "CallbackTooLarge", "callback_refused_handler"]
 
@@ -118,8 +118,7 @@ async def _body(request: Request, limit: int) -> Optional[bytes]:
     """The raw body, or None when it is longer than ``limit``: refused on its ``Content-Length``
     before anything is received, else received chunk by chunk and given up on after the chunk
     that passes the limit."""
-    length = _declared_length(request.headers.get("content-length"))
-    if length is not None and length > limit:
+    if _declared_too_large(request.headers.get("content-length"), limit):
         return None
     chunks: List[bytes] = []
     size = 0

@@ -38,7 +38,7 @@ import flask
 
 from .._errors import CallbackVerificationError
 from .._native import CallbackVerifier, CallEndEvent, OtherEvent
-from . import DEFAULT_MAX_BODY_BYTES, _checked_limit, _read_capped, _too_large, refusal
+from . import DEFAULT_MAX_BODY_BYTES, _checked_limit, _declared_too_large, _read_capped, _too_large, refusal
 
 __all__ = ["verified_callback"]
 
@@ -99,8 +99,7 @@ def _body(request: flask.Request, limit: int) -> Optional[bytes]:
     """The raw body, or None when it is longer than ``limit``: refused on its ``Content-Length``
     before anything is read, else read from ``request.stream`` no further than ``limit + 1``
     bytes (never ``get_data()``, which reads to the end however long that is)."""
-    length = request.content_length
-    if length is not None and length > limit:
+    if _declared_too_large(request.headers.get("Content-Length"), limit):
         return None
     # Already read (get_data() in a before_request hook, say): Werkzeug keeps it here.
     cached = getattr(request, "_cached_data", None)

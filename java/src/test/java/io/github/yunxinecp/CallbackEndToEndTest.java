@@ -1,5 +1,7 @@
 package io.github.yunxinecp;
 
+import io.github.yunxinecp.testing.MockServer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -56,11 +58,11 @@ class CallbackEndToEndTest {
         });
         server.start();
         String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/cb";
-        Credentials creds = new Credentials(MockServer.APP_KEY, MockServer.SECRET);
+        Credentials creds = new Credentials(MockServer.SAMPLE_APP_KEY, MockServer.SAMPLE_APP_SECRET);
         CallbackVerifier verifier = new CallbackVerifier(creds);
         try (MockServer mock = MockServer.start("--callback-url", url)) {
             Client client = Client.builder(creds).baseUrl(mock.baseUrl()).build();
-            mock.post("outcome", "number=13666666666&duration_sec=61");
+            mock.outcome("13666666666", "duration_sec", "61");
             Started call = client.startCall("liuxuanlin", "13888888888", "13666666666", 100);
             Delivery d = received.poll(30, TimeUnit.SECONDS);
             assertNotNull(d, "no callback within 30 s");
@@ -92,7 +94,7 @@ class CallbackEndToEndTest {
             CallbackVerificationException dup = assertThrows(CallbackVerificationException.class, () -> verifier.verify(d.body, twice));
             assertEquals("duplicate_header", dup.reason());
             // Another app's secret.
-            CallbackVerifier other = new CallbackVerifier(new Credentials(MockServer.APP_KEY, "another"));
+            CallbackVerifier other = new CallbackVerifier(new Credentials(MockServer.SAMPLE_APP_KEY, "another"));
             assertEquals("checksum_mismatch",
                     assertThrows(CallbackVerificationException.class, () -> other.verify(d.body, d.headers)).reason());
 
@@ -110,14 +112,14 @@ class CallbackEndToEndTest {
 
     @Test
     void theInboxShowsNoLiveCheckSum() throws Exception {
-        Credentials creds = new Credentials(MockServer.APP_KEY, MockServer.SECRET);
+        Credentials creds = new Credentials(MockServer.SAMPLE_APP_KEY, MockServer.SAMPLE_APP_SECRET);
         try (MockServer receiver = MockServer.start(); MockServer mock = MockServer.start()) {
-            mock.post("callback_url", "url=" + java.net.URLEncoder.encode(receiver.baseUrl() + "/_mock/inbox", "UTF-8"));
+            mock.control("POST", "callback_url", "url", receiver.baseUrl() + "/_mock/inbox");
             Client client = Client.builder(creds).baseUrl(mock.baseUrl()).build();
             client.startCall("liuxuanlin", "13888888888", "13777777777", 100);
             JsonArray inbox = new JsonArray();
             for (int i = 0; i < 300 && inbox.size() == 0; i++) { // bounded: 30 s
-                inbox = JsonParser.parseString(receiver.get("inbox")).getAsJsonArray();
+                inbox = JsonParser.parseString(receiver.control("GET", "inbox")).getAsJsonArray();
                 if (inbox.size() == 0) {
                     Thread.sleep(100);
                 }
@@ -134,7 +136,7 @@ class CallbackEndToEndTest {
             CallbackVerificationException e = assertThrows(CallbackVerificationException.class,
                     () -> new CallbackVerifier(creds).verify(body, headers));
             assertEquals("checksum_mismatch", e.reason());
-            assertFalse(e.getMessage().contains(MockServer.SECRET));
+            assertFalse(e.getMessage().contains(MockServer.SAMPLE_APP_SECRET));
         }
     }
 }

@@ -1,5 +1,7 @@
 package io.github.yunxinecp;
 
+import io.github.yunxinecp.testing.MockServer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -30,7 +32,7 @@ class ClientMockTest {
         // The events are asserted below; the console need not print every expected failure.
         QUIET.setUseParentHandlers(false);
         mock = MockServer.start();
-        client = Client.builder(new Credentials(MockServer.APP_KEY, MockServer.SECRET))
+        client = Client.builder(new Credentials(MockServer.SAMPLE_APP_KEY, MockServer.SAMPLE_APP_SECRET))
                 .baseUrl(mock.baseUrl())
                 .timeout(Duration.ofSeconds(5))
                 .backoff(Duration.ofMillis(5))
@@ -44,7 +46,7 @@ class ClientMockTest {
 
     @BeforeEach
     void reset() throws Exception {
-        mock.post("reset", "");
+        mock.control("POST", "reset");
     }
 
     @Test
@@ -109,16 +111,16 @@ class ClientMockTest {
 
     @Test
     void anOversizedAnswerIsNotRead() throws Exception {
-        Client small = Client.builder(new Credentials(MockServer.APP_KEY, MockServer.SECRET))
+        Client small = Client.builder(new Credentials(MockServer.SAMPLE_APP_KEY, MockServer.SAMPLE_APP_SECRET))
                 .baseUrl(mock.baseUrl()).maxResponseBytes(4096).maxRetries(0).build();
-        mock.post("fault", "kind=oversized&bytes=100000");
+        mock.fault("oversized", "bytes", "100000");
         ProtocolException e = assertThrows(ProtocolException.class, () -> small.query("s-1"));
         assertEquals("too_large", e.reason());
     }
 
     @Test
     void aWrongSecretIsTheService414() {
-        Client wrong = Client.builder(new Credentials(MockServer.APP_KEY, "wrong-secret")).baseUrl(mock.baseUrl()).build();
+        Client wrong = Client.builder(new Credentials(MockServer.SAMPLE_APP_KEY, "wrong-secret")).baseUrl(mock.baseUrl()).build();
         ApiException e = assertThrows(ApiException.class, () -> wrong.startCall("liuxuanlin", "13888888888", "13777777777", 100));
         assertEquals(414, e.code());
         assertEquals(RetryAdvice.NEVER, e.retryAdvice());
@@ -152,7 +154,7 @@ class ClientMockTest {
 
     @Test
     void settingsAreCheckedByTheCore() {
-        Credentials c = new Credentials(MockServer.APP_KEY, MockServer.SECRET);
+        Credentials c = new Credentials(MockServer.SAMPLE_APP_KEY, MockServer.SAMPLE_APP_SECRET);
         ValidationException e = assertThrows(ValidationException.class, () -> Client.builder(c).baseUrl("ftp://x").build());
         assertEquals("baseUrl", e.field());
         assertEquals("url", e.rule());
@@ -209,7 +211,7 @@ class ClientMockTest {
         assertTrue(text.contains("endpoint=start_call path=/call/ecp/startcall.action attempt=1"), text);
         assertTrue(text.contains("INFO retry id="), text);
         assertTrue(text.contains("reason=api_503"), text);
-        assertFalse(text.contains(MockServer.SECRET), text);
+        assertFalse(text.contains(MockServer.SAMPLE_APP_SECRET), text);
         assertFalse(text.toLowerCase().contains("checksum="), text);
     }
 }

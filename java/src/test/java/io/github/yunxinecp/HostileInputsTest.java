@@ -1,5 +1,7 @@
 package io.github.yunxinecp;
 
+import io.github.yunxinecp.testing.MockServer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,12 +17,12 @@ import org.junit.jupiter.api.Test;
 
 /** Nulls, invalid UTF-16, repeated headers, huge inputs, misuse: refused by name, never a crash. */
 class HostileInputsTest {
-    static final Credentials CREDS = new Credentials(MockServer.APP_KEY, MockServer.SECRET);
+    static final Credentials CREDS = new Credentials(MockServer.SAMPLE_APP_KEY, MockServer.SAMPLE_APP_SECRET);
     static final byte[] DOC_BODY = "{\"callback\":\"{}\",\"eventType\":\"10\"}".getBytes(StandardCharsets.UTF_8);
 
     static Map<String, List<String>> docHeaders() {
         Map<String, List<String>> h = new LinkedHashMap<>();
-        h.put("AppKey", Collections.singletonList(MockServer.APP_KEY));
+        h.put("AppKey", Collections.singletonList(MockServer.SAMPLE_APP_KEY));
         h.put("CurTime", Collections.singletonList("1440570500855"));
         h.put("MD5", Collections.singletonList("5556767e4727e5582025ab1fff82753b"));
         h.put("CheckSum", Collections.singletonList("6949a942f8477bb839a74ac5726ec4c28a762686"));

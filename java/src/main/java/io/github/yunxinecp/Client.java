@@ -119,26 +119,17 @@ public final class Client {
 
     /** Places a callback call (rings {@code caller}, then {@code callee}); billable, never resent once it may have arrived. */
     public Started startCall(String callerAcc, String caller, String callee, int maxDur) {
-        String[] s = {req(callerAcc, "callerAcc"), req(caller, "caller"), req(callee, "callee")};
-        return (Started) run(Exchange.START_CALL, s, maxDur);
+        return (Started) run(startCallExchange(callerAcc, caller, callee, maxDur));
     }
 
     /** Places a conference: 2 to 7 callees besides the caller. */
     public Started startConf(String callerAcc, String caller, List<String> callees, int maxDur) {
-        Objects.requireNonNull(callees, "callees");
-        String[] s = new String[2 + callees.size()];
-        s[0] = req(callerAcc, "callerAcc");
-        s[1] = req(caller, "caller");
-        for (int i = 0; i < callees.size(); i++) {
-            s[2 + i] = req(callees.get(i), "callees[" + i + "]");
-        }
-        return (Started) run(Exchange.START_CONF, s, maxDur);
+        return (Started) run(startConfExchange(callerAcc, caller, callees, maxDur));
     }
 
     /** The record of a call or conference. */
     public CallRecord query(String session, SessionKind kind) {
-        Objects.requireNonNull(kind, "kind");
-        return (CallRecord) run(Exchange.QUERY, new String[] {req(session, "session")}, kind == SessionKind.CONFERENCE ? 2 : 1);
+        return (CallRecord) run(queryExchange(session, kind));
     }
 
     /** The record of a two-party call. */
@@ -148,6 +139,40 @@ public final class Client {
 
     /** Any other YunXin server API: its whole JSON answer (code 200) as text; else the typed error. */
     public String request(ApiRequest request) {
+        return (String) run(requestExchange(request));
+    }
+
+    /**
+     * The exchange of {@link #startCall}, under this client's credentials and settings, for a program
+     * that sends it over its own HTTP stack (see {@link Exchange}); its result is a {@link Started}.
+     *
+     * @throws ValidationException naming the field that breaks a rule
+     */
+    public Exchange startCallExchange(String callerAcc, String caller, String callee, int maxDur) {
+        String[] s = {req(callerAcc, "callerAcc"), req(caller, "caller"), req(callee, "callee")};
+        return exchange(Exchange.START_CALL, s, maxDur, null, 0, -1);
+    }
+
+    /** The exchange of {@link #startConf}, for a program's own HTTP stack; its result is a {@link Started}. */
+    public Exchange startConfExchange(String callerAcc, String caller, List<String> callees, int maxDur) {
+        Objects.requireNonNull(callees, "callees");
+        String[] s = new String[2 + callees.size()];
+        s[0] = req(callerAcc, "callerAcc");
+        s[1] = req(caller, "caller");
+        for (int i = 0; i < callees.size(); i++) {
+            s[2 + i] = req(callees.get(i), "callees[" + i + "]");
+        }
+        return exchange(Exchange.START_CONF, s, maxDur, null, 0, -1);
+    }
+
+    /** The exchange of {@link #query(String, SessionKind)}, for a program's own HTTP stack; its result is a {@link CallRecord}. */
+    public Exchange queryExchange(String session, SessionKind kind) {
+        Objects.requireNonNull(kind, "kind");
+        return exchange(Exchange.QUERY, new String[] {req(session, "session")}, kind == SessionKind.CONFERENCE ? 2 : 1, null, 0, -1);
+    }
+
+    /** The exchange of {@link #request}, for a program's own HTTP stack; its result is the answer's JSON text. */
+    public Exchange requestExchange(ApiRequest request) {
         Objects.requireNonNull(request, "request");
         List<String> p = request.flatParams();
         String[] s = new String[1 + p.size()];
@@ -155,7 +180,12 @@ public final class Client {
         for (int i = 0; i < p.size(); i++) {
             s[1 + i] = p.get(i);
         }
-        return (String) run(Exchange.API, s, request.isIdempotent() ? 1 : 0);
+        return exchange(Exchange.API, s, request.isIdempotent() ? 1 : 0, null, 0, -1);
+    }
+
+    /** The User-Agent this client sends, for a program's own HTTP stack to send too. */
+    public String userAgent() {
+        return userAgent;
     }
 
     private static String req(String value, String name) {
@@ -167,8 +197,8 @@ public final class Client {
         return new Exchange(credentials, kind, strings, number, baseUrl, limits, nonces, nowSecs, jitter);
     }
 
-    private Object run(int kind, String[] strings, long number) {
-        try (Exchange ex = exchange(kind, strings, number, null, 0, -1)) {
+    private Object run(Exchange exchange) {
+        try (Exchange ex = exchange) {
             return drive(ex, userAgent);
         }
     }
@@ -186,14 +216,19 @@ public final class Client {
             if (wait < 0) {
                 return ex.result();
             }
+            // An interrupted thread gives up between attempts (an attempt in flight over
+            // HttpURLConnection cannot be interrupted; its outcome was fed back, so nothing is in
+            // flight now). The interrupt stays set for the caller.
             try {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new InterruptedException();
+                }
                 Thread.sleep(wait);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                // Nothing is in flight between attempts: the last attempt's outcome was fed back.
-                RetryAdvice advice = ex.cancel(false);
+                ExchangeCanceledException canceled = ex.canceled(false);
                 log(ex.takeEvents());
-                throw new YunxinException("cancelled", "interrupted while waiting to retry", advice, false);
+                throw canceled;
             }
         }
     }

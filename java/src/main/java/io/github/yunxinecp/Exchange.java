@@ -17,6 +17,42 @@ import java.util.concurrent.ConcurrentHashMap;
  * and feeds back what happened: {@link #receive}, {@link #tooLarge} or {@link #fail}, each answering
  * the wait before the next attempt in milliseconds, or -1 when done ({@link #result()}).
  *
+ * <p>A program with its own HTTP stack (OkHttp, Apache HttpClient, a proxy of its own) gets one from
+ * a {@link Client}, which holds the credentials and the checked settings and does no I/O until asked:
+ * {@link Client#startCallExchange}, {@link Client#startConfExchange}, {@link Client#queryExchange},
+ * {@link Client#requestExchange}. Every rule stays here, so the driver is a plain loop. With OkHttp:
+ *
+ * <pre>{@code
+ * Client settings = Client.builder(Credentials.fromEnv()).build();
+ * try (Exchange ex = settings.startCallExchange("liuxuanlin", "13888888888", "13777777777", 100)) {
+ *     while (true) {
+ *         Exchange.Attempt a = ex.send();
+ *         OkHttpClient http = okHttp.newBuilder().followRedirects(false)
+ *                 .callTimeout(a.timeoutMs(), MILLISECONDS).connectTimeout(a.connectTimeoutMs(), MILLISECONDS).build();
+ *         Request.Builder rb = new Request.Builder().url(a.url()).post(RequestBody.create(a.body()));
+ *         a.headers().forEach(rb::header);
+ *         long wait;
+ *         try (Response r = http.newCall(rb.build()).execute()) {
+ *             byte[] body = r.body().bytes(); // cap at a.maxResponseBytes(): past it, ex.tooLarge(...)
+ *             wait = ex.receive(r.code(), r.header("Location"), body, body.length, elapsedMs);
+ *         } catch (ConnectException e) {
+ *             wait = ex.fail(Exchange.TransportKind.CONNECT, false, e.toString(), elapsedMs);
+ *         } catch (IOException e) {
+ *             wait = ex.fail(Exchange.TransportKind.IO, true, e.toString(), elapsedMs);
+ *         }
+ *         if (wait < 0) {
+ *             Started started = (Started) ex.result(); // or the typed exception, thrown
+ *             break;
+ *         }
+ *         Thread.sleep(wait);
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>To give up (a deadline, a user's abort), call {@link #cancel(boolean)}: the core says what the
+ * abandoned request may have done, and {@link #result()} then throws an
+ * {@link ExchangeCanceledException} carrying that advice.
+ *
  * <p>Holds native memory: close it (try-with-resources); a forgotten one is freed once unreachable.
  * Its methods are synchronized, so one thread at a time uses it.
  */
@@ -135,6 +171,9 @@ public final class Exchange implements AutoCloseable {
 
     private long handle;
     private final Freer freer;
+    /** Set by {@link #cancel}: the core's advice, and whether an attempt was in flight. */
+    private RetryAdvice canceled;
+    private boolean canceledMaybeSent;
 
     Exchange(Credentials credentials, int kind, String[] strings, long number, String baseUrl, long[] limits, String[] nonces,
             long nowSecs, long jitter) {
@@ -151,9 +190,25 @@ public final class Exchange implements AutoCloseable {
         return handle;
     }
 
+    /** Whether a step answered -1: the exchange ended on its own. */
+    private boolean done;
+
+    /** Whether an attempt was handed out and its outcome not fed back yet. */
+    private boolean inFlight;
+
+    private long track(long next) {
+        inFlight = false;
+        if (next < 0) {
+            done = true;
+        }
+        return next;
+    }
+
     /** The next attempt, signed now. */
     public synchronized Attempt send() {
-        return Native.exchangeSend(live());
+        Attempt a = Native.exchangeSend(live());
+        inFlight = true;
+        return a;
     }
 
     /** The attempt's answer: status, Location (or null), the first {@code length} bytes of {@code body}. */
@@ -164,12 +219,12 @@ public final class Exchange implements AutoCloseable {
         if (length < 0 || length > body.length) {
             throw new IllegalArgumentException("length " + length + " is outside body");
         }
-        return Native.exchangeReceive(live(), status, location, body, length, elapsedMs);
+        return track(Native.exchangeReceive(live(), status, location, body, length, elapsedMs));
     }
 
     /** The answer was longer than {@link Attempt#maxResponseBytes()}: reading was stopped. */
     public synchronized long tooLarge(int status, long elapsedMs) {
-        return Native.exchangeTooLarge(live(), status, elapsedMs);
+        return track(Native.exchangeTooLarge(live(), status, elapsedMs));
     }
 
     /** No complete answer: {@code maybeSent} false only when the request provably never left. */
@@ -177,17 +232,44 @@ public final class Exchange implements AutoCloseable {
         if (kind == null) {
             throw new NullPointerException("kind");
         }
-        return Native.exchangeFail(live(), kind.code, maybeSent, detail == null ? "" : detail, elapsedMs);
+        return track(Native.exchangeFail(live(), kind.code, maybeSent, detail == null ? "" : detail, elapsedMs));
     }
 
-    /** Once done: a {@link Started}, a {@link CallRecord} or another API's JSON text; or the error, thrown. */
+    /**
+     * Once done: a {@link Started}, a {@link CallRecord} or another API's JSON text; or the error,
+     * thrown (an {@link ExchangeCanceledException} once canceled before its end).
+     */
     public synchronized Object result() {
-        return Native.exchangeResult(live());
+        long h = live();
+        if (canceled != null) {
+            throw new ExchangeCanceledException(canceled, canceledMaybeSent);
+        }
+        return Native.exchangeResult(h);
     }
 
-    /** Abandons the attempt in flight: {@link RetryAdvice#OUTCOME_UNKNOWN} when a start may have been placed. */
+    /**
+     * Gives the exchange up, with the attempt in flight if any ({@code maybeSent}: whether its
+     * request may have left, false only when it provably did not). The core's advice:
+     * {@link RetryAdvice#OUTCOME_UNKNOWN} when a start (or a request not marked idempotent) may have
+     * taken effect, else {@link RetryAdvice#SAFE}; once it had ended, the advice it ended with.
+     * Canceled before its end, {@link #result()} throws an {@link ExchangeCanceledException}.
+     */
     public synchronized RetryAdvice cancel(boolean maybeSent) {
-        return RetryAdvice.fromCode(Native.exchangeCancel(live(), maybeSent));
+        long h = live();
+        boolean ended = done;
+        RetryAdvice advice = RetryAdvice.fromCode(Native.exchangeCancel(h, maybeSent));
+        if (!ended && canceled == null) {
+            canceled = advice;
+            canceledMaybeSent = maybeSent && inFlight;
+        }
+        return advice;
+    }
+
+    /** Gives the exchange up and returns the exception that says so, for a driver to throw. */
+    synchronized ExchangeCanceledException canceled(boolean maybeSent) {
+        cancel(maybeSent);
+        return canceled != null ? new ExchangeCanceledException(canceled, canceledMaybeSent)
+                : new ExchangeCanceledException(RetryAdvice.SAFE, false);
     }
 
     /** The events since the last call, oldest first. */

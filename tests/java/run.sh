@@ -10,7 +10,15 @@
 #   against the mock subprocess, real callbacks end to end, hostile inputs;
 # - runs a fresh JVM's first touch of the library where it cannot be found (a missing file named
 #   by -Dyunxinecp.native.path, and classes without the bundled library): the error must name
-#   what was tried; and one where it loads from that property.
+#   what was tried; and one where it loads from that property;
+# - runs the public MockServer in fresh JVMs where the mock is found by each rule in turn
+#   (yunxin-ecp-mock on PATH before yunxin-ecp, `yunxin-ecp mock` on PATH) and where it is not
+#   found at all (the error must name the four places tried);
+# - runs RssProbe: a million sign and callback-verify cycles (refusals among them) in a fixed,
+#   pre-touched heap, failing when VmRSS grew by more than 16 MiB (a native leak);
+# - installs the library jar in the local Maven repository and compiles examples/java (the
+#   documents' sample, a Servlet endpoint, a Spring Boot controller: their dependencies come from
+#   Maven Central, never into the library), then runs the sample against the mock.
 #
 # Closes with "java: N passed, M failed" (the surefire reports plus these checks); exits
 # non-zero on any failure.
@@ -81,6 +89,81 @@ if [ -d target/classes ] && [ -d target/test-classes ]; then
 else
   echo "the classes were not built" >&2
   failed=$((failed + 1))
+fi
+
+# The public MockServer's search for the mock, each rule in a fresh JVM with only that rule true.
+java_bin="$(command -v java)"
+probe() {  # name, expected status, text the output must hold, PATH
+  local name="$1" want_status="$2" want_text="$3" path="$4"
+  local out status
+  out="$(env -u YUNXIN_ECP_MOCK PATH="$path" "$java_bin" -cp target/classes:target/test-classes io.github.yunxinecp.MockProbe 2>&1)"
+  status=$?
+  if [ "$status" -eq "$want_status" ] && grep -qF -- "$want_text" <<<"$out"; then
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name: status $status, output: $out" >&2
+    failed=$((failed + 1))
+  fi
+}
+if [ -d target/classes ] && [ -x "$mock" ]; then
+  bins="$(mktemp -d)"
+  mkdir "$bins/mock" "$bins/cli" "$bins/both" "$bins/none"
+  ln -s "$mock" "$bins/mock/yunxin-ecp-mock"
+  # The operators' command: the mock is its `mock` subcommand, with the same options.
+  printf '#!/bin/sh\n[ "$1" = mock ] || exit 2\nshift\nexec "%s" "$@"\n' "$mock" >"$bins/cli/yunxin-ecp"
+  chmod +x "$bins/cli/yunxin-ecp"
+  ln -s "$mock" "$bins/both/yunxin-ecp-mock"
+  printf '#!/bin/sh\nexit 9\n' >"$bins/both/yunxin-ecp"
+  chmod +x "$bins/both/yunxin-ecp"
+  probe "MockServer: yunxin-ecp-mock on PATH" 0 "start_count 1" "$bins/mock"
+  probe "MockServer: yunxin-ecp mock on PATH" 0 "start_count 1" "$bins/cli"
+  probe "MockServer: yunxin-ecp-mock before yunxin-ecp" 0 "start_count 1" "$bins/both"
+  probe "MockServer: nothing found names all it tried" 3 \
+    "tried the system property yunxinecp.mock (unset), the environment variable YUNXIN_ECP_MOCK (unset), yunxin-ecp-mock on PATH, yunxin-ecp on PATH" \
+    "$bins/none"
+  rm -rf "$bins"
+else
+  echo "the classes or the mock were not built" >&2
+  failed=$((failed + 1))
+fi
+
+# No native leak: RSS flat over a million sign/verify cycles (a program, not a timed test).
+if [ -d target/test-classes ]; then
+  if java -Xms64m -Xmx64m -XX:+AlwaysPreTouch -cp target/classes:target/test-classes io.github.yunxinecp.RssProbe; then
+    passed=$((passed + 1))
+  else
+    echo "FAIL RssProbe" >&2
+    failed=$((failed + 1))
+  fi
+fi
+
+# The examples: compiled against the library as users get it (the jar from the local repository),
+# and the documents' sample run against the mock.
+examples_ok=0
+if mvn -q -B -Dstyle.color=never install -DskipTests -Dnative.dir="$CARGO_TARGET_DIR/release" &&
+  (cd ../examples/java && mvn -q -B -Dstyle.color=never compile); then
+  examples_ok=1
+  passed=$((passed + 1))
+else
+  echo "FAIL the examples did not compile" >&2
+  failed=$((failed + 1))
+fi
+if [ "$examples_ok" -eq 1 ]; then
+  coproc MOCK { exec "$mock" --port 0 --exit-on-stdin-eof; }
+  read -r -t 60 first <&"${MOCK[0]}" || first=""
+  base_url="${first#listening on }"
+  out="$(YUNXIN_APP_KEY=fd460d34e786e7754e505bc4fab0f027 YUNXIN_APP_SECRET=xxxxxxxx YUNXIN_BASE_URL="$base_url" \
+    java -cp "../examples/java/sample/target/classes:target/classes" example.Sample 2>&1)"
+  status=$?
+  exec {MOCK[1]}>&-
+  wait "$MOCK_PID" 2>/dev/null
+  if [ "$status" -eq 0 ] && grep -qF "call session: " <<<"$out" && grep -qF "conference: members=" <<<"$out" &&
+    grep -qF "service: $base_url" <<<"$out"; then
+    passed=$((passed + 1))
+  else
+    echo "FAIL the documents' sample against the mock: status $status, output: $out" >&2
+    failed=$((failed + 1))
+  fi
 fi
 
 echo "java: $passed passed, $failed failed"

@@ -11,7 +11,7 @@ use std::fmt;
 use md5::{Digest, Md5};
 use serde::Serialize;
 use serde_json::Value;
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 
 use crate::headers::{HeaderPair, pick};
 use crate::record::CallRecord;
@@ -218,7 +218,12 @@ pub fn sign_callback(credentials: &Credentials, body: &[u8], cur_time_ms: u64) -
     }
 }
 
-/// Verifies call-end callbacks for one app.
+/// Most credentials one verifier holds: enough for a rotation (old and new) across a few apps
+/// served by one endpoint, few enough that trying each costs little.
+pub const MAX_CREDENTIALS: usize = 8;
+
+/// Verifies call-end callbacks for one app, or for several credentials at once (an AppSecret
+/// being rotated: the old and the new; several apps served by one endpoint).
 ///
 /// ```
 /// use yunxin_ecp::{Credentials, CallbackVerifier, CallbackEvent};
@@ -233,17 +238,60 @@ pub fn sign_callback(credentials: &Credentials, body: &[u8], cur_time_ms: u64) -
 /// ```
 #[derive(Debug, Clone)]
 pub struct CallbackVerifier {
-    credentials: Credentials,
+    /// Never empty, at most [`MAX_CREDENTIALS`].
+    credentials: Vec<Credentials>,
     time_check: TimeCheck,
+}
+
+/// A callback that passed verification: which credentials signed it, and what identifies this
+/// delivery (for a [`DeliveryGuard`](crate::deliveries::DeliveryGuard)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The index, in [`CallbackVerifier::credentials`], of the credentials that matched.
+    pub credential: usize,
+    /// The matched credentials' AppKey.
+    pub app_key: String,
+    /// The delivery's `CurTime`, milliseconds.
+    pub cur_time_ms: u64,
+    /// What a repeated delivery of the same signed callback carries again.
+    pub key: crate::deliveries::DeliveryKey,
+    /// When a repeat of it would be refused as stale anyway, so it may be forgotten
+    /// (`u64::MAX` without a time check).
+    pub expires_at_ms: u64,
 }
 
 impl CallbackVerifier {
     /// A verifier with the default five-minute tolerance.
     pub fn new(credentials: Credentials) -> Self {
         CallbackVerifier {
-            credentials,
+            credentials: vec![credentials],
             time_check: TimeCheck::default(),
         }
+    }
+
+    /// A verifier that accepts a callback signed with any of `credentials` (1 to
+    /// [`MAX_CREDENTIALS`]) whose AppKey it carries: during a rotation, the old secret and the
+    /// new. Every one is tried whatever the outcome, so the time taken tells nothing of which
+    /// came close.
+    pub fn with_credentials<I>(credentials: I) -> Result<Self, ValidationError>
+    where
+        I: IntoIterator<Item = Credentials>,
+    {
+        let credentials: Vec<Credentials> = credentials.into_iter().collect();
+        if credentials.is_empty() || credentials.len() > MAX_CREDENTIALS {
+            return Err(ValidationError::new(
+                "credentials",
+                Rule::Count {
+                    min: 1,
+                    max: MAX_CREDENTIALS,
+                    actual: credentials.len(),
+                },
+            ));
+        }
+        Ok(CallbackVerifier {
+            credentials,
+            time_check: TimeCheck::default(),
+        })
     }
 
     /// Changes how `CurTime` is checked.
@@ -257,6 +305,11 @@ impl CallbackVerifier {
         self.time_check
     }
 
+    /// The credentials tried, in the order given.
+    pub fn credentials(&self) -> &[Credentials] {
+        &self.credentials
+    }
+
     /// Verifies `body` (the raw bytes received) against its headers, names matched
     /// case-insensitively, at `now_ms` (Unix epoch milliseconds).
     ///
@@ -264,6 +317,25 @@ impl CallbackVerifier {
     /// `String`, references to them (`&[(String, String)]`), or, with the `http` feature,
     /// [`headers::from_http(&map)`](crate::headers).
     pub fn verify<I>(&self, body: &[u8], headers: I, now_ms: u64) -> Result<(), CallbackError>
+    where
+        I: IntoIterator,
+        I::Item: HeaderPair,
+    {
+        self.verify_delivery(body, headers, now_ms).map(drop)
+    }
+
+    /// [`verify`](Self::verify), telling which credentials matched and what identifies the
+    /// delivery.
+    ///
+    /// A signature that matches none of the credentials is `ChecksumMismatch`; one that matches
+    /// credentials of another AppKey than the header names is `AppKeyMismatch` (an absent
+    /// `AppKey` header names none). Where several match, the first given wins.
+    pub fn verify_delivery<I>(
+        &self,
+        body: &[u8],
+        headers: I,
+        now_ms: u64,
+    ) -> Result<Verified, CallbackError>
     where
         I: IntoIterator,
         I::Item: HeaderPair,
@@ -279,36 +351,42 @@ impl CallbackVerifier {
         if !bool::from(expected_md5.as_bytes().ct_eq(md5.as_bytes())) {
             return Err(CallbackError::Md5Mismatch);
         }
-        let expected_sum = checksum(self.credentials.expose_secret(), &md5, &cur_time);
-        if !bool::from(expected_sum.as_bytes().ct_eq(sum.as_bytes())) {
-            return Err(CallbackError::ChecksumMismatch);
-        }
-        if app_key.is_some_and(|k| k != self.credentials.app_key()) {
-            return Err(CallbackError::AppKeyMismatch);
-        }
-        match self.time_check {
-            TimeCheck::SkipInsecure => Ok(()),
-            TimeCheck::ToleranceMs(tolerance_ms) if now_ms >= sent_ms => {
-                let age_ms = now_ms - sent_ms;
-                if age_ms > tolerance_ms {
-                    return Err(CallbackError::Stale {
-                        age_ms,
-                        tolerance_ms,
-                    });
-                }
-                Ok(())
+        // Every credential is tried, and the outcome folded without branching on a secret.
+        let mut signed = Choice::from(0);
+        let mut matched: Option<usize> = None;
+        for (index, credentials) in self.credentials.iter().enumerate() {
+            let expected = checksum(credentials.expose_secret(), &md5, &cur_time);
+            let sig_ok = expected.as_bytes().ct_eq(sum.as_bytes());
+            let key_ok = app_key.as_deref().map_or(Choice::from(1), |k| {
+                k.as_bytes().ct_eq(credentials.app_key().as_bytes())
+            });
+            signed |= sig_ok;
+            if matched.is_none() && bool::from(sig_ok & key_ok) {
+                matched = Some(index);
             }
+        }
+        let Some(credential) = matched else {
+            return Err(if bool::from(signed) {
+                CallbackError::AppKeyMismatch
+            } else {
+                CallbackError::ChecksumMismatch
+            });
+        };
+        let expires_at_ms = match self.time_check {
+            TimeCheck::SkipInsecure => u64::MAX,
             TimeCheck::ToleranceMs(tolerance_ms) => {
-                let ahead_ms = sent_ms - now_ms;
-                if ahead_ms > tolerance_ms {
-                    return Err(CallbackError::Future {
-                        ahead_ms,
-                        tolerance_ms,
-                    });
-                }
-                Ok(())
+                check_age(sent_ms, now_ms, tolerance_ms)?;
+                sent_ms.saturating_add(tolerance_ms)
             }
-        }
+        };
+        let app_key = self.credentials[credential].app_key().to_owned();
+        Ok(Verified {
+            credential,
+            key: crate::deliveries::DeliveryKey::new(&app_key, &sum, &cur_time, &md5),
+            app_key,
+            cur_time_ms: sent_ms,
+            expires_at_ms,
+        })
     }
 
     /// [`verify`](Self::verify) against the system clock.
@@ -335,6 +413,22 @@ impl CallbackVerifier {
         parse_callback(body)
     }
 
+    /// [`verify_delivery`](Self::verify_delivery), then parses, at `now_ms`: what a handler
+    /// that guards against repeated deliveries needs.
+    pub fn verify_and_parse_delivery<I>(
+        &self,
+        body: &[u8],
+        headers: I,
+        now_ms: u64,
+    ) -> Result<(Verified, CallbackEvent), CallbackError>
+    where
+        I: IntoIterator,
+        I::Item: HeaderPair,
+    {
+        let verified = self.verify_delivery(body, headers, now_ms)?;
+        Ok((verified, parse_callback(body)?))
+    }
+
     /// [`verify_and_parse`](Self::verify_and_parse) against the system clock: the usual entry
     /// point of a web handler.
     pub fn verify_and_parse_now<I>(
@@ -348,6 +442,28 @@ impl CallbackVerifier {
     {
         self.verify_and_parse(body, headers, unix_millis_now())
     }
+}
+
+/// Refuses a `CurTime` further than `tolerance_ms` from `now_ms`, either way.
+fn check_age(sent_ms: u64, now_ms: u64, tolerance_ms: u64) -> Result<(), CallbackError> {
+    if now_ms >= sent_ms {
+        let age_ms = now_ms - sent_ms;
+        if age_ms > tolerance_ms {
+            return Err(CallbackError::Stale {
+                age_ms,
+                tolerance_ms,
+            });
+        }
+    } else {
+        let ahead_ms = sent_ms - now_ms;
+        if ahead_ms > tolerance_ms {
+            return Err(CallbackError::Future {
+                ahead_ms,
+                tolerance_ms,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// What a callback carried.

@@ -28,6 +28,7 @@ pub mod billing;
 pub mod blocking;
 pub mod callback;
 pub mod codes;
+pub mod deliveries;
 pub mod endpoint;
 mod error;
 pub mod exchange;
@@ -50,7 +51,7 @@ pub mod views;
 
 pub use api::ApiRequest;
 pub use billing::{Cost, Rate};
-pub use callback::{CallbackError, CallbackEvent, CallbackVerifier, TimeCheck};
+pub use callback::{CallbackError, CallbackEvent, CallbackVerifier, TimeCheck, Verified};
 pub use codes::RetryAdvice;
 pub use error::Error;
 pub use headers::HeaderPair;

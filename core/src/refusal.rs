@@ -5,7 +5,9 @@
 //! status and the same body, so that an operator reading the sender's delivery log sees one
 //! vocabulary whatever language the endpoint is written in. The status tells the sender whether
 //! sending again can help: 400 (the body is not a callback), 403 (it is not signed by this app,
-//! or not now), 413 (more bytes than any callback carries).
+//! or not now), 413 (more bytes than any callback carries), 409 (the same delivery is being
+//! handled by another request: try later), 503 (the delivery store failed: try later). A repeat
+//! of a delivery handled before is acknowledged with [`DUPLICATE_ANSWER`], a 200.
 
 use serde::Serialize;
 
@@ -18,6 +20,14 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
 
 /// The reason a body over the cap is refused with, beside [`CallbackError::reason`]'s.
 pub const TOO_LARGE: &str = "too_large";
+/// The reason a repeat of a delivery being handled is turned away with.
+pub const IN_PROGRESS: &str = "in_progress";
+/// The reason a callback is turned away with when the delivery store failed.
+pub const STORE_UNAVAILABLE: &str = "store_unavailable";
+
+/// The status and body that acknowledge a repeated delivery handled before: a 200, so that the
+/// sender stops, and a body that says it was not handled again.
+pub const DUPLICATE_ANSWER: (u16, &str) = (200, r#"{"result":"duplicate"}"#);
 
 /// The HTTP answer to a refused callback: a status and a reason, never the body, a header or the
 /// expected signature (the sender, or whoever forged the request, learns nothing more).
@@ -41,6 +51,8 @@ impl Refusal {
     pub fn for_reason(reason: &str) -> Refusal {
         let (status, reason) = match reason {
             TOO_LARGE => (413, TOO_LARGE),
+            IN_PROGRESS => (409, IN_PROGRESS),
+            STORE_UNAVAILABLE => (503, STORE_UNAVAILABLE),
             "malformed" => (400, "malformed"),
             other => (403, known_reason(other)),
         };
@@ -54,6 +66,18 @@ impl Refusal {
     /// The answer to a body over the cap.
     pub fn too_large() -> Refusal {
         Refusal::for_reason(TOO_LARGE)
+    }
+
+    /// The answer to a delivery another request is handling right now: 409, so that the
+    /// sender tries again later (by then it is a duplicate, or released and handled).
+    pub fn in_progress() -> Refusal {
+        Refusal::for_reason(IN_PROGRESS)
+    }
+
+    /// The answer when the delivery store failed: 503, so that the sender tries again rather
+    /// than the callback being dropped or handled twice.
+    pub fn store_unavailable() -> Refusal {
+        Refusal::for_reason(STORE_UNAVAILABLE)
     }
 
     /// The HTTP status to answer with.
@@ -169,6 +193,18 @@ mod tests {
             );
         }
         assert_eq!(Refusal::too_large().status(), 413);
+        assert_eq!(
+            (
+                Refusal::in_progress().status(),
+                Refusal::in_progress().reason()
+            ),
+            (409, "in_progress")
+        );
+        assert_eq!(
+            Refusal::store_unavailable().body(),
+            r#"{"error":"callback refused","reason":"store_unavailable"}"#
+        );
+        assert_eq!(Refusal::store_unavailable().status(), 503);
         assert_eq!(
             Refusal::too_large().body(),
             r#"{"error":"callback refused","reason":"too_large"}"#

@@ -345,7 +345,8 @@ typedef struct yx_exchange yx_exchange;
  * A list of HTTP headers, in the order to send them: the four authentication headers from
  * `yx_credentials_sign()` (`AppKey`, `Nonce`, `CurTime`, `CheckSum`: not the secret, but
  * together a key that authorises any request for the five minutes `CurTime` is accepted, so
- * never log them), or all the headers of a prepared request. Read with `yx_headers_count()`,
+ * never log them), all the headers of a prepared request, or the five headers of a signed
+ * test callback from `yx_callback_sign()`. Read with `yx_headers_count()`,
  * `yx_headers_name()` and `yx_headers_value()`.
  *
  * Immutable: may be read from any number of threads at once.
@@ -596,8 +597,8 @@ yx_result yx_credentials_sign(const yx_credentials *credentials,
  * Frees a header list. `NULL` is a no-op. Never free the list a prepared request lends out.
  *
  * # Safety
- * `headers` must be NULL or a handle from `yx_credentials_sign()`, not used by another thread
- * during the call.
+ * `headers` must be NULL or a handle from `yx_credentials_sign()` or `yx_callback_sign()`,
+ * not used by another thread during the call.
  */
 void yx_headers_free(yx_headers *headers);
 
@@ -1038,6 +1039,30 @@ yx_result yx_callback_parse(const void *body,
                             size_t body_len,
                             yx_callback_event **event_out,
                             yx_error **err_out);
+
+/**
+ * Signs a callback body the way the service signs its deliveries, for testing a receiver
+ * (a program's own callback handler) without copying the algorithm: writes the headers to send
+ * with the body to `*headers_out` (free with `yx_headers_free`), in this order:
+ * `Content-Type` (`application/json`), `AppKey`, `CurTime` (milliseconds), `MD5` (lowercase hex
+ * MD5 of the raw body bytes) and `CheckSum` (lowercase hex SHA1(AppSecret + MD5 + CurTime)).
+ * POST the body's bytes exactly as given: the signature covers them, not their JSON meaning.
+ *
+ * `body` may be NULL when `body_len` is 0. `cur_time_ms`: 0 for one reading of the clock, or
+ * Unix epoch **milliseconds**; a value that can only be seconds is refused (`YX_VALIDATION`,
+ * field `cur_time_ms`, rule `"seconds"`), since a receiver would refuse such a callback as
+ * decades old.
+ *
+ * # Safety
+ * `credentials` must be NULL or a live handle; `body` NULL or valid for reads of `body_len`
+ * bytes; `headers_out` and `err_out` NULL or valid for a write.
+ */
+yx_result yx_callback_sign(const yx_credentials *credentials,
+                           const void *body,
+                           size_t body_len,
+                           uint64_t cur_time_ms,
+                           yx_headers **headers_out,
+                           yx_error **err_out);
 
 /**
  * Frees an event. `NULL` is a no-op.

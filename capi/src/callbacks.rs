@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_void};
 use std::ptr;
 
-use yunxin_ecp::callback::parse_callback;
+use yunxin_ecp::callback::{parse_callback, sign_callback};
 use yunxin_ecp::settings::{json_object, json_u64};
 use yunxin_ecp::signing::unix_millis_now;
 use yunxin_ecp::views::{EventView, RecordView};
@@ -14,7 +14,7 @@ use crate::error::{Fallible, yx_error, yx_result};
 use crate::json::to_json;
 use crate::panic::fallible;
 use crate::responses::yx_call_record;
-use crate::signing::yx_credentials;
+use crate::signing::{yx_credentials, yx_headers};
 
 /// What a callback carried. Functions return it as an `int32_t`.
 #[repr(C)]
@@ -242,6 +242,50 @@ pub unsafe extern "C" fn yx_callback_parse(
             )
         };
         out.handle(yx_callback_event::new(parse_callback(body)?));
+        Ok(())
+    })
+}
+
+/// Signs a callback body the way the service signs its deliveries, for testing a receiver
+/// (a program's own callback handler) without copying the algorithm: writes the headers to send
+/// with the body to `*headers_out` (free with `yx_headers_free`), in this order:
+/// `Content-Type` (`application/json`), `AppKey`, `CurTime` (milliseconds), `MD5` (lowercase hex
+/// MD5 of the raw body bytes) and `CheckSum` (lowercase hex SHA1(AppSecret + MD5 + CurTime)).
+/// POST the body's bytes exactly as given: the signature covers them, not their JSON meaning.
+///
+/// `body` may be NULL when `body_len` is 0. `cur_time_ms`: 0 for one reading of the clock, or
+/// Unix epoch **milliseconds**; a value that can only be seconds is refused (`YX_VALIDATION`,
+/// field `cur_time_ms`, rule `"seconds"`), since a receiver would refuse such a callback as
+/// decades old.
+///
+/// # Safety
+/// `credentials` must be NULL or a live handle; `body` NULL or valid for reads of `body_len`
+/// bytes; `headers_out` and `err_out` NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_callback_sign(
+    credentials: *const yx_credentials,
+    body: *const c_void,
+    body_len: usize,
+    cur_time_ms: u64,
+    headers_out: *mut *mut yx_headers,
+    err_out: *mut *mut yx_error,
+) -> yx_result {
+    fallible!(err_out, {
+        // SAFETY: forwarded from this function's contract.
+        let (creds, body, out) = unsafe {
+            (
+                args::handle(credentials, "credentials")?,
+                bytes_arg(body, body_len, "body")?,
+                Out::new(headers_out, "headers_out")?,
+            )
+        };
+        let cur_time_ms = if cur_time_ms == 0 {
+            unix_millis_now()
+        } else {
+            yunxin_ecp::validate::epoch_millis("cur_time_ms", cur_time_ms)?
+        };
+        let signed = sign_callback(&creds.inner, body, cur_time_ms);
+        out.handle(yx_headers::new(signed.pairs()));
         Ok(())
     })
 }

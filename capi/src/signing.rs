@@ -35,7 +35,8 @@ impl yx_credentials {
 /// A list of HTTP headers, in the order to send them: the four authentication headers from
 /// `yx_credentials_sign()` (`AppKey`, `Nonce`, `CurTime`, `CheckSum`: not the secret, but
 /// together a key that authorises any request for the five minutes `CurTime` is accepted, so
-/// never log them), or all the headers of a prepared request. Read with `yx_headers_count()`,
+/// never log them), all the headers of a prepared request, or the five headers of a signed
+/// test callback from `yx_callback_sign()`. Read with `yx_headers_count()`,
 /// `yx_headers_name()` and `yx_headers_value()`.
 ///
 /// Immutable: may be read from any number of threads at once.
@@ -182,8 +183,8 @@ pub unsafe extern "C" fn yx_credentials_sign(
 /// Frees a header list. `NULL` is a no-op. Never free the list a prepared request lends out.
 ///
 /// # Safety
-/// `headers` must be NULL or a handle from `yx_credentials_sign()`, not used by another thread
-/// during the call.
+/// `headers` must be NULL or a handle from `yx_credentials_sign()` or `yx_callback_sign()`,
+/// not used by another thread during the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn yx_headers_free(headers: *mut yx_headers) {
     // SAFETY: forwarded from this function's contract.

@@ -1358,6 +1358,130 @@ static void test_callback_round_trip(void) {
   end_case();
 }
 
+/* yx_callback_sign against the headers of the vectors' genuine callbacks: every "ok" case that
+ * carries the five headers in the order a delivery sends them, with CurTime in milliseconds. */
+static void vectors_callback_sign(const char *dir) {
+  json_t *v = load(dir, "callbacks.json");
+  static const char *const names[] = {"Content-Type", "AppKey", "CurTime", "MD5", "CheckSum"};
+  size_t i, n, signed_cases = 0;
+  json_t *c;
+  json_array_foreach(json_object_get(v, "verify"), i, c) {
+    json_t *headers = json_object_get(c, "headers");
+    const char *cur_time = json_string_value(json_array_get(json_array_get(headers, 2), 1));
+    int canonical = json_array_size(headers) == 5 && json_is_text(json_object_get(c, "expect"), "ok") &&
+                    cur_time != NULL && strlen(cur_time) == 13;
+    yx_credentials *creds = NULL;
+    yx_headers *got = NULL;
+    yx_error *err = NULL;
+    for (n = 0; canonical && n < 5; n++) {
+      canonical = streq(json_string_value(json_array_get(json_array_get(headers, n), 0)), names[n]);
+    }
+    if (!canonical) {
+      continue;
+    }
+    signed_cases++;
+    begin("callbacks.json sign", sget(c, "name"));
+    CHECK(yx_credentials_new(sget(c, "app_key"), sget(c, "secret"), &creds, NULL) == YX_OK);
+    if (yx_callback_sign(creds, sget(c, "body"), json_string_length(json_object_get(c, "body")),
+                         strtoull(cur_time, NULL, 10), &got, &err) == YX_OK) {
+      expect_json(headers_json(got), headers);
+      yx_headers_free(got);
+    } else {
+      fprintf(stderr, "FAIL [%s] %s\n", case_name, yx_error_message(err));
+      case_ok = 0;
+      yx_error_free(err);
+    }
+    yx_credentials_free(creds);
+    end_case();
+  }
+  begin("callbacks.json sign", "the vectors hold genuine callbacks to sign");
+  CHECK(signed_cases >= 5);
+  end_case();
+  json_decref(v);
+}
+
+/* yx_callback_sign: digests computed outside the library (Python's hashlib: md5 of the body,
+ * sha1 of secret + md5 + CurTime), a round trip through the verifier on the clock, and refusals
+ * naming the argument. */
+static void test_callback_sign(void) {
+  yx_credentials *creds = sample_credentials();
+  yx_callback_verifier *verifier = NULL;
+  yx_headers *headers = SENTINEL(yx_headers);
+  yx_error *err = NULL;
+  begin("api", "yx_callback_sign: the headers a delivery carries, digests as computed elsewhere");
+  CHECK(yx_callback_sign(creds, CALLBACK_BODY, strlen(CALLBACK_BODY), 1700000000123ULL, &headers,
+                         &err) == YX_OK);
+  {
+    json_t *want = json_pack("[[s,s],[s,s],[s,s],[s,s],[s,s]]", "Content-Type", "application/json",
+                             "AppKey", KEY, "CurTime", "1700000000123", "MD5",
+                             "f960f70b1196c98023a55251d8ff9642", "CheckSum",
+                             "34ecd0080e4856471928049bd323938dadbc7130");
+    expect_json_owned(headers_json(headers), want);
+  }
+  yx_headers_free(headers);
+  /* A secret beyond ASCII is hashed as UTF-8; an empty body may be NULL (MD5 of nothing). */
+  {
+    yx_credentials *chinese = NULL;
+    headers = NULL;
+    CHECK(yx_credentials_new(KEY, "云信secret", &chinese, NULL) == YX_OK);
+    CHECK(yx_callback_sign(chinese, NULL, 0, 1700000000000ULL, &headers, NULL) == YX_OK);
+    CHECK(streq(header_value(headers, "MD5"), "d41d8cd98f00b204e9800998ecf8427e"));
+    CHECK(streq(header_value(headers, "CheckSum"), "03fd1762feecd2f1e929fb8679c380f915f157cb"));
+    yx_headers_free(headers);
+    yx_credentials_free(chinese);
+  }
+  end_case();
+
+  begin("api", "yx_callback_sign: 0 reads the clock, and the verifier accepts what it signs");
+  headers = NULL;
+  CHECK(yx_callback_sign(creds, CALLBACK_BODY, strlen(CALLBACK_BODY), 0, &headers, NULL) == YX_OK);
+  CHECK(yx_callback_verifier_new(creds, NULL, &verifier, NULL) == YX_OK);
+  {
+    yx_pair pairs[5];
+    size_t i, count = yx_headers_count(headers);
+    const char *cur_time = header_value(headers, "CurTime");
+    uint64_t signed_ms = cur_time != NULL ? strtoull(cur_time, NULL, 10) : 0;
+    uint64_t now_ms = (uint64_t)time(NULL) * 1000ULL;
+    CHECK(count == 5);
+    for (i = 0; i < count && i < 5; i++) {
+      pairs[i].name = yx_headers_name(headers, i);
+      pairs[i].value = yx_headers_value(headers, i);
+    }
+    /* Milliseconds of this very minute: the clock, not a fixed time nor seconds. */
+    CHECK(cur_time != NULL && strlen(cur_time) == 13);
+    CHECK(signed_ms + 60000 > now_ms && signed_ms < now_ms + 60000);
+    err = NULL;
+    CHECK(yx_callback_verifier_verify(verifier, CALLBACK_BODY, strlen(CALLBACK_BODY), pairs, count,
+                                      0, &err) == YX_OK);
+    yx_error_free(err);
+    /* The signature covers the bytes: one byte less is refused. */
+    err = NULL;
+    CHECK(yx_callback_verifier_verify(verifier, CALLBACK_BODY, strlen(CALLBACK_BODY) - 1, pairs,
+                                      count, 0, &err) == YX_CALLBACK);
+    CHECK(err_is(err, "reason", "md5_mismatch"));
+    yx_error_free(err);
+  }
+  yx_headers_free(headers);
+  yx_callback_verifier_free(verifier);
+  end_case();
+
+  begin("api", "yx_callback_sign: NULL and seconds are refused by name, nothing written");
+  headers = SENTINEL(yx_headers);
+  EXPECT_NULL_ARG(yx_callback_sign(NULL, "{}", 2, 0, &headers, &err), "credentials");
+  EXPECT_NULL_ARG(yx_callback_sign(creds, NULL, 2, 0, &headers, &err), "body");
+  EXPECT_NULL_ARG(yx_callback_sign(creds, "{}", 2, 0, NULL, &err), "headers_out");
+  err = NULL;
+  CHECK(yx_callback_sign(creds, "{}", 2, 1700000000ULL, &headers, &err) == YX_VALIDATION);
+  check_no_secret(err, SECRET);
+  CHECK(yx_error_retry_advice(err) == YX_RETRY_NEVER);
+  expect_refusal(YX_VALIDATION, err, "cur_time_ms", "seconds");
+  CHECK(headers == SENTINEL(yx_headers));
+  /* Without err_out the code alone comes back. */
+  CHECK(yx_callback_sign(NULL, NULL, 0, 0, NULL, NULL) == YX_NULL_ARGUMENT);
+  end_case();
+  yx_credentials_free(creds);
+}
+
 /* Verifies CALLBACK_BODY signed at `signed_ms` as if received at `now_ms` (0: the clock). */
 static yx_result verify_signed_at(const yx_callback_verifier *verifier, uint64_t signed_ms,
                                   uint64_t now_ms, yx_error **err) {
@@ -2847,6 +2971,7 @@ int main(int argc, char **argv) {
   vectors_requests(dir);
   vectors_responses(dir);
   vectors_callbacks(dir);
+  vectors_callback_sign(dir);
   vectors_server(dir);
   vectors_exchanges(dir);
   test_versions();
@@ -2861,6 +2986,7 @@ int main(int argc, char **argv) {
   test_nonces_and_fresh_signatures();
   test_prepare();
   test_callback_round_trip();
+  test_callback_sign();
   test_verifier_options();
   test_client_settings();
   test_client_base_url_from_env();

@@ -8,6 +8,16 @@
 #       lib/pkgconfig/yunxin_ecp.pc and lib/cmake/yunxin_ecp/ (both relocatable), php/ and csharp/
 #       (the wrappers), examples/{c,php,csharp}, README.md, and composer.json: the tree is a
 #       Composer package (a path repository), whose wrapper finds lib/ and include/ by itself
+#   yunxin-ecp-VERSION.jar                                    the Java library: the classes (Java 8
+#       bytecode) and natives/linux-x86_64/libyunxin_ecp_jni.so (stripped), no dependency
+#   yunxin-ecp-VERSION-sources.jar, yunxin-ecp-VERSION-javadoc.jar   its sources and its API docs
+#   yunxin-ecp-VERSION.pom                                    its pom (io.github.yunxin-ecp:yunxin-ecp),
+#       for `mvn install:install-file -Dfile=yunxin-ecp-VERSION.jar -DpomFile=yunxin-ecp-VERSION.pom`
+#   yunxin-ecp-VERSION.tgz                                    the npm package yunxin-ecp (`npm install
+#       ./yunxin-ecp-VERSION.tgz`): index.js/.mjs/.d.ts, testing.*, the framework helpers that
+#       node/package.json's `files` name, and yunxin-ecp.linux-x64-gnu.node (glibc 2.17)
+#   yunxin-ecp-cli-VERSION-TRIPLE.tar.gz                      the operators' command: bin/yunxin-ecp,
+#       bin/yunxin-ecp-mock (the mock the Java and Node test helpers start), README.md
 #   SHA256SUMS                                                of every artifact above
 #
 #   bash scripts/dist.sh
@@ -25,6 +35,16 @@
 # YUNXIN_ECP_SONAME=1 (ffi-c/build.rs: the SONAME libyunxin_ecp.so.0) and remaps the workspace,
 # cargo's and rustup's homes in every path rustc records (panic locations), so that no path of
 # the build machine is in the libraries.
+#
+# The JNI library (in the jar), the Node addon (in the npm package) and the two programs of the
+# command's tarball are built the same way, in the same TARGET/dist-sdk (one build of the core
+# per feature set, shared), stripped, and each checked for GLIBC_ symbol versions (objdump -T):
+# none newer than 2.17. The jar, its sources and its javadoc are built by Maven from a copy of
+# java/pom.xml and java/src/main (a build in java/ would share java/target with the test
+# suite's), with maven-source-plugin and maven-javadoc-plugin named on the command line; the
+# pom beside it is java/pom.xml reduced to what a consumer reads (packaging/java/consumer_pom.py).
+# The npm package is packed (`npm pack`) from a copy of what node/package.json's `files` name,
+# its addon replaced by the glibc 2.17 one. Java, Maven and Node (npm) must be installed.
 #
 # The sdist is finished by packaging/python/finish_sdist.py: the Python examples go in at
 # examples/python/, and its build backend checks for cargo before maturin runs, naming the wheel
@@ -90,16 +110,34 @@ case "$triple" in
   *) die "the C SDK is built for x86_64-unknown-linux-gnu (glibc $glibc_floor), not $triple" ;;
 esac
 sdk_target="$target/dist-sdk"
-say "cargo zigbuild --release -p yunxin-ecp-ffi --target $triple.$glibc_floor (target dir $sdk_target)"
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 rustup_home="${RUSTUP_HOME:-$HOME/.rustup}"
-# cargo-zigbuild finds zig as `python3 -m ziglang`, through the venv's python on PATH.
-PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$sdk_target" YUNXIN_ECP_SONAME=1 \
-  RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--remap-path-prefix=$repo=yunxin-ecp-$version --remap-path-prefix=$cargo_home=cargo --remap-path-prefix=$rustup_home=rustup" \
-  "$venv/bin/cargo-zigbuild" zigbuild --release -p yunxin-ecp-ffi --target "$triple.$glibc_floor" ||
-  die "cargo zigbuild --release -p yunxin-ecp-ffi"
+remap="--remap-path-prefix=$repo=yunxin-ecp-$version --remap-path-prefix=$cargo_home=cargo --remap-path-prefix=$rustup_home=rustup"
+release="$sdk_target/$triple/release"
+# zigbuild PACKAGE: `cargo zigbuild --release` of one package against glibc 2.17, into
+# TARGET/dist-sdk, every recorded path remapped. cargo-zigbuild finds zig as `python3 -m
+# ziglang`, through the venv's python on PATH.
+zigbuild() {
+  say "cargo zigbuild --release -p $1 --target $triple.$glibc_floor (target dir $sdk_target)"
+  PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$sdk_target" RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }$remap" \
+    "$venv/bin/cargo-zigbuild" zigbuild --release -p "$1" --target "$triple.$glibc_floor" ||
+    die "cargo zigbuild --release -p $1"
+}
+# glibc_of FILE: the newest GLIBC_ symbol version FILE needs (objdump -T).
+glibc_of() {
+  objdump -T "$1" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n 1
+}
+# glibc_ok FILE: dies unless FILE needs glibc 2.17 at most.
+glibc_ok() {
+  local found
+  found="$(glibc_of "$1")"
+  [ -n "$found" ] || die "$(basename "$1"): no GLIBC_ symbol version read (objdump -T)"
+  [ "$(printf '%s\n' "$found" "$glibc_floor" | sort -V | tail -n 1)" = "$glibc_floor" ] ||
+    die "$(basename "$1") needs GLIBC_$found, newer than $glibc_floor"
+}
+YUNXIN_ECP_SONAME=1 zigbuild yunxin-ecp-ffi
 root="$stage/$sdk"
-bash ffi-c/install.sh --no-build --strip --from "$sdk_target/$triple/release" "$root" >/dev/null ||
+bash ffi-c/install.sh --no-build --strip --from "$release" "$root" >/dev/null ||
   die "ffi-c/install.sh"
 soname="$(readelf -d "$root/lib/libyunxin_ecp.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p')"
 [ "$soname" = libyunxin_ecp.so.0 ] && [ -L "$root/lib/libyunxin_ecp.so" ] && [ -f "$root/lib/$soname" ] ||
@@ -125,15 +163,94 @@ for dir in examples/c examples/php examples/csharp; do
       install -D -m 0644 "$file" "$root/$file"
     done
 done
-glibc="$(objdump -T "$root/lib/libyunxin_ecp.so" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n 1)"
-[ "$(printf '%s\n' "$glibc" "$glibc_floor" | sort -V | tail -n 1)" = "$glibc_floor" ] ||
-  die "libyunxin_ecp.so needs GLIBC_$glibc, newer than $glibc_floor"
+glibc_ok "$root/lib/libyunxin_ecp.so"
+glibc="$(glibc_of "$root/lib/libyunxin_ecp.so")"
 sed -e "s|@VERSION@|$version|g" -e "s|@VERSION_MM@|${version%.*}|g" -e "s|@TRIPLE@|$triple|g" \
   -e "s|@GLIBC@|$glibc|g" packaging/sdk/README.md >"$root/README.md"
 # Reproducible: names sorted, no owner, every time the last commit's.
 epoch="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}"
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" --format=gnu \
   -C "$stage" -cf - "$sdk" | gzip -n >"$dist/$sdk.tar.gz" || die "tar $sdk"
+
+# --- the Java library: the jar (with the JNI library), its sources, its javadoc, its pom -----
+command -v mvn >/dev/null 2>&1 || die "the jar needs Maven (mvn) and a JDK (apt-get install maven)"
+zigbuild yunxin-ecp-jni
+natives="$stage/natives"
+install -D -m 0755 "$release/libyunxin_ecp_jni.so" "$natives/libyunxin_ecp_jni.so"
+strip --strip-unneeded "$natives/libyunxin_ecp_jni.so" || die "strip libyunxin_ecp_jni.so"
+glibc_ok "$natives/libyunxin_ecp_jni.so"
+say "the pom (packaging/java/consumer_pom.py java/pom.xml)"
+"$python" packaging/java/consumer_pom.py java/pom.xml "$version" >"$dist/yunxin-ecp-$version.pom" ||
+  die "packaging/java/consumer_pom.py (java/pom.xml's version must be $version)"
+# From a copy: the test suite's build in java/target is left alone, and no test source is
+# compiled. The javadoc links no external site (no network beyond Maven's repositories).
+java_build="$stage/java"
+mkdir -p "$java_build/src"
+cp java/pom.xml "$java_build/pom.xml" && cp -R java/src/main "$java_build/src/main" || die "copy java/"
+say "mvn package (the jar, -sources.jar, -javadoc.jar)"
+(cd "$java_build" && mvn -q -B -Dstyle.color=never package -DskipTests -Dmaven.test.skip=true \
+  -Dnative.dir="$natives" -Dproject.build.outputTimestamp="$epoch" \
+  -Dmaven.source.excludeResources=true -DdetectJavaApiLink=false \
+  org.apache.maven.plugins:maven-source-plugin:3.3.1:jar-no-fork \
+  org.apache.maven.plugins:maven-javadoc-plugin:3.11.2:jar) ||
+  die "mvn package (the jar, its sources and its javadoc)"
+for suffix in "" -sources -javadoc; do
+  jar="$java_build/target/yunxin-ecp-$version$suffix.jar"
+  [ -s "$jar" ] || die "mvn made no $(basename "$jar")"
+  cp "$jar" "$dist/" || die "copy $(basename "$jar")"
+done
+# The jar's native library is the one just checked, byte for byte.
+"$python" -c '
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as jar:
+    inside = jar.read("natives/linux-x86_64/libyunxin_ecp_jni.so")
+sys.exit(0 if inside == open(sys.argv[2], "rb").read() else 1)
+' "$dist/yunxin-ecp-$version.jar" "$natives/libyunxin_ecp_jni.so" ||
+  die "the jar's natives/linux-x86_64/libyunxin_ecp_jni.so is not the glibc $glibc_floor build"
+
+# --- the npm package: the addon for glibc 2.17, packed from a copy of node/ ------------------
+command -v npm >/dev/null 2>&1 || die "the npm package needs Node.js and npm (apt-get install nodejs npm)"
+zigbuild yunxin-ecp-node
+node_pkg="$stage/node"
+mkdir -p "$node_pkg"
+package_version="$(cd node && node -p 'require("./package.json").version')" || die "node/package.json"
+[ "$package_version" = "$version" ] || die "node/package.json has version $package_version, not $version"
+# What npm would pack from node/ (its `files`), copied; the addon of a local build left out.
+(cd node && npm pack --dry-run --json --ignore-scripts 2>/dev/null) >"$stage/node-files.json" ||
+  die "npm pack --dry-run in node/"
+"$python" -c 'import json, sys; [print(f["path"]) for f in json.load(open(sys.argv[1]))[0]["files"]]' \
+  "$stage/node-files.json" >"$stage/node-files.txt" || die "npm pack --dry-run in node/: no file list"
+while IFS= read -r file; do
+  case "$file" in *.node) continue ;; esac
+  install -D -m 0644 "node/$file" "$node_pkg/$file" || die "copy node/$file"
+done <"$stage/node-files.txt"
+install -m 0755 "$release/libyunxin_ecp_node.so" "$node_pkg/yunxin-ecp.linux-x64-gnu.node"
+strip --strip-unneeded "$node_pkg/yunxin-ecp.linux-x64-gnu.node" || die "strip the addon"
+glibc_ok "$node_pkg/yunxin-ecp.linux-x64-gnu.node"
+node -e 'require(process.argv[1]).checksum("s", "n", 1)' "$node_pkg" ||
+  die "the copy of node/ does not load its addon"
+say "npm pack (yunxin-ecp-$version.tgz)"
+(cd "$node_pkg" && npm pack --ignore-scripts --silent --pack-destination "$dist" >/dev/null) ||
+  die "npm pack"
+[ -s "$dist/yunxin-ecp-$version.tgz" ] || die "npm pack made no yunxin-ecp-$version.tgz"
+
+# --- the command: yunxin-ecp and yunxin-ecp-mock -----------------------------------------------
+cli="yunxin-ecp-cli-$version-$triple"
+zigbuild yunxin-ecp-cli
+zigbuild yunxin-ecp-mock
+for program in yunxin-ecp yunxin-ecp-mock; do
+  install -D -m 0755 "$release/$program" "$stage/$cli/bin/$program"
+  strip "$stage/$cli/bin/$program" || die "strip $program"
+  glibc_ok "$stage/$cli/bin/$program"
+done
+"$stage/$cli/bin/yunxin-ecp" --version | grep -qx "yunxin-ecp $version" ||
+  die "bin/yunxin-ecp --version does not say $version"
+cli_glibc="$(for program in yunxin-ecp yunxin-ecp-mock; do glibc_of "$stage/$cli/bin/$program"; done |
+  sort -V | tail -n 1)"
+sed -e "s|@VERSION@|$version|g" -e "s|@TRIPLE@|$triple|g" -e "s|@GLIBC@|$cli_glibc|g" \
+  packaging/cli/README.md >"$stage/$cli/README.md"
+tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" --format=gnu \
+  -C "$stage" -cf - "$cli" | gzip -n >"$dist/$cli.tar.gz" || die "tar $cli"
 
 # --- the wheel and the sdist ----------------------------------------------------------------
 if [ "$wheel_mode" = zig ]; then
@@ -159,7 +276,7 @@ say "the sdist: examples/python, and a build backend that names $(basename "$whe
 show="$("$venv/bin/auditwheel" show "$wheel" 2>&1)" || die "auditwheel show: $show"
 tag="$(echo "$show" | tr '\n' ' ' | sed -n 's/.*following platform tag: *"\([^"]*\)".*/\1/p')"
 
-(cd "$dist" && sha256sum -- *.whl *.tar.gz >SHA256SUMS)
+(cd "$dist" && sha256sum -- *.whl *.tar.gz *.jar *.pom *.tgz >SHA256SUMS)
 
 echo
 say "artifacts in $dist (version $version, $triple)"
@@ -168,4 +285,5 @@ for file in "$dist"/*; do
 done
 say "wheel platform tag (auditwheel show): ${tag:-unknown}"
 say "libyunxin_ecp needs glibc >= $glibc (SONAME $soname); stripped sizes: $soname $(stat -c %s "$root/lib/$soname") bytes, libyunxin_ecp.a $(stat -c %s "$root/lib/libyunxin_ecp.a") bytes"
+say "stripped natives (glibc >= $glibc_floor): libyunxin_ecp_jni.so $(stat -c %s "$natives/libyunxin_ecp_jni.so") bytes, yunxin-ecp.linux-x64-gnu.node $(stat -c %s "$node_pkg/yunxin-ecp.linux-x64-gnu.node") bytes, bin/yunxin-ecp $(stat -c %s "$stage/$cli/bin/yunxin-ecp") bytes, bin/yunxin-ecp-mock $(stat -c %s "$stage/$cli/bin/yunxin-ecp-mock") bytes"
 say "done in $(($(date +%s) - began)) s"

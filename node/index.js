@@ -641,3 +641,7 @@ module.exports = {
   CallbackVerificationError,
   AbortedError,
 };
+
+// For the framework middleware of this package (express.js, fastify.js, koa.js) only: the addon
+// and the error conversion, not enumerable and not part of the typed API.
+Object.defineProperty(module.exports, '_internal', { value: Object.freeze({ native, call, typeError }) });

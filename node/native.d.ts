@@ -38,9 +38,9 @@ export declare class Credentials {
    * The four headers signed with this nonce and `CurTime` (Unix seconds): refused when the
    * nonce is not 1..=128 characters or the time is not seconds.
    */
-  sign(nonce: string, curTime: number): any
+  sign(nonce: string, curTime: number): AuthHeadersOut
   /** The four headers signed now with a fresh nonce from the OS CSPRNG. */
-  signNow(): any
+  signNow(): AuthHeadersOut
   /** What `util.inspect` and `toJSON` show: the app key only. */
   describe(): string
 }
@@ -95,6 +95,30 @@ export interface AttemptOut {
 }
 
 /**
+ * The four authentication headers of one request, as a plain object in the documented order.
+ * Made by napi directly (no JSON value in between): signing is called once per request, and
+ * the conversion was most of its cost.
+ */
+export interface AuthHeadersOut {
+  AppKey: string
+  Nonce: string
+  CurTime: string
+  CheckSum: string
+}
+
+/**
+ * The body cap of a middleware: `maxBodyBytes` checked (a positive whole number of bytes), or
+ * the core's default (1 MiB) when it is not given.
+ */
+export declare function callbackBodyLimit(maxBodyBytes?: number | undefined | null): number
+
+/**
+ * The answer to a callback refused for `reason` (a `CallbackVerificationError`'s): 400 for a
+ * body that is not a callback, 403 for any other refusal; an unknown reason is not echoed.
+ */
+export declare function callbackRefusal(reason: string): RefusalOut
+
+/**
  * The settings a client would run with, checked by the core's rules (a refused one names the
  * setting): `{ baseUrl, connectTimeoutMs, timeoutMs, maxRetries, backoffMs, maxResponseBytes }`.
  */
@@ -105,6 +129,12 @@ export declare function checkSettings(settings?: SettingsArgs | undefined | null
  * Pure: no check of the nonce's length or of the time (see `Credentials.sign` for that).
  */
 export declare function checksum(secret: string, nonce: string, curTime: string | number): string
+
+/**
+ * Whether a request's `Content-Length` already says more than `maxBodyBytes`, so that its body
+ * is refused unread (absent or not a plain number: the body is bounded while it is read).
+ */
+export declare function declaredTooLarge(contentLength: string | undefined | null, maxBodyBytes: number): boolean
 
 /**
  * The base URL a client uses when none is given: `YUNXIN_BASE_URL` when set (checked), else
@@ -131,6 +161,18 @@ export interface NextOut {
 
 /** Parses a callback body without verifying it (it must have been verified). */
 export declare function parseCallback(body: Buffer | string): any
+
+/**
+ * The HTTP answer to a refused callback: the status, the reason and the JSON body (which says
+ * the reason only).
+ */
+export interface RefusalOut {
+  status: number
+  /** The stable reason (`checksum_mismatch`, `too_large`, ...), for the endpoint's own log. */
+  reason: string
+  /** `{"error":"callback refused","reason":"..."}`. */
+  body: string
+}
 
 /**
  * A request for an exchange: `kind` is `start_call` (`callerAcc`, `caller`, `callee`,
@@ -164,6 +206,9 @@ export interface SettingsArgs {
   backoffMs?: number
   maxResponseBytes?: number
 }
+
+/** The answer to a body over the cap (413). */
+export declare function tooLargeRefusal(): RefusalOut
 
 /** The `User-Agent` the core's drivers send. */
 export declare function userAgent(): string

@@ -11,6 +11,7 @@
 mod callback;
 mod convert;
 mod exchange;
+mod refusal;
 
 use napi::bindgen_prelude::Either;
 use napi_derive::napi;
@@ -20,6 +21,7 @@ use yunxin_ecp::AuthHeaders;
 pub use callback::{CallbackVerifier, parse_callback};
 pub use convert::{Credentials, JsError};
 pub use exchange::Exchange;
+pub use refusal::{callback_body_limit, callback_refusal, declared_too_large, too_large_refusal};
 
 use convert::{core_error, millis_arg, u64_arg};
 
@@ -36,13 +38,29 @@ pub fn checksum(secret: String, nonce: String, cur_time: Either<String, f64>) ->
         .to_owned()
 }
 
-/// The four authentication headers as an object, in the documented order.
-fn headers_object(auth: &AuthHeaders) -> Value {
-    let mut map = serde_json::Map::new();
-    for (name, value) in auth.pairs() {
-        map.insert(name.to_owned(), Value::String(value.to_owned()));
+/// The four authentication headers of one request, as a plain object in the documented order.
+/// Made by napi directly (no JSON value in between): signing is called once per request, and
+/// the conversion was most of its cost.
+#[napi(object)]
+pub struct AuthHeadersOut {
+    #[napi(js_name = "AppKey")]
+    pub app_key: String,
+    #[napi(js_name = "Nonce")]
+    pub nonce: String,
+    #[napi(js_name = "CurTime")]
+    pub cur_time: String,
+    #[napi(js_name = "CheckSum")]
+    pub check_sum: String,
+}
+
+fn headers_object(auth: &AuthHeaders) -> AuthHeadersOut {
+    let [app_key, nonce, cur_time, check_sum] = auth.pairs().map(|(_, value)| value.to_owned());
+    AuthHeadersOut {
+        app_key,
+        nonce,
+        cur_time,
+        check_sum,
     }
-    Value::Object(map)
 }
 
 #[napi]
@@ -71,7 +89,7 @@ impl Credentials {
     /// The four headers signed with this nonce and `CurTime` (Unix seconds): refused when the
     /// nonce is not 1..=128 characters or the time is not seconds.
     #[napi]
-    pub fn sign(&self, nonce: String, cur_time: f64) -> napi::Result<Value> {
+    pub fn sign(&self, nonce: String, cur_time: f64) -> napi::Result<AuthHeadersOut> {
         let cur_time = u64_arg(cur_time, "curTime")?;
         let auth = self.inner.sign(&nonce, cur_time).map_err(core_error)?;
         Ok(headers_object(&auth))
@@ -79,7 +97,7 @@ impl Credentials {
 
     /// The four headers signed now with a fresh nonce from the OS CSPRNG.
     #[napi]
-    pub fn sign_now(&self) -> napi::Result<Value> {
+    pub fn sign_now(&self) -> napi::Result<AuthHeadersOut> {
         let auth = self.inner.sign_now().map_err(core_error)?;
         Ok(headers_object(&auth))
     }

@@ -2,14 +2,18 @@
 # The Node suite, self-sufficient on a fresh Debian machine:
 #
 # - installs nodejs and npm with apt-get when node (18 or later) is missing;
-# - installs the package's build tools from the npm registry (npm ci in node/: @napi-rs/cli);
+# - installs the package's build and test tools from the npm registry (npm ci in node/:
+#   @napi-rs/cli, typescript and the type packages, Express, Fastify, Koa and @koa/bodyparser);
 # - builds the addon with `napi build --platform --release` (honouring CARGO_TARGET_DIR) into
 #   node/yunxin-ecp.linux-x64-gnu.node, and fails when the committed node/native.d.ts is not
 #   what napi generates from the Rust source;
 # - builds the mock binary (cargo build --release -p yunxin-ecp-mock), which the tests start as
 #   a child process on 127.0.0.1;
 # - runs `node --test` over tests/node/*.test.js: every vector, the client against the mock,
-#   callbacks end to end, hostile inputs.
+#   callbacks end to end, hostile inputs, the Express, Fastify and Koa middleware;
+# - type-checks with `tsc --strict --noEmit` the examples (node/examples) and a type test of the
+#   public declarations (tests/node/types), one check each;
+# - runs tests/node/leak.js: 1,000,000 sign + verify cycles, RSS growth at most 16 MiB (one check).
 #
 # Closes with "node: N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
@@ -58,6 +62,23 @@ passed=$(grep -E '^# pass [0-9]+' "$work/tap" | tail -1 | awk '{print $3}')
 failed=$(grep -E '^# fail [0-9]+' "$work/tap" | tail -1 | awk '{print $3}')
 passed=${passed:-0}
 failed=${failed:-0}
+
+# Checks beside node --test, each counted once.
+check() {
+  local name="$1"
+  shift
+  if "$@"; then
+    echo "ok - $name"
+    passed=$((passed + 1))
+  else
+    echo "not ok - $name"
+    failed=$((failed + 1))
+  fi
+}
+check "tsc --strict --noEmit: node/examples" node/node_modules/.bin/tsc -p node/examples/tsconfig.json
+check "tsc --strict --noEmit: the public declarations (tests/node/types)" \
+  node/node_modules/.bin/tsc -p tests/node/types/tsconfig.json
+check "no native leak over 1,000,000 sign + verify cycles" node --expose-gc tests/node/leak.js
 if [ "$stale" -ne 0 ]; then failed=$((failed + 1)); fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "node: $passed passed, $failed failed"

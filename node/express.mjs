@@ -1,0 +1,3 @@
+import m from './express.js';
+export const { verifiedCallback, BodyConsumedError } = m;
+export default m;

@@ -1,0 +1,3 @@
+import m from './fastify.js';
+export const { verifiedCallback, BodyConsumedError } = m;
+export default m;

@@ -1,0 +1,24 @@
+// Types of yunxin-ecp/koa (koa.js).
+import type { Middleware } from 'koa';
+import type { CallbackEvent, CallbackVerifier } from './index';
+import type { CallbackMiddlewareOptions } from './express';
+
+export type { CallbackMiddlewareOptions };
+export { BodyConsumedError } from './express';
+
+/** What the middleware puts in `ctx.state`. */
+export interface YunxinCallbackState {
+  /** The verified callback. */
+  yunxinEvent: CallbackEvent;
+}
+
+/**
+ * Koa middleware: reads the raw body of `ctx.req` (within `maxBodyBytes`), verifies it and sets
+ * `ctx.state.yunxinEvent` before `await next()`; a refused callback is answered 400, 403 or 413
+ * with `{"error":"callback refused","reason":"..."}` and `next` is not called. Mount it before
+ * any body parser (else `BodyConsumedError`, a 500).
+ */
+export declare function verifiedCallback<StateT = {}, ContextT = {}>(
+  verifier: CallbackVerifier,
+  options?: CallbackMiddlewareOptions,
+): Middleware<StateT & YunxinCallbackState, ContextT>;

@@ -3,22 +3,90 @@
 // port. Never part of a production code path: the mock is a separate program.
 
 const { spawn } = require('node:child_process');
+const fs = require('node:fs');
 const http = require('node:http');
+const path = require('node:path');
 
 /** The samples' app, which the mock accepts by default. */
 const SAMPLE_APP = Object.freeze({ appKey: 'fd460d34e786e7754e505bc4fab0f027', appSecret: 'xxxxxxxx' });
+
+/** An executable file named `name` in a directory of PATH, or null. */
+function onPath(name) {
+  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    try {
+      if (fs.statSync(candidate).isFile()) {
+        fs.accessSync(candidate, fs.constants.X_OK);
+        return candidate;
+      }
+    } catch {
+      // Not there, or not executable: the next directory.
+    }
+  }
+  return null;
+}
+
+function executable(file, how) {
+  try {
+    if (fs.statSync(file).isFile()) {
+      fs.accessSync(file, fs.constants.X_OK);
+      return;
+    }
+  } catch {
+    // Reported below.
+  }
+  throw new Error(`no executable mock binary at ${path.resolve(file)} (${how})`);
+}
+
+/**
+ * The command that runs the mock, as `[file, ...leading arguments]`: `binary` when given, else
+ * `$YUNXIN_ECP_MOCK`, else `yunxin-ecp-mock` on PATH, else the operators' command `yunxin-ecp` on
+ * PATH as `yunxin-ecp mock` (the same options); an error naming each place tried. The same
+ * order as the Java MockServer's (which also reads a system property first).
+ */
+function mockCommand(binary) {
+  if (binary !== undefined) {
+    if (typeof binary !== 'string' || binary === '') throw new TypeError('binary: expected a path');
+    if (!binary.includes(path.sep)) {
+      // A bare name, as a shell would take it: looked up on PATH.
+      const found = onPath(binary);
+      if (!found) throw new Error(`no executable mock binary ${binary} on PATH (given as options.binary)`);
+      return [found];
+    }
+    executable(binary, 'given as options.binary');
+    return [binary];
+  }
+  const env = process.env.YUNXIN_ECP_MOCK;
+  if (env) {
+    executable(env, 'named by the environment variable YUNXIN_ECP_MOCK');
+    return [env];
+  }
+  const mock = onPath('yunxin-ecp-mock');
+  if (mock) return [mock];
+  const cli = onPath('yunxin-ecp');
+  if (cli) return [cli, 'mock'];
+  const error = new Error(
+    'no mock binary found; tried options.binary (not given), the environment variable ' +
+      'YUNXIN_ECP_MOCK (unset), yunxin-ecp-mock on PATH, yunxin-ecp on PATH (as `yunxin-ecp mock`). ' +
+      'Build it (cargo build --release -p yunxin-ecp-mock) or install the yunxin-ecp command, ' +
+      'and name it with YUNXIN_ECP_MOCK=/path/to/yunxin-ecp-mock',
+  );
+  error.code = 'YUNXIN_ECP_NO_MOCK';
+  throw error;
+}
 
 class MockServer {
   #child;
   #exited;
   /**
-   * Starts the mock on 127.0.0.1 and a free port. `binary`: its path (default
-   * `$YUNXIN_ECP_MOCK`, else `yunxin-ecp-mock` on PATH); `callbackUrl`: where it POSTs call-end
-   * callbacks; `args`: more command-line options.
+   * Starts the mock on 127.0.0.1 and a free port. `binary`: its path (else `$YUNXIN_ECP_MOCK`,
+   * else `yunxin-ecp-mock` on PATH, else `yunxin-ecp mock` with `yunxin-ecp` on PATH);
+   * `callbackUrl`: where it POSTs call-end callbacks; `args`: more command-line options.
    */
   static async start(options = {}) {
-    const binary = options.binary || process.env.YUNXIN_ECP_MOCK || 'yunxin-ecp-mock';
-    const args = ['--host', '127.0.0.1', '--port', '0', '--exit-on-stdin-eof'];
+    const [binary, ...leading] = mockCommand(options.binary);
+    const args = [...leading, '--host', '127.0.0.1', '--port', '0', '--exit-on-stdin-eof'];
     if (options.callbackUrl) args.push('--callback-url', options.callbackUrl);
     if (Array.isArray(options.args)) args.push(...options.args);
     const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -104,4 +172,4 @@ class MockServer {
   }
 }
 
-module.exports = { MockServer, SAMPLE_APP };
+module.exports = { MockServer, SAMPLE_APP, mockCommand };

@@ -1,3 +1,3 @@
 import testing from './testing.js';
-export const { MockServer, SAMPLE_APP } = testing;
+export const { MockServer, SAMPLE_APP, mockCommand } = testing;
 export default testing;

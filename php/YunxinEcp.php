@@ -1023,6 +1023,28 @@ final class YunxinEcp
     }
 
     /**
+     * Signs a callback body as the service signs its deliveries, to test a receiver (this app's
+     * own callback handler) without copying the algorithm: the headers to POST with exactly
+     * these bytes (the signature covers the bytes, not their JSON meaning). $curTimeMs is Unix
+     * milliseconds (null or 0: now); one that can only be seconds is a ValidationException
+     * (field cur_time_ms, rule seconds), since a receiver would refuse it as decades old.
+     *
+     *     $headers = YunxinEcp::signCallback($credentials, $body);
+     *     $event = (new CallbackVerifier($credentials))->verifyAndParse($body, $headers);
+     *
+     * @return array{'Content-Type': string, AppKey: string, CurTime: string, MD5: string, CheckSum: string}
+     *         in the order a delivery sends them; CurTime in milliseconds, MD5 of the body,
+     *         CheckSum = sha1(secret . MD5 . CurTime)
+     */
+    public static function signCallback(Credentials $credentials, string $body, ?int $curTimeMs = null): array
+    {
+        $pairs = Native::headers('yx_callback_sign', [
+            $credentials->handle(), $body, strlen($body), Native::int($curTimeMs ?? 0, 'cur_time_ms'),
+        ], true);
+        return array_column($pairs, 1, 0);
+    }
+
+    /**
      * Server side: checks the auth headers of an incoming request at $nowSecs (null or 0: now);
      * throws AuthException, whose serverReply() is the answer to send.
      *

@@ -191,6 +191,20 @@ foreach ($v['verify'] as $c) {
         same($got, $c['expect']);
     });
 }
+// signCallback() gives the headers of the genuine callbacks: every "ok" case that carries the
+// five headers in a delivery's order, CurTime in milliseconds.
+$signable = array_filter($v['verify'], fn (array $c): bool => $c['expect'] === 'ok'
+    && array_column($c['headers'], 0) === ['Content-Type', 'AppKey', 'CurTime', 'MD5', 'CheckSum']
+    && strlen($c['headers'][2][1]) === 13);
+test_case('callbacks.json sign: the vectors hold genuine callbacks to sign', function () use ($signable) {
+    check(count($signable) >= 5, 'at least five cases');
+});
+foreach ($signable as $c) {
+    test_case("callbacks.json sign: {$c['name']}", function () use ($c) {
+        $headers = YunxinEcp::signCallback(new Credentials($c['app_key'], $c['secret']), $c['body'], (int) $c['headers'][2][1]);
+        same(array_map(null, array_keys($headers), array_values($headers)), $c['headers']);
+    });
+}
 foreach ($v['parse'] as $c) {
     test_case("callbacks.json parse: {$c['name']}", function () use ($c) {
         try {
@@ -337,6 +351,65 @@ test_case('wrapper: a callback signed now verifies; the C# sample\'s double-hex 
     }
     // Headers as PHP's $_SERVER spells them work too (names are case-insensitive).
     $verifier->verify($body, ['HTTP_APPKEY' => KEY] + ['CURTIME' => $now, 'md5' => $md5, 'CHECKSUM' => sha1(SECRET . $md5 . $now)]);
+});
+
+test_case('wrapper: signCallback() signs as md5() and sha1() do, and the verifier accepts it', function () {
+    $creds = new Credentials(KEY, SECRET);
+    $body = '{"callback":"{\\"durationSec\\":61,\\"session\\":\\"s-sign\\"}","eventType":"10"}';
+    $at = 1700000000123;
+    $headers = YunxinEcp::signCallback($creds, $body, $at);
+    $md5 = md5($body);
+    same($headers, ['Content-Type' => 'application/json', 'AppKey' => KEY, 'CurTime' => '1700000000123',
+        'MD5' => $md5, 'CheckSum' => sha1(SECRET . $md5 . '1700000000123')]);
+    same(array_keys($headers), ['Content-Type', 'AppKey', 'CurTime', 'MD5', 'CheckSum']);
+    $event = (new CallbackVerifier($creds))->verifyAndParse($body, $headers, $at + 1000);
+    check($event['type'] === 'call_end' && $event['session'] === 's-sign' && $event['billed_minutes'] === 2, 'the record');
+    // The bytes are signed, not their JSON: any other bytes are refused.
+    try {
+        (new CallbackVerifier($creds))->verify($body . ' ', $headers, $at);
+        check(false, 'a byte more refused');
+    } catch (CallbackException $e) {
+        check($e->reason() === 'md5_mismatch', 'md5_mismatch');
+    }
+    // Signed with another secret: the receiver's verifier refuses it.
+    $stranger = YunxinEcp::signCallback(new Credentials(KEY, 'not-the-secret'), $body, $at);
+    check($stranger['MD5'] === $md5 && $stranger['CheckSum'] === sha1('not-the-secret' . $md5 . '1700000000123'), 'sha1() agrees');
+    try {
+        (new CallbackVerifier($creds))->verify($body, $stranger, $at);
+        check(false, 'another secret refused');
+    } catch (CallbackException $e) {
+        check($e->reason() === 'checksum_mismatch', 'checksum_mismatch');
+        no_secret($e, 'not-the-secret');
+    }
+});
+
+test_case('wrapper: signCallback() without a time reads the clock, in milliseconds', function () {
+    $creds = new Credentials(KEY, SECRET);
+    $body = '{"callback":"{}","eventType":"10"}';
+    $headers = YunxinEcp::signCallback($creds, $body);
+    check(strlen($headers['CurTime']) === 13, '13 digits');
+    check(abs((int) $headers['CurTime'] - (int) (microtime(true) * 1000)) < 60000, 'this minute');
+    check($headers['CheckSum'] === sha1(SECRET . md5($body) . $headers['CurTime']), 'sha1() agrees');
+    (new CallbackVerifier($creds))->verify($body, $headers); // against the clock
+    // An empty body signs too: md5('') is its MD5.
+    check(YunxinEcp::signCallback($creds, '', 1700000000000)['MD5'] === md5(''), 'md5 of nothing');
+});
+
+test_case('wrapper: signCallback() refuses seconds and negative times by name', function () {
+    $creds = new Credentials(KEY, SECRET);
+    try {
+        YunxinEcp::signCallback($creds, '{}', 1700000000);
+        check(false, 'seconds refused');
+    } catch (ValidationException $e) {
+        check($e->field() === 'cur_time_ms' && $e->rule() === 'seconds', 'field cur_time_ms, rule seconds');
+        no_secret($e, SECRET);
+    }
+    try {
+        YunxinEcp::signCallback($creds, '{}', -1);
+        check(false, 'negative refused');
+    } catch (\InvalidArgumentException $e) {
+        check(str_contains($e->getMessage(), 'cur_time_ms'), 'names cur_time_ms');
+    }
 });
 
 /** A call-end callback signed now with PHP's md5() and sha1(): [body, headers as getallheaders() gives them]. */

@@ -654,6 +654,7 @@ namespace YunxinEcp
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_verifier_verify(CallbackVerifierHandle verifier, byte[] body, UIntPtr bodyLen, Pair[] headers, UIntPtr headerCount, ulong nowMs, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_verifier_verify_and_parse(CallbackVerifierHandle verifier, byte[] body, UIntPtr bodyLen, Pair[] headers, UIntPtr headerCount, ulong nowMs, out CallbackEventHandle evt, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_parse(byte[] body, UIntPtr bodyLen, out CallbackEventHandle evt, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_sign(CredentialsHandle credentials, byte[] body, UIntPtr bodyLen, ulong curTimeMs, out HeadersHandle headers, out IntPtr err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_callback_event_free(IntPtr evt);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_event_kind(CallbackEventHandle evt);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_event_to_json(CallbackEventHandle evt, out IntPtr json, out IntPtr err);
@@ -836,6 +837,27 @@ namespace YunxinEcp
             Native.Ready();
             Native.Check(Native.yx_callback_parse(body, Native.Length(body), out CallbackEventHandle evt, out IntPtr err), err);
             return CallbackEvent.From(evt);
+        }
+
+        /// <summary>Signs a callback body as the service signs its deliveries, to test a receiver
+        /// (the app's own callback handler) without copying the algorithm: the headers to POST with
+        /// exactly these bytes, in a delivery's order (Content-Type application/json, AppKey,
+        /// CurTime in milliseconds, MD5 of the body, CheckSum = SHA1(secret + MD5 + CurTime)). The
+        /// signature covers the bytes, not their JSON meaning. curTimeMs is Unix milliseconds, 0
+        /// for the clock; one that can only be seconds is a ValidationException (Field
+        /// "cur_time_ms", Rule "seconds"), since a receiver would refuse it as decades old.</summary>
+        public static KeyValuePair<string, string>[] SignCallback(Credentials credentials, byte[] body, ulong curTimeMs = 0)
+        {
+            Native.Ready();
+            if (credentials == null)
+            {
+                throw new ArgumentNullException(nameof(credentials));
+            }
+            Native.Check(Native.yx_callback_sign(credentials.Handle, body, Native.Length(body), curTimeMs, out HeadersHandle headers, out IntPtr err), err);
+            using (headers)
+            {
+                return Native.Headers(headers.DangerousGetHandle());
+            }
         }
 
         /// <summary>Server side: checks an incoming request's auth headers; throws AuthException,

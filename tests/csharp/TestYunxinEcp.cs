@@ -401,6 +401,25 @@ internal static class TestYunxinEcp
                 }
             });
         }
+        // SignCallback gives the headers of the genuine callbacks: every "ok" case that carries the
+        // five headers in a delivery's order, CurTime in milliseconds.
+        var names = new[] { "Content-Type", "AppKey", "CurTime", "MD5", "CheckSum" };
+        var signable = ((JsonArray)v["verify"]).Where(c => (string)c["expect"] == "ok"
+            && Pairs(c["headers"]).Select(h => h.Key).SequenceEqual(names)
+            && Pairs(c["headers"])[2].Value.Length == 13).ToList();
+        Case("callbacks.json sign: the vectors hold genuine callbacks to sign", () => Check(signable.Count >= 5, "at least five cases"));
+        foreach (JsonValue c in signable)
+        {
+            Case("callbacks.json sign: " + S(c, "name"), () =>
+            {
+                var want = Pairs(c["headers"]);
+                using (var creds = new Credentials(S(c, "app_key"), S(c, "secret")))
+                {
+                    var got = Ecp.SignCallback(creds, Bytes(S(c, "body")), ulong.Parse(want[2].Value));
+                    Check(got.SequenceEqual(want), "the vector's headers, in order");
+                }
+            });
+        }
         foreach (JsonValue c in (JsonArray)v["parse"])
         {
             Case("callbacks.json parse: " + S(c, "name"), () =>
@@ -552,6 +571,56 @@ internal static class TestYunxinEcp
                 Check(e.IsCallEnd && e.Record.Session == "s-3" && e.Record.BilledMinutes == 2, "the record");
                 var bad = new Dictionary<string, string> { { "AppKey", Key }, { "CurTime", now }, { "MD5", twice }, { "CheckSum", Sha1Hex(Secret + twice + now) } };
                 Check(Throws<CallbackException>(() => verifier.Verify(body, bad)).Reason == "md5_mismatch", "md5_mismatch");
+            }
+        });
+    }
+
+    private static void SignedCallbacks()
+    {
+        Case("wrapper: SignCallback signs as .NET's MD5 and SHA1 do, and the verifier accepts it", () =>
+        {
+            byte[] body = Bytes("{\"callback\":\"{\\\"durationSec\\\":61,\\\"session\\\":\\\"s-sign\\\"}\",\"eventType\":\"10\"}");
+            const ulong at = 1700000000123;
+            using (var creds = new Credentials(Key, Secret))
+            using (var verifier = new CallbackVerifier(creds))
+            {
+                var headers = Ecp.SignCallback(creds, body, at);
+                string md5 = Md5Hex(body);
+                Check(headers.Select(h => h.Key).SequenceEqual(new[] { "Content-Type", "AppKey", "CurTime", "MD5", "CheckSum" }), "a delivery's order");
+                Check(headers[0].Value == "application/json" && headers[1].Value == Key && headers[2].Value == "1700000000123", "type, key, CurTime in ms");
+                Check(headers[3].Value == md5 && headers[4].Value == Sha1Hex(Secret + md5 + "1700000000123"), ".NET's MD5 and SHA1");
+                CallbackEvent e = verifier.VerifyAndParse(body, headers, at + 1000);
+                Check(e.IsCallEnd && e.Record.Session == "s-sign" && e.Record.BilledMinutes == 2, "the record");
+                // The bytes are signed, not their JSON: one byte more is refused.
+                byte[] longer = body.Concat(new[] { (byte)' ' }).ToArray();
+                Check(Throws<CallbackException>(() => verifier.Verify(longer, headers, at)).Reason == "md5_mismatch", "md5_mismatch");
+                using (var stranger = new Credentials(Key, "not-the-secret"))
+                {
+                    var forged = Ecp.SignCallback(stranger, body, at);
+                    Check(forged[4].Value == Sha1Hex("not-the-secret" + md5 + "1700000000123"), "SHA1 with the other secret");
+                    var refused = Throws<CallbackException>(() => verifier.Verify(body, forged, at));
+                    Check(refused.Reason == "checksum_mismatch", "checksum_mismatch");
+                    NoSecret(refused, "not-the-secret");
+                }
+            }
+        });
+
+        Case("wrapper: SignCallback at 0 reads the clock in milliseconds; seconds and null are refused by name", () =>
+        {
+            byte[] body = Bytes("{\"callback\":\"{}\",\"eventType\":\"10\"}");
+            using (var creds = new Credentials(Key, Secret))
+            using (var verifier = new CallbackVerifier(creds))
+            {
+                var headers = Ecp.SignCallback(creds, body);
+                long now = (long)(DateTime.UtcNow - new DateTime(1970, 1, 1)).TotalMilliseconds;
+                Check(headers[2].Value.Length == 13 && Math.Abs(long.Parse(headers[2].Value) - now) < 60000, "milliseconds, this minute");
+                verifier.Verify(body, headers);
+                Check(Ecp.SignCallback(creds, new byte[0], 1700000000000)[3].Value == Md5Hex(new byte[0]), "MD5 of nothing");
+                Check(Ecp.SignCallback(creds, null, 1700000000000)[3].Value == Md5Hex(new byte[0]), "null is no bytes");
+                var v = Throws<ValidationException>(() => Ecp.SignCallback(creds, body, 1700000000));
+                Check(v.Field == "cur_time_ms" && v.Rule == "seconds", "field cur_time_ms, rule seconds");
+                NoSecret(v, Secret);
+                Check(Throws<ArgumentNullException>(() => Ecp.SignCallback(null, body)).ParamName == "credentials", "credentials named");
             }
         });
     }
@@ -2086,6 +2155,7 @@ internal static class TestYunxinEcp
         Callbacks(dir);
         Server(dir);
         Wrapper();
+        SignedCallbacks();
         Api();
         BaseUrlFromEnvironment();
         Mock();

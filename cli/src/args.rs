@@ -178,16 +178,19 @@ refusal prints its reason (md5_mismatch, checksum_mismatch, stale, ...) and exit
     ))]
     VerifyCallback(VerifyArgs),
 
-    /// Run the local mock of the ECP API, printing one line per request it receives.
+    /// Run the local mock of the ECP API, printing one line per request it receives and per
+    /// callback it delivers.
     #[command(after_help = page(
         "  yunxin-ecp mock
   yunxin-ecp mock --port 8080 --callback-url http://127.0.0.1:8000/cb
   yunxin-ecp mock --clock-skew-secs -3600      # a service clock an hour behind",
         "Without credentials the mock accepts the official samples' app (printed at start); with
 credentials it accepts that app instead. Each request line shows the verdict and why
-(checksum_mismatch, outside_window, bad param 'callee'), phone numbers masked. The
-control API is under /_mock on the same port (GET /_mock lists it). Runs until killed;
-exit code 3 when it cannot listen.",
+(checksum_mismatch, outside_window, bad param 'callee'), phone numbers masked. Each
+callback delivery attempt prints a line: the URL, delivered / refused (HTTP status) / failed
+(the connection error), the receiver's reason when its answer is JSON {\"reason\": ...},
+and the session. The control API is under /_mock on the same port (GET /_mock lists it).
+Runs until killed; exit code 3 when it cannot listen.",
     ))]
     Mock(MockArgs),
 
@@ -355,6 +358,12 @@ pub struct MockArgs {
     /// Send every callback twice.
     #[arg(long)]
     pub duplicate_callbacks: bool,
+
+    /// Try a delivery again this many times (after 1 s, then 2 s, ...) when the receiver is
+    /// unreachable or answers 5xx; never after a 4xx. 0: one try.
+    #[arg(long, value_name = "N", default_value_t = yunxin_ecp_mock::DEFAULT_COMMAND_CALLBACK_RETRIES,
+          value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub callback_retries: u32,
 
     /// Answer every start with 403 no authorization.
     #[arg(long)]

@@ -1,6 +1,7 @@
-//! `mock`: the library's mock server in the foreground, talkative. It prints the app it accepts
-//! and one line per request with the verdict and why, so that an integration's 414 can be read
-//! off the terminal instead of guessed at.
+//! `mock`: the library's mock server in the foreground, talkative. It prints the app it accepts,
+//! one line per request with the verdict and why, so that an integration's 414 can be read off
+//! the terminal instead of guessed at, and one line per callback delivery attempt with what the
+//! receiver answered (the mock's [`console`] prints those, as `yunxin-ecp-mock` does).
 //!
 //! Lines come from polling [`MockServer::requests`]; every value shown goes through
 //! [`mask_numbers`], since a terminal (or its scrollback, or a CI log) is no place for phone
@@ -32,8 +33,11 @@ pub fn run(global: &Global, args: &MockArgs) -> Result<u8, Failure> {
     let mut config = MockConfig {
         callback_url: args.callback_url.clone(),
         duplicate_callbacks: args.duplicate_callbacks,
+        callback_retries: args.callback_retries,
         ecp_enabled: !args.ecp_disabled,
         clock_skew: args.clock_skew_secs,
+        // Deliveries are printed as they happen, by the mock itself (see `console`).
+        console: Some(console::Console::stdout(global.json)),
         ..MockConfig::default()
     };
     if let Some(ms) = args.call_duration_ms {

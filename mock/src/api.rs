@@ -338,6 +338,7 @@ fn start(shared: &Shared, endpoint: Endpoint, params: &Params, app: &Credentials
             credentials: app.clone(),
             record_json,
             generation,
+            retry: None,
         });
     }
     let mut answer = Answer::new(200, reply::started(&session));

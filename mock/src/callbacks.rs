@@ -13,11 +13,11 @@ use serde::Serialize;
 use yunxin_ecp::callback::{CALL_END_EVENT, sign_callback};
 use yunxin_ecp::signing::unix_millis_now;
 
-use crate::state::{CallbackDelivery, CallbackJob, Shared};
+use crate::state::{CallbackDelivery, CallbackJob, Retry, Shared};
 use crate::watch::POLL;
 
-/// Largest callback answer read back (the body is discarded; it is read so the connection can be
-/// reused).
+/// Largest callback answer read back: it is read for a refusal's reason, and so that the
+/// connection can be reused.
 const MAX_ANSWER_BYTES: u64 = 64 * 1024;
 
 /// The callback body. Field order is the documented examples': `callback`, then `eventType`.
@@ -78,9 +78,11 @@ pub(crate) fn run_worker(shared: Arc<Shared>, jobs: Receiver<CallbackJob>) {
     }
 }
 
-/// Delivers one record (twice when duplicates are configured) to the URL set at the call's end.
-/// Its place among the waiting callbacks is given back before the last delivery is recorded,
-/// so that whoever sees the delivery may count on the room.
+/// Delivers one record (twice when duplicates are configured), or the one delivery a retry
+/// repeats, to the URL set at the call's end. Its place among the waiting callbacks is given
+/// back before the last delivery is recorded, so that whoever sees the delivery may count on
+/// the room. A delivery to retry is scheduled like a new callback (its own place, or dropped
+/// and counted when there is none), so that retries cannot grow the queue past its bound.
 fn deliver_all(shared: &Shared, agent: &ureq::Agent, job: &CallbackJob) {
     let release = || {
         shared.pending_callbacks.fetch_sub(1, Ordering::AcqRel);
@@ -96,22 +98,59 @@ fn deliver_all(shared: &Shared, agent: &ureq::Agent, job: &CallbackJob) {
     let Some(url) = url else {
         return release();
     };
-    let attempts = if shared.config.duplicate_callbacks {
-        2
-    } else {
-        1
+    let attempts: &[u32] = match (job.retry, shared.config.duplicate_callbacks) {
+        (Some(retry), _) => &[retry.attempt],
+        (None, true) => &[1, 2],
+        (None, false) => &[1],
     };
+    let number = job.retry.map_or(0, |r| r.number);
     let body = callback_body(&job.record_json);
-    for attempt in 1..=attempts {
+    for (n, &attempt) in attempts.iter().enumerate() {
         if shared.stopping() {
             return release();
         }
-        let delivery = deliver(agent, &url, job, &body, attempt);
-        if attempt == attempts {
+        let delivery = deliver(agent, &url, job, &body, attempt, number);
+        // Printed before it is recorded: whoever sees the delivery may count on its line.
+        if let Some(console) = &shared.config.console {
+            console.delivery(&delivery);
+        }
+        if n + 1 == attempts.len() {
             release();
+        }
+        if worth_retrying(&delivery) && number < shared.config.callback_retries {
+            let wait = retry_delay(shared.config.callback_retry_delay, number);
+            // A wait too long to represent never comes: no retry.
+            if let Some(due) = Instant::now().checked_add(wait) {
+                shared.schedule_callback(CallbackJob {
+                    due,
+                    session: job.session.clone(),
+                    credentials: job.credentials.clone(),
+                    record_json: job.record_json.clone(),
+                    generation: job.generation,
+                    retry: Some(Retry {
+                        attempt,
+                        number: number + 1,
+                    }),
+                });
+            }
         }
         let size = delivery.body.len();
         shared.state().callbacks.push(delivery, size);
+    }
+}
+
+/// Whether a delivery may be tried again: it got no answer (the receiver may be restarting),
+/// or a 5xx (the receiver failed, and may not fail next time). A 4xx, or any other status, is
+/// the receiver's answer to this very callback, and would be the same again.
+fn worth_retrying(delivery: &CallbackDelivery) -> bool {
+    delivery.error.is_some() || matches!(delivery.status, Some(500..=599))
+}
+
+/// The wait before retry `done + 1`: `first`, doubled for each retry already made.
+fn retry_delay(first: Duration, done: u32) -> Duration {
+    match 1u32.checked_shl(done) {
+        Some(factor) => first.saturating_mul(factor),
+        None => Duration::MAX,
     }
 }
 
@@ -122,6 +161,7 @@ fn deliver(
     job: &CallbackJob,
     body: &str,
     attempt: u32,
+    retry: u32,
 ) -> CallbackDelivery {
     let signed = sign_callback(&job.credentials, body.as_bytes(), unix_millis_now());
     let headers: Vec<(String, String)> = signed
@@ -133,26 +173,55 @@ fn deliver(
     for (name, value) in &headers {
         request = request.header(name.as_str(), value.as_str());
     }
-    let (status, error) = match request.send(body.as_bytes()) {
+    let (status, error, reason) = match request.send(body.as_bytes()) {
         Ok(mut response) => {
-            let _ = response
+            let status = response.status().as_u16();
+            let answer = response
                 .body_mut()
                 .with_config()
                 .limit(MAX_ANSWER_BYTES)
-                .read_to_vec();
-            (Some(response.status().as_u16()), None)
+                .read_to_vec()
+                .unwrap_or_default();
+            let reason = if (200..300).contains(&status) {
+                None
+            } else {
+                refusal_reason(&answer)
+            };
+            (Some(status), None, reason)
         }
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => (None, Some(e.to_string()), None),
     };
     CallbackDelivery {
         session: job.session.clone(),
         url: url.to_owned(),
         attempt,
+        retry,
         body: body.to_owned(),
         headers,
         status,
         error,
+        reason,
     }
+}
+
+/// Most characters of a receiver's reason kept: a reason is a word or a sentence, and the
+/// receiver chooses the body, up to [`MAX_ANSWER_BYTES`].
+const MAX_REASON_CHARS: usize = 200;
+
+/// The `reason` of a refusal's JSON body (`{"reason":"checksum_mismatch"}`, as the library's
+/// integrations answer), cut to [`MAX_REASON_CHARS`]; `None` when the body is no JSON object or
+/// has no such string or number.
+fn refusal_reason(answer: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(answer).ok()?;
+    let reason = match value.get("reason")? {
+        serde_json::Value::String(text) => text.clone(),
+        number @ serde_json::Value::Number(_) => number.to_string(),
+        _ => return None,
+    };
+    Some(match reason.char_indices().nth(MAX_REASON_CHARS) {
+        Some((at, _)) => format!("{}...", &reason[..at]),
+        None => reason,
+    })
 }
 
 /// How long [`crate::MockServer::wait_for_callbacks`] sleeps between looks.
@@ -161,6 +230,57 @@ pub(crate) const WAIT_STEP: Duration = Duration::from_millis(5);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_follow_connection_errors_and_5xx_only_and_back_off() {
+        let delivery = |status, error: Option<&str>| CallbackDelivery {
+            session: String::new(),
+            url: String::new(),
+            attempt: 1,
+            retry: 0,
+            body: String::new(),
+            headers: Vec::new(),
+            status,
+            error: error.map(str::to_owned),
+            reason: None,
+        };
+        assert!(worth_retrying(&delivery(
+            None,
+            Some("io: Connection refused")
+        )));
+        assert!(worth_retrying(&delivery(Some(500), None)));
+        assert!(worth_retrying(&delivery(Some(503), None)));
+        for status in [200, 204, 302, 400, 403, 404, 413, 429] {
+            assert!(!worth_retrying(&delivery(Some(status), None)), "{status}");
+        }
+        let second = Duration::from_secs(1);
+        assert_eq!(retry_delay(second, 0), second);
+        assert_eq!(retry_delay(second, 1), 2 * second);
+        assert_eq!(retry_delay(second, 2), 4 * second);
+        assert_eq!(retry_delay(second, 40), Duration::MAX);
+    }
+
+    #[test]
+    fn a_refusal_reason_is_read_from_a_json_body_and_cut() {
+        assert_eq!(
+            refusal_reason(br#"{"reason":"checksum_mismatch"}"#).as_deref(),
+            Some("checksum_mismatch")
+        );
+        assert_eq!(refusal_reason(br#"{"reason":413}"#).as_deref(), Some("413"));
+        for none in [
+            &b"success"[..],
+            b"",
+            br#"{"error":"x"}"#,
+            br#"{"reason":null}"#,
+            b"[1]",
+        ] {
+            assert_eq!(refusal_reason(none), None);
+        }
+        // Cut by characters, not bytes: a cut inside a character would not be text.
+        let long = format!(r#"{{"reason":"{}"}}"#, "é".repeat(300));
+        let cut = refusal_reason(long.as_bytes()).unwrap();
+        assert_eq!(cut, format!("{}...", "é".repeat(200)));
+    }
 
     #[test]
     fn body_matches_the_documented_layout() {

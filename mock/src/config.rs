@@ -11,6 +11,8 @@ use serde::Serialize;
 use yunxin_ecp::Credentials;
 use yunxin_ecp::server::REQUEST_WINDOW_SECS;
 
+use crate::console::Console;
+
 /// The app key used by every official sample; the default mock app.
 pub const SAMPLE_APP_KEY: &str = "fd460d34e786e7754e505bc4fab0f027";
 /// The app secret of the official samples; the default mock app's secret.
@@ -26,6 +28,11 @@ pub const DEFAULT_ANSWERED_SECS: u64 = 42;
 /// How long one callback POST may take before it is recorded as failed; the real service
 /// expects an answer within 5 s.
 pub const DEFAULT_CALLBACK_TIMEOUT: Duration = Duration::from_secs(5);
+/// The wait before a failed callback delivery's first retry, doubled for each further one.
+pub const DEFAULT_CALLBACK_RETRY_DELAY: Duration = Duration::from_secs(1);
+/// The retries the commands that run the mock (`yunxin-ecp-mock`, `yunxin-ecp mock`) make of a
+/// failed delivery by default: three tries in all, over about three seconds.
+pub const DEFAULT_COMMAND_CALLBACK_RETRIES: u32 = 2;
 /// Largest request body accepted; larger ones get HTTP 413. Real ECP requests are a few
 /// hundred bytes.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
@@ -132,6 +139,15 @@ pub struct MockConfig {
     pub duplicate_callbacks: bool,
     /// Longest time one callback POST may take.
     pub callback_timeout: Duration,
+    /// How many times a delivery that got no answer (connection refused, timeout...) or a 5xx
+    /// answer is tried again; never after any other status, a 4xx being the receiver's final
+    /// word. 0 (the default) tries once, so that a test suite counts exactly one delivery per
+    /// call; the commands that run the mock retry twice, as the service is assumed to (see the
+    /// crate's documentation).
+    pub callback_retries: u32,
+    /// The wait before the first retry; each further retry waits twice as long as the one
+    /// before.
+    pub callback_retry_delay: Duration,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
     /// How long a kept-alive connection may wait for its next request.
@@ -162,6 +178,10 @@ pub struct MockConfig {
     /// client's diagnosis of clock skew can be tested without touching the machine's clock.
     /// Applied on top of [`fixed_clock_secs`](Self::fixed_clock_secs).
     pub clock_skew: i64,
+    /// Where a line is printed for each callback delivery attempt (see [`Console`]); `None`
+    /// prints nothing, as a library in a test suite should. The commands that run the mock
+    /// print on standard output.
+    pub console: Option<Console>,
 }
 
 impl Default for MockConfig {
@@ -181,6 +201,8 @@ impl Default for MockConfig {
             ecp_enabled: true,
             duplicate_callbacks: false,
             callback_timeout: DEFAULT_CALLBACK_TIMEOUT,
+            callback_retries: 0,
+            callback_retry_delay: DEFAULT_CALLBACK_RETRY_DELAY,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             first_byte_timeout: DEFAULT_FIRST_BYTE_TIMEOUT,
@@ -193,6 +215,7 @@ impl Default for MockConfig {
             session_limit: DEFAULT_SESSION_LIMIT,
             callback_log_limit: DEFAULT_CALLBACK_LOG_LIMIT,
             clock_skew: 0,
+            console: None,
         }
     }
 }

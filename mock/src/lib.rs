@@ -43,6 +43,39 @@
 //!
 //! Business answers come with HTTP 200, as on the real service.
 //!
+//! # Callback deliveries
+//!
+//! A call's end POSTs its record to the callback URL in force at that moment, signed with the
+//! app that placed the call; [`MockServer::callbacks`] (and `GET /_mock/callbacks`) records every
+//! attempt with the receiver's status or the connection error, and the receiver's `reason` when
+//! it refused with a JSON body such as `{"reason":"checksum_mismatch"}` (what the library's
+//! integrations answer). With [`MockConfig::console`] set, each attempt also prints one line as it
+//! is made; the commands `yunxin-ecp-mock` and `yunxin-ecp mock` print them on standard output:
+//!
+//! ```text
+//! callback POST http://127.0.0.1:8000/cb -> delivered (HTTP 200) session=7c4b7673-4f70-4164-82a0-decb84d77914
+//! callback POST http://127.0.0.1:8000/cb -> refused (HTTP 403): checksum_mismatch session=4ea1e712-cfd5-4891-b66a-4aa71fe65383
+//! callback POST http://127.0.0.1:8001/cb -> failed: io: Connection refused session=0e9b7d8e-58a4-4a4c-9d43-2c55b0d1a2f1
+//! callback POST http://127.0.0.1:8001/cb -> failed: io: Connection refused session=0e9b7d8e-58a4-4a4c-9d43-2c55b0d1a2f1 [retry 1]
+//! ```
+//!
+//! What is known of the real service, and what the mock assumes:
+//!
+//! - Known (the product documents): the service POSTs the record to a URL NetEase staff set up,
+//!   expects HTTP 200 within 5 seconds, and may deliver a record more than once, so a receiver
+//!   deduplicates (on `session`, or with the library's duplicate guard).
+//! - Not known: when it repeats a delivery, how often and at what intervals, and whether any
+//!   answer ends the repeats. The mock assumes the usual webhook practice: with
+//!   [`MockConfig::callback_retries`] (0 in the library, so that a test suite sees exactly one
+//!   delivery per call; 2 in the commands), a delivery that got no answer (connection refused,
+//!   timeout) or a 5xx is tried again after [`MockConfig::callback_retry_delay`], doubling
+//!   each time; a 4xx is taken as the receiver's final word and never retried. A receiver must
+//!   not count on that: answer 200 to what it accepted (a duplicate included), and expect any
+//!   other answer to be followed by another delivery of the same record.
+//! - A retry after a timeout repeats a callback the receiver may have processed already, and
+//!   [`MockConfig::duplicate_callbacks`] repeats every delivery, even an accepted one: both are
+//!   what deduplication is for.
+//!
 //! # Faults on the wire
 //!
 //! | fault | the service handles the request | the client receives |
@@ -123,10 +156,11 @@ mod watch;
 
 pub use config::{
     DEFAULT_ANSWERED_SECS, DEFAULT_CALL_DURATION, DEFAULT_CALLBACK_LOG_LIMIT,
-    DEFAULT_CALLBACK_TIMEOUT, DEFAULT_FIRST_BYTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_INBOX_LIMIT, DEFAULT_INBOX_MAX_BYTES, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_REQUEST_LOG_LIMIT, DEFAULT_REQUEST_LOG_MAX_BYTES, DEFAULT_REQUEST_TIMEOUT,
-    DEFAULT_SESSION_LIMIT, MockConfig, Outcome, SAMPLE_ACCIDS, SAMPLE_APP_KEY, SAMPLE_APP_SECRET,
+    DEFAULT_CALLBACK_RETRY_DELAY, DEFAULT_CALLBACK_TIMEOUT, DEFAULT_COMMAND_CALLBACK_RETRIES,
+    DEFAULT_FIRST_BYTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_INBOX_LIMIT, DEFAULT_INBOX_MAX_BYTES,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_LOG_LIMIT,
+    DEFAULT_REQUEST_LOG_MAX_BYTES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SESSION_LIMIT, MockConfig,
+    Outcome, SAMPLE_ACCIDS, SAMPLE_APP_KEY, SAMPLE_APP_SECRET,
 };
 pub use faults::{FAULT_KINDS, Fault};
 pub use server::MockServer;

@@ -1,6 +1,8 @@
 //! `yunxin-ecp-mock`: runs the mock ECP server until it is killed, for test suites in other
 //! languages and for trying a client by hand. It prints one line, `listening on <base URL>`, once
-//! the port is open, so a parent process can read the port it picked.
+//! the port is open, so a parent process can read the port it picked; then one line per callback
+//! delivery attempt (the URL, the verdict with the HTTP status or the connection error, the
+//! receiver's reason, the session), so that a developer sees what their endpoint answered.
 #![forbid(unsafe_code)]
 
 use std::fs::File;
@@ -12,7 +14,12 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 use yunxin_ecp::Credentials;
-use yunxin_ecp_mock::{MockConfig, MockServer};
+use yunxin_ecp_mock::console::Console;
+use yunxin_ecp_mock::{DEFAULT_COMMAND_CALLBACK_RETRIES, MockConfig, MockServer};
+
+/// Most retries `--callback-retries` takes: the waits double, and ten already add up to
+/// seventeen minutes.
+const MAX_CALLBACK_RETRIES: i64 = 10;
 
 /// The environment variables the rest of the project reads credentials from, so that a client
 /// and the mock started from the same shell agree on the app.
@@ -29,7 +36,7 @@ Without an app, the mock accepts the official samples' app: key fd460d34e786e775
 secret xxxxxxxx. The control API is under /_mock on the same port (GET /_mock lists it).";
 
 /// Serves a local mock of the YunXin ECP API until killed, and prints `listening on <URL>` once
-/// the port is open.
+/// the port is open, then a line per callback delivery attempt.
 #[derive(Debug, Parser)]
 #[command(name = "yunxin-ecp-mock", version, after_help = EXAMPLES)]
 struct Cli {
@@ -75,6 +82,12 @@ struct Cli {
     /// Send every callback twice.
     #[arg(long)]
     duplicate_callbacks: bool,
+
+    /// Try a delivery again this many times (after 1 s, then 2 s, ...) when the receiver is
+    /// unreachable or answers 5xx; never after a 4xx. 0: one try.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_COMMAND_CALLBACK_RETRIES,
+          value_parser = clap::value_parser!(u32).range(0..=MAX_CALLBACK_RETRIES))]
+    callback_retries: u32,
 
     /// Answer every start with 403 no authorization.
     #[arg(long)]
@@ -180,8 +193,10 @@ fn config(cli: &Cli) -> Result<MockConfig, String> {
     let mut config = MockConfig {
         callback_url: cli.callback_url.clone(),
         duplicate_callbacks: cli.duplicate_callbacks,
+        callback_retries: cli.callback_retries,
         ecp_enabled: !cli.ecp_disabled,
         clock_skew: cli.clock_skew_secs,
+        console: Some(Console::stdout(false)),
         ..MockConfig::default()
     };
     if let Some(ms) = cli.call_duration_ms {

@@ -63,6 +63,9 @@ pub struct CallbackDelivery {
     pub url: String,
     /// 1 for the first delivery of a record, 2 for its duplicate.
     pub attempt: u32,
+    /// 0 for the first try of this delivery, `n` for its `n`-th retry (see
+    /// [`crate::MockConfig::callback_retries`]).
+    pub retry: u32,
     /// The body bytes sent, `{"callback":"<record>","eventType":"10"}`.
     pub body: String,
     /// The headers sent with it (`Content-Type`, `AppKey`, `CurTime`, `MD5`, `CheckSum`). The
@@ -73,6 +76,10 @@ pub struct CallbackDelivery {
     pub status: Option<u16>,
     /// Why the POST failed (connection refused, timeout...), when it did.
     pub error: Option<String>,
+    /// The receiver's own reason for refusing the callback, when it answered a status other than
+    /// 2xx with a JSON object holding `"reason"` (as the library's integrations answer:
+    /// `{"reason":"checksum_mismatch"}`), cut to 200 characters.
+    pub reason: Option<String>,
 }
 
 /// A callback waiting for its call to end.
@@ -85,6 +92,18 @@ pub(crate) struct CallbackJob {
     pub(crate) record_json: String,
     /// The state generation the call was placed in (see [`crate::MockServer::reset`]).
     pub(crate) generation: u64,
+    /// `None` for a record's first delivery (and its duplicate); for a retry, which delivery it
+    /// repeats and which retry of it this is.
+    pub(crate) retry: Option<Retry>,
+}
+
+/// A later try of one delivery that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Retry {
+    /// The delivery's [`CallbackDelivery::attempt`].
+    pub(crate) attempt: u32,
+    /// Its [`CallbackDelivery::retry`], from 1.
+    pub(crate) number: u32,
 }
 
 /// A POST received on the inbox route (`/_mock/inbox`): a callback receiver for tests and demos,

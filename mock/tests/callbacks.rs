@@ -3,12 +3,16 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
 use yunxin_ecp::signing::unix_millis_now;
-use yunxin_ecp::{CallbackEvent, CallbackVerifier, StartCall, StartConf};
+use yunxin_ecp::{BaseUrl, CallbackEvent, CallbackVerifier, EcpRequest, StartCall, StartConf};
+use yunxin_ecp_mock::console::Console;
 use yunxin_ecp_mock::{MockConfig, MockServer, Outcome};
 
 fn server_with(receiver: &Receiver200, tweak: impl FnOnce(&mut MockConfig)) -> MockServer {
@@ -290,4 +294,299 @@ fn a_slow_receiver_does_not_delay_answers() {
     let t = Instant::now();
     server.stop();
     assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+}
+
+/// A console that keeps its lines, for the tests to read.
+fn captured(json: bool) -> (Console, Arc<Mutex<Vec<String>>>) {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let kept = Arc::clone(&lines);
+    let console = Console::with_sink(json, move |line| kept.lock().unwrap().push(line.to_owned()));
+    (console, lines)
+}
+
+/// Places one call and returns its session and the lines printed once its delivery (or, with
+/// duplicates, both) is recorded: each line is handed to the console before its delivery is
+/// recorded, so no waiting on the console itself is needed.
+fn deliver_one(
+    server: &MockServer,
+    lines: &Mutex<Vec<String>>,
+    count: usize,
+) -> (String, Vec<String>) {
+    let before = server.callbacks().len();
+    let (_, body) = call(
+        server,
+        &StartCall::new("demo", "13888888888", "13777777777", 60).unwrap(),
+    );
+    let deliveries = server.wait_for_callbacks(before + count, Duration::from_secs(10));
+    assert_eq!(deliveries.len(), before + count, "{deliveries:?}");
+    let lines = lines.lock().unwrap().clone();
+    (session_of(&body), lines)
+}
+
+#[test]
+fn every_delivery_attempt_prints_one_line() {
+    let accepting = Receiver200::start();
+    let (console, lines) = captured(false);
+    let server = server_with(&accepting, |c| c.console = Some(console));
+
+    let (session, printed) = deliver_one(&server, &lines, 1);
+    assert_eq!(
+        printed,
+        [format!(
+            "callback POST {} -> delivered (HTTP 200) session={session}",
+            accepting.url
+        )]
+    );
+
+    // A receiver that refuses with the integrations' JSON body: its reason is shown.
+    let refusing = Receiver200::start_replying(403, r#"{"reason":"checksum_mismatch"}"#);
+    server.set_callback_url(Some(refusing.url.clone()));
+    let (session, printed) = deliver_one(&server, &lines, 1);
+    assert_eq!(
+        printed[1],
+        format!(
+            "callback POST {} -> refused (HTTP 403): checksum_mismatch session={session}",
+            refusing.url
+        )
+    );
+    assert_eq!(
+        server.callbacks()[1].reason.as_deref(),
+        Some("checksum_mismatch")
+    );
+
+    // A reason holding a line break and an escape sequence stays on its line, escaped.
+    let hostile = Receiver200::start_replying(400, r#"{"reason":"bad\n#9 FAKE\u001b[2J"}"#);
+    server.set_callback_url(Some(hostile.url.clone()));
+    let (session, printed) = deliver_one(&server, &lines, 1);
+    assert_eq!(
+        printed[2],
+        format!(
+            "callback POST {} -> refused (HTTP 400): bad\\u{{a}}#9 FAKE\\u{{1b}}[2J session={session}",
+            hostile.url
+        )
+    );
+
+    // Nothing listens on the port of a listener that was just closed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/cb", closed.local_addr().unwrap());
+    drop(closed);
+    server.set_callback_url(Some(dead_url.clone()));
+    let (session, printed) = deliver_one(&server, &lines, 1);
+    assert_eq!(printed.len(), 4, "{printed:?}");
+    let error = server.callbacks()[3].error.clone().unwrap();
+    assert_eq!(
+        printed[3],
+        format!("callback POST {dead_url} -> failed: {error} session={session}")
+    );
+    assert!(error.to_lowercase().contains("refused"), "{error}");
+}
+
+#[test]
+fn a_duplicate_delivery_gets_its_own_line_and_json_lines_parse() {
+    let receiver = Receiver200::start_replying(503, r#"{"reason":"busy"}"#);
+    let (console, lines) = captured(true);
+    let server = server_with(&receiver, |c| {
+        c.console = Some(console);
+        c.duplicate_callbacks = true;
+    });
+    let (session, printed) = deliver_one(&server, &lines, 2);
+    let parsed: Vec<Value> = printed
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    for (n, line) in parsed.iter().enumerate() {
+        assert_eq!(
+            line,
+            &serde_json::json!({
+                "event": "callback", "url": receiver.url, "session": session,
+                "attempt": n + 1, "retry": 0, "verdict": "refused", "http_status": 503,
+                "error": null, "reason": "busy",
+            })
+        );
+    }
+    assert_eq!(parsed.len(), 2);
+}
+
+#[test]
+fn without_a_console_nothing_is_printed_and_deliveries_are_still_recorded() {
+    let receiver = Receiver200::start();
+    let server = server_with(&receiver, |_| {});
+    assert!(server.config().console.is_none());
+    call(
+        &server,
+        &StartCall::new("demo", "13888888888", "13777777777", 60).unwrap(),
+    );
+    assert_eq!(
+        server.wait_for_callbacks(1, Duration::from_secs(10)).len(),
+        1
+    );
+}
+
+/// A mock that retries failed deliveries at once (no wait), printing to `console`.
+fn retrying(url: &str, console: Console) -> MockServer {
+    MockServer::start(MockConfig {
+        callback_url: Some(url.to_owned()),
+        callback_retries: 2,
+        callback_retry_delay: Duration::ZERO,
+        console: Some(console),
+        ..MockConfig::default()
+    })
+    .unwrap()
+}
+
+/// After the deliveries a test expects, one more call's delivery to `receiver` must come next.
+/// The worker sends in due order, and a retry is scheduled before its failure is recorded, due
+/// at once: a retry that should not exist would have been sent before this delivery.
+fn next_is_the_following_call(
+    server: &MockServer,
+    receiver: &Receiver200,
+    lines: &Mutex<Vec<String>>,
+) {
+    let before = server.callbacks().len();
+    server.set_callback_url(Some(receiver.url.clone()));
+    let (session, printed) = deliver_one(server, lines, 1);
+    let deliveries = server.callbacks();
+    assert_eq!(deliveries.len(), before + 1);
+    assert_eq!(
+        (
+            deliveries[before].session.as_str(),
+            deliveries[before].status
+        ),
+        (session.as_str(), Some(200)),
+        "{deliveries:?}"
+    );
+    assert_eq!(printed.len(), before + 1);
+}
+
+#[test]
+fn unreachable_and_5xx_receivers_are_retried_each_retry_on_its_line() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/cb", closed.local_addr().unwrap());
+    drop(closed);
+    let (console, lines) = captured(false);
+    let server = retrying(&dead_url, console);
+    let (session, printed) = deliver_one(&server, &lines, 3);
+    let deliveries = server.callbacks();
+    assert_eq!(
+        deliveries
+            .iter()
+            .map(|d| (d.attempt, d.retry))
+            .collect::<Vec<_>>(),
+        [(1, 0), (1, 1), (1, 2)]
+    );
+    for (n, delivery) in deliveries.iter().enumerate() {
+        assert_eq!(delivery.session, session);
+        let error = delivery.error.as_deref().unwrap();
+        let tag = if n == 0 {
+            String::new()
+        } else {
+            format!(" [retry {n}]")
+        };
+        assert_eq!(
+            printed[n],
+            format!("callback POST {dead_url} -> failed: {error} session={session}{tag}")
+        );
+    }
+    // Two retries, then no more.
+    let accepting = Receiver200::start();
+    next_is_the_following_call(&server, &accepting, &lines);
+
+    let failing = Receiver200::start_replying(503, r#"{"reason":"overloaded"}"#);
+    server.set_callback_url(Some(failing.url.clone()));
+    let (session, printed) = deliver_one(&server, &lines, 3);
+    assert_eq!(
+        printed[4..],
+        [
+            format!(
+                "callback POST {} -> refused (HTTP 503): overloaded session={session}",
+                failing.url
+            ),
+            format!(
+                "callback POST {} -> refused (HTTP 503): overloaded session={session} [retry 1]",
+                failing.url
+            ),
+            format!(
+                "callback POST {} -> refused (HTTP 503): overloaded session={session} [retry 2]",
+                failing.url
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_4xx_answer_is_never_retried() {
+    let refusing = Receiver200::start_replying(403, r#"{"reason":"stale"}"#);
+    let (console, lines) = captured(false);
+    let server = retrying(&refusing.url, console);
+    let (session, printed) = deliver_one(&server, &lines, 1);
+    assert_eq!(
+        printed,
+        [format!(
+            "callback POST {} -> refused (HTTP 403): stale session={session}",
+            refusing.url
+        )]
+    );
+    let accepting = Receiver200::start();
+    next_is_the_following_call(&server, &accepting, &lines);
+}
+
+#[test]
+fn the_binary_prints_a_line_per_delivery() {
+    let refusing = Receiver200::start_replying(403, r#"{"reason":"checksum_mismatch"}"#);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_yunxin-ecp-mock"))
+        .args([
+            "--port",
+            "0",
+            "--exit-on-stdin-eof",
+            "--callback-url",
+            &refusing.url,
+        ])
+        .env_remove("YUNXIN_APP_KEY")
+        .env_remove("YUNXIN_APP_SECRET")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || {
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("a line within 10 s")
+    };
+    let first = next();
+    let url = first
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
+        .to_owned();
+    let prepared = StartCall::new("demo", "13888888888", "13777777777", 60)
+        .unwrap()
+        .prepare(&BaseUrl::new(&url).unwrap(), &creds().sign_now().unwrap());
+    let (_, body) = send(&prepared).unwrap();
+    let session = session_of(&body);
+    assert_eq!(
+        next(),
+        format!(
+            "callback POST {} -> refused (HTTP 403): checksum_mismatch session={session}",
+            refusing.url
+        )
+    );
+    drop(child.stdin.take());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the binary did not exit on stdin EOF"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    reader.join().unwrap();
 }

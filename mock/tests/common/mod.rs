@@ -211,6 +211,12 @@ impl Receiver200 {
 
     /// A receiver that answers every callback with `status`.
     pub fn start_answering(status: u16) -> Receiver200 {
+        Receiver200::start_replying(status, "success")
+    }
+
+    /// A receiver that answers every callback with `status` and `body`.
+    pub fn start_replying(status: u16, body: &str) -> Receiver200 {
+        let body = body.to_owned();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
@@ -225,8 +231,9 @@ impl Receiver200 {
                     Ok((stream, _)) => {
                         let tx = tx.clone();
                         let flag = Arc::clone(&flag);
+                        let body = body.clone();
                         connections.push(thread::spawn(move || {
-                            serve_callbacks(stream, tx, flag, status)
+                            serve_callbacks(stream, tx, flag, status, &body)
                         }));
                     }
                     Err(_) => thread::sleep(Duration::from_millis(5)),
@@ -267,6 +274,7 @@ fn serve_callbacks(
     tx: mpsc::Sender<Received>,
     stop: Arc<AtomicBool>,
     status: u16,
+    answer_body: &str,
 ) {
     stream.set_nonblocking(false).unwrap();
     stream
@@ -282,7 +290,10 @@ fn serve_callbacks(
             if buf.len() >= head_len + length {
                 let body = buf[head_len..head_len + length].to_vec();
                 buf.drain(..head_len + length);
-                let answer = format!("HTTP/1.1 {status} X\r\nContent-Length: 7\r\n\r\nsuccess");
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n\r\n{answer_body}",
+                    answer_body.len()
+                );
                 if stream.write_all(answer.as_bytes()).is_err() {
                     return;
                 }

@@ -36,7 +36,7 @@ from yunxin_ecp import (
     YunxinError,
     sign_callback,
 )
-from yunxin_ecp.integrations.fastapi import CallbackRefused, callback_refused_handler, verified_callback
+from yunxin_ecp.integrations.fastapi import CallbackAnswered, callback_refused_handler, verified_callback
 from yunxin_ecp.testing import MockServer
 
 
@@ -80,7 +80,7 @@ def create_app(credentials: Credentials, base_url: str) -> FastAPI:
             clients.append(client)
             yield
 
-    app = FastAPI(lifespan=lifespan, exception_handlers={CallbackRefused: callback_refused_handler})
+    app = FastAPI(lifespan=lifespan, exception_handlers={CallbackAnswered: callback_refused_handler})
     app.state.received = received
     verify = verified_callback(CallbackVerifier(credentials))
 

@@ -1,13 +1,15 @@
 //! Call-end callbacks: verification on the raw bytes, parsing, and signing (for tests).
 
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict, PyString};
 use yunxin_ecp::callback::{self, DEFAULT_TOLERANCE_MS};
 use yunxin_ecp::refusal::{self, Refusal};
 use yunxin_ecp::signing::unix_millis_now;
-use yunxin_ecp::{CallbackEvent, CallbackVerifier, TimeCheck};
+use yunxin_ecp::{CallbackEvent, CallbackVerifier, Credentials, TimeCheck};
 
 use crate::convert::{HeaderPair, HeaderText, body_bytes, header_pairs_named};
+use crate::deliveries::PyDelivery;
 use crate::errors::{py_err, validation_err};
 use crate::records::{PyCallRecord, opt_repr, repr};
 use crate::signing::PyCredentials;
@@ -136,6 +138,19 @@ pub fn callback_refusal<'py>(py: Python<'py>, reason: &str) -> PyResult<(u16, Bo
     Ok((refusal.status(), dict))
 }
 
+/// The answer to a repeated delivery handled before: ``(200, body)``, the body a dict.
+#[pyfunction]
+pub fn callback_duplicate_answer<'py>(py: Python<'py>) -> PyResult<(u16, Bound<'py, PyDict>)> {
+    let (status, text) = refusal::DUPLICATE_ANSWER;
+    let body: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(text).expect("the duplicate answer is an object of strings");
+    let dict = PyDict::new(py);
+    for (name, value) in body {
+        dict.set_item(name, value)?;
+    }
+    Ok((status, dict))
+}
+
 /// Whether a ``Content-Length`` value already says more than ``limit`` bytes (absent or not a
 /// plain number: it says nothing, and the body is bounded while it is read).
 #[pyfunction]
@@ -196,15 +211,56 @@ fn now(now_ms: Option<u64>) -> PyResult<u64> {
     }
 }
 
-/// Verifies call-end callbacks for one app: the ``MD5`` of the raw body, the ``CheckSum``
-/// (constant time), the ``AppKey`` when sent, and ``CurTime`` within ``tolerance_ms`` of the
-/// clock. ``tolerance_ms=0`` accepts only the same millisecond; it never disables the check.
+/// Verifies call-end callbacks: the ``MD5`` of the raw body, the ``CheckSum`` (constant time),
+/// the ``AppKey`` when sent, and ``CurTime`` within ``tolerance_ms`` of the clock.
+/// ``tolerance_ms=0`` accepts only the same millisecond; it never disables the check.
 /// ``skip_time_check=True`` disables it (replays are then accepted): only for re-verifying
 /// stored callbacks.
+///
+/// ``credentials`` is one ``Credentials``, or a list of 1 to 8: during an AppSecret rotation
+/// the old and the new (a callback signed with either is accepted), or several apps served by
+/// one endpoint (each matched by its AppKey). Every one is tried whatever the outcome;
+/// ``verify`` returns a ``Delivery`` that says which matched.
 #[pyclass(module = "yunxin_ecp", name = "CallbackVerifier", frozen)]
 pub struct PyCallbackVerifier {
     inner: CallbackVerifier,
-    app_key: String,
+}
+
+/// One ``Credentials`` or a sequence of them (a str is neither).
+fn credentials_list(credentials: &Bound<'_, PyAny>) -> PyResult<Vec<Credentials>> {
+    if let Ok(one) = credentials.cast::<PyCredentials>() {
+        return Ok(vec![one.get().inner.clone()]);
+    }
+    let not = || {
+        PyTypeError::new_err(format!(
+            "credentials must be a Credentials or a list of them, not {}",
+            credentials
+                .get_type()
+                .name()
+                .map_or_else(|_| "?".to_owned(), |n| n.to_string())
+        ))
+    };
+    if credentials.is_instance_of::<PyString>() || credentials.is_instance_of::<PyBytes>() {
+        return Err(not());
+    }
+    let items = credentials.try_iter().map_err(|_| not())?;
+    let mut list = Vec::new();
+    for (index, item) in items.enumerate() {
+        let item = item?;
+        let one = item.cast::<PyCredentials>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "credentials[{index}] must be a Credentials, not {}",
+                item.get_type()
+                    .name()
+                    .map_or_else(|_| "?".to_owned(), |n| n.to_string())
+            ))
+        })?;
+        list.push(one.get().inner.clone());
+        if list.len() > yunxin_ecp::callback::MAX_CREDENTIALS {
+            break; // the core names the rule; no need to read an endless iterator
+        }
+    }
+    Ok(list)
 }
 
 #[pymethods]
@@ -212,7 +268,7 @@ impl PyCallbackVerifier {
     #[new]
     #[pyo3(signature = (credentials, *, tolerance_ms = 300_000, skip_time_check = false))]
     fn new(
-        credentials: &PyCredentials,
+        credentials: &Bound<'_, PyAny>,
         #[pyo3(from_py_with = crate::convert::tolerance_ms)] tolerance_ms: u64,
         skip_time_check: bool,
     ) -> PyResult<Self> {
@@ -223,9 +279,10 @@ impl PyCallbackVerifier {
         } else {
             TimeCheck::tolerance(tolerance_ms).map_err(crate::errors::py_err)?
         };
+        let verifier = CallbackVerifier::with_credentials(credentials_list(credentials)?)
+            .map_err(crate::errors::py_err)?;
         Ok(PyCallbackVerifier {
-            inner: CallbackVerifier::new(credentials.inner.clone()).with_time_check(check),
-            app_key: credentials.inner.app_key().to_owned(),
+            inner: verifier.with_time_check(check),
         })
     }
 
@@ -238,10 +295,20 @@ impl PyCallbackVerifier {
         }
     }
 
-    /// The app key callbacks must come from.
+    /// The app key callbacks must come from (the first credentials' when there are several).
     #[getter]
     fn app_key(&self) -> &str {
-        &self.app_key
+        self.inner.credentials()[0].app_key()
+    }
+
+    /// The app key of each credentials, in the order given.
+    #[getter]
+    fn app_keys(&self) -> Vec<String> {
+        self.inner
+            .credentials()
+            .iter()
+            .map(|c| c.app_key().to_owned())
+            .collect()
     }
 
     /// Whether ``CurTime`` is not compared with the clock.
@@ -252,19 +319,44 @@ impl PyCallbackVerifier {
 
     /// Verifies ``body`` (the raw bytes received) against ``headers`` (any mapping or iterable
     /// of pairs; names matched case-insensitively) at ``now_ms`` (Unix milliseconds; default:
-    /// the clock). Raises ``CallbackVerificationError`` with ``.reason`` when refused, and
-    /// ``ValidationError`` for a ``now_ms`` that looks like seconds.
+    /// the clock). Returns the ``Delivery`` (which credentials matched, the key that identifies
+    /// it for a ``DeliveryGuard``). Raises ``CallbackVerificationError`` with ``.reason`` when
+    /// refused, and ``ValidationError`` for a ``now_ms`` that looks like seconds.
     #[pyo3(signature = (body, headers, *, now_ms = None))]
     fn verify(
         &self,
         body: &Bound<'_, PyAny>,
         headers: &Bound<'_, PyAny>,
         now_ms: Option<u64>,
-    ) -> PyResult<()> {
+    ) -> PyResult<PyDelivery> {
         let now_ms = now(now_ms)?;
         let body = body_bytes(body, false)?;
         let headers = signed_pairs(headers)?;
-        self.inner.verify(&body, headers, now_ms).map_err(py_err)
+        let inner = self
+            .inner
+            .verify_delivery(&body, headers, now_ms)
+            .map_err(py_err)?;
+        Ok(PyDelivery { inner })
+    }
+
+    /// Verifies, then parses: ``(Delivery, CallEndEvent | OtherEvent)``, for a handler that
+    /// guards against repeated deliveries with a ``DeliveryGuard``.
+    #[pyo3(signature = (body, headers, *, now_ms = None))]
+    fn verify_delivery(
+        &self,
+        py: Python<'_>,
+        body: &Bound<'_, PyAny>,
+        headers: &Bound<'_, PyAny>,
+        now_ms: Option<u64>,
+    ) -> PyResult<(PyDelivery, Py<PyAny>)> {
+        let now_ms = now(now_ms)?;
+        let body = body_bytes(body, false)?;
+        let headers = signed_pairs(headers)?;
+        let (inner, event) = self
+            .inner
+            .verify_and_parse_delivery(&body, headers, now_ms)
+            .map_err(py_err)?;
+        Ok((PyDelivery { inner }, event_to_py(py, event)?))
     }
 
     /// Verifies, then parses: the usual entry point of a web handler. Returns ``CallEndEvent``
@@ -288,10 +380,16 @@ impl PyCallbackVerifier {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let key = repr(py, &self.app_key)?;
+        let keys = self.app_keys();
+        let key = if keys.len() == 1 {
+            format!("app_key={}", repr(py, &keys[0])?)
+        } else {
+            let quoted: PyResult<Vec<String>> = keys.iter().map(|k| repr(py, k)).collect();
+            format!("app_keys=[{}]", quoted?.join(", "))
+        };
         Ok(match self.tolerance_ms() {
-            Some(ms) => format!("CallbackVerifier(app_key={key}, tolerance_ms={ms})"),
-            None => format!("CallbackVerifier(app_key={key}, skip_time_check=True)"),
+            Some(ms) => format!("CallbackVerifier({key}, tolerance_ms={ms})"),
+            None => format!("CallbackVerifier({key}, skip_time_check=True)"),
         })
     }
 }

@@ -97,6 +97,19 @@ pub fn validation_err_saying(e: &ValidationError, words: Words, message: String)
     })
 }
 
+/// A delivery store's failure as `DeliveryStoreError`.
+pub fn delivery_store_err(message: &str) -> PyErr {
+    Python::attach(|py| {
+        instantiate(
+            py,
+            "DeliveryStoreError",
+            message.to_owned(),
+            &PyDict::new(py),
+        )
+        .unwrap_or_else(|e| e)
+    })
+}
+
 /// Converts a refused incoming request (server side) into `AuthRefusedError`.
 pub fn auth_err(refusal: &AuthRefusal) -> PyErr {
     Python::attach(|py| {

@@ -8,6 +8,7 @@ mod callbacks;
 mod cli;
 mod client;
 mod convert;
+mod deliveries;
 mod errors;
 mod exchange;
 mod mock;
@@ -54,9 +55,12 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<callbacks::PyCallbackVerifier>()?;
     m.add_class::<callbacks::PyCallEndEvent>()?;
     m.add_class::<callbacks::PyOtherEvent>()?;
+    m.add_class::<deliveries::PyDelivery>()?;
+    m.add_class::<deliveries::PyDeliveryGuard>()?;
     m.add_function(wrap_pyfunction!(callbacks::parse_callback, m)?)?;
     m.add_function(wrap_pyfunction!(callbacks::sign_callback, m)?)?;
     m.add_function(wrap_pyfunction!(callbacks::callback_refusal, m)?)?;
+    m.add_function(wrap_pyfunction!(callbacks::callback_duplicate_answer, m)?)?;
     m.add_function(wrap_pyfunction!(callbacks::callback_declared_too_large, m)?)?;
     m.add(
         "DEFAULT_MAX_BODY_BYTES",

@@ -3,6 +3,7 @@ framework's own test client, with callbacks signed by the mock and forged ones."
 
 import asyncio
 import inspect
+import itertools
 import json
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -34,8 +35,14 @@ def delivered() -> Tuple[bytes, Headers, str]:
     return delivery.body, list(delivery.headers), session
 
 
+# Each signing a millisecond apart: a distinct delivery to the integrations' duplicate guards, as
+# the sender's deliveries of different callbacks are.
+_DISTINCT = itertools.count()
+
+
 def signed(body: bytes, creds: yx.Credentials = CREDS, at: Optional[int] = None) -> Headers:
-    return list(yx.sign_callback(creds, body, cur_time_ms=now_ms() if at is None else at).items())
+    at = now_ms() + next(_DISTINCT) if at is None else at
+    return list(yx.sign_callback(creds, body, cur_time_ms=at).items())
 
 
 def replace(headers: Headers, name: str, value: str) -> Headers:
@@ -114,6 +121,19 @@ class Seen:
     def __init__(self) -> None:
         self.events: List[Any] = []
         self.bodies: List[bytes] = []
+        # The /ecp/flaky views fail this many times (raising, or answering 500 when answer_500).
+        self.failures = 0
+        self.answer_500 = False
+
+    def flaky(self, event: Any) -> int:
+        """Records the event, or fails: what a /ecp/flaky view does; its status."""
+        if self.failures > 0:
+            self.failures -= 1
+            if not self.answer_500:
+                raise RuntimeError("the handler failed")
+            return 500
+        self.events.append(event)
+        return 200
 
 
 def flask_app(seen: Seen) -> Any:
@@ -141,6 +161,17 @@ def flask_app(seen: Seen) -> Any:
     def ecp_small(event: yx.CallbackEvent) -> Tuple[str, int]:
         seen.events.append(event)
         seen.bodies.append(flask.request.get_data())
+        return "", 200
+
+    @app.post("/ecp/flaky")
+    @verified_callback(VERIFIER)
+    def ecp_flaky(event: yx.CallbackEvent) -> Tuple[str, int]:
+        return "", seen.flaky(event)
+
+    @app.post("/ecp/every")
+    @verified_callback(VERIFIER, deduplicate=False)
+    def ecp_every(event: yx.CallbackEvent) -> Tuple[str, int]:
+        seen.events.append(event)
         return "", 200
 
     return app
@@ -226,10 +257,21 @@ def django_urls() -> None:
         DJANGO_SEEN.bodies.append(request.body)
         return HttpResponse(status=200)
 
+    @verified_callback(VERIFIER)
+    def ecp_flaky(request: HttpRequest, event: yx.CallbackEvent) -> HttpResponse:
+        return HttpResponse(status=DJANGO_SEEN.flaky(event))
+
+    @verified_callback(VERIFIER, deduplicate=False)
+    def ecp_every(request: HttpRequest, event: yx.CallbackEvent) -> HttpResponse:
+        DJANGO_SEEN.events.append(event)
+        return HttpResponse(status=200)
+
     urlpatterns[:] = [
         path("ecp/callback", ecp_callback),
         path("ecp/async", ecp_async),
         path("ecp/small", ecp_small),
+        path("ecp/flaky", ecp_flaky),
+        path("ecp/every", ecp_every),
         path("t/<str:tenant>/ecp/callback", ecp_callback),
     ]
 
@@ -292,9 +334,11 @@ class DjangoDriver:
 def fastapi_app(seen: Seen, handler: bool) -> Any:
     from fastapi import Depends, FastAPI, Request
 
-    from yunxin_ecp.integrations.fastapi import CallbackRefused, callback_refused_handler, verified_callback
+    from fastapi import HTTPException
 
-    app = FastAPI(exception_handlers={CallbackRefused: callback_refused_handler} if handler else {})
+    from yunxin_ecp.integrations.fastapi import CallbackAnswered, callback_refused_handler, verified_callback
+
+    app = FastAPI(exception_handlers={CallbackAnswered: callback_refused_handler} if handler else {})
 
     @app.post("/ecp/callback")
     async def ecp_callback(request: Request, event: yx.CallbackEvent = Depends(verified_callback(VERIFIER))) -> Dict[str, str]:
@@ -308,6 +352,17 @@ def fastapi_app(seen: Seen, handler: bool) -> Any:
     ) -> Dict[str, str]:
         seen.events.append(event)
         seen.bodies.append(await request.body())
+        return {}
+
+    @app.post("/ecp/flaky")
+    async def ecp_flaky(event: yx.CallbackEvent = Depends(verified_callback(VERIFIER))) -> Dict[str, str]:
+        if seen.flaky(event) != 200:
+            raise HTTPException(status_code=500)  # an endpoint's way to answer 500
+        return {}
+
+    @app.post("/ecp/every")
+    async def ecp_every(event: yx.CallbackEvent = Depends(verified_callback(VERIFIER, deduplicate=False))) -> Dict[str, str]:
+        seen.events.append(event)
         return {}
 
     return app
@@ -458,22 +513,27 @@ def test_starlette_endpoint() -> None:
     from starlette.routing import Route
     from starlette.testclient import TestClient
 
-    from yunxin_ecp.integrations.fastapi import CallbackRefused, callback_refused_handler, verified_callback
+    from yunxin_ecp.integrations.fastapi import CallbackAnswered, callback_refused_handler, verified_callback
 
     verify = verified_callback(VERIFIER)
+    handled: List[str] = []
 
     async def endpoint(request: Request) -> JSONResponse:
-        event = await verify(request)
-        return JSONResponse({"session": getattr(event, "session", None)})
+        async with verify.handling(request) as event:
+            handled.append(getattr(event, "session", ""))
+            return JSONResponse({"session": getattr(event, "session", None)})
 
     app = Starlette(
         routes=[Route("/ecp/callback", endpoint, methods=["POST"])],
-        exception_handlers={CallbackRefused: callback_refused_handler},
+        exception_handlers={CallbackAnswered: callback_refused_handler},
     )
     client = TestClient(app)
     body = b'{"callback":"{\\"session\\":\\"st\\"}","eventType":"10"}'
-    r = client.post("/ecp/callback", content=body, headers=signed(body))
+    headers = signed(body)
+    r = client.post("/ecp/callback", content=body, headers=headers)
     assert (r.status_code, r.json()) == (200, {"session": "st"})
+    r = client.post("/ecp/callback", content=body, headers=headers)
+    assert (r.status_code, r.json(), handled) == (200, {"result": "duplicate"}, ["st"])
     r = client.post("/ecp/callback", content=body, headers=signed(body, yx.Credentials(SAMPLE_APP_KEY, "x")))
     assert (r.status_code, r.json()) == (403, {"error": "callback refused", "reason": "checksum_mismatch"})
 
@@ -633,3 +693,132 @@ def test_fastapi_too_large_is_a_callback_refused() -> None:
     driver = FastAPIDriver(handler=False)
     status, answer = driver.post_stream(Body(), JUNK, content_length=None)
     assert (status, json.loads(answer)) == (413, {"detail": TOO_LARGE})
+
+
+# Repeated deliveries: each integration's default guard
+
+
+def post_or_500(app: Any, body: bytes, headers: Headers, path: str) -> Tuple[int, bytes]:
+    """A POST whose handler may raise: the framework's test client hands the exception over
+    where a server would answer 500."""
+    try:
+        return app.post(body, headers, path=path)
+    except RuntimeError:
+        return 500, b""
+
+
+def test_a_repeated_delivery_reaches_the_view_once(app: Any) -> None:
+    body = b'{"callback":"{\\"session\\":\\"again\\"}","eventType":"10"}'
+    headers = signed(body)
+    first = app.post(body, headers, path="/ecp/flaky")
+    second = app.post(body, headers, path="/ecp/flaky")
+    assert first[0] == 200
+    assert (second[0], json.loads(second[1])) == (200, {"result": "duplicate"})
+    assert [e.session for e in app.seen.events] == ["again"]
+    # Signed afresh (a new CurTime), it is another delivery to the guard.
+    assert app.post(body, signed(body), path="/ecp/flaky")[0] == 200
+    assert len(app.seen.events) == 2
+
+
+@pytest.mark.parametrize("answer_500", [False, True], ids=["raises", "answers_500"])
+def test_a_failed_handler_lets_the_next_delivery_through(app: Any, answer_500: bool) -> None:
+    if answer_500 and app.name == "fastapi":
+        pytest.skip("a FastAPI endpoint answers 500 by raising: the other case")
+    body = b'{"callback":"{\\"session\\":\\"retry\\"}","eventType":"10"}'
+    headers = signed(body)
+    app.seen.failures, app.seen.answer_500 = 1, answer_500
+    status, _ = post_or_500(app, body, headers, "/ecp/flaky")
+    assert status == 500 and app.seen.events == []
+    status, answer = app.post(body, headers, path="/ecp/flaky")
+    assert status == 200 and answer != b'{"result":"duplicate"}'
+    assert [e.session for e in app.seen.events] == ["retry"]
+
+
+def test_deduplicate_false_hands_every_delivery_over(app: Any) -> None:
+    body = b'{"callback":"{\\"session\\":\\"each\\"}","eventType":"10"}'
+    headers = signed(body)
+    assert [app.post(body, headers, path="/ecp/every")[0] for _ in range(2)] == [200, 200]
+    assert [e.session for e in app.seen.events] == ["each", "each"]
+
+
+def test_the_guard_arguments_are_checked() -> None:
+    from yunxin_ecp.integrations import django, fastapi, flask
+
+    for module in (flask, django, fastapi):
+        with pytest.raises(TypeError, match="guard must be a DeliveryGuard, not dict"):
+            module.verified_callback(VERIFIER, guard={})  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="guard is given but deduplicate is False"):
+            module.verified_callback(VERIFIER, guard=yx.DeliveryGuard(), deduplicate=False)
+
+
+class FailingStore:
+    """A store whose backend is down; its error text holds what it connects with."""
+
+    def claim(self, key: str, expires_at_ms: int, now_ms: int) -> str:
+        raise ConnectionError("redis://:hunter22@127.0.0.1:6379 refused")
+
+    def complete(self, key: str, expires_at_ms: int) -> None:
+        pass
+
+    def release(self, key: str) -> None:
+        pass
+
+
+def test_a_failing_store_turns_the_delivery_away_with_503(caplog: pytest.LogCaptureFixture) -> None:
+    import flask
+
+    from yunxin_ecp.integrations.flask import verified_callback
+
+    app = flask.Flask("store_test")
+    seen: List[Any] = []
+
+    @app.post("/cb")
+    @verified_callback(VERIFIER, guard=yx.DeliveryGuard(FailingStore()))
+    def cb(event: yx.CallbackEvent) -> Tuple[str, int]:
+        seen.append(event)
+        return "", 200
+
+    body = b'{"eventType":"1"}'
+    with caplog.at_level("ERROR", logger="yunxin_ecp.integrations"):
+        r = app.test_client().post("/cb", data=body, headers=signed(body))
+    assert (r.status_code, r.get_json()) == (503, {"error": "callback refused", "reason": "store_unavailable"})
+    assert seen == []
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "ConnectionError raised by the store's claim()" in text and "hunter22" not in text
+
+
+def test_two_deliveries_at_once_get_one_handler_call() -> None:
+    """The second delivery arrives while the first is in its handler: 409, and one call."""
+    import threading
+
+    import flask
+
+    from yunxin_ecp.integrations.flask import verified_callback
+
+    app = flask.Flask("concurrent_test")
+    inside, release = threading.Event(), threading.Event()
+    calls: List[Any] = []
+
+    @app.post("/cb")
+    @verified_callback(VERIFIER)
+    def cb(event: yx.CallbackEvent) -> Tuple[str, int]:
+        calls.append(event)
+        inside.set()
+        release.wait(30)  # bounded: the test releases it as soon as the second one is answered
+        return "", 200
+
+    body = b'{"callback":"{\\"session\\":\\"twice\\"}","eventType":"10"}'
+    headers = signed(body)
+    first: List[int] = []
+    worker = threading.Thread(target=lambda: first.append(app.test_client().post("/cb", data=body, headers=headers).status_code))
+    worker.start()
+    try:
+        assert inside.wait(30)
+        second = app.test_client().post("/cb", data=body, headers=headers)
+        assert (second.status_code, second.get_json()) == (409, {"error": "callback refused", "reason": "in_progress"})
+    finally:
+        release.set()
+        worker.join(30)
+    assert first == [200] and len(calls) == 1
+    third = app.test_client().post("/cb", data=body, headers=headers)
+    assert (third.status_code, third.get_json(), len(calls)) == (200, {"result": "duplicate"}, 1)

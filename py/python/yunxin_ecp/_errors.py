@@ -17,6 +17,7 @@ __all__ = [
     "TimeoutError",
     "CallbackVerificationError",
     "AuthRefusedError",
+    "DeliveryStoreError",
 ]
 
 
@@ -252,3 +253,10 @@ class AuthRefusedError(YunxinError):
         super().__init__(message, retry_advice=retry_advice, retryable=retryable)
         self.reason = reason
         self.header = header
+
+
+class DeliveryStoreError(YunxinError):
+    """A ``DeliveryGuard``'s store failed (a store of one's own raised, or answered something
+    other than ``"first"``, ``"duplicate"`` or ``"in_progress"``). The message names the
+    exception's type and the step, never its text (it may hold the store's connection string);
+    answer the callback with 503 so that the sender delivers it again."""

@@ -14,14 +14,27 @@ call-end callback is a few KiB). A request whose ``Content-Length`` says more is
 body without a ``Content-Length`` (chunked), or longer than it claimed, is read in bounded
 chunks and answered the same as soon as it is past the limit, so nothing much beyond the limit
 is ever held in memory. ``max_body_bytes`` must be a positive number of bytes.
+
+Repeated deliveries are handled once. A sender that gets no 200 in time delivers the same
+callback again; each integration claims every verified delivery in a ``DeliveryGuard`` before the
+handler runs (``guard=``, by default a fresh one in this process's memory; ``deduplicate=False``
+for none). A delivery handled before is answered 200, ``{"result": "duplicate"}``, without the
+handler; one that another request is handling right now is answered 409 (the sender tries again
+later); when the guard's store fails, 503. A handler that raises (or, in Flask and Django,
+answers other than 2xx) releases the delivery, so the sender's next attempt is handled. With
+several processes, give each integration a guard over a shared store
+(``DeliveryGuard(store=...)``, e.g. Redis).
 """
 
 import io
 import operator
 from typing import Callable, Dict, Optional, SupportsIndex, Tuple, cast
 
+import logging
+
 from .. import _native
-from .._errors import CallbackVerificationError
+from .._errors import CallbackVerificationError, DeliveryStoreError
+from .._native import Delivery, DeliveryGuard
 
 __all__ = ["refusal", "DEFAULT_MAX_BODY_BYTES"]
 
@@ -55,6 +68,54 @@ def _checked_limit(max_body_bytes: object) -> int:
     if limit <= 0:
         raise ValueError(f"max_body_bytes must be a positive number of bytes, not {limit}")
     return limit
+
+
+_log = logging.getLogger("yunxin_ecp.integrations")
+
+
+def _guard(guard: Optional[DeliveryGuard], deduplicate: bool) -> Optional[DeliveryGuard]:
+    """The guard an integration uses: the one given, else a fresh in-memory one, or none when
+    ``deduplicate`` is false."""
+    if guard is not None and not isinstance(guard, DeliveryGuard):
+        raise TypeError(f"guard must be a DeliveryGuard, not {type(guard).__name__}")
+    if not deduplicate:
+        if guard is not None:
+            raise ValueError("guard is given but deduplicate is False: pass one or the other")
+        return None
+    return guard if guard is not None else DeliveryGuard()
+
+
+def _claim(guard: Optional[DeliveryGuard], delivery: Delivery) -> Optional[Tuple[int, Dict[str, str]]]:
+    """None when the handler is to run; else the status and JSON body that answer without it:
+    a duplicate (200), a delivery being handled by another request (409), a failed store (503)."""
+    if guard is None:
+        return None
+    try:
+        claim = guard.claim(delivery)
+    except DeliveryStoreError as e:
+        _log.error("call-end callback turned away: %s", e)
+        return _native.callback_refusal("store_unavailable")
+    if claim == "duplicate":
+        _log.info("call-end callback delivered again: acknowledged, not handled again (key %s)", delivery.key)
+        return _native.callback_duplicate_answer()
+    if claim == "in_progress":
+        _log.info("call-end callback delivered again while being handled: 409 (key %s)", delivery.key)
+        return _native.callback_refusal("in_progress")
+    return None
+
+
+def _settle(guard: Optional[DeliveryGuard], delivery: Delivery, handled: bool) -> None:
+    """After the handler: repeats are duplicates from now on when it succeeded; when it failed,
+    the sender's next attempt is handled. A failing store is logged: the answer stands."""
+    if guard is None:
+        return
+    try:
+        if handled:
+            guard.complete(delivery)
+        else:
+            guard.release(delivery)
+    except DeliveryStoreError as e:
+        _log.error("call-end callback %s not recorded: %s", "completion" if handled else "failure", e)
 
 
 def _declared_too_large(value: Optional[str], limit: int) -> bool:

@@ -41,8 +41,18 @@ from typing import Any, Callable, Optional, Tuple, Union
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 
 from .._errors import CallbackVerificationError
-from .._native import CallbackVerifier, CallEndEvent, OtherEvent
-from . import DEFAULT_MAX_BODY_BYTES, _checked_limit, _declared_too_large, _read_capped, _too_large, refusal
+from .._native import CallbackVerifier, CallEndEvent, Delivery, DeliveryGuard, OtherEvent
+from . import (
+    DEFAULT_MAX_BODY_BYTES,
+    _checked_limit,
+    _claim,
+    _declared_too_large,
+    _guard,
+    _read_capped,
+    _settle,
+    _too_large,
+    refusal,
+)
 
 __all__ = ["verified_callback"]
 
@@ -52,14 +62,20 @@ _Event = Union[CallEndEvent, OtherEvent]
 
 
 def verified_callback(
-    verifier: CallbackVerifier, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    verifier: CallbackVerifier,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    guard: Optional[DeliveryGuard] = None,
+    deduplicate: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A function-view decorator: CSRF-exempt, POST only, the verified callback passed as the
     view's second argument; a body over ``max_body_bytes`` (a positive number of bytes) is
-    answered 413 unread."""
+    answered 413 unread. A repeated delivery is answered without the view (see the package's
+    docs; ``guard``, ``deduplicate``)."""
     if not isinstance(verifier, CallbackVerifier):
         raise TypeError(f"verified_callback takes a CallbackVerifier, not {type(verifier).__name__}")
     limit = _checked_limit(max_body_bytes)
+    deliveries = _guard(guard, deduplicate)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         wrapped: Callable[..., Any]
@@ -67,20 +83,34 @@ def verified_callback(
 
             @functools.wraps(view)
             async def async_verified(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                event, refused = _verify(verifier, request, limit)
-                if refused is not None:
-                    return refused
-                return await view(request, event, *args, **kwargs)
+                outcome = _verify(verifier, deliveries, request, limit)
+                if isinstance(outcome, HttpResponse):
+                    return outcome
+                event, delivery = outcome
+                try:
+                    response = await view(request, event, *args, **kwargs)
+                except BaseException:
+                    _settle(deliveries, delivery, False)
+                    raise
+                _settle(deliveries, delivery, _succeeded(response))
+                return response
 
             wrapped = async_verified
         else:
 
             @functools.wraps(view)
             def verified(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                event, refused = _verify(verifier, request, limit)
-                if refused is not None:
-                    return refused
-                return view(request, event, *args, **kwargs)
+                outcome = _verify(verifier, deliveries, request, limit)
+                if isinstance(outcome, HttpResponse):
+                    return outcome
+                event, delivery = outcome
+                try:
+                    response = view(request, event, *args, **kwargs)
+                except BaseException:
+                    _settle(deliveries, delivery, False)
+                    raise
+                _settle(deliveries, delivery, _succeeded(response))
+                return response
 
             wrapped = verified
         # What django.views.decorators.csrf.csrf_exempt sets, for sync and async views alike.
@@ -90,24 +120,35 @@ def verified_callback(
     return decorator
 
 
+def _succeeded(response: Any) -> bool:
+    """Whether the view's answer is a 2xx (anything without a status counts as handled)."""
+    status = getattr(response, "status_code", 200)
+    return isinstance(status, int) and 200 <= status < 300
+
+
 def _verify(
-    verifier: CallbackVerifier, request: HttpRequest, limit: int
-) -> Tuple[Optional[_Event], Optional[HttpResponse]]:
+    verifier: CallbackVerifier, deliveries: Optional[DeliveryGuard], request: HttpRequest, limit: int
+) -> Union[Tuple[_Event, Delivery], HttpResponse]:
+    """The verified event and its delivery, or the answer that ends the request here."""
     if request.method != "POST":
-        return None, HttpResponseNotAllowed(["POST"])
+        return HttpResponseNotAllowed(["POST"])
     body = _body(request, limit)
     if body is None:
         status, payload = _too_large()
         _log.warning(
             "call-end callback refused (too_large, over %d bytes) from %s", limit, request.META.get("REMOTE_ADDR")
         )
-        return None, JsonResponse(payload, status=status)
+        return JsonResponse(payload, status=status)
     try:
-        return verifier.verify_and_parse(body, request.headers), None
+        delivery, event = verifier.verify_delivery(body, request.headers)
     except CallbackVerificationError as e:
         status, payload = refusal(e)
         _log.warning("call-end callback refused (%s) from %s", e.reason, request.META.get("REMOTE_ADDR"))
-        return None, JsonResponse(payload, status=status)
+        return JsonResponse(payload, status=status)
+    claimed = _claim(deliveries, delivery)
+    if claimed is not None:
+        return JsonResponse(claimed[1], status=claimed[0])
+    return event, delivery
 
 
 def _body(request: HttpRequest, limit: int) -> Optional[bytes]:

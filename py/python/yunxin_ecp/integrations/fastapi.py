@@ -4,27 +4,30 @@
 
     from fastapi import Depends, FastAPI
     from yunxin_ecp import CallbackEvent, CallbackVerifier, CallEndEvent, Credentials
-    from yunxin_ecp.integrations.fastapi import CallbackRefused, callback_refused_handler, verified_callback
+    from yunxin_ecp.integrations.fastapi import CallbackAnswered, callback_refused_handler, verified_callback
 
     verifier = CallbackVerifier(Credentials.from_env())
-    app = FastAPI(exception_handlers={CallbackRefused: callback_refused_handler})
+    app = FastAPI(exception_handlers={CallbackAnswered: callback_refused_handler})
 
     @app.post("/ecp/callback")
     async def ecp_callback(event: CallbackEvent = Depends(verified_callback(verifier))) -> dict:
         if isinstance(event, CallEndEvent):
-            ...  # deduplicate on event.session: delivery can repeat
+            ...  # a repeated delivery never gets here twice (see below)
         return {}
 
-``verified_callback(verifier)`` is an async dependency: it reads the raw body from
+``verified_callback(verifier)`` is a dependency with ``yield``: it reads the raw body from
 ``request.stream()``, verifies it against the request's headers exactly as received (every copy
-of each) and returns the verified ``CallEndEvent`` or ``OtherEvent``; the endpoint can still read
+of each) and yields the verified ``CallEndEvent`` or ``OtherEvent``; the endpoint can still read
 the body with ``await request.body()``. A refused callback raises ``CallbackRefused``, an
 ``HTTPException`` with status 403 (400 when the body is not a callback): FastAPI answers it with
 ``{"detail": {"error": "callback refused", "reason": ...}}``, or, with
-``callback_refused_handler`` installed as above, with
-``{"error": "callback refused", "reason": ...}``. In a Starlette endpoint, call it directly:
-``event = await verify(request)`` with ``verify = verified_callback(verifier)``, and install the
-handler for the JSON answer.
+``callback_refused_handler`` installed for ``CallbackAnswered`` as above, with
+``{"error": "callback refused", "reason": ...}``. A repeated delivery raises
+``CallbackNotHandled`` (200 for one handled before, 409 while another request handles it, 503
+when the guard's store fails); when the endpoint returns, the delivery is recorded as handled,
+and when it raises, released so that the sender's next attempt is handled. In a Starlette
+endpoint: ``async with verify.handling(request) as event:`` with
+``verify = verified_callback(verifier)``, and the handler installed for the JSON answer.
 
 A body longer than ``max_body_bytes`` (``DEFAULT_MAX_BODY_BYTES``, 1 MiB, unless given) raises
 ``CallbackTooLarge``, a ``CallbackRefused`` with status 413 and the reason ``"too_large"``: at
@@ -36,24 +39,54 @@ endpoint free of one.
 """
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Union
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Dict, List, Optional, Tuple, Union
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .._errors import CallbackVerificationError
-from .._native import CallbackVerifier, CallEndEvent, OtherEvent
-from . import DEFAULT_MAX_BODY_BYTES, _checked_limit, _declared_too_large, _too_large, refusal
+from .._native import CallbackVerifier, CallEndEvent, Delivery, DeliveryGuard, OtherEvent
+from . import (
+    DEFAULT_MAX_BODY_BYTES,
+    _checked_limit,
+    _claim,
+    _declared_too_large,
+    _guard,
+    _settle,
+    _too_large,
+    refusal,
+)
 
-__all__ = ["verified_callback", "CallbackRefused", "CallbackTooLarge", "callback_refused_handler"]
+__all__ = [
+    "verified_callback",
+    "VerifiedCallback",
+    "CallbackAnswered",
+    "CallbackRefused",
+    "CallbackTooLarge",
+    "CallbackNotHandled",
+    "callback_refused_handler",
+]
 
 _log = logging.getLogger("yunxin_ecp.integrations")
 
 _Event = Union[CallEndEvent, OtherEvent]
 
 
-class CallbackRefused(HTTPException):
+class CallbackAnswered(HTTPException):
+    """A callback answered without the endpoint: ``payload`` is the answer's JSON (also the
+    ``detail``). ``callback_refused_handler`` answers every kind with its status and payload."""
+
+    detail: Any  # FastAPI answers any JSON value as {"detail": ...}
+
+    def _answer(self, status: int, payload: Dict[str, str]) -> None:
+        HTTPException.__init__(self, status_code=status)
+        self.detail = payload
+        self.payload: Dict[str, str] = payload
+
+
+class CallbackRefused(CallbackAnswered):
     """A call-end callback was refused: status 403, or 400 for a body that is not a callback
     (413 for the subclass ``CallbackTooLarge``).
 
@@ -61,16 +94,9 @@ class CallbackRefused(HTTPException):
     ``detail``), and ``error`` the ``CallbackVerificationError`` (None for a body too large).
     """
 
-    detail: Any  # FastAPI answers any JSON value as {"detail": ...}
-
     def __init__(self, error: CallbackVerificationError) -> None:
-        self._refuse(*refusal(error))
+        self._answer(*refusal(error))
         self.error: Optional[CallbackVerificationError] = error
-
-    def _refuse(self, status: int, payload: Dict[str, str]) -> None:
-        HTTPException.__init__(self, status_code=status)
-        self.detail = payload
-        self.payload: Dict[str, str] = payload
 
 
 class CallbackTooLarge(CallbackRefused):
@@ -78,40 +104,97 @@ class CallbackTooLarge(CallbackRefused):
     ``error`` is None. ``callback_refused_handler`` answers it like any ``CallbackRefused``."""
 
     def __init__(self, max_body_bytes: int) -> None:
-        self._refuse(*_too_large())
+        self._answer(*_too_large())
         self.error = None
         self.max_body_bytes = max_body_bytes
 
 
+class CallbackNotHandled(CallbackAnswered):
+    """A verified delivery the endpoint does not handle (again): a repeat of one handled before
+    (200, ``{"result": "duplicate"}``), one another request is handling (409), or a failed
+    delivery store (503). ``claim`` says which: ``"duplicate"``, ``"in_progress"`` or
+    ``"store_unavailable"``."""
+
+    def __init__(self, claim: str, answer: Tuple[int, Dict[str, str]]) -> None:
+        self._answer(*answer)
+        self.claim = claim
+
+
 async def callback_refused_handler(request: Request, exc: Exception) -> JSONResponse:
-    """Answers ``CallbackRefused`` with its status and ``{"error": ..., "reason": ...}``."""
-    if not isinstance(exc, CallbackRefused):  # registered for another class by mistake
+    """Answers any ``CallbackAnswered`` (a refusal, a repeat) with its status and JSON."""
+    if not isinstance(exc, CallbackAnswered):  # registered for another class by mistake
         raise exc
     return JSONResponse(exc.payload, status_code=exc.status_code)
 
 
-def verified_callback(
-    verifier: CallbackVerifier, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-) -> Callable[[Request], Awaitable[_Event]]:
-    """An async dependency returning the verified callback, or raising ``CallbackRefused``
-    (``CallbackTooLarge`` for a body over ``max_body_bytes``, a positive number of bytes)."""
-    if not isinstance(verifier, CallbackVerifier):
-        raise TypeError(f"verified_callback takes a CallbackVerifier, not {type(verifier).__name__}")
-    limit = _checked_limit(max_body_bytes)
+class VerifiedCallback:
+    """The dependency ``verified_callback`` returns. FastAPI runs it around the endpoint: it
+    yields the verified event, then records the delivery as handled when the endpoint returns,
+    or releases it when the endpoint raises (so the sender's next attempt is handled).
 
-    async def verified_callback_event(request: Request) -> _Event:
-        body = await _body(request, limit)
+    In a Starlette endpoint, use ``async with verify.handling(request) as event:`` around the
+    work: the same, without FastAPI."""
+
+    def __init__(self, verifier: CallbackVerifier, limit: int, deliveries: Optional[DeliveryGuard]) -> None:
+        self._verifier = verifier
+        self._limit = limit
+        self._deliveries = deliveries
+
+    async def __call__(self, request: Request) -> AsyncIterator[_Event]:
+        event, delivery = await self._verify(request)
+        try:
+            yield event
+        except BaseException:
+            _settle(self._deliveries, delivery, False)
+            raise
+        _settle(self._deliveries, delivery, True)
+
+    @asynccontextmanager
+    async def handling(self, request: Request) -> AsyncIterator[_Event]:
+        """The verified event for the block's work; raises ``CallbackAnswered`` instead when the
+        callback is refused or not to be handled (again)."""
+        event, delivery = await self._verify(request)
+        try:
+            yield event
+        except BaseException:
+            _settle(self._deliveries, delivery, False)
+            raise
+        _settle(self._deliveries, delivery, True)
+
+    async def _verify(self, request: Request) -> Tuple[_Event, Delivery]:
+        body = await _body(request, self._limit)
         if body is None:
-            _log.warning("call-end callback refused (too_large, over %d bytes) from %s", limit, _client(request))
-            raise CallbackTooLarge(limit)
+            _log.warning(
+                "call-end callback refused (too_large, over %d bytes) from %s", self._limit, _client(request)
+            )
+            raise CallbackTooLarge(self._limit)
         try:
             # The ASGI scope's raw (name, value) pairs: every copy of a header, no decoding.
-            return verifier.verify_and_parse(body, request.scope["headers"])
+            delivery, event = self._verifier.verify_delivery(body, request.scope["headers"])
         except CallbackVerificationError as e:
             _log.warning("call-end callback refused (%s) from %s", e.reason, _client(request))
             raise CallbackRefused(e) from None
+        claimed = _claim(self._deliveries, delivery)
+        if claimed is not None:
+            reason = claimed[1].get("reason", claimed[1].get("result", ""))
+            raise CallbackNotHandled(reason, claimed)
+        return event, delivery
 
-    return verified_callback_event
+
+def verified_callback(
+    verifier: CallbackVerifier,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    guard: Optional[DeliveryGuard] = None,
+    deduplicate: bool = True,
+) -> VerifiedCallback:
+    """A dependency yielding the verified callback, or raising ``CallbackRefused``
+    (``CallbackTooLarge`` for a body over ``max_body_bytes``, a positive number of bytes) or
+    ``CallbackNotHandled`` for a repeated delivery (see the package's docs; ``guard``,
+    ``deduplicate``)."""
+    if not isinstance(verifier, CallbackVerifier):
+        raise TypeError(f"verified_callback takes a CallbackVerifier, not {type(verifier).__name__}")
+    return VerifiedCallback(verifier, _checked_limit(max_body_bytes), _guard(guard, deduplicate))
 
 
 async def _body(request: Request, limit: int) -> Optional[bytes]:

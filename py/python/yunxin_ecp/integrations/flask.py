@@ -37,8 +37,18 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 import flask
 
 from .._errors import CallbackVerificationError
-from .._native import CallbackVerifier, CallEndEvent, OtherEvent
-from . import DEFAULT_MAX_BODY_BYTES, _checked_limit, _declared_too_large, _read_capped, _too_large, refusal
+from .._native import CallbackVerifier, CallEndEvent, Delivery, DeliveryGuard, OtherEvent
+from . import (
+    DEFAULT_MAX_BODY_BYTES,
+    _checked_limit,
+    _claim,
+    _declared_too_large,
+    _guard,
+    _read_capped,
+    _settle,
+    _too_large,
+    refusal,
+)
 
 __all__ = ["verified_callback"]
 
@@ -48,51 +58,78 @@ _Event = Union[CallEndEvent, OtherEvent]
 
 
 def verified_callback(
-    verifier: CallbackVerifier, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    verifier: CallbackVerifier,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    guard: Optional[DeliveryGuard] = None,
+    deduplicate: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A view decorator that verifies the call-end callback and passes it as ``event=``; a body
-    over ``max_body_bytes`` (a positive number of bytes) is answered 413 unread."""
+    over ``max_body_bytes`` (a positive number of bytes) is answered 413 unread. A repeated
+    delivery is answered without the view (see the package's docs; ``guard``, ``deduplicate``)."""
     if not isinstance(verifier, CallbackVerifier):
         raise TypeError(f"verified_callback takes a CallbackVerifier, not {type(verifier).__name__}")
     limit = _checked_limit(max_body_bytes)
+    deliveries = _guard(guard, deduplicate)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         if inspect.iscoroutinefunction(view):
 
             @functools.wraps(view)
             async def async_verified(*args: Any, **kwargs: Any) -> Any:
-                event, refused = _verify(verifier, limit)
-                if refused is not None:
-                    return refused
-                return await view(*args, event=event, **kwargs)
+                outcome = _verify(verifier, deliveries, limit)
+                if isinstance(outcome, flask.Response):
+                    return outcome
+                event, delivery = outcome
+                try:
+                    response = flask.make_response(await view(*args, event=event, **kwargs))
+                except BaseException:
+                    _settle(deliveries, delivery, False)
+                    raise
+                _settle(deliveries, delivery, 200 <= response.status_code < 300)
+                return response
 
             return async_verified
 
         @functools.wraps(view)
         def verified(*args: Any, **kwargs: Any) -> Any:
-            event, refused = _verify(verifier, limit)
-            if refused is not None:
-                return refused
-            return view(*args, event=event, **kwargs)
+            outcome = _verify(verifier, deliveries, limit)
+            if isinstance(outcome, flask.Response):
+                return outcome
+            event, delivery = outcome
+            try:
+                response = flask.make_response(view(*args, event=event, **kwargs))
+            except BaseException:
+                _settle(deliveries, delivery, False)
+                raise
+            _settle(deliveries, delivery, 200 <= response.status_code < 300)
+            return response
 
         return verified
 
     return decorator
 
 
-def _verify(verifier: CallbackVerifier, limit: int) -> Tuple[Optional[_Event], Optional[flask.Response]]:
+def _verify(
+    verifier: CallbackVerifier, deliveries: Optional[DeliveryGuard], limit: int
+) -> Union[Tuple[_Event, Delivery], flask.Response]:
+    """The verified event and its delivery, or the answer that ends the request here."""
     request = flask.request
     body = _body(request, limit)
     if body is None:
         status, payload = _too_large()
         _log.warning("call-end callback refused (too_large, over %d bytes) from %s", limit, request.remote_addr)
-        return None, _json(payload, status)
+        return _json(payload, status)
     try:
-        return verifier.verify_and_parse(body, request.headers), None
+        delivery, event = verifier.verify_delivery(body, request.headers)
     except CallbackVerificationError as e:
         status, payload = refusal(e)
         _log.warning("call-end callback refused (%s) from %s", e.reason, request.remote_addr)
-        return None, _json(payload, status)
+        return _json(payload, status)
+    claimed = _claim(deliveries, delivery)
+    if claimed is not None:
+        return _json(claimed[1], claimed[0])
+    return event, delivery
 
 
 def _body(request: flask.Request, limit: int) -> Optional[bytes]:

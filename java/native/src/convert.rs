@@ -3,7 +3,9 @@
 //! else), byte arrays in, string arrays and the binding's value objects out.
 
 use jni::JNIEnv;
-use jni::objects::{JByteArray, JObject, JObjectArray, JString, JValue};
+use std::sync::OnceLock;
+
+use jni::objects::{GlobalRef, JByteArray, JObject, JObjectArray, JString, JValue};
 use yunxin_ecp::{CallRecord, CallbackEvent, Rate};
 
 use crate::{Fallible, PACKAGE, Thrown, jni_err};
@@ -17,7 +19,11 @@ pub(crate) fn str_arg(
     if s.is_null() {
         return Err(Thrown::Null(name));
     }
-    let java = env.get_string(s).map_err(jni_err)?;
+    // SAFETY: every `JString` handed here is a parameter the Java side declares `String`, or an
+    // element of a `String[]` (whose stores the JVM type-checks; `String` is final), so it is a
+    // `java.lang.String`. The checked `get_string` would look the class up on every call
+    // (FindClass), several times the cost of the conversion on the signing and verifying paths.
+    let java = unsafe { env.get_string_unchecked(s) }.map_err(jni_err)?;
     // JNI hands out "modified UTF-8" (CESU-8 with a two-byte NUL); a lone surrogate cannot be
     // Rust text, and the jni crate would replace it silently.
     match cesu8::from_java_cesu8(java.to_bytes()) {
@@ -79,7 +85,8 @@ pub(crate) fn string_array<'l>(
     values: &[Option<String>],
 ) -> jni::errors::Result<JObjectArray<'l>> {
     let len = i32::try_from(values.len()).unwrap_or(i32::MAX);
-    let array = env.new_object_array(len, "java/lang/String", JObject::null())?;
+    let class = string_class(env)?;
+    let array = env.new_object_array(len, class, JObject::null())?;
     for (i, value) in values.iter().enumerate().take(len as usize) {
         if let Some(value) = value {
             let s = env.new_string(value)?;
@@ -88,6 +95,18 @@ pub(crate) fn string_array<'l>(
         }
     }
     Ok(array)
+}
+
+/// `java.lang.String`, looked up once: a lookup by name (FindClass) per array cost more than
+/// the signing it carried. The class is never unloaded, so the global reference stays valid.
+fn string_class(env: &mut JNIEnv<'_>) -> jni::errors::Result<&'static GlobalRef> {
+    static STRING: OnceLock<GlobalRef> = OnceLock::new();
+    if let Some(class) = STRING.get() {
+        return Ok(class);
+    }
+    let class = env.find_class("java/lang/String")?;
+    let global = env.new_global_ref(class)?;
+    Ok(STRING.get_or_init(|| global))
 }
 
 /// "Absent" for the Java side's `long` fields.

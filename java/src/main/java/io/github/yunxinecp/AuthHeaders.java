@@ -16,6 +16,15 @@ public final class AuthHeaders {
         this.headers = Collections.unmodifiableMap(m);
     }
 
+    AuthHeaders(String appKey, String nonce, String curTime, String checkSum) {
+        Map<String, String> m = new LinkedHashMap<>(8);
+        m.put("AppKey", appKey);
+        m.put("Nonce", nonce);
+        m.put("CurTime", curTime);
+        m.put("CheckSum", checkSum);
+        this.headers = Collections.unmodifiableMap(m);
+    }
+
     /** The headers in the documentation's order, ready to set on a request. */
     public Map<String, String> asMap() {
         return headers;

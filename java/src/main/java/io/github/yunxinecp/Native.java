@@ -90,6 +90,9 @@ final class Native {
 
     static native String[] sign(String key, String secret, String nonce, long curTime);
 
+    /** Signs now into {@code out}: Nonce, CurTime, CheckSum; answers (nonce length << 16) | CurTime length. */
+    static native int signInto(byte[] key, byte[] secret, byte[] out);
+
     static native void checkTolerance(long toleranceMs);
 
     static native void verify(String key, String secret, long toleranceMs, byte[] body, String[] headers, long nowMs);

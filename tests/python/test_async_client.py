@@ -964,3 +964,34 @@ def test_an_unexpected_exception_of_the_stack_is_still_an_attempt_that_may_have_
     assert (error.kind, error.maybe_sent, error.retry_advice) == ("io", True, "outcome_unknown")
     assert len(calls) == 1
 
+
+
+def test_a_failed_attempts_cause_keeps_no_signed_header() -> None:
+    """The httpx error stays the cause, without its request nor the frames that held the headers
+    (what an error reporter would capture with it)."""
+
+    def reset() -> BaseException:
+        try:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        except ConnectionResetError as inner:
+            try:
+                raise httpx.ReadError("reset") from inner
+            except httpx.ReadError as outer:
+                return outer
+
+    exc = reset()
+    transport, seen = failing(exc)  # type: ignore[arg-type]
+    with pytest.raises(yx.TransportError) as e:
+        run(yx.AsyncClient(credentials=CREDS, transport=transport, max_retries=0).start_call(**CALL))
+    (sent,) = seen
+    checksum = sent.headers["CheckSum"]
+    assert len(checksum) == 40
+    cause = e.value.__cause__
+    assert cause is exc and isinstance(cause.__cause__, ConnectionResetError)
+    with pytest.raises(RuntimeError):
+        exc.request  # httpx's words for a request it does not hold
+    link: Optional[BaseException] = cause
+    while link is not None:
+        assert link.__traceback__ is None, type(link)
+        link = link.__cause__ or link.__context__
+    assert checksum not in repr(e.value) and checksum not in str(e.value)

@@ -287,7 +287,7 @@ class AsyncClient:
                     error = step.error
                     if error is None:
                         return step.result
-                    raise error from cause
+                    raise error from _scrubbed(cause)
                 await self._anyio.sleep(step.retry_after)
         except self._anyio.get_cancelled_exc_class() as cancel:  # the caller's (an attempt's deadline is a TimeoutError)
             try:
@@ -406,6 +406,21 @@ def _cancelled(cancel: BaseException, exchange: Exchange[Any], maybe_sent: bool)
             notes.append(note)
         else:
             setattr(cancel, "__notes__", [note])
+
+
+def _scrubbed(cause: Optional[BaseException]) -> Optional[BaseException]:
+    """The HTTP stack's exception, kept as the error's cause for its type and words, without
+    what holds the attempt's signed headers: the request httpx keeps on its errors, and the
+    tracebacks whose frames have them in their locals (error reporters such as Sentry capture
+    both). A leaked CheckSum with its Nonce and CurTime signs any request for five minutes."""
+    for link in _chain(cause) if cause is not None else []:
+        link.__traceback__ = None
+        if hasattr(link, "_request"):
+            try:
+                setattr(link, "_request", None)
+            except Exception:  # an exception type that refuses it keeps it; the frames are gone
+                pass
+    return cause
 
 
 def _chain(e: BaseException) -> list[BaseException]:

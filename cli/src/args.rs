@@ -11,9 +11,9 @@ use crate::output::Failure;
 /// The tail of every help page.
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  done (verify-callback: accepted; doctor: no problem found)
+  0  done (verify-callback: accepted; send-callback: answered 2xx; doctor: no problem found)
   1  refused by the service (an API code other than 200), or verification failed (a callback
-     refused, a problem found by doctor)
+     refused, a problem found by doctor; send-callback: the receiver answered another status)
   2  usage error (unknown option, missing argument)
   3  transport or protocol error, or outcome unknown: the request may have taken effect, so
      query (or check) before sending it again
@@ -178,6 +178,22 @@ refusal prints its reason (md5_mismatch, checksum_mismatch, stale, ...) and exit
     ))]
     VerifyCallback(VerifyArgs),
 
+    /// POST a signed test callback to a receiver (the app's own endpoint) and print its answer.
+    #[command(after_help = page(
+        "  yunxin-ecp send-callback http://127.0.0.1:8000/yunxin/callback
+  yunxin-ecp send-callback http://127.0.0.1:8000/yunxin/callback --conference --json
+  yunxin-ecp send-callback https://staging.example.com/cb --body-file captured-body.json",
+        "The body is a call-end record as the mock sends it (a call, or with --conference a
+conference; a fresh session each time), or the bytes of --body-file as they are (at most
+1 MiB). It is signed as the service signs its callbacks: MD5 of the body, CheckSum =
+SHA1(AppSecret + MD5 + CurTime), CurTime in milliseconds, with the AppKey. The answer's
+status and body are printed (escaped, the body cut to 2000 characters; --json has up to
+64 KiB of it). A redirect is shown, never followed. --timeout bounds the connection and
+the whole exchange. Exit code 0 for a 2xx answer, 1 for any other, 3 when the receiver
+cannot be reached.",
+    ))]
+    SendCallback(SendCallbackArgs),
+
     /// Run the local mock of the ECP API, printing one line per request it receives and per
     /// callback it delivers.
     #[command(after_help = page(
@@ -331,6 +347,21 @@ fn parse_header(arg: &str) -> Result<(String, String), String> {
         }
         _ => Err("expected 'Name: value' (a name, then ':')".to_owned()),
     }
+}
+
+#[derive(Debug, Args)]
+pub struct SendCallbackArgs {
+    /// Where to POST the callback: an http or https URL.
+    pub url: String,
+
+    /// Send a conference's call-end record instead of a two-party call's.
+    #[arg(long, conflicts_with = "body_file")]
+    pub conference: bool,
+
+    /// Send the bytes of this file as the body instead of a sample record (a regular file of at
+    /// most 1 MiB).
+    #[arg(long, value_name = "PATH")]
+    pub body_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

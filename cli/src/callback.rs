@@ -17,7 +17,7 @@ use crate::files::read_capped;
 use crate::output::{self, Failure, escape, print_json, say};
 
 /// Largest input read: a call-end callback is a few kilobytes.
-const MAX_INPUT_BYTES: u64 = 1 << 20;
+pub const MAX_INPUT_BYTES: u64 = 1 << 20;
 
 /// The bytes of `FILE` (a regular file), or of standard input for `-`.
 pub fn read_input(source: &str, what: &str) -> Result<Vec<u8>, Failure> {

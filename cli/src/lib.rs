@@ -2,8 +2,8 @@
 //! the Python package's console script (through the native module): one implementation, one
 //! set of exit codes.
 //! `yunxin-ecp`: the operator's command for YunXin's server API. It signs, places and queries
-//! ECP calls, verifies call-end callbacks, sends any other server API request, runs the local
-//! mock, and diagnoses a 414, all through the `yunxin-ecp` library so that the terminal and the
+//! ECP calls, verifies call-end callbacks and sends signed test ones, sends any other server API
+//! request, runs the local mock, and diagnoses a 414, all through the `yunxin-ecp` library so that the terminal and the
 //! application make the same decisions.
 #![forbid(unsafe_code)]
 
@@ -15,6 +15,7 @@ mod doctor;
 mod files;
 mod mock;
 mod output;
+mod send_callback;
 
 use std::ffi::OsString;
 
@@ -42,6 +43,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
         Command::Query(a) => calls::query(&cli.global, a),
         Command::Request(a) => calls::request(&cli.global, a),
         Command::VerifyCallback(a) => callback::verify(&cli.global, a),
+        Command::SendCallback(a) => send_callback::run(&cli.global, a),
         Command::Mock(a) => mock::run(&cli.global, a),
         Command::Doctor(a) => doctor::run(&cli.global, a),
     };

@@ -715,6 +715,39 @@ fn mock_json_lines_and_its_clock_skew() {
     assert_eq!(mock.stop(), 0);
 }
 
+/// The mock's own console prints each callback delivery attempt beside the request lines (in
+/// either order: the two are printed by different threads).
+#[test]
+fn mock_prints_a_line_per_callback_delivery() {
+    let dead = format!("{}/cb", closed_port());
+    let mut mock = MockProcess::start(&["--callback-url", &dead, "--callback-retries", "0"]);
+    let url = mock.url.clone();
+    let out = run(cmd(&url).args([
+        "--json",
+        "call",
+        "liuxuanlin",
+        "13888888888",
+        "13777777777",
+        "--max-dur",
+        "60",
+    ]));
+    assert_eq!(code(&out), 0);
+    let session = json(&out)["session"].as_str().unwrap().to_owned();
+    let mut lines = [mock.next_line(), mock.next_line()];
+    lines.sort_by_key(|l| !l.starts_with("callback "));
+    let expected = format!("callback POST {dead} -> failed: ");
+    assert!(lines[0].starts_with(&expected), "{lines:?}");
+    assert!(
+        lines[0].ends_with(&format!(" session={session}")),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("#1 POST /call/ecp/startcall.action"),
+        "{lines:?}"
+    );
+    assert_eq!(mock.stop(), 0);
+}
+
 fn doctor(url: &str, extra: &[&str]) -> (i32, Value) {
     let out = run(cmd(url).args(["--json", "doctor"]).args(extra));
     (code(&out), json(&out))

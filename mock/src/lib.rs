@@ -178,6 +178,36 @@ pub fn callback_body(record_json: &str) -> String {
     callbacks::callback_body(record_json)
 }
 
+/// The record the mock keeps, answers `queryBySession` with and POSTs at the end of `call`
+/// placed at `now_ms` (Unix epoch milliseconds) and ended as `outcome`: exposed so that a tool
+/// sending a sample call-end callback (`yunxin-ecp send-callback`) sends exactly what the mock
+/// would, instead of building a record a second way.
+pub fn call_record(
+    session: &str,
+    call: &yunxin_ecp::StartCall,
+    outcome: &Outcome,
+    now_ms: u64,
+) -> serde_json::Value {
+    records::call_record(session, call, outcome, now_ms)
+}
+
+/// The record of a conference, as [`call_record`] is of a call: `members` the caller, then the
+/// callees, as a JSON array inside a string.
+pub fn conference_record(
+    session: &str,
+    conf: &yunxin_ecp::StartConf,
+    outcome: &Outcome,
+    now_ms: u64,
+) -> serde_json::Value {
+    records::conference_record(session, conf, outcome, now_ms)
+}
+
+/// A fresh session id as the mock gives one: a random (version 4) UUID, lowercase. Fails only
+/// when the OS has no randomness to give.
+pub fn new_session_id() -> std::io::Result<String> {
+    records::new_session_id().map_err(std::io::Error::other)
+}
+
 #[cfg(test)]
 mod tests {
     /// Tests share one server across threads, so the handle must be `Send + Sync`.

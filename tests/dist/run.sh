@@ -638,7 +638,7 @@ node_entry_points() {
 }
 check "npm install the tarball (offline) into a fresh project; typescript and @types/node from the registry" npm_project
 check "tsc --strict compiles a TypeScript program against the package's declarations" typescript_build
-check "TypeScript program (no Rust on PATH): CheckSum (vs sha1sum), a call on the command tarball's mock, its callback verified" typescript_program
+check "TypeScript program (no Rust on PATH): CheckSum (vs sha1sum), a call on the command tarball's mock via MockServer, its callback verified, MockServer.stop() returns" typescript_program
 check "CommonJS require and ESM import of yunxin-ecp and yunxin-ecp/testing load and sign (vs sha1sum)" node_entry_points
 npm_bytes=$(stat -c %s "$npm_tgz" 2>/dev/null || echo 0)
 figures+=("npm package: $(basename "$npm_tgz"), $npm_bytes bytes (yunxin-ecp.linux-x64-gnu.node $(stat -c %s "$npm_root/unpacked/package/yunxin-ecp.linux-x64-gnu.node" 2>/dev/null || echo 0) bytes inside)")

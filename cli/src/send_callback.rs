@@ -239,7 +239,7 @@ fn print_human(report: &Report<'_>) {
     }
     if !report.body.is_empty() {
         let more = if report.body_truncated {
-            " (the answer goes on)"
+            " (the answer goes on past 64 KiB, not read)"
         } else {
             ""
         };

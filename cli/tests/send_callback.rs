@@ -39,6 +39,14 @@ struct Endpoint {
 enum Behaviour {
     Verify,
     Redirect,
+    /// 500 with a body that would draw on the terminal, and longer than the command reads.
+    Hostile,
+}
+
+/// The hostile answer's body: a line break, an escape sequence and a bidi override up front,
+/// then more than the command's 64 KiB cap.
+fn hostile_body() -> String {
+    format!("\u{1b}[2J\n#1 FAKE\u{202e}{}", "x".repeat(70_000))
 }
 
 impl Endpoint {
@@ -121,6 +129,7 @@ fn serve(mut stream: TcpStream, tx: &Sender<Got>, behaviour: Behaviour) {
             String::new(),
             "Location: http://127.0.0.1:9/elsewhere\r\n",
         ),
+        Behaviour::Hostile => (500, hostile_body(), ""),
         Behaviour::Verify => {
             let creds = Credentials::new(SAMPLE_APP_KEY, SAMPLE_APP_SECRET).unwrap();
             let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
@@ -373,4 +382,46 @@ fn urls_other_than_http_and_https_and_conflicting_bodies_are_refused() {
         .args(["send-callback", "http://127.0.0.1:9/cb"]));
     assert_eq!(code(&out), 4);
     assert!(stderr(&out).contains("YUNXIN_APP_KEY"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_answer_is_escaped_and_cut() {
+    let endpoint = Endpoint::start(2, Behaviour::Hostile);
+    let out = run(bare_cmd().args(["send-callback", &endpoint.url]));
+    assert_eq!(endpoint.next().status, 500);
+    assert_eq!(code(&out), 1);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[1], "HTTP 500 (not accepted)");
+    assert!(
+        lines[2].starts_with("\\u{1b}[2J\\u{a}#1 FAKE\\u{202e}xxx"),
+        "{}",
+        &lines[2][..40]
+    );
+    // 2000 characters of the escaped text shown, and what was left out of the 64 KiB read
+    // said: the prefix's 15 bytes escape to 29 characters, each x stays one.
+    let escaped_prefix = r"\u{1b}[2J\u{a}#1 FAKE\u{202e}";
+    let raw_prefix = "\u{1b}[2J\n#1 FAKE\u{202e}";
+    let escaped_len = escaped_prefix.len() + (64 * 1024 - raw_prefix.len());
+    let left = escaped_len - 2000;
+    assert!(
+        lines[2].ends_with(&format!(
+            "{}... ({left} more characters; --json shows them all) (the answer goes on past \
+             64 KiB, not read)",
+            "x".repeat(20)
+        )),
+        "{}",
+        &lines[2][lines[2].len() - 120..]
+    );
+
+    let out = run(bare_cmd().args(["--json", "send-callback", &endpoint.url]));
+    assert_eq!(endpoint.next().status, 500);
+    let report = json(&out);
+    let body = report["body"].as_str().unwrap();
+    assert_eq!(body.len(), 64 * 1024);
+    assert!(hostile_body().starts_with(body));
+    assert_eq!(report["body_truncated"], true);
+    // The JSON on the terminal holds no raw control character either.
+    assert!(!stdout(&out).contains('\u{1b}') && !stdout(&out).contains('\u{202e}'));
 }

@@ -425,3 +425,19 @@ fn the_answer_is_escaped_and_cut() {
     // The JSON on the terminal holds no raw control character either.
     assert!(!stdout(&out).contains('\u{1b}') && !stdout(&out).contains('\u{202e}'));
 }
+
+#[test]
+fn a_receiver_that_never_answers_is_given_up_on_after_the_timeout() {
+    // Connections complete in the listener's backlog, and nothing ever answers them.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/cb", silent.local_addr().unwrap());
+    let out = run(bare_cmd().args(["--timeout", "0.3", "send-callback", &url]));
+    assert_eq!(code(&out), 3);
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "yunxin-ecp: cannot deliver the callback to {url}: no answer within 0.3 s (--timeout)\n"
+        )
+    );
+    drop(silent);
+}

@@ -63,7 +63,7 @@
 //!
 //! - Known (the product documents): the service POSTs the record to a URL NetEase staff set up,
 //!   expects HTTP 200 within 5 seconds, and may deliver a record more than once, so a receiver
-//!   deduplicates (on `session`, or with the library's duplicate guard).
+//!   deduplicates (on `session`, for instance).
 //! - Not known: when it repeats a delivery, how often and at what intervals, and whether any
 //!   answer ends the repeats. The mock assumes the usual webhook practice: with
 //!   [`MockConfig::callback_retries`] (0 in the library, so that a test suite sees exactly one

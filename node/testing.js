@@ -92,27 +92,33 @@ class MockServer {
     const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'inherit'] });
     const baseUrl = await new Promise((resolve, reject) => {
       let out = '';
+      const settle = (fn, value) => {
+        clearTimeout(timer);
+        child.off('error', onError);
+        child.off('exit', onExit);
+        child.stdout.off('data', onData);
+        fn(value);
+      };
       const timer = setTimeout(() => {
         child.kill();
-        reject(new Error(`the mock (${binary}) printed no base URL within 30 s`));
+        settle(reject, new Error(`the mock (${binary}) printed no base URL within 30 s`));
       }, 30000);
-      child.once('error', (e) => {
-        clearTimeout(timer);
-        reject(new Error(`could not start the mock (${binary}): ${e.message}`));
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`the mock (${binary}) exited with ${code} before listening`));
-      });
-      child.stdout.on('data', (chunk) => {
+      const onError = (e) => settle(reject, new Error(`could not start the mock (${binary}): ${e.message}`));
+      const onExit = (code) => settle(reject, new Error(`the mock (${binary}) exited with ${code} before listening`));
+      // Only until the first line that names the URL: the mock may print a line per request
+      // afterwards, which is read and dropped (and must not touch the listeners stop() uses).
+      const onData = (chunk) => {
         out += chunk;
         const m = /listening on (\S+)/.exec(out);
-        if (m && out.length < 65536) {
-          clearTimeout(timer);
-          child.removeAllListeners('exit');
-          resolve(m[1]);
+        if (m) settle(resolve, m[1]);
+        else if (out.length > 65536) {
+          child.kill();
+          settle(reject, new Error(`the mock (${binary}) printed no base URL in its first 64 KiB`));
         }
-      });
+      };
+      child.once('error', onError);
+      child.once('exit', onExit);
+      child.stdout.on('data', onData);
     });
     child.stdout.resume();
     const mock = new MockServer(child, baseUrl);
@@ -165,8 +171,15 @@ class MockServer {
   async stop() {
     if (this.#child.exitCode === null && this.#child.signalCode === null) {
       this.#child.stdin.end();
-      const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5000);
-      await this.#exited;
+      // Bounded: killed after 5 s, and no longer waited for 5 s after that.
+      let timer;
+      const late = new Promise((resolve) => {
+        timer = setTimeout(() => {
+          this.#child.kill('SIGKILL');
+          timer = setTimeout(resolve, 5000);
+        }, 5000);
+      });
+      await Promise.race([this.#exited, late]);
       clearTimeout(timer);
     }
   }

@@ -39,7 +39,9 @@ trap 'rm -rf "$work"' EXIT
 # The addon, and its generated declarations beside the committed ones.
 (cd node && npx --no-install napi build --platform --release --no-js --dts native.d.ts --output-dir "$work") ||
   { echo "node: 0 passed, 1 failed"; exit 1; }
-cp "$work/yunxin-ecp.linux-x64-gnu.node" node/yunxin-ecp.linux-x64-gnu.node || exit 1
+# Renamed into place, so that a Node process that has the old addon loaded keeps it intact.
+cp "$work/yunxin-ecp.linux-x64-gnu.node" node/.yunxin-ecp.linux-x64-gnu.node.new &&
+  mv -f node/.yunxin-ecp.linux-x64-gnu.node.new node/yunxin-ecp.linux-x64-gnu.node || exit 1
 stale=0
 if ! cmp -s "$work/native.d.ts" node/native.d.ts; then
   echo "node/native.d.ts is stale: regenerate it with 'npm run build' in node/"

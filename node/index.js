@@ -200,12 +200,39 @@ function signalArg(options) {
 // ---------------------------------------------------------------------------------------------
 // Signing and credentials
 
+// Each Credentials' native object and app key (public, kept here so that signing need not ask
+// the addon for it each time).
 const nativeOf = new WeakMap();
 
+function record(c, name) {
+  const r = nativeOf.get(c);
+  if (!r) throw typeError(name, 'a Credentials');
+  return r;
+}
+
 function unwrapCredentials(c, name = 'credentials') {
-  const n = nativeOf.get(c);
-  if (!n) throw typeError(name, 'a Credentials');
-  return n;
+  return record(c, name).native;
+}
+
+function wrapNative(c, n) {
+  nativeOf.set(c, { native: n, appKey: n.appKey });
+}
+
+/** The header object from the addon's `nonce curTime checkSum`. */
+function packedHeaders(appKey, packed) {
+  const i = packed.indexOf(' ');
+  const j = packed.indexOf(' ', i + 1);
+  return { AppKey: appKey, Nonce: packed.slice(0, i), CurTime: packed.slice(i + 1, j), CheckSum: packed.slice(j + 1) };
+}
+
+function signedNow(r) {
+  let packed;
+  try {
+    packed = r.native.signNowPacked();
+  } catch (e) {
+    throw converted(e);
+  }
+  return packedHeaders(r.appKey, packed);
 }
 
 /** An app key and its secret. The secret stays in the native addon and is never shown. */
@@ -213,16 +240,16 @@ class Credentials {
   constructor(appKey, appSecret) {
     str(appKey, 'appKey');
     str(appSecret, 'appSecret');
-    nativeOf.set(this, call(() => new native.Credentials(appKey, appSecret)));
+    wrapNative(this, call(() => new native.Credentials(appKey, appSecret)));
   }
   /** From `YUNXIN_APP_KEY` and `YUNXIN_APP_SECRET`. */
   static fromEnv() {
     const c = Object.create(Credentials.prototype);
-    nativeOf.set(c, call(() => native.Credentials.fromEnv()));
+    wrapNative(c, call(() => native.Credentials.fromEnv()));
     return c;
   }
   get appKey() {
-    return unwrapCredentials(this, 'this').appKey;
+    return record(this, 'this').appKey;
   }
   /** The four headers signed with this nonce and `CurTime` (Unix seconds). */
   sign(nonce, curTime) {
@@ -232,7 +259,7 @@ class Credentials {
   }
   /** The four headers signed now, with a fresh nonce from the OS CSPRNG. */
   signNow() {
-    return call(() => unwrapCredentials(this, 'this').signNow());
+    return signedNow(record(this, 'this'));
   }
   toJSON() {
     return { appKey: this.appKey };
@@ -257,11 +284,11 @@ function checksum(secret, nonce, curTime) {
 
 /** The four auth headers (`AppKey`, `Nonce`, `CurTime`, `CheckSum`): signed now, or with the given nonce and time. */
 function signHeaders(credentials, options) {
-  const n = unwrapCredentials(credentials);
-  if (options === undefined) return call(() => n.signNow());
+  const r = record(credentials, 'credentials');
+  if (options === undefined) return signedNow(r);
   obj(options, 'options');
-  if (options.nonce === undefined && options.curTime === undefined) return call(() => n.signNow());
-  return call(() => n.sign(str(options.nonce, 'nonce'), num(options.curTime, 'curTime')));
+  if (options.nonce === undefined && options.curTime === undefined) return signedNow(r);
+  return call(() => r.native.sign(str(options.nonce, 'nonce'), num(options.curTime, 'curTime')));
 }
 
 // ---------------------------------------------------------------------------------------------

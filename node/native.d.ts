@@ -41,6 +41,12 @@ export declare class Credentials {
   sign(nonce: string, curTime: number): AuthHeadersOut
   /** The four headers signed now with a fresh nonce from the OS CSPRNG. */
   signNow(): AuthHeadersOut
+  /**
+   * `signNow` as one string, `nonce curTime checkSum` (the app key is the caller's already):
+   * `index.js` makes the header object from it. One string crossing instead of an object
+   * whose four keys V8 looks up each time is most of what signing costs from JavaScript.
+   */
+  signNowPacked(): string
   /** What `util.inspect` and `toJSON` show: the app key only. */
   describe(): string
 }

@@ -19,18 +19,42 @@ pub(crate) fn str_arg(
     if s.is_null() {
         return Err(Thrown::Null(name));
     }
-    // SAFETY: every `JString` handed here is a parameter the Java side declares `String`, or an
-    // element of a `String[]` (whose stores the JVM type-checks; `String` is final), so it is a
-    // `java.lang.String`. The checked `get_string` would look the class up on every call
-    // (FindClass), several times the cost of the conversion on the signing and verifying paths.
-    let java = unsafe { env.get_string_unchecked(s) }.map_err(jni_err)?;
-    // JNI hands out "modified UTF-8" (CESU-8 with a two-byte NUL); a lone surrogate cannot be
-    // Rust text, and the jni crate would replace it silently.
-    match cesu8::from_java_cesu8(java.to_bytes()) {
-        Ok(text) => Ok(text.into_owned()),
-        Err(_) => Err(Thrown::Argument(format!(
+    // Read as UTF-16 (GetStringRegion into a buffer of ours) rather than as "modified UTF-8"
+    // (GetStringUTFChars, which allocates a copy in the JVM on every call and needs decoding):
+    // this sits on every signing, verifying and request path. A lone surrogate cannot be Rust
+    // text, and is refused by name rather than replaced.
+    let units = utf16_units(env, s)?;
+    String::from_utf16(&units).map_err(|_| {
+        Thrown::Argument(format!(
             "{name} is not valid UTF-16 (an unpaired surrogate)"
-        ))),
+        ))
+    })
+}
+
+/// The UTF-16 code units of a non-null Java string.
+fn utf16_units(env: &mut JNIEnv<'_>, s: &JString<'_>) -> Fallible<Vec<u16>> {
+    let raw = env.get_raw();
+    // SAFETY: `raw` is this thread's live JNIEnv (the entry point's own), and `s` a non-null
+    // local reference to a `java.lang.String`: every `JString` handed here is a parameter the
+    // Java side declares `String`, or an element of a `String[]` (whose stores the JVM
+    // type-checks; `String` is final). GetStringRegion writes exactly `len` units into a buffer
+    // of that capacity, which `set_len` then exposes; it cannot fail for the range 0..len of the
+    // same string, and throws (checked below) rather than writing when it would.
+    unsafe {
+        let functions = &**raw;
+        let (Some(length), Some(region)) = (functions.GetStringLength, functions.GetStringRegion)
+        else {
+            return Err(Thrown::Argument("this JVM lacks GetStringRegion".into()));
+        };
+        let len = length(raw, s.as_raw());
+        let count = usize::try_from(len).unwrap_or(0);
+        let mut units: Vec<u16> = Vec::with_capacity(count);
+        region(raw, s.as_raw(), 0, len, units.as_mut_ptr());
+        if env.exception_check().map_err(jni_err)? {
+            return Err(Thrown::Jni(jni::errors::Error::JavaException));
+        }
+        units.set_len(count);
+        Ok(units)
     }
 }
 

@@ -176,15 +176,45 @@ function body(v, name) {
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   throw typeError(name, 'a Buffer, a Uint8Array or a string');
 }
-function headersArg(h) {
-  if (Array.isArray(h)) return h;
-  if (h !== null && typeof h === 'object') {
-    // IncomingHttpHeaders: undefined values are absent headers.
-    const out = {};
-    for (const key of Object.keys(h)) if (h[key] !== undefined) out[key] = h[key];
+// The only headers a callback verifier reads (the core's names, lowercase): the rest of a
+// request's headers are not converted for the addon at all.
+const CALLBACK_HEADERS = new Set(native.callbackHeaderNames());
+const HEADERS_EXPECTED = 'an object of strings (or arrays of strings), or [name, value] pairs';
+
+/**
+ * A callback's headers as `[name, value, ...]` for the addon: from `IncomingHttpHeaders` (an
+ * array value is a header sent several times: each copy is kept, so the core refuses it; an
+ * undefined value is an absent header) or from `[name, value]` pairs (`rawHeaders` paired up, a
+ * fetch `Headers`' entries). Names the verifier does not read are left out.
+ */
+function flatHeaders(h) {
+  const out = [];
+  if (Array.isArray(h)) {
+    for (const pair of h) {
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
+        throw typeError('headers', HEADERS_EXPECTED);
+      }
+      if (CALLBACK_HEADERS.has(pair[0].toLowerCase())) out.push(pair[0], pair[1]);
+    }
     return out;
   }
-  throw typeError('headers', 'IncomingHttpHeaders or [name, value] pairs');
+  if (h === null || typeof h !== 'object') throw typeError('headers', HEADERS_EXPECTED);
+  for (const name of Object.keys(h)) {
+    const value = h[name];
+    if (value === undefined || value === null) continue;
+    const read = CALLBACK_HEADERS.has(name.toLowerCase());
+    if (typeof value === 'string') {
+      if (read) out.push(name, value);
+    } else if (Array.isArray(value)) {
+      for (const v of value) {
+        if (typeof v !== 'string') throw typeError('headers', HEADERS_EXPECTED);
+        if (read) out.push(name, v);
+      }
+    } else {
+      throw typeError('headers', HEADERS_EXPECTED);
+    }
+  }
+  return out;
 }
 function signalArg(options) {
   if (options === undefined) return undefined;
@@ -307,18 +337,26 @@ class CallbackVerifier {
   /** Throws `CallbackVerificationError` unless the body and headers are a valid signed callback. */
   verify(rawBody, headers, options = {}) {
     const b = body(rawBody, 'rawBody');
-    const h = headersArg(headers);
+    const h = flatHeaders(headers);
     obj(options, 'options');
     const now = optNum(options.nowMs, 'nowMs');
-    call(() => this.#native.verify(b, h, now));
+    try {
+      this.#native.verify(b, h, now);
+    } catch (e) {
+      throw converted(e);
+    }
   }
   /** Verifies, then parses: `{ type: 'call_end', session, answered, billedMinutes, costFen, ... }` or `{ type: 'other', eventType, raw }`. */
   verifyAndParse(rawBody, headers, options = {}) {
     const b = body(rawBody, 'rawBody');
-    const h = headersArg(headers);
+    const h = flatHeaders(headers);
     obj(options, 'options');
     const now = optNum(options.nowMs, 'nowMs');
-    return call(() => this.#native.verifyAndParse(b, h, now));
+    try {
+      return this.#native.verifyAndParse(b, h, now);
+    } catch (e) {
+      throw converted(e);
+    }
   }
   [util.inspect.custom]() {
     return 'CallbackVerifier {}';

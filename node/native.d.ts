@@ -11,13 +11,16 @@ export declare class CallbackVerifier {
   /**
    * Verifies the raw body against its headers at `nowMs` (default: the clock); throws the
    * refusal (`reason`: `md5_mismatch`, `checksum_mismatch`, `stale`, `duplicate_header`, ...).
+   * The headers are one flat array, `[name, value, name, value, ...]` (what `index.js` makes
+   * of `IncomingHttpHeaders`, a header sent twice giving two pairs): strings only, taken
+   * without building a JSON value first.
    */
-  verify(body: Buffer | string, headers: any, nowMs?: number | undefined | null): void
+  verify(body: Buffer | string, flat: Array<string>, nowMs?: number | undefined | null): void
   /**
    * Verifies, then parses: `{ type: 'call_end', session, answered, billedMinutes, costFen,
-   * ... }` or `{ type: 'other', eventType, raw }`.
+   * ... }` or `{ type: 'other', eventType, raw }`. The headers as `verify` takes them.
    */
-  verifyAndParse(body: Buffer | string, headers: any, nowMs?: number | undefined | null): any
+  verifyAndParse(body: Buffer | string, flat: Array<string>, nowMs?: number | undefined | null): any
 }
 
 /**
@@ -117,6 +120,12 @@ export interface AuthHeadersOut {
  * the core's default (1 MiB) when it is not given.
  */
 export declare function callbackBodyLimit(maxBodyBytes?: number | undefined | null): number
+
+/**
+ * The names of the headers a callback carries (lowercase), as the core signs them: `index.js`
+ * passes only these to `verify`, whatever else the request had (no other header is read).
+ */
+export declare function callbackHeaderNames(): Array<string>
 
 /**
  * The answer to a callback refused for `reason` (a `CallbackVerificationError`'s): 400 for a

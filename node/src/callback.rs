@@ -23,47 +23,14 @@ fn body_bytes(body: &Either<Buffer, String>) -> &[u8] {
     }
 }
 
-/// Node's `IncomingHttpHeaders` (a value that is an array of strings is that header sent
-/// several times: its pairs are repeated, so the core refuses the duplicate), or an array of
-/// `[name, value]` pairs (`rawHeaders` paired up, a fetch `Headers`' entries). An `undefined`
-/// value is left out; anything else is refused naming `headers`.
-pub fn header_pairs(headers: &Value) -> napi::Result<Vec<(String, String)>> {
-    let bad = || {
-        JsError::type_error(
-            "headers",
-            "an object of strings (or arrays of strings), or [name, value] pairs",
-        )
-    };
-    let mut pairs = Vec::new();
-    match headers {
-        Value::Object(map) => {
-            for (name, value) in map {
-                match value {
-                    Value::String(v) => pairs.push((name.clone(), v.clone())),
-                    Value::Array(values) => {
-                        for v in values {
-                            let v = v.as_str().ok_or_else(bad)?;
-                            pairs.push((name.clone(), v.to_owned()));
-                        }
-                    }
-                    Value::Null => {}
-                    _ => return Err(bad()),
-                }
-            }
-        }
-        Value::Array(items) => {
-            for item in items {
-                match item.as_array().map(Vec::as_slice) {
-                    Some([Value::String(n), Value::String(v)]) => {
-                        pairs.push((n.clone(), v.clone()))
-                    }
-                    _ => return Err(bad()),
-                }
-            }
-        }
-        _ => return Err(bad()),
+/// `[name, value, name, value, ...]` as pairs; an odd length is refused naming `headers`.
+fn flat_pairs(flat: &[String]) -> napi::Result<impl Iterator<Item = (&str, &str)>> {
+    if flat.len() % 2 != 0 {
+        return Err(JsError::type_error("headers", "name and value pairs"));
     }
-    Ok(pairs)
+    Ok(flat
+        .chunks_exact(2)
+        .map(|pair| (pair[0].as_str(), pair[1].as_str())))
 }
 
 fn now_arg(now_ms: Option<f64>) -> napi::Result<u64> {
@@ -99,35 +66,52 @@ impl CallbackVerifier {
 
     /// Verifies the raw body against its headers at `nowMs` (default: the clock); throws the
     /// refusal (`reason`: `md5_mismatch`, `checksum_mismatch`, `stale`, `duplicate_header`, ...).
+    /// The headers are one flat array, `[name, value, name, value, ...]` (what `index.js` makes
+    /// of `IncomingHttpHeaders`, a header sent twice giving two pairs): strings only, taken
+    /// without building a JSON value first.
     #[napi]
     pub fn verify(
         &self,
         body: Either<Buffer, String>,
-        headers: Value,
+        flat: Vec<String>,
         now_ms: Option<f64>,
     ) -> napi::Result<()> {
-        let pairs = header_pairs(&headers)?;
         self.inner
-            .verify(body_bytes(&body), &pairs, now_arg(now_ms)?)
+            .verify(body_bytes(&body), flat_pairs(&flat)?, now_arg(now_ms)?)
             .map_err(core_error)
     }
 
     /// Verifies, then parses: `{ type: 'call_end', session, answered, billedMinutes, costFen,
-    /// ... }` or `{ type: 'other', eventType, raw }`.
+    /// ... }` or `{ type: 'other', eventType, raw }`. The headers as `verify` takes them.
     #[napi]
     pub fn verify_and_parse(
         &self,
         body: Either<Buffer, String>,
-        headers: Value,
+        flat: Vec<String>,
         now_ms: Option<f64>,
     ) -> napi::Result<Value> {
-        let pairs = header_pairs(&headers)?;
         let event = self
             .inner
-            .verify_and_parse(body_bytes(&body), &pairs, now_arg(now_ms)?)
+            .verify_and_parse(body_bytes(&body), flat_pairs(&flat)?, now_arg(now_ms)?)
             .map_err(core_error)?;
         event_value(&event)
     }
+}
+
+/// The names of the headers a callback carries (lowercase), as the core signs them: `index.js`
+/// passes only these to `verify`, whatever else the request had (no other header is read).
+#[napi]
+pub fn callback_header_names() -> Vec<String> {
+    let none = yunxin_ecp::callback::CallbackHeaders {
+        app_key: String::new(),
+        cur_time: String::new(),
+        md5: String::new(),
+        checksum: String::new(),
+    };
+    none.pairs()
+        .iter()
+        .map(|(name, _)| name.to_ascii_lowercase())
+        .collect()
 }
 
 /// Parses a callback body without verifying it (it must have been verified).

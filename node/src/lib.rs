@@ -18,7 +18,7 @@ use napi_derive::napi;
 use serde_json::{Value, json};
 use yunxin_ecp::AuthHeaders;
 
-pub use callback::{CallbackVerifier, parse_callback};
+pub use callback::{CallbackVerifier, callback_header_names, parse_callback};
 pub use convert::{Credentials, JsError};
 pub use exchange::Exchange;
 pub use refusal::{callback_body_limit, callback_refusal, declared_too_large, too_large_refusal};

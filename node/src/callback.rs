@@ -1,6 +1,6 @@
 //! Call-end callbacks: verification over the raw body and Node's `IncomingHttpHeaders`.
 
-use napi::bindgen_prelude::{Buffer, Either};
+use napi::bindgen_prelude::{BufferSlice, Either};
 use napi_derive::napi;
 use serde_json::Value;
 use yunxin_ecp::TimeCheck;
@@ -16,7 +16,7 @@ pub struct CallbackVerifier {
 }
 
 /// The raw body: a Buffer (or any Uint8Array) as received, or a string taken as its UTF-8.
-fn body_bytes(body: &Either<Buffer, String>) -> &[u8] {
+fn body_bytes<'a>(body: &'a Either<BufferSlice<'_>, String>) -> &'a [u8] {
     match body {
         Either::A(buffer) => buffer,
         Either::B(text) => text.as_bytes(),
@@ -72,7 +72,7 @@ impl CallbackVerifier {
     #[napi]
     pub fn verify(
         &self,
-        body: Either<Buffer, String>,
+        body: Either<BufferSlice<'_>, String>,
         flat: Vec<String>,
         now_ms: Option<f64>,
     ) -> napi::Result<()> {
@@ -86,7 +86,7 @@ impl CallbackVerifier {
     #[napi]
     pub fn verify_and_parse(
         &self,
-        body: Either<Buffer, String>,
+        body: Either<BufferSlice<'_>, String>,
         flat: Vec<String>,
         now_ms: Option<f64>,
     ) -> napi::Result<Value> {
@@ -116,7 +116,7 @@ pub fn callback_header_names() -> Vec<String> {
 
 /// Parses a callback body without verifying it (it must have been verified).
 #[napi]
-pub fn parse_callback(body: Either<Buffer, String>) -> napi::Result<Value> {
+pub fn parse_callback(body: Either<BufferSlice<'_>, String>) -> napi::Result<Value> {
     let event = yunxin_ecp::callback::parse_callback(body_bytes(&body)).map_err(core_error)?;
     event_value(&event)
 }

@@ -19,7 +19,7 @@
 //! assert!(prepared.headers.contains(&("CheckSum", "90d19362ba1584524bbd9b375b006837a4f676db".into())));
 //! # Ok::<(), yunxin_ecp::Error>(())
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod api;

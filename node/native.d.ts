@@ -11,16 +11,16 @@ export declare class CallbackVerifier {
   /**
    * Verifies the raw body against its headers at `nowMs` (default: the clock); throws the
    * refusal (`reason`: `md5_mismatch`, `checksum_mismatch`, `stale`, `duplicate_header`, ...).
-   * The headers are one flat array, `[name, value, name, value, ...]` (what `index.js` makes
-   * of `IncomingHttpHeaders`, a header sent twice giving two pairs): strings only, taken
-   * without building a JSON value first.
+   * The headers as `index.js` makes them of `IncomingHttpHeaders` (a header sent twice gives
+   * two pairs): name and value strings, joined by newlines or in an array, taken without
+   * building a JSON value first.
    */
-  verify(body: Buffer | string, flat: Array<string>, nowMs?: number | undefined | null): void
+  verify(body: Buffer | string, headers: string | Array<string>, nowMs?: number | undefined | null): void
   /**
    * Verifies, then parses: `{ type: 'call_end', session, answered, billedMinutes, costFen,
    * ... }` or `{ type: 'other', eventType, raw }`. The headers as `verify` takes them.
    */
-  verifyAndParse(body: Buffer | string, flat: Array<string>, nowMs?: number | undefined | null): any
+  verifyAndParse(body: Buffer | string, headers: string | Array<string>, nowMs?: number | undefined | null): any
 }
 
 /**

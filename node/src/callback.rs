@@ -23,14 +23,23 @@ fn body_bytes<'a>(body: &'a Either<BufferSlice<'_>, String>) -> &'a [u8] {
     }
 }
 
-/// `[name, value, name, value, ...]` as pairs; an odd length is refused naming `headers`.
-fn flat_pairs(flat: &[String]) -> napi::Result<impl Iterator<Item = (&str, &str)>> {
-    if flat.len() % 2 != 0 {
+/// A callback's headers as `index.js` passes them: one string, `name\nvalue\nname\nvalue`
+/// (one string crossing instead of ten; HTTP never delivers a newline in a name or a value), or,
+/// when one does hold a newline, `[name, value, name, value, ...]`. Anything else is refused
+/// naming `headers`.
+fn header_pairs(headers: &Either<String, Vec<String>>) -> napi::Result<Vec<(&str, &str)>> {
+    let parts: Vec<&str> = match headers {
+        Either::A(joined) if joined.is_empty() => Vec::new(),
+        Either::A(joined) => joined.split('\n').collect(),
+        Either::B(flat) => flat.iter().map(String::as_str).collect(),
+    };
+    if parts.len() % 2 != 0 {
         return Err(JsError::type_error("headers", "name and value pairs"));
     }
-    Ok(flat
+    Ok(parts
         .chunks_exact(2)
-        .map(|pair| (pair[0].as_str(), pair[1].as_str())))
+        .map(|pair| (pair[0], pair[1]))
+        .collect())
 }
 
 fn now_arg(now_ms: Option<f64>) -> napi::Result<u64> {
@@ -66,18 +75,18 @@ impl CallbackVerifier {
 
     /// Verifies the raw body against its headers at `nowMs` (default: the clock); throws the
     /// refusal (`reason`: `md5_mismatch`, `checksum_mismatch`, `stale`, `duplicate_header`, ...).
-    /// The headers are one flat array, `[name, value, name, value, ...]` (what `index.js` makes
-    /// of `IncomingHttpHeaders`, a header sent twice giving two pairs): strings only, taken
-    /// without building a JSON value first.
+    /// The headers as `index.js` makes them of `IncomingHttpHeaders` (a header sent twice gives
+    /// two pairs): name and value strings, joined by newlines or in an array, taken without
+    /// building a JSON value first.
     #[napi]
     pub fn verify(
         &self,
         body: Either<BufferSlice<'_>, String>,
-        flat: Vec<String>,
+        headers: Either<String, Vec<String>>,
         now_ms: Option<f64>,
     ) -> napi::Result<()> {
         self.inner
-            .verify(body_bytes(&body), flat_pairs(&flat)?, now_arg(now_ms)?)
+            .verify(body_bytes(&body), header_pairs(&headers)?, now_arg(now_ms)?)
             .map_err(core_error)
     }
 
@@ -87,12 +96,12 @@ impl CallbackVerifier {
     pub fn verify_and_parse(
         &self,
         body: Either<BufferSlice<'_>, String>,
-        flat: Vec<String>,
+        headers: Either<String, Vec<String>>,
         now_ms: Option<f64>,
     ) -> napi::Result<Value> {
         let event = self
             .inner
-            .verify_and_parse(body_bytes(&body), flat_pairs(&flat)?, now_arg(now_ms)?)
+            .verify_and_parse(body_bytes(&body), header_pairs(&headers)?, now_arg(now_ms)?)
             .map_err(core_error)?;
         event_value(&event)
     }

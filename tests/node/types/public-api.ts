@@ -17,7 +17,7 @@ import {
   type CallRecord,
   type RetryAdvice,
 } from 'yunxin-ecp';
-import { MockServer, SAMPLE_APP } from 'yunxin-ecp/testing';
+import { MockServer, SAMPLE_APP, mockCommand } from 'yunxin-ecp/testing';
 import { BodyConsumedError, verifiedCallback as expressCallback } from 'yunxin-ecp/express';
 import { verifiedCallback as koaCallback } from 'yunxin-ecp/koa';
 import { verifiedCallback as fastifyCallback } from 'yunxin-ecp/fastify';
@@ -103,6 +103,8 @@ f.register(fastifyCallback, {
 // @ts-expect-error the plugin needs its handler
 f.register(fastifyCallback, { verifier, url: '/cb' });
 
+const command: string[] = mockCommand();
+void command;
 void headers;
 void sum;
 void client;

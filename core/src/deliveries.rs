@@ -78,6 +78,14 @@ impl DeliveryKey {
     pub fn hex(&self) -> String {
         hex::encode(self.0)
     }
+
+    /// The key [`hex`](Self::hex) wrote, read back: how a binding that hands the key out as text
+    /// (the C ABI) claims it in a [`MemoryStore`]. `None` unless 40 hex characters.
+    pub fn from_hex(text: &str) -> Option<DeliveryKey> {
+        let mut bytes = [0u8; 20];
+        hex::decode_to_slice(text, &mut bytes).ok()?;
+        Some(DeliveryKey(bytes))
+    }
 }
 
 impl fmt::Debug for DeliveryKey {
@@ -442,5 +450,10 @@ mod tests {
             DeliveryKey::new("a", "bc", "1", "m")
         );
         assert_eq!(DeliveryKey::new("a", "b", "c", "d").hex().len(), 40);
+        let key = DeliveryKey::new("a", "b", "c", "d");
+        assert_eq!(DeliveryKey::from_hex(&key.hex()), Some(key));
+        for bad in ["", "00", &"g".repeat(40), &"0".repeat(42)] {
+            assert_eq!(DeliveryKey::from_hex(bad), None, "{bad}");
+        }
     }
 }

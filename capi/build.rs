@@ -59,6 +59,7 @@ fn base_config() -> Config {
         "yx_endpoint",
         "yx_session_kind",
         "yx_event_kind",
+        "yx_claim",
         "yx_log_level",
         "yx_transport_kind",
     ]

@@ -195,6 +195,27 @@ typedef enum {
 } yx_event_kind;
 
 /**
+ * What a duplicate guard says of a delivery it is asked to claim.
+ * `yx_delivery_guard_claim()` writes it as an `int32_t`.
+ */
+typedef enum {
+  /**
+   * Not seen before (or released): it is now in progress; handle it, then
+   * `yx_delivery_guard_complete()` it, or `yx_delivery_guard_release()` it if handling failed.
+   */
+  YX_CLAIM_FIRST = 1,
+  /**
+   * Handled before: answer 200 (`yx_callback_answer("duplicate")`) and do not handle it again.
+   */
+  YX_CLAIM_DUPLICATE = 2,
+  /**
+   * Being handled right now by another request: answer 409
+   * (`yx_callback_answer("in_progress")`), so that the sender tries again later.
+   */
+  YX_CLAIM_IN_PROGRESS = 3,
+} yx_claim;
+
+/**
  * How much a log event matters. Functions take and pass it as an `int32_t`.
  */
 typedef enum {
@@ -292,6 +313,20 @@ typedef struct yx_client yx_client;
  * appears in any message or JSON the library produces.
  */
 typedef struct yx_credentials yx_credentials;
+
+/**
+ * Deliveries already accepted, kept in this process: each only while a repeat of it would pass
+ * the verifier's time check, and at most a capacity of them (when full, the one closest to
+ * being forgotten makes room, counted by `yx_delivery_guard_evicted()`). Create with
+ * `yx_delivery_guard_new()`, free with `yx_delivery_guard_free()`.
+ *
+ * Each claim, completion and release is atomic: any number of threads may use one guard at
+ * once, and two requests carrying the same delivery at once get one `YX_CLAIM_FIRST` between
+ * them. With several processes, keep deliveries in a shared store of your own instead (Redis
+ * `SET key pending NX PXAT expires_at_ms`, then `SET key done`, or `DEL`), with the same key
+ * and expiry.
+ */
+typedef struct yx_delivery_guard yx_delivery_guard;
 
 /**
  * The detail of a failure. Opaque; read it with `yx_error_kind()`, `yx_error_message()`,
@@ -396,6 +431,34 @@ typedef struct {
    */
   const char *value;
 } yx_pair;
+
+/**
+ * What `yx_callback_verifier_verify_delivery()` says of a genuine callback: which credentials
+ * signed it, and what identifies this delivery for a duplicate guard (a
+ * `yx_delivery_guard`, or a store of the program's own: Redis, a table with a unique key).
+ * A plain value: nothing to free.
+ */
+typedef struct {
+  /**
+   * The index, in the credentials the verifier was made with, of those that matched (0 for
+   * a verifier of `yx_callback_verifier_new()`).
+   */
+  uint32_t credential;
+  /**
+   * The delivery's `CurTime`, Unix epoch milliseconds.
+   */
+  uint64_t cur_time_ms;
+  /**
+   * When a repeat of it would be refused as stale anyway, Unix epoch milliseconds, so that a
+   * store may forget it then (`UINT64_MAX` for a verifier without a time check).
+   */
+  uint64_t expires_at_ms;
+  /**
+   * What a repeated delivery of the same signed callback carries again (a digest of its
+   * AppKey, `CheckSum`, `CurTime` and body MD5): 40 lowercase hex characters and a NUL.
+   */
+  char key[41];
+} yx_delivery;
 
 /**
  * What an attempt must be sent within, from the settings: written by `yx_exchange_send()`
@@ -977,6 +1040,28 @@ yx_result yx_callback_verifier_new(const yx_credentials *credentials,
                                    yx_error **err_out);
 
 /**
+ * A verifier that accepts a callback signed with any of `count` credentials (1 to 8): during an
+ * AppSecret rotation the old and the new, or several apps served by one endpoint (each matched
+ * by its AppKey). Every one is tried whatever the outcome, so the time taken tells nothing of
+ * which came close; `yx_callback_verifier_verify_delivery()` says which matched. The
+ * credentials are copied (they may be freed afterwards); `options_json` as for
+ * `yx_callback_verifier_new()`.
+ *
+ * A `count` of 0 or over 8 is `YX_VALIDATION` (field `credentials`, rule `count`); a NULL
+ * entry is `YX_NULL_ARGUMENT` naming `credentials` and its index.
+ *
+ * # Safety
+ * `credentials` must be NULL or an array of `count` pointers, each NULL or a live handle;
+ * `options_json` NULL or NUL-terminated; `verifier_out` and `err_out` NULL or valid for a
+ * write.
+ */
+yx_result yx_callback_verifier_new_multi(const yx_credentials *const *credentials,
+                                         size_t count,
+                                         const char *options_json,
+                                         yx_callback_verifier **verifier_out,
+                                         yx_error **err_out);
+
+/**
  * Frees a verifier and wipes its copy of the secret. `NULL` is a no-op.
  *
  * # Safety
@@ -1024,6 +1109,62 @@ yx_result yx_callback_verifier_verify_and_parse(const yx_callback_verifier *veri
                                                 uint64_t now_ms,
                                                 yx_callback_event **event_out,
                                                 yx_error **err_out);
+
+/**
+ * Verifies a callback as `yx_callback_verifier_verify()` does, and says which credentials
+ * matched and what identifies the delivery (`*delivery_out`): the step before claiming it in a
+ * duplicate guard. With `event_out` not NULL the body is then parsed into an event (free with
+ * `yx_callback_event_free`), as `yx_callback_verifier_verify_and_parse()` does (a genuine body
+ * that is not a callback is `YX_CALLBACK` with reason `"malformed"`); with `event_out` NULL it is
+ * not parsed. Both are written only on success.
+ *
+ * # Safety
+ * As `yx_callback_verifier_verify()`, with `delivery_out` NULL or valid for a write and
+ * `event_out` NULL or valid for a write.
+ */
+yx_result yx_callback_verifier_verify_delivery(const yx_callback_verifier *verifier,
+                                               const void *body,
+                                               size_t body_len,
+                                               const yx_pair *headers,
+                                               size_t header_count,
+                                               uint64_t now_ms,
+                                               yx_delivery *delivery_out,
+                                               yx_callback_event **event_out,
+                                               yx_error **err_out);
+
+/**
+ * The answer a callback endpoint gives, as every language's integrations give it (the core
+ * decides): `*status_out` the HTTP status and `*body_out` the JSON body (free with
+ * `yx_string_free`) for `reason`:
+ * - a refusal's reason (the error JSON's `reason` of a `YX_CALLBACK`): 400 for `"malformed"`,
+ *   403 for a signature, key or time that does not hold (and any reason this version does
+ *   not know), `{"error":"callback refused","reason":"..."}`;
+ * - `"too_large"`: 413, for a body over the endpoint's cap;
+ * - the claims of a duplicate guard: `"in_progress"` 409 (another request is handling the
+ *   same delivery: the sender tries again later), `"duplicate"` 200 `{"result":"duplicate"}`
+ *   (handled before: acknowledged, not handled again);
+ * - `"store_unavailable"`: 503, when the program's delivery store failed (the sender tries
+ *   again rather than the callback being dropped or handled twice).
+ *
+ * The body never holds the request's body, a header or the expected signature.
+ *
+ * # Safety
+ * `reason` must be NULL or NUL-terminated; `status_out`, `body_out` and `err_out` NULL or valid
+ * for a write.
+ */
+yx_result yx_callback_answer(const char *reason,
+                             uint16_t *status_out,
+                             char **body_out,
+                             yx_error **err_out);
+
+/**
+ * The most bytes of a callback body an endpoint reads unless told otherwise (1 MiB: a call-end
+ * callback is a few KiB, and an endpoint anyone can reach must not hold whatever a client
+ * sends). Every language's body readers default to it.
+ *
+ * Thread-safe; never fails.
+ */
+uint64_t yx_callback_default_max_body_bytes(void);
 
 /**
  * Parses a callback body **without verifying it**: for bodies verified already, and for
@@ -1101,6 +1242,98 @@ const yx_call_record *yx_callback_event_record(const yx_callback_event *event);
 yx_result yx_callback_event_to_json(const yx_callback_event *event,
                                     char **json_out,
                                     yx_error **err_out);
+
+/**
+ * A guard of deliveries kept in memory.
+ *
+ * `options_json` is NULL for the defaults, or a JSON object:
+ * - `"capacity"`: the most deliveries held (default 100000, about 330 a second for the five
+ *   minutes a repeat passes the time check; some 20 MiB at most). 0 is `YX_VALIDATION`
+ *   (field `capacity`).
+ *
+ * An unknown or repeated key (field `options`), or a value of the wrong type, is
+ * `YX_VALIDATION` naming it.
+ *
+ * # Safety
+ * `options_json` must be NULL or NUL-terminated; `guard_out` and `err_out` NULL or valid for a
+ * write.
+ */
+yx_result yx_delivery_guard_new(const char *options_json,
+                                yx_delivery_guard **guard_out,
+                                yx_error **err_out);
+
+/**
+ * Frees a guard and what it holds. `NULL` is a no-op.
+ *
+ * # Safety
+ * `guard` must be NULL or a live handle, not used by another thread during the call.
+ */
+void yx_delivery_guard_free(yx_delivery_guard *guard);
+
+/**
+ * Claims a verified delivery before handling it: `key` and `expires_at_ms` as
+ * `yx_callback_verifier_verify_delivery()` gave them, `now_ms` 0 to read the clock (what a web
+ * handler passes) or Unix epoch milliseconds. Writes a `yx_claim` value to `*claim_out`:
+ * `YX_CLAIM_FIRST` (handle it, then complete or release it), `YX_CLAIM_DUPLICATE` or
+ * `YX_CLAIM_IN_PROGRESS` (answer with `yx_callback_answer()` of `"duplicate"` or
+ * `"in_progress"`, without handling it).
+ *
+ * A `key` that is not 40 hex characters is `YX_INVALID_ARGUMENT` naming `key`.
+ *
+ * # Safety
+ * `guard` must be NULL or a live handle; `key` NULL or NUL-terminated; `claim_out` and
+ * `err_out` NULL or valid for a write.
+ */
+yx_result yx_delivery_guard_claim(const yx_delivery_guard *guard,
+                                  const char *key,
+                                  uint64_t expires_at_ms,
+                                  uint64_t now_ms,
+                                  int32_t *claim_out,
+                                  yx_error **err_out);
+
+/**
+ * The handler of a claimed delivery succeeded: every later claim of `key` is
+ * `YX_CLAIM_DUPLICATE`, until `expires_at_ms` (as the delivery gave it).
+ *
+ * # Safety
+ * `guard` must be NULL or a live handle; `key` NULL or NUL-terminated; `err_out` NULL or valid
+ * for a write.
+ */
+yx_result yx_delivery_guard_complete(const yx_delivery_guard *guard,
+                                     const char *key,
+                                     uint64_t expires_at_ms,
+                                     yx_error **err_out);
+
+/**
+ * The handler of a claimed delivery failed: the guard forgets `key`, so that the sender's next
+ * attempt is handled rather than acknowledged unprocessed.
+ *
+ * # Safety
+ * `guard` must be NULL or a live handle; `key` NULL or NUL-terminated; `err_out` NULL or valid
+ * for a write.
+ */
+yx_result yx_delivery_guard_release(const yx_delivery_guard *guard,
+                                    const char *key,
+                                    yx_error **err_out);
+
+/**
+ * Deliveries the guard holds now (in progress or handled, not yet forgotten); 0 when `guard`
+ * is NULL.
+ *
+ * # Safety
+ * `guard` must be NULL or a live handle.
+ */
+size_t yx_delivery_guard_held(const yx_delivery_guard *guard);
+
+/**
+ * Deliveries dropped to stay within the capacity before they were due to be forgotten: a
+ * repeat of one of them would be handled again, so above 0 the capacity is too small for the
+ * traffic. 0 when `guard` is NULL.
+ *
+ * # Safety
+ * `guard` must be NULL or a live handle.
+ */
+uint64_t yx_delivery_guard_evicted(const yx_delivery_guard *guard);
 
 /**
  * Checks the four auth headers of an incoming request (names matched case-insensitively)

@@ -198,6 +198,30 @@ pub(crate) unsafe fn str_array_arg<'a>(
         .collect()
 }
 
+/// Borrows an array of `count` required handles, at most `limit` of them: `ptr` may be NULL only
+/// when `count` is 0, and an entry that is NULL is refused naming the array and its position.
+/// Entries past `limit` are not read (the caller refuses such a count by its own rule).
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reads of `count` pointers, each NULL or a live handle of
+/// type `T`, none freed during `'a`.
+pub(crate) unsafe fn handles_arg<'a, T>(
+    ptr: *const *const T,
+    count: usize,
+    limit: usize,
+    name: &'static str,
+) -> Fallible<Vec<&'a T>> {
+    // SAFETY: forwarded from this function's contract.
+    let items = unsafe { slice_arg(ptr, count, name) }?;
+    items
+        .iter()
+        .take(limit)
+        .enumerate()
+        // SAFETY: each entry is NULL or a live handle, per the contract.
+        .map(|(i, p)| unsafe { handle(*p, name) }.map_err(|e| at(e, i)))
+        .collect()
+}
+
 /// Reads an array of `count` pairs (name and value both required). `ptr` may be NULL only
 /// when `count` is 0.
 ///

@@ -3,13 +3,14 @@
 use std::ffi::{c_char, c_void};
 use std::ptr;
 
-use yunxin_ecp::callback::{parse_callback, sign_callback};
+use yunxin_ecp::callback::{MAX_CREDENTIALS, parse_callback, sign_callback};
+use yunxin_ecp::refusal::{self, Refusal};
 use yunxin_ecp::settings::{json_object, json_u64};
 use yunxin_ecp::signing::unix_millis_now;
 use yunxin_ecp::views::{EventView, RecordView};
-use yunxin_ecp::{CallbackEvent, CallbackVerifier, Rule, TimeCheck, ValidationError};
+use yunxin_ecp::{CallbackEvent, CallbackVerifier, Rule, TimeCheck, ValidationError, Verified};
 
-use crate::args::{self, Out, bytes_arg, opt_str_arg, pairs_arg, yx_pair};
+use crate::args::{self, Out, bytes_arg, handles_arg, opt_str_arg, pairs_arg, str_arg, yx_pair};
 use crate::error::{Fallible, yx_error, yx_result};
 use crate::json::to_json;
 use crate::panic::fallible;
@@ -102,6 +103,54 @@ pub unsafe extern "C" fn yx_callback_verifier_new(
         let check = time_check(options)?;
         let inner = CallbackVerifier::new(creds.inner.clone()).with_time_check(check);
         out.handle(yx_callback_verifier { inner });
+        Ok(())
+    })
+}
+
+/// A verifier that accepts a callback signed with any of `count` credentials (1 to 8): during an
+/// AppSecret rotation the old and the new, or several apps served by one endpoint (each matched
+/// by its AppKey). Every one is tried whatever the outcome, so the time taken tells nothing of
+/// which came close; `yx_callback_verifier_verify_delivery()` says which matched. The
+/// credentials are copied (they may be freed afterwards); `options_json` as for
+/// `yx_callback_verifier_new()`.
+///
+/// A `count` of 0 or over 8 is `YX_VALIDATION` (field `credentials`, rule `count`); a NULL
+/// entry is `YX_NULL_ARGUMENT` naming `credentials` and its index.
+///
+/// # Safety
+/// `credentials` must be NULL or an array of `count` pointers, each NULL or a live handle;
+/// `options_json` NULL or NUL-terminated; `verifier_out` and `err_out` NULL or valid for a
+/// write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_callback_verifier_new_multi(
+    credentials: *const *const yx_credentials,
+    count: usize,
+    options_json: *const c_char,
+    verifier_out: *mut *mut yx_callback_verifier,
+    err_out: *mut *mut yx_error,
+) -> yx_result {
+    fallible!(err_out, {
+        // SAFETY: forwarded from this function's contract. Entries past one over the most a
+        // verifier holds are not read: the count alone refuses them.
+        let (creds, options, out) = unsafe {
+            (
+                handles_arg(credentials, count, MAX_CREDENTIALS + 1, "credentials")?,
+                opt_str_arg(options_json, "options_json")?,
+                Out::new(verifier_out, "verifier_out")?,
+            )
+        };
+        let check = time_check(options)?;
+        let verifier = CallbackVerifier::with_credentials(creds.iter().map(|c| c.inner.clone()))
+            .map_err(|mut e| {
+                // The core counted what it was given; the caller gave `count`.
+                if let Rule::Count { actual, .. } = &mut e.rule {
+                    *actual = count;
+                }
+                e
+            })?;
+        out.handle(yx_callback_verifier {
+            inner: verifier.with_time_check(check),
+        });
         Ok(())
     })
 }
@@ -216,6 +265,147 @@ pub unsafe extern "C" fn yx_callback_verifier_verify_and_parse(
         out.handle(yx_callback_event::new(event));
         Ok(())
     })
+}
+
+/// What `yx_callback_verifier_verify_delivery()` says of a genuine callback: which credentials
+/// signed it, and what identifies this delivery for a duplicate guard (a
+/// `yx_delivery_guard`, or a store of the program's own: Redis, a table with a unique key).
+/// A plain value: nothing to free.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct yx_delivery {
+    /// The index, in the credentials the verifier was made with, of those that matched (0 for
+    /// a verifier of `yx_callback_verifier_new()`).
+    pub credential: u32,
+    /// The delivery's `CurTime`, Unix epoch milliseconds.
+    pub cur_time_ms: u64,
+    /// When a repeat of it would be refused as stale anyway, Unix epoch milliseconds, so that a
+    /// store may forget it then (`UINT64_MAX` for a verifier without a time check).
+    pub expires_at_ms: u64,
+    /// What a repeated delivery of the same signed callback carries again (a digest of its
+    /// AppKey, `CheckSum`, `CurTime` and body MD5): 40 lowercase hex characters and a NUL.
+    pub key: [c_char; 41],
+}
+
+impl yx_delivery {
+    fn new(verified: &Verified) -> Fallible<Self> {
+        let mut key = [0 as c_char; 41];
+        for (slot, byte) in key.iter_mut().zip(verified.key.hex().bytes()) {
+            *slot = byte as c_char;
+        }
+        Ok(yx_delivery {
+            credential: u32::try_from(verified.credential)
+                .map_err(|_| yx_error::new(yx_result::YX_OTHER, "credential index out of range"))?,
+            cur_time_ms: verified.cur_time_ms,
+            expires_at_ms: verified.expires_at_ms,
+            key,
+        })
+    }
+}
+
+/// Verifies a callback as `yx_callback_verifier_verify()` does, and says which credentials
+/// matched and what identifies the delivery (`*delivery_out`): the step before claiming it in a
+/// duplicate guard. With `event_out` not NULL the body is then parsed into an event (free with
+/// `yx_callback_event_free`), as `yx_callback_verifier_verify_and_parse()` does (a genuine body
+/// that is not a callback is `YX_CALLBACK` with reason `"malformed"`); with `event_out` NULL it is
+/// not parsed. Both are written only on success.
+///
+/// # Safety
+/// As `yx_callback_verifier_verify()`, with `delivery_out` NULL or valid for a write and
+/// `event_out` NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_callback_verifier_verify_delivery(
+    verifier: *const yx_callback_verifier,
+    body: *const c_void,
+    body_len: usize,
+    headers: *const yx_pair,
+    header_count: usize,
+    now_ms: u64,
+    delivery_out: *mut yx_delivery,
+    event_out: *mut *mut yx_callback_event,
+    err_out: *mut *mut yx_error,
+) -> yx_result {
+    fallible!(err_out, {
+        // SAFETY: forwarded from this function's contract.
+        let (input, out, event_out) = unsafe {
+            (
+                callback_input(verifier, body, body_len, headers, header_count, now_ms)?,
+                Out::new(delivery_out, "delivery_out")?,
+                // NULL: verify only.
+                Out::new(event_out, "event_out").ok(),
+            )
+        };
+        let verified = input
+            .verifier
+            .verify_delivery(input.body, input.headers, input.now_ms)?;
+        let delivery = yx_delivery::new(&verified)?;
+        let event = match event_out {
+            Some(event_out) => Some((event_out, parse_callback(input.body)?)),
+            None => None,
+        };
+        out.write(delivery);
+        if let Some((event_out, event)) = event {
+            event_out.handle(yx_callback_event::new(event));
+        }
+        Ok(())
+    })
+}
+
+/// The answer a callback endpoint gives, as every language's integrations give it (the core
+/// decides): `*status_out` the HTTP status and `*body_out` the JSON body (free with
+/// `yx_string_free`) for `reason`:
+/// - a refusal's reason (the error JSON's `reason` of a `YX_CALLBACK`): 400 for `"malformed"`,
+///   403 for a signature, key or time that does not hold (and any reason this version does
+///   not know), `{"error":"callback refused","reason":"..."}`;
+/// - `"too_large"`: 413, for a body over the endpoint's cap;
+/// - the claims of a duplicate guard: `"in_progress"` 409 (another request is handling the
+///   same delivery: the sender tries again later), `"duplicate"` 200 `{"result":"duplicate"}`
+///   (handled before: acknowledged, not handled again);
+/// - `"store_unavailable"`: 503, when the program's delivery store failed (the sender tries
+///   again rather than the callback being dropped or handled twice).
+///
+/// The body never holds the request's body, a header or the expected signature.
+///
+/// # Safety
+/// `reason` must be NULL or NUL-terminated; `status_out`, `body_out` and `err_out` NULL or valid
+/// for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn yx_callback_answer(
+    reason: *const c_char,
+    status_out: *mut u16,
+    body_out: *mut *mut c_char,
+    err_out: *mut *mut yx_error,
+) -> yx_result {
+    fallible!(err_out, {
+        // SAFETY: forwarded from this function's contract.
+        let (reason, status, body) = unsafe {
+            (
+                str_arg(reason, "reason")?,
+                Out::new(status_out, "status_out")?,
+                Out::new(body_out, "body_out")?,
+            )
+        };
+        let (code, text) = if reason == yunxin_ecp::deliveries::Claim::Duplicate.code() {
+            let (code, text) = refusal::DUPLICATE_ANSWER;
+            (code, text.to_owned())
+        } else {
+            let refusal = Refusal::for_reason(reason);
+            (refusal.status(), refusal.body())
+        };
+        status.write(code);
+        body.string(text);
+        Ok(())
+    })
+}
+
+/// The most bytes of a callback body an endpoint reads unless told otherwise (1 MiB: a call-end
+/// callback is a few KiB, and an endpoint anyone can reach must not hold whatever a client
+/// sends). Every language's body readers default to it.
+///
+/// Thread-safe; never fails.
+#[unsafe(no_mangle)]
+pub extern "C" fn yx_callback_default_max_body_bytes() -> u64 {
+    refusal::DEFAULT_MAX_BODY_BYTES
 }
 
 /// Parses a callback body **without verifying it**: for bodies verified already, and for

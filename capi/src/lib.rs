@@ -10,7 +10,8 @@
 //! [`strings`] (strings handed out), [`error`] (result codes, error objects), [`mod@panic`] (the
 //! guard every entry point runs in), [`args`] (pointers in, out-parameters, handles),
 //! [`json`], [`report`] (reading an error), then the API in the order a program uses it:
-//! [`signing`], [`requests`], [`responses`], [`callbacks`], [`server`], [`client`],
+//! [`signing`], [`requests`], [`responses`], [`callbacks`], [`deliveries`] (the duplicate
+//! guard), [`server`], [`client`],
 //! [`exchange`] (the client's decisions for a program with its own HTTP stack), [`logging`]
 //! and [`mock`].
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -37,6 +38,8 @@ pub mod requests;
 pub mod responses;
 
 pub mod callbacks;
+
+pub mod deliveries;
 
 pub mod server;
 
@@ -97,6 +100,7 @@ mod tests {
         shareable::<responses::yx_call_record>();
         shareable::<callbacks::yx_callback_verifier>();
         shareable::<callbacks::yx_callback_event>();
+        shareable::<deliveries::yx_delivery_guard>();
         shareable::<client::yx_client>();
         shareable::<mock::yx_mock_server>();
     }

@@ -1835,6 +1835,422 @@ static void test_server_refusals(void) {
   end_case();
 }
 
+/* ---- several credentials, deliveries and the duplicate guard ---- */
+
+/* Signs CALLBACK_BODY with `creds` at `cur_time_ms` into `pairs` (5 headers borrowed from the
+   returned list, which the caller frees). */
+static yx_headers *signed_pairs(const yx_credentials *creds, uint64_t cur_time_ms, yx_pair *pairs) {
+  yx_headers *headers = NULL;
+  size_t i;
+  CHECK(yx_callback_sign(creds, CALLBACK_BODY, strlen(CALLBACK_BODY), cur_time_ms, &headers, NULL) ==
+        YX_OK);
+  for (i = 0; i < 5; i++) {
+    pairs[i].name = headers != NULL ? yx_headers_name(headers, i) : "x";
+    pairs[i].value = headers != NULL ? yx_headers_value(headers, i) : "x";
+  }
+  return headers;
+}
+
+static yx_callback_verifier *multi_verifier(const yx_credentials *const *creds, size_t count) {
+  yx_callback_verifier *verifier = NULL;
+  yx_error *err = NULL;
+  if (yx_callback_verifier_new_multi(creds, count, NULL, &verifier, &err) != YX_OK) {
+    fprintf(stderr, "FAIL [%s] verifier: %s\n", case_name, yx_error_message(err));
+    case_ok = 0;
+    yx_error_free(err);
+  }
+  return verifier;
+}
+
+static void test_rotation(void) {
+  const uint64_t at = 1700000000123ULL;
+  yx_credentials *old_creds = sample_credentials(), *new_creds = NULL, *stranger = NULL;
+  yx_callback_verifier *verifier;
+  yx_delivery delivery, untouched;
+  yx_callback_event *event = NULL;
+  yx_headers *headers;
+  yx_pair pairs[5];
+  yx_error *err = NULL;
+  CHECK(yx_credentials_new(KEY, "new-secret", &new_creds, NULL) == YX_OK);
+  CHECK(yx_credentials_new(KEY, "stranger", &stranger, NULL) == YX_OK);
+  {
+    const yx_credentials *both[] = {old_creds, new_creds};
+    verifier = multi_verifier(both, 2);
+  }
+
+  begin("deliveries", "a rotation: the old secret matches as credential 0, with its delivery");
+  headers = signed_pairs(old_creds, at, pairs);
+  memset(&delivery, 0xab, sizeof delivery);
+  CHECK(yx_callback_verifier_verify_delivery(verifier, CALLBACK_BODY, strlen(CALLBACK_BODY), pairs,
+                                             5, at + 377, &delivery, &event, &err) == YX_OK);
+  CHECK(delivery.credential == 0);
+  CHECK(delivery.cur_time_ms == at);
+  CHECK(delivery.expires_at_ms == at + 300000);
+  /* hashlib.sha1 over each of AppKey, CheckSum, CurTime and MD5 with its length (8 bytes, big
+     endian) first, computed outside the library. */
+  CHECK(streq(delivery.key, "117b8e8eb10fd9fcfffe7b3edb4c233860319d03"));
+  CHECK(yx_callback_event_kind(event) == YX_EVENT_CALL_END);
+  CHECK(streq(yx_call_record_session(yx_callback_event_record(event)), "s-1"));
+  yx_callback_event_free(event);
+  yx_headers_free(headers);
+  end_case();
+
+  begin("deliveries", "a rotation: the new secret matches as credential 1, another key");
+  headers = signed_pairs(new_creds, at, pairs);
+  /* sha1("new-secret" + MD5 + CurTime), by hashlib. */
+  CHECK(streq(header_value(headers, "CheckSum"), "fd96d97932778c67c90067b813a4e8cdf3d9bdbb"));
+  CHECK(yx_callback_verifier_verify_delivery(verifier, CALLBACK_BODY, strlen(CALLBACK_BODY), pairs,
+                                             5, at, &delivery, NULL, NULL) == YX_OK);
+  CHECK(delivery.credential == 1);
+  CHECK(streq(delivery.key, "4da4f8446bb30dfee344fbcc758fff73a297a799"));
+  yx_headers_free(headers);
+  end_case();
+
+  begin("deliveries", "a secret of neither is refused, nothing written");
+  headers = signed_pairs(stranger, at, pairs);
+  memset(&delivery, 0xab, sizeof delivery);
+  memcpy(&untouched, &delivery, sizeof delivery);
+  event = SENTINEL(yx_callback_event);
+  err = NULL;
+  CHECK(yx_callback_verifier_verify_delivery(verifier, CALLBACK_BODY, strlen(CALLBACK_BODY), pairs,
+                                             5, at, &delivery, &event, &err) == YX_CALLBACK);
+  CHECK(err_is(err, "reason", "checksum_mismatch"));
+  check_no_secret(err, "new-secret");
+  yx_error_free(err);
+  CHECK(memcmp(&delivery, &untouched, sizeof delivery) == 0);
+  CHECK(event == SENTINEL(yx_callback_event));
+  /* Stale, at the edge of the tolerance plus one. */
+  yx_headers_free(headers);
+  headers = signed_pairs(old_creds, at, pairs);
+  err = NULL;
+  CHECK(yx_callback_verifier_verify_delivery(verifier, CALLBACK_BODY, strlen(CALLBACK_BODY), pairs,
+                                             5, at + 300001, &delivery, NULL, &err) == YX_CALLBACK);
+  CHECK(err_is(err, "reason", "stale"));
+  yx_error_free(err);
+  CHECK(yx_callback_verifier_verify_delivery(verifier, CALLBACK_BODY, strlen(CALLBACK_BODY), pairs,
+                                             5, at + 300000, &delivery, NULL, NULL) == YX_OK);
+  yx_headers_free(headers);
+  end_case();
+  yx_callback_verifier_free(verifier);
+
+  begin("deliveries", "several apps: each matches by its AppKey; a relabelled one is refused");
+  {
+    yx_credentials *a = NULL, *b = NULL;
+    const yx_credentials *apps[2];
+    CHECK(yx_credentials_new("app-a", "secret-a", &a, NULL) == YX_OK);
+    CHECK(yx_credentials_new("app-b", "secret-b", &b, NULL) == YX_OK);
+    apps[0] = a;
+    apps[1] = b;
+    verifier = multi_verifier(apps, 2);
+    headers = signed_pairs(b, at, pairs);
+    CHECK(yx_callback_verifier_verify_delivery(verifier, CALLBACK_BODY, strlen(CALLBACK_BODY), pairs,
+                                               5, at, &delivery, NULL, NULL) == YX_OK);
+    CHECK(delivery.credential == 1);
+    CHECK(streq(pairs[1].name, "AppKey"));
+    pairs[1].value = "app-a";
+    err = NULL;
+    CHECK(yx_callback_verifier_verify_delivery(verifier, CALLBACK_BODY, strlen(CALLBACK_BODY), pairs,
+                                               5, at, &delivery, NULL, &err) == YX_CALLBACK);
+    CHECK(err_is(err, "reason", "app_key_mismatch"));
+    yx_error_free(err);
+    yx_headers_free(headers);
+    yx_callback_verifier_free(verifier);
+    yx_credentials_free(a);
+    yx_credentials_free(b);
+  }
+  end_case();
+
+  begin("deliveries", "without a time check a delivery never expires; unparsed unless asked");
+  {
+    const yx_credentials *one[] = {old_creds};
+    const char *not_json = "not json";
+    yx_headers *signed_headers = NULL;
+    yx_pair raw[5];
+    size_t i;
+    verifier = NULL;
+    CHECK(yx_callback_verifier_new_multi(one, 1, "{\"check_time\":false}", &verifier, NULL) == YX_OK);
+    CHECK(yx_callback_sign(old_creds, not_json, strlen(not_json), at, &signed_headers, NULL) == YX_OK);
+    for (i = 0; i < 5; i++) {
+      raw[i].name = yx_headers_name(signed_headers, i);
+      raw[i].value = yx_headers_value(signed_headers, i);
+    }
+    CHECK(yx_callback_verifier_verify_delivery(verifier, not_json, strlen(not_json), raw, 5,
+                                               1440570500855ULL, &delivery, NULL, NULL) == YX_OK);
+    CHECK(delivery.expires_at_ms == UINT64_MAX);
+    err = NULL;
+    event = SENTINEL(yx_callback_event);
+    CHECK(yx_callback_verifier_verify_delivery(verifier, not_json, strlen(not_json), raw, 5, 0,
+                                               &delivery, &event, &err) == YX_CALLBACK);
+    CHECK(err_is(err, "reason", "malformed"));
+    CHECK(event == SENTINEL(yx_callback_event));
+    yx_error_free(err);
+    yx_headers_free(signed_headers);
+    yx_callback_verifier_free(verifier);
+  }
+  end_case();
+
+  begin("deliveries", "1 to 8 credentials, each entry checked, named by field and rule");
+  {
+    const yx_credentials *nine[20];
+    const yx_credentials *with_null[] = {old_creds, NULL};
+    size_t i;
+    char *json = NULL;
+    for (i = 0; i < 20; i++) {
+      nine[i] = old_creds;
+    }
+    verifier = SENTINEL(yx_callback_verifier);
+    EXPECT_REFUSAL(yx_callback_verifier_new_multi(nine, 0, NULL, &verifier, &err), "credentials",
+                   "count");
+    err = NULL;
+    CHECK(yx_callback_verifier_new_multi(nine, 9, NULL, &verifier, &err) == YX_VALIDATION);
+    CHECK(contains(yx_error_message(err), "must hold 1 to 8 entries, got 9"));
+    yx_error_free(err);
+    err = NULL;
+    CHECK(yx_callback_verifier_new_multi(nine, 20, NULL, &verifier, &err) == YX_VALIDATION);
+    CHECK(contains(yx_error_message(err), "got 20"));
+    CHECK(yx_error_to_json(err, &json, NULL) == YX_OK);
+    {
+      json_t *j = from_lib(json);
+      CHECK(streq(sget(j, "field"), "credentials") && streq(sget(j, "rule"), "count"));
+      json_decref(j);
+    }
+    yx_error_free(err);
+    EXPECT_NULL_ARG(yx_callback_verifier_new_multi(NULL, 2, NULL, &verifier, &err), "credentials");
+    err = NULL;
+    CHECK(yx_callback_verifier_new_multi(with_null, 2, NULL, &verifier, &err) == YX_NULL_ARGUMENT);
+    CHECK(err_is(err, "field", "credentials"));
+    CHECK(err_int(err, "index") == 1);
+    yx_error_free(err);
+    EXPECT_NULL_ARG(yx_callback_verifier_new_multi(nine, 2, NULL, NULL, &err), "verifier_out");
+    EXPECT_REFUSAL(yx_callback_verifier_new_multi(nine, 2, "{\"tolerance_ms\":3600001}", &verifier,
+                                                  &err),
+                   "tolerance_ms", "at_most");
+    CHECK(verifier == SENTINEL(yx_callback_verifier));
+    verifier = multi_verifier(nine, 8);
+    headers = signed_pairs(old_creds, at, pairs);
+    EXPECT_NULL_ARG(yx_callback_verifier_verify_delivery(verifier, CALLBACK_BODY,
+                                                         strlen(CALLBACK_BODY), pairs, 5, at, NULL,
+                                                         NULL, &err),
+                    "delivery_out");
+    EXPECT_NULL_ARG(yx_callback_verifier_verify_delivery(NULL, CALLBACK_BODY, strlen(CALLBACK_BODY),
+                                                         pairs, 5, at, &delivery, NULL, &err),
+                    "verifier");
+    /* The first of equal credentials wins. */
+    CHECK(yx_callback_verifier_verify_delivery(verifier, CALLBACK_BODY, strlen(CALLBACK_BODY), pairs,
+                                               5, at, &delivery, NULL, NULL) == YX_OK);
+    CHECK(delivery.credential == 0);
+    yx_headers_free(headers);
+    yx_callback_verifier_free(verifier);
+  }
+  end_case();
+  yx_credentials_free(old_creds);
+  yx_credentials_free(new_creds);
+  yx_credentials_free(stranger);
+}
+
+/* A key of 40 hex characters, distinct per n. */
+static void key_of(unsigned n, char key[41]) {
+  snprintf(key, 41, "%040x", n);
+}
+
+static yx_delivery_guard *new_guard(const char *options) {
+  yx_delivery_guard *guard = NULL;
+  yx_error *err = NULL;
+  if (yx_delivery_guard_new(options, &guard, &err) != YX_OK) {
+    fprintf(stderr, "FAIL [%s] guard: %s\n", case_name, yx_error_message(err));
+    case_ok = 0;
+    yx_error_free(err);
+  }
+  return guard;
+}
+
+static int32_t claim_of(const yx_delivery_guard *guard, const char *key, uint64_t expires,
+                        uint64_t now) {
+  int32_t claim = -1;
+  yx_error *err = NULL;
+  if (yx_delivery_guard_claim(guard, key, expires, now, &claim, &err) != YX_OK) {
+    fprintf(stderr, "FAIL [%s] claim: %s\n", case_name, yx_error_message(err));
+    case_ok = 0;
+    yx_error_free(err);
+  }
+  return claim;
+}
+
+struct claim_race {
+  const yx_delivery_guard *guard;
+  const char *key;
+  pthread_barrier_t *start;
+  int32_t claim;
+};
+
+static void *race_claim(void *arg) {
+  struct claim_race *race = (struct claim_race *)arg;
+  pthread_barrier_wait(race->start);
+  race->claim = -1;
+  yx_delivery_guard_claim(race->guard, race->key, 1700000300000ULL, 1700000000000ULL, &race->claim,
+                          NULL);
+  return NULL;
+}
+
+static void test_delivery_guard(void) {
+  const uint64_t now = 1700000000000ULL, expires = now + 300000;
+  yx_delivery_guard *guard;
+  yx_error *err = NULL;
+  char a[41], b[41];
+  key_of(1, a);
+  key_of(2, b);
+
+  begin("deliveries", "a delivery is first, then in progress, then a duplicate once completed");
+  guard = new_guard(NULL);
+  CHECK(claim_of(guard, a, expires, now) == YX_CLAIM_FIRST);
+  CHECK(claim_of(guard, a, expires, now) == YX_CLAIM_IN_PROGRESS);
+  CHECK(yx_delivery_guard_complete(guard, a, expires, NULL) == YX_OK);
+  CHECK(claim_of(guard, a, expires, now + 1) == YX_CLAIM_DUPLICATE);
+  CHECK(yx_delivery_guard_held(guard) == 1 && yx_delivery_guard_evicted(guard) == 0);
+  /* A released delivery (its handler failed) is handled again. */
+  CHECK(claim_of(guard, b, expires, now) == YX_CLAIM_FIRST);
+  CHECK(yx_delivery_guard_release(guard, b, NULL) == YX_OK);
+  CHECK(yx_delivery_guard_held(guard) == 1);
+  CHECK(claim_of(guard, b, expires, now) == YX_CLAIM_FIRST);
+  /* Upper-case hex names the same key. */
+  {
+    char upper[41];
+    key_of(0xabc, upper);
+    CHECK(claim_of(guard, upper, expires, now) == YX_CLAIM_FIRST);
+    upper[37] = 'A';
+    upper[38] = 'B';
+    upper[39] = 'C';
+    CHECK(claim_of(guard, upper, expires, now) == YX_CLAIM_IN_PROGRESS);
+  }
+  /* Past their window (to the end of its second) every entry is forgotten. */
+  CHECK(claim_of(guard, a, expires + 1000, expires + 1000) == YX_CLAIM_FIRST);
+  CHECK(yx_delivery_guard_held(guard) == 1);
+  yx_delivery_guard_free(guard);
+  end_case();
+
+  begin("deliveries", "the capacity holds, and what it drops is counted");
+  guard = new_guard("{\"capacity\":3}");
+  {
+    unsigned n;
+    char key[41];
+    for (n = 0; n < 10; n++) {
+      key_of(100 + n, key);
+      CHECK(claim_of(guard, key, expires + n, now) == YX_CLAIM_FIRST);
+      CHECK(yx_delivery_guard_held(guard) <= 3);
+    }
+    CHECK(yx_delivery_guard_held(guard) == 3 && yx_delivery_guard_evicted(guard) == 7);
+  }
+  yx_delivery_guard_free(guard);
+  end_case();
+
+  begin("deliveries", "guard options, keys and NULLs refused by name");
+  {
+    yx_delivery_guard *out = SENTINEL(yx_delivery_guard);
+    int32_t claim = 77;
+    EXPECT_REFUSAL(yx_delivery_guard_new("{\"capacity\":0}", &out, &err), "capacity", "not_positive");
+    EXPECT_REFUSAL(yx_delivery_guard_new("{\"capacity\":-1}", &out, &err), "capacity", "not_integer");
+    EXPECT_REFUSAL(yx_delivery_guard_new("{\"size\":1}", &out, &err), "options", "unknown_setting");
+    EXPECT_NULL_ARG(yx_delivery_guard_new(NULL, NULL, &err), "guard_out");
+    CHECK(out == SENTINEL(yx_delivery_guard));
+    guard = new_guard("{}");
+    EXPECT_NULL_ARG(yx_delivery_guard_claim(NULL, a, expires, now, &claim, &err), "guard");
+    EXPECT_NULL_ARG(yx_delivery_guard_claim(guard, NULL, expires, now, &claim, &err), "key");
+    EXPECT_NULL_ARG(yx_delivery_guard_claim(guard, a, expires, now, NULL, &err), "claim_out");
+    EXPECT_NULL_ARG(yx_delivery_guard_complete(guard, NULL, expires, &err), "key");
+    EXPECT_NULL_ARG(yx_delivery_guard_release(NULL, a, &err), "guard");
+    err = NULL;
+    CHECK(yx_delivery_guard_claim(guard, "not a key", expires, now, &claim, &err) ==
+          YX_INVALID_ARGUMENT);
+    CHECK(err_is(err, "field", "key"));
+    yx_error_free(err);
+    err = NULL;
+    CHECK(yx_delivery_guard_claim(guard, a, expires, 1700000000ULL, &claim, &err) == YX_VALIDATION);
+    CHECK(err_is(err, "field", "now_ms"));
+    yx_error_free(err);
+    CHECK(claim == 77);
+    /* 0 reads the clock: a delivery expiring in the past is forgotten at once, so claimed again. */
+    CHECK(claim_of(guard, a, now, 0) == YX_CLAIM_FIRST);
+    CHECK(claim_of(guard, a, now, 0) == YX_CLAIM_FIRST);
+    CHECK(yx_delivery_guard_held(NULL) == 0 && yx_delivery_guard_evicted(NULL) == 0);
+    yx_delivery_guard_free(NULL);
+    yx_delivery_guard_free(guard);
+  }
+  end_case();
+
+  begin("deliveries", "two threads claiming one delivery at once: exactly one first");
+  guard = new_guard(NULL);
+  {
+    int round, firsts_ok = 1;
+    char key[41];
+    for (round = 0; round < 50; round++) {
+      pthread_barrier_t start;
+      struct claim_race races[2];
+      pthread_t threads[2];
+      int i, firsts = 0, in_progress = 0;
+      key_of(1000 + (unsigned)round, key);
+      pthread_barrier_init(&start, NULL, 2);
+      for (i = 0; i < 2; i++) {
+        races[i].guard = guard;
+        races[i].key = key;
+        races[i].start = &start;
+        CHECK(pthread_create(&threads[i], NULL, race_claim, &races[i]) == 0);
+      }
+      for (i = 0; i < 2; i++) {
+        pthread_join(threads[i], NULL);
+        firsts += races[i].claim == YX_CLAIM_FIRST;
+        in_progress += races[i].claim == YX_CLAIM_IN_PROGRESS;
+      }
+      pthread_barrier_destroy(&start);
+      if (firsts != 1 || in_progress != 1) {
+        firsts_ok = 0;
+      }
+    }
+    CHECK(firsts_ok);
+    CHECK(yx_delivery_guard_held(guard) == 50);
+  }
+  yx_delivery_guard_free(guard);
+  end_case();
+}
+
+/* The core's answer for `reason`: its status and body. */
+static void expect_answer(const char *reason, uint16_t status, const char *body) {
+  uint16_t got_status = 0;
+  char *got_body = NULL;
+  CHECK(yx_callback_answer(reason, &got_status, &got_body, NULL) == YX_OK);
+  if (got_status != status || !streq(got_body, body)) {
+    fprintf(stderr, "FAIL [%s] %s: %u %s\n", case_name, reason, got_status,
+            got_body ? got_body : "NULL");
+    case_ok = 0;
+  }
+  yx_string_free(got_body);
+}
+
+static void test_callback_answers(void) {
+  yx_error *err = NULL;
+  begin("deliveries", "yx_callback_answer: the status and body of every reason");
+  expect_answer("malformed", 400, "{\"error\":\"callback refused\",\"reason\":\"malformed\"}");
+  expect_answer("checksum_mismatch", 403,
+                "{\"error\":\"callback refused\",\"reason\":\"checksum_mismatch\"}");
+  expect_answer("stale", 403, "{\"error\":\"callback refused\",\"reason\":\"stale\"}");
+  expect_answer("too_large", 413, "{\"error\":\"callback refused\",\"reason\":\"too_large\"}");
+  expect_answer("in_progress", 409, "{\"error\":\"callback refused\",\"reason\":\"in_progress\"}");
+  expect_answer("store_unavailable", 503,
+                "{\"error\":\"callback refused\",\"reason\":\"store_unavailable\"}");
+  expect_answer("duplicate", 200, "{\"result\":\"duplicate\"}");
+  /* A reason this version does not know is never echoed. */
+  expect_answer("<script>", 403, "{\"error\":\"callback refused\",\"reason\":\"refused\"}");
+  {
+    uint16_t status = 7;
+    char *body = SENTINEL(char);
+    EXPECT_NULL_ARG(yx_callback_answer(NULL, &status, &body, &err), "reason");
+    EXPECT_NULL_ARG(yx_callback_answer("stale", NULL, &body, &err), "status_out");
+    EXPECT_NULL_ARG(yx_callback_answer("stale", &status, NULL, &err), "body_out");
+    CHECK(status == 7 && body == SENTINEL(char));
+  }
+  CHECK(yx_callback_default_max_body_bytes() == 1048576ULL);
+  end_case();
+}
+
 /* ---- threads: one handle shared by many threads ---- */
 
 struct shared_handles {
@@ -2988,6 +3404,9 @@ int main(int argc, char **argv) {
   test_callback_round_trip();
   test_callback_sign();
   test_verifier_options();
+  test_rotation();
+  test_delivery_guard();
+  test_callback_answers();
   test_client_settings();
   test_client_base_url_from_env();
   test_api_requests();

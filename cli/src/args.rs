@@ -71,9 +71,11 @@ pub struct Global {
     pub base_url: Option<String>,
 
     /// Read the app key and secret from this file instead of $YUNXIN_APP_KEY and
-    /// $YUNXIN_APP_SECRET (lines `app_key=...` and `app_secret=...`).
+    /// $YUNXIN_APP_SECRET (lines `app_key=...` and `app_secret=...`). verify-callback takes it
+    /// up to 8 times: a callback signed with any of them is accepted (a secret being rotated,
+    /// several apps).
     #[arg(long, global = true, value_name = "PATH")]
-    pub credentials_file: Option<PathBuf>,
+    pub credentials_file: Vec<PathBuf>,
 
     /// Print one JSON document on standard output, for scripts (an error as
     /// {"error": {...}}).
@@ -94,6 +96,29 @@ pub struct Global {
 pub const ENV_BASE_URL: &str = "YUNXIN_BASE_URL";
 
 impl Global {
+    /// The one `--credentials-file` of a command that signs with one app (`None`: the
+    /// environment's). Given more than once it is refused rather than one of them chosen.
+    pub fn credentials_file(&self) -> Result<Option<&std::path::Path>, Failure> {
+        match self.credentials_file.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.as_path())),
+            many => Err(Failure::Invalid {
+                field: "--credentials-file",
+                rule: Rule::Count {
+                    min: 0,
+                    max: 1,
+                    actual: many.len(),
+                }
+                .code(),
+                message: format!(
+                    "--credentials-file is given {} times; only verify-callback takes several \
+                     (a callback signed with any of them is accepted)",
+                    many.len()
+                ),
+            }),
+        }
+    }
+
     /// `--base-url`, else `$YUNXIN_BASE_URL`, else the service. A variable that is set but
     /// empty or not UTF-8 is refused: taken as unset, it would send what was meant for a test
     /// server to the real, billing service.
@@ -171,7 +196,9 @@ connect failure): after a read timeout or a 500 it ends with exit code 3, outcom
         "  yunxin-ecp verify-callback --body body.json -H 'CurTime: 1440570500855' \\
       -H 'MD5: 5556767e4727e5582025ab1fff82753b' \\
       -H 'CheckSum: 6949a942f8477bb839a74ac5726ec4c28a762686' --now-ms 1440570500855
-  yunxin-ecp verify-callback --raw-request captured.http --skip-time-check",
+  yunxin-ecp verify-callback --raw-request captured.http --skip-time-check
+  yunxin-ecp --credentials-file old.env --credentials-file new.env \\
+      verify-callback --raw-request captured.http     # during a secret rotation: says which matched",
         "The body is verified as raw bytes, never re-serialized: MD5 of the body, CheckSum =
 SHA1(AppSecret + MD5 + CurTime), AppKey when sent, CurTime (ms) within the tolerance. A
 refusal prints its reason (md5_mismatch, checksum_mismatch, stale, ...) and exits 1.",

@@ -8,7 +8,7 @@ use serde_json::json;
 use yunxin_ecp::callback::DEFAULT_TOLERANCE_MS;
 use yunxin_ecp::signing::unix_millis_now;
 use yunxin_ecp::views::{ErrorView, EventView};
-use yunxin_ecp::{CallbackEvent, CallbackVerifier, Error, TimeCheck};
+use yunxin_ecp::{CallbackEvent, CallbackVerifier, Credentials, Error, TimeCheck};
 
 use crate::args::{Global, VerifyArgs};
 use crate::calls::print_record;
@@ -102,7 +102,7 @@ pub fn split_request(raw: &[u8]) -> Result<(Headers, Vec<u8>), String> {
 
 pub fn verify(global: &Global, args: &VerifyArgs) -> Result<u8, Failure> {
     let now_ms = now_ms(args.now_ms)?;
-    let creds = credentials::require(global.credentials_file.as_deref())?;
+    let (creds, sources) = verifier_credentials(global)?;
     let (headers, body) = match (&args.raw_request, &args.body) {
         (Some(raw), _) => {
             let raw = read_input(raw, "--raw-request")?;
@@ -117,14 +117,34 @@ pub fn verify(global: &Global, args: &VerifyArgs) -> Result<u8, Failure> {
     } else {
         TimeCheck::ToleranceMs(args.tolerance_ms.unwrap_or(DEFAULT_TOLERANCE_MS))
     };
-    let verifier = CallbackVerifier::new(creds).with_time_check(time_check);
+    let several = creds.len() > 1;
+    let verifier = CallbackVerifier::with_credentials(creds)
+        .map_err(|e| Failure::from(Error::from(e)))?
+        .with_time_check(time_check);
     let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    match verifier.verify_and_parse(&body, pairs, now_ms) {
-        Ok(event) => {
+    match verifier.verify_and_parse_delivery(&body, pairs, now_ms) {
+        Ok((delivery, event)) => {
+            let source = &sources[delivery.credential];
             if global.json {
-                print_json(&json!({ "accepted": true, "event": EventView::new(&event) }));
+                print_json(&json!({
+                    "accepted": true,
+                    "credential": delivery.credential,
+                    "app_key": delivery.app_key,
+                    "credentials_source": source,
+                    "delivery_key": delivery.key.hex(),
+                    "event": EventView::new(&event),
+                }));
             } else {
                 say!("accepted");
+                if several {
+                    say!(
+                        "matched    credentials {} of {} (app key {}, from {})",
+                        delivery.credential + 1,
+                        sources.len(),
+                        escape(&delivery.app_key),
+                        escape(source)
+                    );
+                }
                 print_event(&event);
             }
             Ok(output::exit(output::OK))
@@ -145,6 +165,40 @@ pub fn verify(global: &Global, args: &VerifyArgs) -> Result<u8, Failure> {
             Ok(output::exit(output::REFUSED))
         }
     }
+}
+
+/// The credentials to verify with, and where each came from: every `--credentials-file` (1 to
+/// [`MAX_CREDENTIALS`](yunxin_ecp::callback::MAX_CREDENTIALS), as the verifier takes), else the
+/// environment's.
+fn verifier_credentials(global: &Global) -> Result<(Vec<Credentials>, Vec<String>), Failure> {
+    if global.credentials_file.len() > yunxin_ecp::callback::MAX_CREDENTIALS {
+        // The verifier's own rule, before any file is read.
+        let refused = CallbackVerifier::with_credentials(Vec::new()).map(drop);
+        let error = refused.err().map(|mut e| {
+            if let yunxin_ecp::Rule::Count { actual, .. } = &mut e.rule {
+                *actual = global.credentials_file.len();
+            }
+            e
+        });
+        if let Some(error) = error {
+            return Err(Failure::Invalid {
+                field: "--credentials-file",
+                rule: error.rule.code(),
+                message: format!("--credentials-file: {}", error.rule),
+            });
+        }
+    }
+    if global.credentials_file.is_empty() {
+        let creds = credentials::require(None)?;
+        return Ok((vec![creds], vec!["the environment".to_owned()]));
+    }
+    let mut creds = Vec::with_capacity(global.credentials_file.len());
+    let mut sources = Vec::with_capacity(global.credentials_file.len());
+    for path in &global.credentials_file {
+        creds.push(credentials::require(Some(path))?);
+        sources.push(path.display().to_string());
+    }
+    Ok((creds, sources))
 }
 
 fn print_event(event: &CallbackEvent) {

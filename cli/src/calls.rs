@@ -16,7 +16,7 @@ use crate::output::{self, Failure, clip, escape, print_json, say};
 
 /// The client the global options describe.
 pub fn client(global: &Global) -> Result<Client, Failure> {
-    let creds = credentials::require(global.credentials_file.as_deref())?;
+    let creds = credentials::require(global.credentials_file()?)?;
     let timeout = validate::wait_secs_f64("--timeout", global.timeout, false)?;
     Ok(Client::builder(creds)
         .base_url(&global.base_url()?)
@@ -38,7 +38,7 @@ struct SignedHeaders<'a> {
 }
 
 pub fn sign(global: &Global, args: &SignArgs) -> Result<u8, Failure> {
-    let creds = credentials::require(global.credentials_file.as_deref())?;
+    let creds = credentials::require(global.credentials_file()?)?;
     let auth = match (&args.nonce, args.cur_time) {
         (None, None) => creds.sign_now()?,
         (nonce, cur_time) => {
@@ -166,7 +166,7 @@ fn redacted(prepared: &PreparedRequest) -> Shown<'_> {
 }
 
 fn dry_run(global: &Global, request: &impl EcpRequest, max_dur: u32) -> Result<u8, Failure> {
-    let creds = credentials::require(global.credentials_file.as_deref())?;
+    let creds = credentials::require(global.credentials_file()?)?;
     let base = BaseUrl::new(&global.base_url()?)?;
     let auth: AuthHeaders = creds.sign_now()?;
     let prepared = request.prepare(&base, &auth);

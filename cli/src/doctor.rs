@@ -82,7 +82,7 @@ pub fn run(global: &Global, args: &DoctorArgs) -> Result<u8, Failure> {
         ..Report::default()
     };
 
-    let raw = credentials::load(global.credentials_file.as_deref());
+    let raw = credentials::load(global.credentials_file()?);
     let creds = check_credentials(&mut report, raw);
     report.reachable = check_network(&mut report, &base);
     if report.reachable {

@@ -43,7 +43,7 @@ pub fn run(global: &Global, args: &MockArgs) -> Result<u8, Failure> {
     if let Some(ms) = args.call_duration_ms {
         config.call_duration = Duration::from_millis(ms);
     }
-    let own_app = match credentials::load(global.credentials_file.as_deref())? {
+    let own_app = match credentials::load(global.credentials_file()?)? {
         Some(raw) => {
             config.apps = vec![raw.credentials()?];
             true

@@ -61,7 +61,7 @@ struct Report<'a> {
 pub fn run(global: &Global, args: &SendCallbackArgs) -> Result<u8, Failure> {
     let url = check_url(&args.url)?;
     let timeout = validate::wait_secs_f64("--timeout", global.timeout, false)?;
-    let creds = credentials::require(global.credentials_file.as_deref())?;
+    let creds = credentials::require(global.credentials_file()?)?;
     let (kind, session, body) = match &args.body_file {
         Some(path) => (
             "file",

@@ -951,3 +951,122 @@ fn verbose_logs_each_attempt_without_numbers_or_signatures() {
     assert!(!log.contains(SAMPLE_APP_SECRET));
     mock.stop();
 }
+
+/// A credentials file for the samples' app key with `secret`.
+fn credentials_file(secret: &str) -> tempfile::TempPath {
+    temp_file(format!("app_key={SAMPLE_APP_KEY}\napp_secret={secret}\n").as_bytes())
+}
+
+/// verify-callback with several `--credentials-file`s: a rotation. The digests are hashlib's
+/// (md5 of the body; sha1 of secret + MD5 + CurTime; the delivery key: sha1 over AppKey,
+/// CheckSum, CurTime and MD5, each after its length as 8 big-endian bytes).
+#[test]
+fn verify_callback_takes_several_credentials_and_names_the_match() {
+    let body = temp_file(br#"{"callback":"{\"session\":\"s-9\"}","eventType":"10"}"#);
+    let (old, new) = (
+        credentials_file("old-secret"),
+        credentials_file("new-secret"),
+    );
+    let md5 = "a2b82accf9d0061c46672eabfee88947";
+    let signed = |checksum: &str| {
+        let mut c = cmd("http://127.0.0.1:9");
+        c.args(["--json", "--credentials-file"])
+            .arg(&old)
+            .arg("--credentials-file")
+            .arg(&new)
+            .args(["verify-callback", "--now-ms", "1700000000500", "--body"])
+            .arg(&body)
+            .args(["-H", "CurTime: 1700000000123", "-H", &format!("MD5: {md5}")])
+            .args(["-H", &format!("CheckSum: {checksum}")]);
+        run(&mut c)
+    };
+    for (checksum, index, key, file) in [
+        (
+            "50140651543ed072a0a1d12a5a70be3c33c3048d",
+            0,
+            "1bc75738cb7a9bd0d9312fb1d040d83c5f12273b",
+            &old,
+        ),
+        (
+            "a6102e0b180b0e520a70c946dfcc87928fdce039",
+            1,
+            "c89be82ae210d927ec8eaf07886b7fa07f9d7663",
+            &new,
+        ),
+    ] {
+        let out = signed(checksum);
+        assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+        let got = json(&out);
+        assert_eq!(got["accepted"], true);
+        assert_eq!(got["credential"], index);
+        assert_eq!(got["app_key"], SAMPLE_APP_KEY);
+        assert_eq!(got["delivery_key"], key);
+        assert_eq!(got["credentials_source"], file.display().to_string());
+        assert_eq!(got["event"]["session"], "s-9");
+    }
+    // Signed with neither secret.
+    let out = signed("e7c4bc997ec5f3b450b8529abf4e8704a5efd5e3");
+    assert_eq!(code(&out), 1);
+    assert_eq!(json(&out)["reason"], "checksum_mismatch");
+    assert!(!stdout(&out).contains("secret"), "{}", stdout(&out));
+
+    // Text: which of the two matched, and from where.
+    let out = run(cmd("http://127.0.0.1:9")
+        .arg("--credentials-file")
+        .arg(&old)
+        .arg("--credentials-file")
+        .arg(&new)
+        .args(["verify-callback", "--now-ms", "1700000000500", "--body"])
+        .arg(&body)
+        .args(["-H", "CurTime: 1700000000123", "-H", &format!("MD5: {md5}")])
+        .args(["-H", "CheckSum: a6102e0b180b0e520a70c946dfcc87928fdce039"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "matched    credentials 2 of 2 (app key {SAMPLE_APP_KEY}, from {})",
+            new.display()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn several_credentials_files_are_refused_where_one_app_signs_and_past_eight() {
+    let files: Vec<_> = (0..9).map(|i| credentials_file(&format!("s{i}"))).collect();
+    let mut c = cmd("http://127.0.0.1:9");
+    c.arg("--json");
+    for file in &files {
+        c.arg("--credentials-file").arg(file);
+    }
+    c.args(["verify-callback", "--body", "-", "-H", "CurTime: 1"]);
+    let out = run(&mut c);
+    assert_eq!(code(&out), 4, "{}{}", stdout(&out), stderr(&out));
+    let got = json(&out);
+    assert_eq!(got["error"]["field"], "--credentials-file", "{got}");
+    assert_eq!(got["error"]["rule"], "count", "{got}");
+    assert!(
+        got["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("must hold 1 to 8 entries, got 9"),
+        "{got}"
+    );
+
+    let out = run(cmd("http://127.0.0.1:9")
+        .args(["--json", "--credentials-file"])
+        .arg(&files[0])
+        .arg("--credentials-file")
+        .arg(&files[1])
+        .args(["sign"]));
+    assert_eq!(code(&out), 4, "{}{}", stdout(&out), stderr(&out));
+    let got = json(&out);
+    assert_eq!(got["error"]["field"], "--credentials-file", "{got}");
+    assert!(
+        got["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("only verify-callback takes several"),
+        "{got}"
+    );
+}

@@ -9,7 +9,7 @@ cd "$root"
 echo "== Rust"
 cargo run --release -q -p yunxin-ecp-bench --bin sign
 cargo run --release -q -p yunxin-ecp-bench --bin callback
-for bin in client-rps log-overhead ffi; do
+for bin in client-rps log-overhead ffi rotation; do
   cargo run --release -q -p yunxin-ecp-bench --bin "$bin"
 done
 
@@ -37,3 +37,13 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check --quiet)
 for b in bench_sign bench_verify bench_client bench_threads bench_async; do
   (cd bench/python && "$venv/bin/python" "$b.py")
 done
+
+# The JVM and Node programs, where their toolchains are (each suite installs its own).
+if command -v mvn >/dev/null && command -v java >/dev/null; then
+  echo "== Java (JMH)"
+  bash bench/java/run.sh
+fi
+if command -v node >/dev/null && [ -d node/node_modules ]; then
+  echo "== Node"
+  bash bench/node/run.sh
+fi

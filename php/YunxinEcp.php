@@ -419,21 +419,25 @@ class ValidationException extends Exception {}
 class ApiException extends Exception {}
 /** The answer could not be read, or was a redirect (never followed): see reason(). */
 class ProtocolException extends Exception {}
-/** A callback was refused or unreadable: see reason(), and answerStatus() for the endpoint's answer. */
+/** A callback was refused or unreadable: see reason(), and answer() for the endpoint's answer. */
 class CallbackException extends Exception
 {
     /**
-     * The HTTP status a callback endpoint answers this refusal with: 413 for a body over the
-     * cap (reason "too_large"), 400 for a genuine body that is no callback ("malformed"), else
-     * 403. Answering it is all an endpoint does with a refused callback: never process the body.
+     * The answer a callback endpoint gives this refusal, as every language's integrations give
+     * it (the library decides): 413 for a body over the cap (reason "too_large"), 400 for a
+     * genuine body that is no callback ("malformed"), else 403, with the JSON body
+     * {"error":"callback refused","reason":"..."}. Answering it is all an endpoint does with a
+     * refused callback: never process the body.
      */
+    public function answer(): CallbackAnswer
+    {
+        return CallbackAnswer::forReason($this->reason() ?? 'refused');
+    }
+
+    /** The HTTP status of answer(). */
     public function answerStatus(): int
     {
-        return match ($this->reason()) {
-            'too_large' => 413,
-            'malformed' => 400,
-            default => 403,
-        };
+        return $this->answer()->status;
     }
 }
 
@@ -468,6 +472,35 @@ final class BodyTooLargeException extends CallbackException
 class AuthException extends Exception {}
 /** No complete answer came back: see reason() and maybeSent(). */
 class TransportException extends Exception {}
+/**
+ * A delivery store of your own (DeliveryStore) failed: it threw, or its claim() answered
+ * something else than "first", "duplicate" or "in_progress". The message names the exception's
+ * class and the step, never its message, which may hold what the store connects with (a Redis
+ * URL with its password); the exception is not kept as the previous one for the same reason.
+ * Integrations answer it 503 (reason "store_unavailable"), so that the sender tries again.
+ */
+final class DeliveryStoreException extends Exception
+{
+    /** YX_OTHER of yx_result: the failure is the store's, not the library's. */
+    private const RESULT = 13;
+
+    /** @internal */
+    public function __construct(string $message, string $step)
+    {
+        parent::__construct(self::RESULT, [
+            'kind' => 'delivery_store',
+            'reason' => 'store_unavailable',
+            'field' => $step,
+            'message' => $message,
+        ]);
+    }
+
+    /** The store's method that failed: "claim", "complete" or "release". */
+    public function step(): string
+    {
+        return (string) $this->detail['field'];
+    }
+}
 
 /**
  * @internal One object of the library (a `yx_credentials *`, `yx_request *`, ...), freed with its
@@ -623,6 +656,31 @@ final class CList
 }
 
 /**
+ * @internal A list of handles argument (`const <type> *const *` and its length), checked when
+ * made: each entry an object of $class holding a handle.
+ */
+final class HandleList
+{
+    /** @param list<Handle> $handles */
+    private function __construct(public readonly string $type, public readonly array $handles) {}
+
+    /**
+     * @param array<mixed> $objects objects with a handle() method, of $class
+     */
+    public static function of(array $objects, string $class, string $type, string $name): self
+    {
+        $handles = [];
+        foreach (array_values($objects) as $i => $object) {
+            if (!$object instanceof $class) {
+                throw new \InvalidArgumentException("{$name}[$i] must be a $class, not " . get_debug_type($object));
+            }
+            $handles[] = $object->handle();
+        }
+        return new self($type, $handles);
+    }
+}
+
+/**
  * @internal Calls into the library and turns its conventions into PHP's.
  *
  * Every call goes through invoke(), and every FFI\CData lives in its locals or in a Handle's
@@ -712,6 +770,31 @@ final class Native
         return self::invoke($function, $args, $fallible, 'headers');
     }
 
+    /**
+     * As call(), for yx_callback_verifier_verify_delivery: its `yx_delivery` out-parameter as
+     * [credential, cur_time_ms, expires_at_ms, key], and the event into $event when given (NULL
+     * when not: the body is then not parsed). An expiry past PHP_INT_MAX (none: no time check)
+     * reads as PHP_INT_MAX.
+     *
+     * @return array{0: int, 1: int, 2: int, 3: string}
+     */
+    public static function delivery(string $function, array $args, ?Handle $event): array
+    {
+        return self::invoke($function, $args, true, ['delivery', $event]);
+    }
+
+    /** yx_delivery_guard_claim: the yx_claim value it writes. */
+    public static function claim(array $args): int
+    {
+        return self::invoke('yx_delivery_guard_claim', $args, true, 'claim');
+    }
+
+    /** As call(), for a function writing a `uint16_t` status and a `char *` text: [status, text]. */
+    public static function statusAndText(string $function, array $args): array
+    {
+        return self::invoke($function, $args, true, 'status');
+    }
+
     /** Calls a function without err_out; returns its number or `const char *` as PHP's (null: void or NULL). */
     public static function value(string $function, array $args = []): int|string|null
     {
@@ -754,14 +837,15 @@ final class Native
      * The one place that calls the library.
      *
      * @param list<mixed> $args
-     * @param Handle|'string'|'headers'|null $out what the function gives back besides its result
+     * @param Handle|'string'|'headers'|'status'|array{0: 'delivery', 1: ?Handle}|null $out what the
+     *        function gives back besides its result
      * @param ?NativeFfi $ffi the library to call; null: Ffi::get()
      */
     private static function invoke(
         string $function,
         array $args,
         bool $fallible,
-        Handle|string|null $out = null,
+        Handle|string|array|null $out = null,
         ?NativeFfi $ffi = null,
     ): mixed {
         $ffi ??= Ffi::get();
@@ -798,6 +882,18 @@ final class Native
                 }
                 $keep[] = $array;
                 array_push($cargs, $array, $count);
+            } elseif ($arg instanceof HandleList) {
+                $count = count($arg->handles);
+                if ($count === 0) {
+                    array_push($cargs, null, 0);
+                    continue;
+                }
+                $array = $ffi->new("{$arg->type}*[$count]");
+                foreach ($arg->handles as $i => $handle) {
+                    $array[$i] = $handle->pointer();
+                }
+                $keep[] = $array;
+                array_push($cargs, $array, $count);
             } elseif ($arg === null || is_int($arg) || is_string($arg) || $arg instanceof \Closure) {
                 $cargs[] = $arg;
             } else {
@@ -805,8 +901,20 @@ final class Native
             }
         }
         $cell = null;
+        $status = null;
         if ($out instanceof Handle) {
             $cargs[] = $out->target();
+        } elseif (is_array($out)) {
+            $cell = $ffi->new('yx_delivery');
+            $cargs[] = NativeFfi::addr($cell);
+            $cargs[] = $out[1]?->target();
+        } elseif ($out === 'claim') {
+            $cell = $ffi->new('int32_t');
+            $cargs[] = NativeFfi::addr($cell);
+        } elseif ($out === 'status') {
+            $status = $ffi->new('uint16_t');
+            $cell = $ffi->new('char*');
+            array_push($cargs, NativeFfi::addr($status), NativeFfi::addr($cell));
         } elseif ($out !== null && $fallible) {
             $cell = $ffi->new($out === 'string' ? 'char*' : 'yx_headers*');
             $cargs[] = NativeFfi::addr($cell);
@@ -856,6 +964,24 @@ final class Native
         if ($out instanceof Handle) {
             $out->opened();
             return null;
+        }
+        if (is_array($out)) {
+            $out[1]?->opened();
+            $expires = $cell->expires_at_ms;
+            return [
+                $cell->credential,
+                $cell->cur_time_ms,
+                $expires < 0 ? PHP_INT_MAX : $expires, // FFI wraps a uint64_t past PHP_INT_MAX
+                NativeFfi::string($cell->key),
+            ];
+        }
+        if ($out === 'claim') {
+            return $cell->cdata;
+        }
+        if ($out === 'status') {
+            $text = NativeFfi::string($cell);
+            $ffi->yx_string_free($cell);
+            return [$status->cdata, $text];
         }
         if ($out === 'string') {
             if (NativeFfi::isNull($cell)) {
@@ -1297,40 +1423,77 @@ final class Request
     }
 }
 
-/** Verifies call-end callbacks for one app. */
+/**
+ * Verifies call-end callbacks for one app, or for several credentials at once: during an
+ * AppSecret rotation the old and the new, or several apps served by one endpoint.
+ *
+ *     $verifier = new CallbackVerifier([$old, $new]);   // a rotation: either secret is accepted
+ *     $verifier->handleRequest(function (array $event, Delivery $delivery): void {
+ *         // book $event once: a repeated delivery never reaches here
+ *     }, new DeliveryGuard($redisStore))->send();
+ */
 final class CallbackVerifier
 {
-    /**
-     * The largest callback body verifyRequest() and readBody() take by default: 1 MiB, where a
-     * call-end callback is a few KiB.
-     */
-    public const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-
     /** The most readBody() asks of the stream at once. */
     private const CHUNK_BYTES = 64 * 1024;
 
     private Handle $handle;
+    /** @var list<string> the AppKey of each credentials, in the order given */
+    private array $appKeys;
+    /** The guard handleRequest() uses when given none: deliveries kept in this process. */
+    private ?DeliveryGuard $ownGuard = null;
 
-    /** Refuses callbacks whose CurTime is more than $toleranceMs away (0 is not "off"). */
-    public function __construct(Credentials $credentials, int $toleranceMs = 300000)
+    /**
+     * Refuses callbacks whose CurTime is more than $toleranceMs away (0 is not "off").
+     * $credentials: one Credentials, or a list of 1 to 8 (a ValidationException naming
+     * "credentials" otherwise), each tried whatever the outcome; verify() says which matched.
+     *
+     * @param Credentials|list<Credentials> $credentials
+     */
+    public function __construct(Credentials|array $credentials, int $toleranceMs = 300000)
     {
-        $this->handle = self::verifier($credentials, ['tolerance_ms' => Native::int($toleranceMs, 'tolerance_ms')]);
+        $this->open($credentials, ['tolerance_ms' => Native::int($toleranceMs, 'tolerance_ms')]);
     }
 
-    /** A verifier that does not check CurTime: only for re-verifying stored callbacks. */
-    public static function skipTimeCheck(Credentials $credentials): self
+    /**
+     * A verifier that does not check CurTime: only for re-verifying stored callbacks.
+     *
+     * @param Credentials|list<Credentials> $credentials
+     */
+    public static function skipTimeCheck(Credentials|array $credentials): self
     {
         $self = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
-        $self->handle = self::verifier($credentials, ['check_time' => false]);
+        $self->open($credentials, ['check_time' => false]);
         return $self;
     }
 
-    /** @param array<string, mixed> $options */
-    private static function verifier(Credentials $credentials, array $options): Handle
+    /**
+     * @param Credentials|list<Credentials> $credentials
+     * @param array<string, mixed> $options
+     */
+    private function open(Credentials|array $credentials, array $options): void
     {
-        return Native::handle('yx_callback_verifier', 'yx_callback_verifier_new', [
-            $credentials->handle(), json_encode($options, JSON_THROW_ON_ERROR),
+        $list = is_array($credentials) ? $credentials : [$credentials];
+        $this->handle = Native::handle('yx_callback_verifier', 'yx_callback_verifier_new_multi', [
+            HandleList::of($list, Credentials::class, 'yx_credentials', 'credentials'),
+            json_encode($options, JSON_THROW_ON_ERROR),
         ]);
+        $this->appKeys = array_map(static fn (Credentials $c): string => $c->appKey(), array_values($list));
+    }
+
+    /** @return list<string> the AppKey of each credentials, in the order given */
+    public function appKeys(): array
+    {
+        return $this->appKeys;
+    }
+
+    /**
+     * The most bytes of a callback body verifyRequest(), readBody() and handleRequest() read
+     * unless told otherwise: the library's (1 MiB, where a call-end callback is a few KiB).
+     */
+    public static function defaultMaxBodyBytes(): int
+    {
+        return Native::value('yx_callback_default_max_body_bytes');
     }
 
     /**
@@ -1376,14 +1539,16 @@ final class CallbackVerifier
      *     $event = $verifier->verifyRequest((string) $request->getBody(), $request->getHeaders());
      *                                                                             // PSR-7
      *
-     * php://input is read through readBody(), so a body over $maxBodyBytes is refused (a
-     * BodyTooLargeException) without being held whole; a $body given longer than that is refused
-     * the same way. A framework that hands out the body as a stream can bound it the same way:
+     * php://input is read through readBody(), so a body over $maxBodyBytes (null: the library's
+     * default, defaultMaxBodyBytes()) is refused (a BodyTooLargeException) without being held
+     * whole; a $body given longer than that is refused the same way. A framework that hands out
+     * the body as a stream can bound it the same way:
      * verifyRequest(CallbackVerifier::readBody($request->getContent(true), ...), ...).
      *
-     * Answer a CallbackException with its answerStatus() (413 for a body over the cap, 400 when
-     * its reason() is "malformed": a genuine body that is not a callback, else 403), never
-     * processing the body; a genuine callback with 200 within 5 s.
+     * Answer a CallbackException with its answer() (413 for a body over the cap, 400 when its
+     * reason() is "malformed": a genuine body that is not a callback, else 403), never
+     * processing the body; a genuine callback with 200 within 5 s. A delivery can repeat:
+     * handleRequest() handles each once.
      *
      * @param ?array<mixed> $headers ['Name' => 'value'], ['Name' => ['value']] or [['Name', 'value']]
      * @return array<string, mixed> see YunxinEcp::parseCallback()
@@ -1392,48 +1557,110 @@ final class CallbackVerifier
         ?string $body = null,
         ?array $headers = null,
         ?int $nowMs = null,
-        int $maxBodyBytes = self::DEFAULT_MAX_BODY_BYTES,
+        ?int $maxBodyBytes = null,
     ): array {
-        self::checkCap($maxBodyBytes);
-        if ($body === null) {
-            $input = fopen('php://input', 'rb');
-            if ($input === false) {
-                throw new \RuntimeException('cannot read the request body from php://input');
-            }
-            try {
-                // The CGI variable, as every SAPI sets it: the length the client declared.
-                $body = self::readBody($input, $_SERVER['CONTENT_LENGTH'] ?? null, $maxBodyBytes);
-            } finally {
-                fclose($input);
-            }
-        } elseif (strlen($body) > $maxBodyBytes) {
-            throw new BodyTooLargeException($maxBodyBytes);
-        }
-        return $this->verifyAndParse($body, $headers ?? self::requestHeaders(), $nowMs);
+        return $this->verifyDelivery(self::requestBody($body, $maxBodyBytes), $headers ?? self::requestHeaders(), $nowMs)[1];
     }
 
     /**
-     * Reads a request body from $stream to its end, at most $maxBodyBytes of it: a declared
-     * $contentLength (the Content-Length header's value) over the cap is refused before a byte
-     * is read, and a body that turns out longer than the cap (no usable Content-Length, chunked,
-     * or more than declared) is refused once the cap is passed, having read at most one byte
-     * past it. Both are a BodyTooLargeException (answerStatus() 413).
+     * Handles the callback of the current request (or the $body and $headers given, as
+     * verifyRequest() takes them) once, however often it is delivered: verifies it, claims the
+     * delivery in $guard, and calls $handler($event, $delivery) only for its first delivery.
+     * Returns the answer to send (CallbackAnswer::send() sends it):
+     *
+     * - refused: the refusal's answer (403, 400, 413 over $maxBodyBytes), the handler not called;
+     * - handled before: 200 {"result":"duplicate"}, the handler not called again;
+     * - being handled right now by another request: 409 (the sender tries again later);
+     * - the guard's store failed (a DeliveryStoreException): 503, the handler not called, so that
+     *   the sender tries again rather than the callback being dropped or handled twice;
+     * - handled: 200 with an empty body, and the delivery completed (its repeats are
+     *   duplicates from now on); a handler that throws releases it (the sender's next attempt is
+     *   handled) and its exception goes on to the caller.
+     *
+     * $guard: null for the verifier's own guard, which keeps deliveries in this process's memory
+     * (a long-running worker: RoadRunner, Swoole, ReactPHP; PHP-FPM starts every request afresh,
+     * so there pass a guard over a shared store: new DeliveryGuard($redisStore)); false for no
+     * guard at all (every delivery handled).
+     *
+     * @param callable(array<string, mixed>, Delivery): mixed $handler
+     * @param ?array<mixed> $headers
+     */
+    public function handleRequest(
+        callable $handler,
+        DeliveryGuard|false|null $guard = null,
+        ?string $body = null,
+        ?array $headers = null,
+        ?int $nowMs = null,
+        ?int $maxBodyBytes = null,
+    ): CallbackAnswer {
+        try {
+            [$delivery, $event] = $this->verifyDelivery(self::requestBody($body, $maxBodyBytes),
+                $headers ?? self::requestHeaders(), $nowMs);
+        } catch (CallbackException $e) {
+            return $e->answer();
+        }
+        $guard = $guard === null ? ($this->ownGuard ??= new DeliveryGuard()) : $guard;
+        if ($guard === false) {
+            $handler($event, $delivery);
+            return CallbackAnswer::handled();
+        }
+        $turnedAway = $guard->admit($delivery, $nowMs);
+        if ($turnedAway !== null) {
+            return $turnedAway;
+        }
+        try {
+            $handler($event, $delivery);
+        } catch (\Throwable $failed) {
+            $guard->settle($delivery, false);
+            throw $failed;
+        }
+        $guard->settle($delivery, true);
+        return CallbackAnswer::handled();
+    }
+
+    /** The raw body: $body checked against the cap, else php://input read through readBody(). */
+    private static function requestBody(?string $body, ?int $maxBodyBytes): string
+    {
+        $maxBodyBytes ??= self::defaultMaxBodyBytes();
+        self::checkCap($maxBodyBytes);
+        if ($body !== null) {
+            if (strlen($body) > $maxBodyBytes) {
+                throw new BodyTooLargeException($maxBodyBytes);
+            }
+            return $body;
+        }
+        $input = fopen('php://input', 'rb');
+        if ($input === false) {
+            throw new \RuntimeException('cannot read the request body from php://input');
+        }
+        try {
+            // The CGI variable, as every SAPI sets it: the length the client declared.
+            return self::readBody($input, $_SERVER['CONTENT_LENGTH'] ?? null, $maxBodyBytes);
+        } finally {
+            fclose($input);
+        }
+    }
+
+    /**
+     * Reads a request body from $stream to its end, at most $maxBodyBytes of it (null: the
+     * library's default, defaultMaxBodyBytes()): a declared $contentLength (the Content-Length
+     * header's value) over the cap is refused before a byte is read, and a body that turns out
+     * longer than the cap (no usable Content-Length, chunked, or more than declared) is refused
+     * once the cap is passed, having read at most one byte past it. Both are a
+     * BodyTooLargeException (answerStatus() 413).
      *
      * @param resource $stream a readable blocking stream: php://input, a framework's body stream
      * @param int|string|null $contentLength the declared length; null, or anything but a decimal
      *                                       number, leaves only the bound while reading
      */
-    public static function readBody(mixed $stream, int|string|null $contentLength = null, int $maxBodyBytes = self::DEFAULT_MAX_BODY_BYTES): string
+    public static function readBody(mixed $stream, int|string|null $contentLength = null, ?int $maxBodyBytes = null): string
     {
+        $maxBodyBytes ??= self::defaultMaxBodyBytes();
         self::checkCap($maxBodyBytes);
         if (!is_resource($stream)) {
             throw new \InvalidArgumentException('stream must be a readable stream resource, not ' . get_debug_type($stream));
         }
-        if (is_string($contentLength) && preg_match('/^[0-9]+$/D', $contentLength) === 1) {
-            // More digits than PHP_INT_MAX has is over any cap (and would not convert).
-            $contentLength = strlen(ltrim($contentLength, '0')) > 18 ? PHP_INT_MAX : (int) $contentLength;
-        }
-        if (is_int($contentLength) && $contentLength > $maxBodyBytes) {
+        if (self::declaredTooLarge($contentLength, $maxBodyBytes)) {
             throw new BodyTooLargeException($maxBodyBytes);
         }
         // Unbuffered, PHP asks the stream for no more than each fread() does (else 8 KiB at once).
@@ -1454,7 +1681,21 @@ final class CallbackVerifier
         }
     }
 
-    private static function checkCap(int $maxBodyBytes): void
+    /**
+     * @internal Whether a declared Content-Length already says more than the cap (null, or
+     * anything but a decimal number, says nothing).
+     */
+    public static function declaredTooLarge(int|string|null $contentLength, int $maxBodyBytes): bool
+    {
+        if (is_string($contentLength) && preg_match('/^[0-9]+$/D', $contentLength) === 1) {
+            // More digits than PHP_INT_MAX has is over any cap (and would not convert).
+            $contentLength = strlen(ltrim($contentLength, '0')) > 18 ? PHP_INT_MAX : (int) $contentLength;
+        }
+        return is_int($contentLength) && $contentLength > $maxBodyBytes;
+    }
+
+    /** @internal */
+    public static function checkCap(int $maxBodyBytes): void
     {
         if ($maxBodyBytes <= 0) {
             throw new \InvalidArgumentException("max_body_bytes must be a positive number of bytes, not $maxBodyBytes");
@@ -1463,13 +1704,36 @@ final class CallbackVerifier
 
     /**
      * Verifies $body (the raw bytes: readBody() of php://input, never re-encoded JSON)
-     * against its headers at $nowMs (Unix milliseconds; null or 0: now). Throws CallbackException.
+     * against its headers at $nowMs (Unix milliseconds; null or 0: now). Returns the Delivery:
+     * which credentials matched, and what identifies it for a DeliveryGuard. Throws
+     * CallbackException.
      *
      * @param array<mixed> $headers ['Name' => 'value'], ['Name' => ['value', ...]] or [['Name', 'value']]
      */
-    public function verify(string $body, array $headers, ?int $nowMs = null): void
+    public function verify(string $body, array $headers, ?int $nowMs = null): Delivery
     {
-        Native::call('yx_callback_verifier_verify', $this->verifyArgs($body, $headers, $nowMs));
+        return $this->delivery(Native::delivery('yx_callback_verifier_verify_delivery',
+            $this->verifyArgs($body, $headers, $nowMs), null));
+    }
+
+    /**
+     * Verifies, then parses: [Delivery, event] for a handler that guards against repeated
+     * deliveries itself (DeliveryGuard::admit() and settle()). A genuine body that is not a
+     * callback is a CallbackException with reason "malformed".
+     *
+     * @param array<mixed> $headers
+     * @return array{0: Delivery, 1: array<string, mixed>} the event as YunxinEcp::parseCallback()
+     */
+    public function verifyDelivery(string $body, array $headers, ?int $nowMs = null): array
+    {
+        $event = new Handle('yx_callback_event');
+        try {
+            $delivery = $this->delivery(Native::delivery('yx_callback_verifier_verify_delivery',
+                $this->verifyArgs($body, $headers, $nowMs), $event));
+            return [$delivery, Native::json('yx_callback_event_to_json', [$event])];
+        } finally {
+            $event->close();
+        }
     }
 
     /**
@@ -1484,10 +1748,262 @@ final class CallbackVerifier
             $this->verifyArgs($body, $headers, $nowMs), 'yx_callback_event_to_json');
     }
 
+    /** @param array{0: int, 1: int, 2: int, 3: string} $fields */
+    private function delivery(array $fields): Delivery
+    {
+        [$credential, $curTimeMs, $expiresAtMs, $key] = $fields;
+        return new Delivery($credential, $this->appKeys[$credential], $curTimeMs, $key, $expiresAtMs);
+    }
+
     /** @param array<mixed> $headers */
     private function verifyArgs(string $body, array $headers, ?int $nowMs): array
     {
         return [$this->handle, $body, strlen($body), CList::pairs($headers, 'headers'), Native::int($nowMs ?? 0, 'now_ms')];
+    }
+}
+
+/**
+ * A callback that passed verification: which of the verifier's credentials signed it
+ * ($credential, an index, and $appKey), its CurTime, and what identifies this delivery ($key, 40
+ * hex characters: a Redis key or a table's unique column) until $expiresAtMs, after which a
+ * repeat of it is refused as stale anyway (PHP_INT_MAX without a time check).
+ */
+final class Delivery
+{
+    /** @internal */
+    public function __construct(
+        public readonly int $credential,
+        public readonly string $appKey,
+        public readonly int $curTimeMs,
+        public readonly string $key,
+        public readonly int $expiresAtMs,
+    ) {}
+}
+
+/** The answer a callback endpoint sends: a status and a body (JSON, or empty). */
+final class CallbackAnswer
+{
+    /** @internal */
+    public function __construct(public readonly int $status, public readonly string $body) {}
+
+    /**
+     * The library's answer for $reason, the same in every language: a refusal's reason (400
+     * "malformed", 403 for the others, 413 "too_large"), "in_progress" (409), "store_unavailable"
+     * (503) or "duplicate" (200 {"result":"duplicate"}).
+     */
+    public static function forReason(string $reason): self
+    {
+        [$status, $body] = Native::statusAndText('yx_callback_answer', [Native::text($reason, 'reason')]);
+        return new self($status, $body);
+    }
+
+    /** @internal A callback handled: 200, nothing more to say. */
+    public static function handled(): self
+    {
+        return new self(200, '');
+    }
+
+    /** Sends it as the current request's answer: the status, the JSON Content-Type, the body. */
+    public function send(): void
+    {
+        http_response_code($this->status);
+        if ($this->body !== '') {
+            header('Content-Type: application/json');
+            echo $this->body;
+        }
+    }
+}
+
+/**
+ * Where accepted deliveries are remembered, for a DeliveryGuard: the library's memory
+ * (MemoryDeliveryStore), or a store of your own that several processes share (Redis: claim is
+ * `SET key pending NX PXAT expiresAtMs` then GET, complete `SET key done PXAT expiresAtMs`,
+ * release `DEL key`; a table with a unique key column). Each method must be one atomic step of
+ * the store, so that two requests carrying the same delivery at once get one "first" between
+ * them. The guard calls it from PHP, never through the library. Whatever it throws is a
+ * DeliveryStoreException naming its class and the step.
+ */
+interface DeliveryStore
+{
+    /**
+     * Marks $key in progress unless the store holds it; says what it held: "first" (it did not:
+     * the handler runs), "duplicate" (handled before) or "in_progress" (being handled).
+     * $expiresAtMs: when the entry may be forgotten.
+     */
+    public function claim(string $key, int $expiresAtMs, int $nowMs): string;
+
+    /** Marks a claimed $key handled: every later claim is "duplicate". */
+    public function complete(string $key, int $expiresAtMs): void;
+
+    /** Forgets a claimed $key whose handler failed, so that the next delivery is handled. */
+    public function release(string $key): void;
+}
+
+/**
+ * Deliveries kept in this process's memory by the library: each only while a repeat of it would
+ * pass the time check, and at most $capacity of them (null: the library's default, 100000).
+ * Serves one long-running process (RoadRunner, Swoole, ReactPHP, a test); PHP-FPM starts every
+ * request afresh, so there use a shared store of your own.
+ */
+final class MemoryDeliveryStore implements DeliveryStore
+{
+    private Handle $handle;
+
+    public function __construct(?int $capacity = null)
+    {
+        $options = $capacity === null ? null : json_encode(['capacity' => $capacity], JSON_THROW_ON_ERROR);
+        $this->handle = Native::handle('yx_delivery_guard', 'yx_delivery_guard_new', [$options]);
+    }
+
+    public function claim(string $key, int $expiresAtMs, int $nowMs): string
+    {
+        $claim = Native::claim([$this->handle, Native::text($key, 'key'), Native::int($expiresAtMs, 'expires_at_ms'),
+            Native::int($nowMs, 'now_ms')]);
+        return match ($claim) {
+            1 => 'first',
+            2 => 'duplicate',
+            default => 'in_progress',
+        };
+    }
+
+    public function complete(string $key, int $expiresAtMs): void
+    {
+        Native::call('yx_delivery_guard_complete', [$this->handle, Native::text($key, 'key'),
+            Native::int($expiresAtMs, 'expires_at_ms')]);
+    }
+
+    public function release(string $key): void
+    {
+        Native::call('yx_delivery_guard_release', [$this->handle, Native::text($key, 'key')]);
+    }
+
+    /** Deliveries held now. */
+    public function held(): int
+    {
+        return Native::value('yx_delivery_guard_held', [$this->handle]);
+    }
+
+    /** Deliveries dropped before they expired to stay within the capacity: above 0, raise it. */
+    public function evicted(): int
+    {
+        return Native::value('yx_delivery_guard_evicted', [$this->handle]);
+    }
+}
+
+/**
+ * Guards a handler against processing one callback twice: claim($delivery) before handling it
+ * says "first" (handle it, then complete() it, or release() it when handling failed so that the
+ * sender's next attempt is handled), "duplicate" (handled before: answer 200) or "in_progress"
+ * (another request is handling it: answer 409 so the sender tries later). admit() and settle()
+ * do that with the answers, for an integration of your own; CallbackVerifier::handleRequest()
+ * and CallbackMiddleware use them.
+ *
+ *     $guard = new DeliveryGuard();                    // this process's memory (a long-running worker)
+ *     $guard = new DeliveryGuard(new RedisDeliveryStore($redis));   // your DeliveryStore: PHP-FPM
+ */
+final class DeliveryGuard
+{
+    private DeliveryStore $store;
+
+    /**
+     * $store: a store of your own, or null for a MemoryDeliveryStore of $capacity (null: the
+     * library's default); a capacity with a store of your own is refused.
+     */
+    public function __construct(?DeliveryStore $store = null, ?int $capacity = null)
+    {
+        if ($store !== null && $capacity !== null) {
+            throw new \InvalidArgumentException('capacity is for the memory store: pass a store or a capacity, not both');
+        }
+        $this->store = $store ?? new MemoryDeliveryStore($capacity);
+    }
+
+    public function store(): DeliveryStore
+    {
+        return $this->store;
+    }
+
+    /**
+     * Claims a verified delivery at $nowMs (null: now): "first", "duplicate" or "in_progress".
+     * A store that fails is a DeliveryStoreException.
+     */
+    public function claim(Delivery $delivery, ?int $nowMs = null): string
+    {
+        $nowMs ??= (int) floor(microtime(true) * 1000);
+        $claim = $this->step('claim', fn () => $this->store->claim($delivery->key, $delivery->expiresAtMs, $nowMs));
+        if (!in_array($claim, ['first', 'duplicate', 'in_progress'], true)) {
+            throw new DeliveryStoreException("the store's claim() must return 'first', 'duplicate' or 'in_progress', not "
+                . (is_string($claim) ? json_encode(mb_substr($claim, 0, 32), JSON_INVALID_UTF8_SUBSTITUTE) : get_debug_type($claim)), 'claim');
+        }
+        return $claim;
+    }
+
+    /** The handler of a claimed delivery succeeded: repeats are duplicates from now on. */
+    public function complete(Delivery $delivery): void
+    {
+        $this->step('complete', fn () => $this->store->complete($delivery->key, $delivery->expiresAtMs));
+    }
+
+    /** The handler of a claimed delivery failed: the sender's next attempt is handled. */
+    public function release(Delivery $delivery): void
+    {
+        $this->step('release', fn () => $this->store->release($delivery->key));
+    }
+
+    /**
+     * Claims $delivery; null when its handler is to run, else the answer that ends the request
+     * without it: a duplicate (200 {"result":"duplicate"}), one being handled by another request
+     * (409), a failed store (503, said with error_log(): the store's class and step only).
+     */
+    public function admit(Delivery $delivery, ?int $nowMs = null): ?CallbackAnswer
+    {
+        try {
+            $claim = $this->claim($delivery, $nowMs);
+        } catch (DeliveryStoreException $e) {
+            error_log("yunxin_ecp: call-end callback turned away (503): {$e->getMessage()}");
+            return CallbackAnswer::forReason('store_unavailable');
+        }
+        return $claim === 'first' ? null : CallbackAnswer::forReason($claim);
+    }
+
+    /**
+     * After the handler of an admitted delivery: completes it when $handled, else releases it.
+     * A failing store is said with error_log() (its class and step): the answer stands.
+     */
+    public function settle(Delivery $delivery, bool $handled): void
+    {
+        try {
+            $handled ? $this->complete($delivery) : $this->release($delivery);
+        } catch (DeliveryStoreException $e) {
+            error_log('yunxin_ecp: call-end callback ' . ($handled ? 'completion' : 'failure') . " not recorded: {$e->getMessage()}");
+        }
+    }
+
+    /** Deliveries held in memory (null with a store of your own). */
+    public function held(): ?int
+    {
+        return $this->store instanceof MemoryDeliveryStore ? $this->store->held() : null;
+    }
+
+    /** Deliveries dropped from memory to stay within the capacity (null with a store of your own). */
+    public function evicted(): ?int
+    {
+        return $this->store instanceof MemoryDeliveryStore ? $this->store->evicted() : null;
+    }
+
+    /**
+     * One step of the store; what a store of your own throws becomes a DeliveryStoreException
+     * naming its class and the step (its message and trace stay out: they may hold secrets).
+     */
+    private function step(string $step, \Closure $call): mixed
+    {
+        if ($this->store instanceof MemoryDeliveryStore) {
+            return $call();
+        }
+        try {
+            return $call();
+        } catch (\Throwable $e) {
+            throw new DeliveryStoreException($e::class . " thrown by the store's $step()", $step);
+        }
     }
 }
 

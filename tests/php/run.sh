@@ -11,6 +11,15 @@
 # - runs tests/php/test_log.php: the client's log events through YunxinEcp\Log against the mock
 #   (levels, attempts, retries, nothing secret or unmasked, removal, the PSR-3 adapter, handlers
 #   that throw, recurse, exit or die, and a handler left set at the end of a php -S request);
+# - runs tests/php/test_deliveries.php: CallbackVerifier over several credentials (a rotation,
+#   several apps) and the Delivery verify() returns, DeliveryGuard over the library's memory
+#   store and over stores written in PHP (failures named by class and step, never their words),
+#   the library's answers, and handleRequest()'s duplicate flow, in process and behind php -S
+#   with two workers sharing a store (a repeat while the first is handled: 409);
+# - runs tests/php/test_middleware.php: the PSR-15 middleware of php/CallbackMiddleware.php on
+#   Debian's PSR-7 and PSR-17 packages (php-nyholm-psr7, installed with apt-get when missing),
+#   PSR-15's interfaces from tests/php/psr15.php when no package provides them; and checks that
+#   the middleware's file declares nothing (and fails nothing) without PSR-15;
 # - runs tests/php/test_adversarial.php: PHP traces with arguments (every error path's exception
 #   rendered every way, caught and uncaught, in child processes under PHP's built-in defaults with
 #   zend.exception_ignore_args off and on: no crash, no secret) and hostile callers;
@@ -38,6 +47,12 @@ repo="$(pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 
 command -v php >/dev/null 2>&1 || bash scripts/apt-install.sh php-cli || exit 1
+# PSR-7 and PSR-17 for the middleware's suite (Debian packages no PSR-15: tests/php/psr15.php).
+psr=()
+for package in php-psr-http-message php-psr-http-factory php-nyholm-psr7; do
+  dpkg -s "$package" >/dev/null 2>&1 || psr+=("$package")
+done
+bash scripts/apt-install.sh "${psr[@]}" || exit 1
 # (Not `php -m | grep -q`: grep quits at the first match and, under pipefail, php's SIGPIPE
 # would fail the test.)
 if ! php -r 'exit(extension_loaded("ffi") ? 0 : 1);'; then
@@ -97,6 +112,18 @@ count "body cap" "$out/cap"
 php tests/php/test_log.php >"$out/log" 2>&1
 grep -v -E '^log: ' "$out/log"
 count log "$out/log"
+
+php tests/php/test_deliveries.php >"$out/deliveries" 2>&1
+grep -v -E '^deliveries: ' "$out/deliveries"
+count deliveries "$out/deliveries"
+
+php tests/php/test_middleware.php >"$out/middleware" 2>&1
+grep -v -E '^middleware: ' "$out/middleware"
+count middleware "$out/middleware"
+
+check "php/CallbackMiddleware.php without PSR-15 declares nothing" \
+  php -r 'require $argv[1]; require $argv[2]; exit(class_exists("YunxinEcp\\CallbackMiddleware", false) ? 1 : 0);' \
+  "$repo/php/YunxinEcp.php" "$repo/php/CallbackMiddleware.php"
 
 php tests/php/test_adversarial.php >"$out/adversarial" 2>&1
 grep -v -E '^adversarial: ' "$out/adversarial"

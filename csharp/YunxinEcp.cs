@@ -56,7 +56,12 @@
 // value on its own, so a header sent twice is refused. A web handler reads the body through
 // CallbackVerifier.ReadBody (VerifyAndParse(HttpListenerRequest) does): at most 1 MiB by default,
 // a bigger one refused unread or as soon as it is past the cap, as a BodyTooLargeException whose
-// AnswerStatus is 413 (a callback is a few KiB; anyone can reach the endpoint). Compiles with
+// AnswerStatus is 413 (a callback is a few KiB; anyone can reach the endpoint). A verifier takes 1
+// to 8 credentials (an AppSecret rotation: new CallbackVerifier(new[] { old, fresh })) and Verify
+// says which matched (a Delivery); CallbackVerifier.Handle runs a handler once per delivery,
+// however often it is delivered (a DeliveryGuard over the library's memory or an IDeliveryStore of
+// yours, called from C#): a repeat answered 200 {"result":"duplicate"}, 409 while in progress, 503
+// when the store fails; examples/csharp/AspNetCoreCallback.cs does it in ASP.NET Core. Compiles with
 // Mono's mcs (C# 7.2) as with csc; uses nothing Mono-only.
 //
 // Asynchronous requests: YunxinEcpAsync.cs, compiled into the same assembly with
@@ -242,11 +247,15 @@ namespace YunxinEcp
     {
         internal CallbackException(int result, ErrorView view) : base(result, view) { }
 
-        /// <summary>The HTTP status a callback endpoint answers this refusal with: 413 for a body
-        /// over the cap (Reason "too_large"), 400 for a genuine body that is no callback
-        /// ("malformed"), else 403. Answering it is all an endpoint does with a refused callback:
-        /// never process the body.</summary>
-        public int AnswerStatus => Reason == "too_large" ? 413 : Reason == "malformed" ? 400 : 403;
+        /// <summary>The answer a callback endpoint gives this refusal, as every language's
+        /// integrations give it (the library decides): 413 for a body over the cap (Reason
+        /// "too_large"), 400 for a genuine body that is no callback ("malformed"), else 403, with
+        /// the JSON body {"error":"callback refused","reason":"..."}. Answering it is all an
+        /// endpoint does with a refused callback: never process the body.</summary>
+        public CallbackAnswer Answer => CallbackAnswer.ForReason(Reason ?? "refused");
+
+        /// <summary>The HTTP status of Answer.</summary>
+        public int AnswerStatus => Answer.Status;
     }
 
     /// <summary>A callback body over the cap of CallbackVerifier.ReadBody, refused before it was
@@ -281,6 +290,28 @@ namespace YunxinEcp
 
     /// <summary>No complete answer came back (Reason: "connect", "timeout", ...; MaybeSent).</summary>
     public class TransportException : YunxinEcpException { internal TransportException(int result, ErrorView view) : base(result, view) { } }
+
+    /// <summary>A delivery store of your own (IDeliveryStore) failed: it threw. The message names
+    /// the exception's type and the step (Step: "claim", "complete" or "release"), never its
+    /// message, which may hold what the store connects with (a connection string with its
+    /// password); the exception is not kept as the inner one for the same reason. The
+    /// integrations answer it 503 (Reason "store_unavailable"), so that the sender tries again.</summary>
+    public sealed class DeliveryStoreException : YunxinEcpException
+    {
+        internal DeliveryStoreException(string message, string step) : base(YunxinEcp.Result.Other, View(message, step))
+        {
+        }
+
+        /// <summary>The store's method that failed.</summary>
+        public string Step => Field;
+
+        private static ErrorView View(string message, string step)
+        {
+            var view = new ErrorView { Kind = "delivery_store", Reason = "store_unavailable", Field = step, Message = message };
+            view.Json = JsonText.Write(view);
+            return view;
+        }
+    }
 
     /// <summary>The fields of yx_error_to_json that the exception exposes.</summary>
     [DataContract]
@@ -345,6 +376,7 @@ namespace YunxinEcp
     public sealed class CallRecordHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_call_record_free(handle); return true; } }
     public sealed class CallbackVerifierHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_callback_verifier_free(handle); return true; } }
     public sealed class CallbackEventHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_callback_event_free(handle); return true; } }
+    public sealed class DeliveryGuardHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_delivery_guard_free(handle); return true; } }
     public sealed class ClientHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_client_free(handle); return true; } }
     public sealed class MockServerHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_mock_server_free(handle); return true; } }
     public sealed class ExchangeHandle : YxHandle { protected override bool ReleaseHandle() { Native.yx_exchange_free(handle); return true; } }
@@ -364,6 +396,17 @@ namespace YunxinEcp
     {
         public IntPtr Name;
         public IntPtr Value;
+    }
+
+    /// <summary>yx_delivery: which credentials matched, the delivery's CurTime, expiry and key (40
+    /// hex characters and a NUL).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct DeliveryView
+    {
+        public uint Credential;
+        public ulong CurTimeMs;
+        public ulong ExpiresAtMs;
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = 41)] public byte[] Key;
     }
 
     /// <summary>The P/Invoke declarations, one per C function used, and the string conventions.</summary>
@@ -658,6 +701,21 @@ namespace YunxinEcp
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_callback_event_free(IntPtr evt);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_event_kind(CallbackEventHandle evt);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_event_to_json(CallbackEventHandle evt, out IntPtr json, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_verifier_new_multi(IntPtr[] credentials, UIntPtr count, byte[] optionsJson, out CallbackVerifierHandle verifier, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_verifier_verify_delivery(CallbackVerifierHandle verifier, byte[] body, UIntPtr bodyLen, Pair[] headers, UIntPtr headerCount, ulong nowMs, out DeliveryView delivery, out CallbackEventHandle evt, out IntPtr err);
+        /// <summary>yx_callback_verifier_verify_delivery with event_out NULL: the body is not parsed.</summary>
+        [DllImport(Lib, EntryPoint = "yx_callback_verifier_verify_delivery", CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_verifier_verify_delivery_only(CallbackVerifierHandle verifier, byte[] body, UIntPtr bodyLen, Pair[] headers, UIntPtr headerCount, ulong nowMs, out DeliveryView delivery, IntPtr noEvent, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_callback_answer(byte[] reason, out ushort status, out IntPtr body, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern ulong yx_callback_default_max_body_bytes();
+
+        // ---- duplicate deliveries ----
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_delivery_guard_new(byte[] optionsJson, out DeliveryGuardHandle guard, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void yx_delivery_guard_free(IntPtr guard);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_delivery_guard_claim(DeliveryGuardHandle guard, byte[] key, ulong expiresAtMs, ulong nowMs, out int claim, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_delivery_guard_complete(DeliveryGuardHandle guard, byte[] key, ulong expiresAtMs, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_delivery_guard_release(DeliveryGuardHandle guard, byte[] key, out IntPtr err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern UIntPtr yx_delivery_guard_held(DeliveryGuardHandle guard);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern ulong yx_delivery_guard_evicted(DeliveryGuardHandle guard);
 
         // ---- server side ----
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern int yx_server_verify_request(CredentialsHandle credentials, Pair[] headers, UIntPtr headerCount, ulong nowSecs, ulong windowSecs, out IntPtr err);
@@ -1256,57 +1314,139 @@ namespace YunxinEcp
         }
     }
 
-    /// <summary>Verifies call-end callbacks for one app; one instance may serve all threads.</summary>
+    /// <summary>Verifies call-end callbacks for one app, or for several credentials at once (an
+    /// AppSecret being rotated: the old and the new; several apps served by one endpoint); one
+    /// instance may serve all threads.</summary>
     public sealed class CallbackVerifier : IDisposable
     {
-        /// <summary>The largest callback body ReadBody takes by default: 1 MiB, where a call-end
-        /// callback is a few KiB.</summary>
-        public const int DefaultMaxBodyBytes = 1024 * 1024;
-
         /// <summary>The most ReadBody asks of the stream at once.</summary>
         private const int ChunkBytes = 64 * 1024;
 
         private readonly CallbackVerifierHandle handle;
+        private readonly string[] appKeys;
+        /// <summary>The guard Handle uses when given none: deliveries kept in this process.</summary>
+        private readonly Lazy<DeliveryGuard> ownGuard = new Lazy<DeliveryGuard>(() => new DeliveryGuard());
 
         /// <summary>Refuses callbacks whose CurTime is more than toleranceMs away (0 is not "off").</summary>
         public CallbackVerifier(Credentials credentials, ulong toleranceMs = 300000)
-            : this(credentials, "{\"tolerance_ms\":" + toleranceMs.ToString(CultureInfo.InvariantCulture) + "}")
+            : this(new[] { credentials }, Tolerance(toleranceMs))
         {
         }
 
-        private CallbackVerifier(Credentials credentials, string options)
+        /// <summary>Accepts a callback signed with any of 1 to 8 credentials (else a
+        /// ValidationException, Field "credentials", Rule "count"), each tried whatever the
+        /// outcome; Verify says which matched. During a rotation: new CallbackVerifier(new[] { old,
+        /// fresh }).</summary>
+        public CallbackVerifier(IEnumerable<Credentials> credentials, ulong toleranceMs = 300000)
+            : this(credentials, Tolerance(toleranceMs))
         {
-            Native.Check(Native.yx_callback_verifier_new(credentials.Handle, Native.Utf8(options, "options"), out handle, out IntPtr err), err);
+        }
+
+        private static string Tolerance(ulong toleranceMs) => "{\"tolerance_ms\":" + toleranceMs.ToString(CultureInfo.InvariantCulture) + "}";
+
+        private CallbackVerifier(IEnumerable<Credentials> credentials, string options)
+        {
+            Native.Ready();
+            if (credentials == null)
+            {
+                throw new ArgumentNullException(nameof(credentials));
+            }
+            var list = new List<Credentials>(credentials);
+            var pointers = new IntPtr[list.Count];
+            var held = new List<SafeHandle>();
+            try
+            {
+                for (int i = 0; i < list.Count; i++)
+                {
+                    if (list[i] == null)
+                    {
+                        throw new ArgumentNullException(nameof(credentials), "credentials[" + i + "] is null");
+                    }
+                    bool added = false;
+                    list[i].Handle.DangerousAddRef(ref added);
+                    held.Add(list[i].Handle);
+                    pointers[i] = list[i].Handle.DangerousGetHandle();
+                }
+                Native.Check(Native.yx_callback_verifier_new_multi(pointers, new UIntPtr((uint)pointers.Length), Native.Utf8(options, "options"), out handle, out IntPtr err), err);
+            }
+            finally
+            {
+                held.ForEach(h => h.DangerousRelease());
+            }
+            appKeys = list.ConvertAll(c => c.AppKey).ToArray();
         }
 
         /// <summary>Does not check CurTime: only for re-verifying stored callbacks.</summary>
-        public static CallbackVerifier SkipTimeCheck(Credentials credentials) => new CallbackVerifier(credentials, "{\"check_time\":false}");
+        public static CallbackVerifier SkipTimeCheck(Credentials credentials) => new CallbackVerifier(new[] { credentials }, "{\"check_time\":false}");
+
+        /// <summary>SkipTimeCheck over several credentials.</summary>
+        public static CallbackVerifier SkipTimeCheck(IEnumerable<Credentials> credentials) => new CallbackVerifier(credentials, "{\"check_time\":false}");
+
+        /// <summary>The AppKey of each credentials, in the order given.</summary>
+        public string[] AppKeys => (string[])appKeys.Clone();
+
+        /// <summary>The most bytes of a callback body ReadBody, VerifyAndParse(HttpListenerRequest)
+        /// and Handle read unless told otherwise: the library's (1 MiB, where a call-end callback is
+        /// a few KiB).</summary>
+        public static int DefaultMaxBodyBytes
+        {
+            get
+            {
+                Native.Ready();
+                return checked((int)Native.yx_callback_default_max_body_bytes());
+            }
+        }
 
         /// <summary>Verifies the raw body bytes against the headers at nowMs (Unix milliseconds;
-        /// null or 0: the clock); throws CallbackException. The headers as pairs (a name sent twice
-        /// appears twice); for the other shapes servers give them in, see the overloads.</summary>
-        public void Verify(byte[] body, IEnumerable<KeyValuePair<string, string>> headers, ulong? nowMs = null)
+        /// null or 0: the clock); throws CallbackException. Returns the Delivery: which credentials
+        /// matched, and what identifies it for a DeliveryGuard. The headers as pairs (a name sent
+        /// twice appears twice); for the other shapes servers give them in, see the overloads.</summary>
+        public Delivery Verify(byte[] body, IEnumerable<KeyValuePair<string, string>> headers, ulong? nowMs = null)
         {
             using (var strings = new Native.Strings())
             {
                 Pair[] array = strings.Pairs(headers, "header");
-                Native.Check(Native.yx_callback_verifier_verify(handle, body, Native.Length(body), array, new UIntPtr((uint)array.Length), nowMs ?? 0, out IntPtr err), err);
+                Native.Check(Native.yx_callback_verifier_verify_delivery_only(handle, body, Native.Length(body), array, new UIntPtr((uint)array.Length), nowMs ?? 0, out DeliveryView view, IntPtr.Zero, out IntPtr err), err);
+                return Delivery.From(view, appKeys);
             }
         }
 
         /// <summary>Verify, with the headers as HttpListenerRequest.Headers or classic ASP.NET's
         /// Request.Headers give them: each value of a name (GetValues) is passed on its own, so a
         /// repeated MD5, CheckSum, CurTime or AppKey is refused (Reason "duplicate_header").</summary>
-        public void Verify(byte[] body, NameValueCollection headers, ulong? nowMs = null) => Verify(body, Native.Each(headers), nowMs);
+        public Delivery Verify(byte[] body, NameValueCollection headers, ulong? nowMs = null) => Verify(body, Native.Each(headers), nowMs);
 
         /// <summary>Verify, with the headers as names with lists of values: HttpHeaders
         /// (IEnumerable&lt;KeyValuePair&lt;string, IEnumerable&lt;string&gt;&gt;&gt;), ASP.NET Core's
         /// IHeaderDictionary (StringValues), an IDictionary&lt;string, string[]&gt;. Each value is
         /// passed on its own, so a repeated MD5, CheckSum, CurTime or AppKey is refused (Reason
         /// "duplicate_header").</summary>
-        public void Verify<TValues>(byte[] body, IEnumerable<KeyValuePair<string, TValues>> headers, ulong? nowMs = null)
+        public Delivery Verify<TValues>(byte[] body, IEnumerable<KeyValuePair<string, TValues>> headers, ulong? nowMs = null)
             where TValues : IEnumerable<string>
             => Verify(body, Native.Each(headers), nowMs);
+
+        /// <summary>Verifies, then parses: the Delivery, and the event in callbackEvent, for a
+        /// handler that guards against repeated deliveries itself (DeliveryGuard.Admit and Settle).
+        /// A genuine body that is not a callback is a CallbackException with Reason "malformed".</summary>
+        public Delivery VerifyDelivery(byte[] body, IEnumerable<KeyValuePair<string, string>> headers, out CallbackEvent callbackEvent, ulong? nowMs = null)
+        {
+            using (var strings = new Native.Strings())
+            {
+                Pair[] array = strings.Pairs(headers, "header");
+                Native.Check(Native.yx_callback_verifier_verify_delivery(handle, body, Native.Length(body), array, new UIntPtr((uint)array.Length), nowMs ?? 0, out DeliveryView view, out CallbackEventHandle evt, out IntPtr err), err);
+                callbackEvent = CallbackEvent.From(evt);
+                return Delivery.From(view, appKeys);
+            }
+        }
+
+        /// <summary>VerifyDelivery, with the headers of a NameValueCollection (see Verify).</summary>
+        public Delivery VerifyDelivery(byte[] body, NameValueCollection headers, out CallbackEvent callbackEvent, ulong? nowMs = null)
+            => VerifyDelivery(body, Native.Each(headers), out callbackEvent, nowMs);
+
+        /// <summary>VerifyDelivery, with the headers as names with lists of values (see Verify).</summary>
+        public Delivery VerifyDelivery<TValues>(byte[] body, IEnumerable<KeyValuePair<string, TValues>> headers, out CallbackEvent callbackEvent, ulong? nowMs = null)
+            where TValues : IEnumerable<string>
+            => VerifyDelivery(body, Native.Each(headers), out callbackEvent, nowMs);
 
         /// <summary>Verifies, then parses: the usual entry point of a web handler.</summary>
         public CallbackEvent VerifyAndParse(byte[] body, IEnumerable<KeyValuePair<string, string>> headers, ulong? nowMs = null)
@@ -1329,9 +1469,9 @@ namespace YunxinEcp
             => VerifyAndParse(body, Native.Each(headers), nowMs);
 
         /// <summary>VerifyAndParse of an HttpListener request: its body read through ReadBody
-        /// (at most maxBodyBytes; over it, a BodyTooLargeException, AnswerStatus 413) and its
-        /// Headers.</summary>
-        public CallbackEvent VerifyAndParse(HttpListenerRequest request, ulong? nowMs = null, int maxBodyBytes = DefaultMaxBodyBytes)
+        /// (at most maxBodyBytes, null: DefaultMaxBodyBytes; over it, a BodyTooLargeException,
+        /// AnswerStatus 413) and its Headers. A delivery can repeat: Handle handles each once.</summary>
+        public CallbackEvent VerifyAndParse(HttpListenerRequest request, ulong? nowMs = null, int? maxBodyBytes = null)
         {
             if (request == null)
             {
@@ -1341,49 +1481,495 @@ namespace YunxinEcp
             return VerifyAndParse(body, request.Headers, nowMs);
         }
 
-        /// <summary>Reads a request body to its end, at most maxBodyBytes of it, for Verify and
-        /// VerifyAndParse: a declared contentLength (the Content-Length header; null or negative:
-        /// unknown) over the cap is refused before a byte is read, and a body that turns out longer
-        /// (chunked, or more than declared) once the cap is passed, having read at most one byte
-        /// past it. Both are a BodyTooLargeException (AnswerStatus 413). With ASP.NET Core:
-        /// ReadBody(Request.Body, Request.ContentLength) (its synchronous reads allowed), or copy
-        /// the loop's rule to an asynchronous read.</summary>
-        public static byte[] ReadBody(Stream body, long? contentLength = null, int maxBodyBytes = DefaultMaxBodyBytes)
+        /// <summary>Handles a callback once, however often it is delivered: verifies it, claims the
+        /// delivery in guard, and calls handler(event, delivery) only for its first delivery.
+        /// Returns the answer to send (CallbackAnswer.WriteTo writes it to an HttpListenerResponse):
+        ///
+        /// refused: the refusal's answer (403, 400), the handler not called; handled before: 200
+        /// {"result":"duplicate"}, the handler not called again; being handled right now by another
+        /// request: 409 (the sender tries again later); the guard's store failed (a
+        /// DeliveryStoreException): 503, the handler not called, so that the sender tries again
+        /// rather than the callback being dropped or handled twice; handled: 200 with an empty body,
+        /// and the delivery completed (its repeats are duplicates from now on). A handler that
+        /// throws releases the delivery (the sender's next attempt is handled), and its exception
+        /// goes on to the caller.
+        ///
+        /// guard null: the verifier's own, keeping deliveries in this process's memory (several
+        /// processes: a DeliveryGuard over a store they share, an IDeliveryStore of yours);
+        /// deduplicate false: none at all (every delivery handled).</summary>
+        public CallbackAnswer Handle(byte[] body, IEnumerable<KeyValuePair<string, string>> headers, Action<CallbackEvent, Delivery> handler,
+            DeliveryGuard guard = null, bool deduplicate = true, ulong? nowMs = null)
         {
-            if (maxBodyBytes <= 0)
+            if (handler == null)
             {
-                throw new ArgumentOutOfRangeException(nameof(maxBodyBytes), maxBodyBytes,
-                    "maxBodyBytes must be a positive number of bytes, not " + maxBodyBytes.ToString(CultureInfo.InvariantCulture));
+                throw new ArgumentNullException(nameof(handler));
             }
-            if (body == null)
+            if (!deduplicate && guard != null)
             {
-                throw new ArgumentNullException(nameof(body));
+                throw new ArgumentException("guard is given but deduplicate is false: pass one or the other", nameof(guard));
             }
-            if (contentLength > maxBodyBytes)
+            Delivery delivery;
+            CallbackEvent callbackEvent;
+            try
             {
-                throw new BodyTooLargeException(maxBodyBytes);
+                delivery = VerifyDelivery(body, headers, out callbackEvent, nowMs);
             }
-            var buffer = new byte[Math.Min(ChunkBytes, maxBodyBytes + 1L)];
+            catch (CallbackException e)
+            {
+                return e.Answer;
+            }
+            if (!deduplicate)
+            {
+                handler(callbackEvent, delivery);
+                return CallbackAnswer.Handled;
+            }
+            guard = guard ?? ownGuard.Value;
+            CallbackAnswer turnedAway = guard.Admit(delivery, nowMs);
+            if (turnedAway != null)
+            {
+                return turnedAway;
+            }
+            try
+            {
+                handler(callbackEvent, delivery);
+            }
+            catch (Exception)
+            {
+                guard.Settle(delivery, false);
+                throw;
+            }
+            guard.Settle(delivery, true);
+            return CallbackAnswer.Handled;
+        }
+
+        /// <summary>Handle, with the headers of a NameValueCollection (see Verify).</summary>
+        public CallbackAnswer Handle(byte[] body, NameValueCollection headers, Action<CallbackEvent, Delivery> handler,
+            DeliveryGuard guard = null, bool deduplicate = true, ulong? nowMs = null)
+            => Handle(body, Native.Each(headers), handler, guard, deduplicate, nowMs);
+
+        /// <summary>Handle, with the headers as names with lists of values: ASP.NET Core's
+        /// IHeaderDictionary, HttpHeaders (see Verify).</summary>
+        public CallbackAnswer Handle<TValues>(byte[] body, IEnumerable<KeyValuePair<string, TValues>> headers, Action<CallbackEvent, Delivery> handler,
+            DeliveryGuard guard = null, bool deduplicate = true, ulong? nowMs = null)
+            where TValues : IEnumerable<string>
+            => Handle(body, Native.Each(headers), handler, guard, deduplicate, nowMs);
+
+        /// <summary>Handle of an HttpListener request, answered: its body read through ReadBody (at
+        /// most maxBodyBytes, null: DefaultMaxBodyBytes; over it, 413 unread), its headers, and the
+        /// answer written to context.Response, which is closed. Returns the answer. A handler's
+        /// exception goes on to the caller, the response left open for the caller to answer
+        /// (500, say).
+        ///
+        ///     var listener = new HttpListener();
+        ///     listener.Prefixes.Add("http://127.0.0.1:8080/ecp/callback/");
+        ///     listener.Start();
+        ///     while (true)
+        ///     {
+        ///         HttpListenerContext context = listener.GetContext();
+        ///         verifier.Handle(context, (evt, delivery) => Book(evt.Record), guard);
+        ///     }
+        /// </summary>
+        public CallbackAnswer Handle(HttpListenerContext context, Action<CallbackEvent, Delivery> handler,
+            DeliveryGuard guard = null, bool deduplicate = true, ulong? nowMs = null, int? maxBodyBytes = null)
+        {
+            if (context == null)
+            {
+                throw new ArgumentNullException(nameof(context));
+            }
+            CallbackAnswer answer;
+            try
+            {
+                byte[] body = ReadBody(context.Request.InputStream, context.Request.ContentLength64, maxBodyBytes);
+                answer = Handle(body, context.Request.Headers, handler, guard, deduplicate, nowMs);
+            }
+            catch (BodyTooLargeException e)
+            {
+                answer = e.Answer;
+            }
+            answer.WriteTo(context.Response);
+            return answer;
+        }
+
+        /// <summary>Reads a request body to its end, at most maxBodyBytes of it (null:
+        /// DefaultMaxBodyBytes), for Verify and VerifyAndParse: a declared contentLength (the
+        /// Content-Length header; null or negative: unknown) over the cap is refused before a byte
+        /// is read, and a body that turns out longer (chunked, or more than declared) once the cap
+        /// is passed, having read at most one byte past it. Both are a BodyTooLargeException
+        /// (AnswerStatus 413). ASP.NET Core, whose request bodies refuse synchronous reads by
+        /// default: ReadBodyAsync.</summary>
+        public static byte[] ReadBody(Stream body, long? contentLength = null, int? maxBodyBytes = null)
+        {
+            int cap = Cap(maxBodyBytes, body, contentLength);
+            var buffer = new byte[Math.Min(ChunkBytes, cap + 1L)];
             using (var kept = new MemoryStream())
             {
                 while (true)
                 {
-                    int want = (int)Math.Min(buffer.Length, maxBodyBytes + 1L - kept.Length);
+                    int want = (int)Math.Min(buffer.Length, cap + 1L - kept.Length);
                     int read = body.Read(buffer, 0, want);
                     if (read <= 0)
                     {
                         return kept.ToArray();
                     }
-                    if (kept.Length + read > maxBodyBytes)
+                    if (kept.Length + read > cap)
                     {
-                        throw new BodyTooLargeException(maxBodyBytes);
+                        throw new BodyTooLargeException(cap);
                     }
                     kept.Write(buffer, 0, read);
                 }
             }
         }
 
+        /// <summary>ReadBody, reading asynchronously: ASP.NET Core's
+        /// ReadBodyAsync(Request.Body, Request.ContentLength, null, HttpContext.RequestAborted).</summary>
+        public static async System.Threading.Tasks.Task<byte[]> ReadBodyAsync(Stream body, long? contentLength = null, int? maxBodyBytes = null,
+            System.Threading.CancellationToken cancellationToken = default(System.Threading.CancellationToken))
+        {
+            int cap = Cap(maxBodyBytes, body, contentLength);
+            var buffer = new byte[Math.Min(ChunkBytes, cap + 1L)];
+            using (var kept = new MemoryStream())
+            {
+                while (true)
+                {
+                    int want = (int)Math.Min(buffer.Length, cap + 1L - kept.Length);
+                    int read = await body.ReadAsync(buffer, 0, want, cancellationToken).ConfigureAwait(false);
+                    if (read <= 0)
+                    {
+                        return kept.ToArray();
+                    }
+                    if (kept.Length + read > cap)
+                    {
+                        throw new BodyTooLargeException(cap);
+                    }
+                    kept.Write(buffer, 0, read);
+                }
+            }
+        }
+
+        /// <summary>The cap in force, the arguments checked, and a declared length over it refused.</summary>
+        private static int Cap(int? maxBodyBytes, Stream body, long? contentLength)
+        {
+            int cap = maxBodyBytes ?? DefaultMaxBodyBytes;
+            if (cap <= 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(maxBodyBytes), cap,
+                    "maxBodyBytes must be a positive number of bytes, not " + cap.ToString(CultureInfo.InvariantCulture));
+            }
+            if (body == null)
+            {
+                throw new ArgumentNullException(nameof(body));
+            }
+            if (contentLength > cap)
+            {
+                throw new BodyTooLargeException(cap);
+            }
+            return cap;
+        }
+
         public void Dispose() => handle.Dispose();
+    }
+
+    /// <summary>A callback that passed verification: which of the verifier's credentials signed it
+    /// (Credential, an index, and AppKey), its CurTime, and what identifies this delivery (Key, 40
+    /// hex characters: a Redis key or a table's unique column) until ExpiresAtMs, after which a
+    /// repeat of it is refused as stale anyway (ulong.MaxValue without a time check).</summary>
+    public sealed class Delivery
+    {
+        public int Credential { get; }
+        public string AppKey { get; }
+        public ulong CurTimeMs { get; }
+        public string Key { get; }
+        public ulong ExpiresAtMs { get; }
+
+        private Delivery(int credential, string appKey, ulong curTimeMs, string key, ulong expiresAtMs)
+        {
+            Credential = credential;
+            AppKey = appKey;
+            CurTimeMs = curTimeMs;
+            Key = key;
+            ExpiresAtMs = expiresAtMs;
+        }
+
+        internal static Delivery From(DeliveryView view, string[] appKeys)
+        {
+            int credential = checked((int)view.Credential);
+            string key = Encoding.ASCII.GetString(view.Key, 0, Math.Max(0, Array.IndexOf(view.Key, (byte)0)));
+            return new Delivery(credential, appKeys[credential], view.CurTimeMs, key, view.ExpiresAtMs);
+        }
+
+        public override string ToString() => "Delivery(credential " + Credential + ", app key " + AppKey + ", key " + Key + ")";
+    }
+
+    /// <summary>The answer a callback endpoint sends: a status and a body (JSON, or empty).</summary>
+    public sealed class CallbackAnswer
+    {
+        public int Status { get; }
+        public string Body { get; }
+
+        private CallbackAnswer(int status, string body)
+        {
+            Status = status;
+            Body = body;
+        }
+
+        /// <summary>The library's answer for reason, the same in every language: a refusal's reason
+        /// (400 "malformed", 403 the others, 413 "too_large"), "in_progress" (409),
+        /// "store_unavailable" (503) or "duplicate" (200 {"result":"duplicate"}).</summary>
+        public static CallbackAnswer ForReason(string reason)
+        {
+            Native.Ready();
+            Native.Check(Native.yx_callback_answer(Native.Utf8(reason, "reason"), out ushort status, out IntPtr body, out IntPtr err), err);
+            return new CallbackAnswer(status, Native.Take(body));
+        }
+
+        /// <summary>A callback handled: 200, nothing more to say.</summary>
+        internal static CallbackAnswer Handled => new CallbackAnswer(200, "");
+
+        /// <summary>Writes it as an HttpListener response and closes the response: the status, the
+        /// JSON Content-Type and the body.</summary>
+        public void WriteTo(HttpListenerResponse response)
+        {
+            if (response == null)
+            {
+                throw new ArgumentNullException(nameof(response));
+            }
+            response.StatusCode = Status;
+            byte[] bytes = Encoding.UTF8.GetBytes(Body);
+            if (bytes.Length > 0)
+            {
+                response.ContentType = "application/json";
+            }
+            response.ContentLength64 = bytes.Length;
+            response.OutputStream.Write(bytes, 0, bytes.Length);
+            response.Close();
+        }
+    }
+
+    /// <summary>What a store says of a delivery it is asked to claim.</summary>
+    public enum DeliveryClaim
+    {
+        /// <summary>Not seen before (or released): now in progress; the handler runs.</summary>
+        First = 1,
+        /// <summary>Handled before: answer 200, do not handle it again.</summary>
+        Duplicate = 2,
+        /// <summary>Being handled right now by another request: answer 409, the sender tries later.</summary>
+        InProgress = 3,
+    }
+
+    /// <summary>Where accepted deliveries are remembered, for a DeliveryGuard: the library's memory
+    /// (MemoryDeliveryStore), or a store of your own that several processes share (Redis: Claim is
+    /// SET key pending NX PXAT expiresAtMs, then GET; Complete SET key done PXAT expiresAtMs;
+    /// Release DEL key; or a table with a unique key column). Each method must be one atomic step
+    /// of the store, so that two requests carrying the same delivery at once get one First between
+    /// them. The guard calls it from C#, never through the library. Whatever it throws is a
+    /// DeliveryStoreException naming its type and the step.</summary>
+    public interface IDeliveryStore
+    {
+        /// <summary>Marks key in progress unless the store holds it; says what it held.
+        /// expiresAtMs: when the entry may be forgotten.</summary>
+        DeliveryClaim Claim(string key, ulong expiresAtMs, ulong nowMs);
+
+        /// <summary>Marks a claimed key handled: every later claim is Duplicate.</summary>
+        void Complete(string key, ulong expiresAtMs);
+
+        /// <summary>Forgets a claimed key whose handler failed, so that the next delivery is handled.</summary>
+        void Release(string key);
+    }
+
+    /// <summary>Deliveries kept in this process's memory by the library: each only while a repeat
+    /// would pass the time check, at most capacity of them (null: the library's default, 100000).
+    /// Thread-safe: each step is atomic.</summary>
+    public sealed class MemoryDeliveryStore : IDeliveryStore, IDisposable
+    {
+        private readonly DeliveryGuardHandle handle;
+
+        public MemoryDeliveryStore(int? capacity = null)
+        {
+            Native.Ready();
+            string options = capacity.HasValue ? "{\"capacity\":" + capacity.Value.ToString(CultureInfo.InvariantCulture) + "}" : null;
+            Native.Check(Native.yx_delivery_guard_new(Native.Utf8(options, "options"), out handle, out IntPtr err), err);
+        }
+
+        public DeliveryClaim Claim(string key, ulong expiresAtMs, ulong nowMs)
+        {
+            Native.Check(Native.yx_delivery_guard_claim(handle, Native.Utf8(key, "key"), expiresAtMs, nowMs, out int claim, out IntPtr err), err);
+            return (DeliveryClaim)claim;
+        }
+
+        public void Complete(string key, ulong expiresAtMs)
+        {
+            Native.Check(Native.yx_delivery_guard_complete(handle, Native.Utf8(key, "key"), expiresAtMs, out IntPtr err), err);
+        }
+
+        public void Release(string key)
+        {
+            Native.Check(Native.yx_delivery_guard_release(handle, Native.Utf8(key, "key"), out IntPtr err), err);
+        }
+
+        /// <summary>Deliveries held now.</summary>
+        public long Held => (long)Native.yx_delivery_guard_held(handle).ToUInt64();
+
+        /// <summary>Deliveries dropped before they expired to stay within the capacity: above 0,
+        /// raise it.</summary>
+        public long Evicted => (long)Native.yx_delivery_guard_evicted(handle);
+
+        public void Dispose() => handle.Dispose();
+    }
+
+    /// <summary>Guards a handler against processing one callback twice: Claim before handling it
+    /// says First (handle it, then Complete it, or Release it when handling failed so that the
+    /// sender's next attempt is handled), Duplicate (handled before: answer 200) or InProgress
+    /// (another request is handling it: answer 409 so the sender tries later). Admit and Settle do
+    /// that with the answers, for an integration of your own (CallbackVerifier.Handle uses
+    /// them). Thread-safe when its store is.</summary>
+    public sealed class DeliveryGuard : IDisposable
+    {
+        private readonly IDeliveryStore store;
+        private readonly bool ownsStore;
+
+        /// <summary>A guard over store, or, when null, over a MemoryDeliveryStore of capacity
+        /// (null: the library's default); a capacity with a store of your own is refused.</summary>
+        public DeliveryGuard(IDeliveryStore store = null, int? capacity = null)
+        {
+            if (store != null && capacity.HasValue)
+            {
+                throw new ArgumentException("capacity is for the memory store: pass a store or a capacity, not both", nameof(capacity));
+            }
+            ownsStore = store == null;
+            this.store = store ?? new MemoryDeliveryStore(capacity);
+        }
+
+        public IDeliveryStore Store => store;
+
+        /// <summary>Claims a verified delivery at nowMs (null: now). A store that fails is a
+        /// DeliveryStoreException.</summary>
+        public DeliveryClaim Claim(Delivery delivery, ulong? nowMs = null)
+        {
+            Checked(delivery);
+            ulong now = nowMs ?? (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            DeliveryClaim claim = Step("claim", () => store.Claim(delivery.Key, delivery.ExpiresAtMs, now));
+            if (claim != DeliveryClaim.First && claim != DeliveryClaim.Duplicate && claim != DeliveryClaim.InProgress)
+            {
+                throw new DeliveryStoreException("the store's Claim() must return First, Duplicate or InProgress, not "
+                    + ((int)claim).ToString(CultureInfo.InvariantCulture), "claim");
+            }
+            return claim;
+        }
+
+        /// <summary>The handler of a claimed delivery succeeded: repeats are duplicates from now on.</summary>
+        public void Complete(Delivery delivery)
+        {
+            Checked(delivery);
+            Step("complete", () => { store.Complete(delivery.Key, delivery.ExpiresAtMs); return 0; });
+        }
+
+        /// <summary>The handler of a claimed delivery failed: the sender's next attempt is handled.</summary>
+        public void Release(Delivery delivery)
+        {
+            Checked(delivery);
+            Step("release", () => { store.Release(delivery.Key); return 0; });
+        }
+
+        /// <summary>Claims delivery; null when its handler is to run, else the answer that ends the
+        /// request without it: a duplicate (200 {"result":"duplicate"}), one being handled by
+        /// another request (409), a failed store (503, said on Console.Error: the store's type and
+        /// step only).</summary>
+        public CallbackAnswer Admit(Delivery delivery, ulong? nowMs = null)
+        {
+            DeliveryClaim claim;
+            try
+            {
+                claim = Claim(delivery, nowMs);
+            }
+            catch (DeliveryStoreException e)
+            {
+                Say("call-end callback turned away (503): " + e.Message);
+                return CallbackAnswer.ForReason("store_unavailable");
+            }
+            switch (claim)
+            {
+                case DeliveryClaim.First: return null;
+                case DeliveryClaim.Duplicate: return CallbackAnswer.ForReason("duplicate");
+                default: return CallbackAnswer.ForReason("in_progress");
+            }
+        }
+
+        /// <summary>After the handler of an admitted delivery: completes it when handled, else
+        /// releases it. A failing store is said on Console.Error (its type and step): the answer
+        /// stands.</summary>
+        public void Settle(Delivery delivery, bool handled)
+        {
+            try
+            {
+                if (handled)
+                {
+                    Complete(delivery);
+                }
+                else
+                {
+                    Release(delivery);
+                }
+            }
+            catch (DeliveryStoreException e)
+            {
+                Say("call-end callback " + (handled ? "completion" : "failure") + " not recorded: " + e.Message);
+            }
+        }
+
+        /// <summary>Deliveries held in memory (null with a store of your own).</summary>
+        public long? Held => (store as MemoryDeliveryStore)?.Held;
+
+        /// <summary>Deliveries dropped from memory to stay within the capacity (null with a store of
+        /// your own).</summary>
+        public long? Evicted => (store as MemoryDeliveryStore)?.Evicted;
+
+        /// <summary>Frees the memory store the guard made (a store given to it stays the caller's).</summary>
+        public void Dispose()
+        {
+            if (ownsStore)
+            {
+                ((MemoryDeliveryStore)store).Dispose();
+            }
+        }
+
+        private static void Checked(Delivery delivery)
+        {
+            if (delivery == null)
+            {
+                throw new ArgumentNullException(nameof(delivery));
+            }
+        }
+
+        /// <summary>One step of the store; what a store of your own throws becomes a
+        /// DeliveryStoreException naming its type and the step (its message and inner exceptions
+        /// stay out: they may hold secrets).</summary>
+        private T Step<T>(string step, Func<T> call)
+        {
+            if (store is MemoryDeliveryStore)
+            {
+                return call();
+            }
+            try
+            {
+                return call();
+            }
+            catch (Exception e)
+            {
+                throw new DeliveryStoreException(e.GetType().FullName + " thrown by the store's " + step + "()", step);
+            }
+        }
+
+        private static void Say(string line)
+        {
+            try
+            {
+                Console.Error.WriteLine("yunxin_ecp: " + line);
+            }
+            catch (Exception)
+            {
+                // Nowhere left to say it; the answer stands.
+            }
+        }
     }
 
     /// <summary>Settings of an EcpClient; null keeps the library's default. Written as the settings

@@ -33,6 +33,14 @@
  *     $event = (new CallbackVerifier(Credentials::fromEnv()))->verifyRequest(); // or CallbackException
  *     // catch (CallbackException $e) { http_response_code($e->answerStatus()); }  (403, 400, or 413 over 1 MiB)
  *
+ * Or handle each delivery once, however often the service delivers it (a rotation's two secrets
+ * accepted; see CallbackVerifier::handleRequest(), DeliveryGuard, and php/CallbackMiddleware.php
+ * for PSR-15):
+ *
+ *     (new CallbackVerifier([$old, $new]))->handleRequest(function (array $event, Delivery $d): void {
+ *         // book it
+ *     }, new DeliveryGuard($yourStore))->send();
+ *
  * The client's attempts, retries and give-ups, as log lines (see Log; or Log::setLogger($psr3)):
  *
  *     Log::setHandler(fn (string $level, string $message) => error_log("yunxin_ecp $level: $message"), 'info');

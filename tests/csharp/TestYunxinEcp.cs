@@ -1470,9 +1470,471 @@ internal static class TestYunxinEcp
         }
     }
 
+    // ---- several credentials, deliveries and the duplicate guard ----
+
+    private const string DeliveryApp = "fd460d34e786e7754e505bc4fab0f027";
+    private const string DeliveryBody = "{\"callback\":\"{\\\"session\\\":\\\"s-1\\\",\\\"durationSec\\\":61}\",\"eventType\":\"10\"}";
+    private const ulong DeliveryNow = 1700000000000UL;
+
+    /// <summary>The headers the service sends with body, signed here with .NET's MD5 and SHA1.</summary>
+    private static List<KeyValuePair<string, string>> SignedWith(string secret, ulong at = DeliveryNow, string appKey = DeliveryApp, string body = DeliveryBody)
+    {
+        string md5 = Md5Hex(Bytes(body));
+        string curTime = at.ToString();
+        return new List<KeyValuePair<string, string>>
+        {
+            new KeyValuePair<string, string>("AppKey", appKey),
+            new KeyValuePair<string, string>("CurTime", curTime),
+            new KeyValuePair<string, string>("MD5", md5),
+            new KeyValuePair<string, string>("CheckSum", Sha1Hex(secret + md5 + curTime)),
+        };
+    }
+
+    private static string HeaderOf(List<KeyValuePair<string, string>> headers, string name) => headers.First(h => h.Key == name).Value;
+
+    /// <summary>The delivery key's recipe, computed here: SHA1 over each of AppKey, CheckSum,
+    /// CurTime and MD5 after its length as 8 big-endian bytes.</summary>
+    private static string KeyOf(List<KeyValuePair<string, string>> headers)
+    {
+        var bytes = new List<byte>();
+        foreach (string name in new[] { "AppKey", "CheckSum", "CurTime", "MD5" })
+        {
+            byte[] part = Bytes(HeaderOf(headers, name));
+            byte[] length = BitConverter.GetBytes((ulong)part.Length);
+            if (BitConverter.IsLittleEndian)
+            {
+                Array.Reverse(length);
+            }
+            bytes.AddRange(length);
+            bytes.AddRange(part);
+        }
+        using (var sha = SHA1.Create())
+        {
+            return Hex(sha.ComputeHash(bytes.ToArray()));
+        }
+    }
+
+    /// <summary>A store of one's own, as a Redis one behaves (atomic under a lock), recording its calls.</summary>
+    private sealed class DictStore : IDeliveryStore
+    {
+        internal readonly Dictionary<string, KeyValuePair<string, ulong>> State = new Dictionary<string, KeyValuePair<string, ulong>>();
+        internal readonly List<string> Calls = new List<string>();
+
+        public DeliveryClaim Claim(string key, ulong expiresAtMs, ulong nowMs)
+        {
+            lock (State)
+            {
+                Calls.Add("claim " + key + " " + expiresAtMs + " " + nowMs);
+                if (!State.TryGetValue(key, out var held))
+                {
+                    State[key] = new KeyValuePair<string, ulong>("pending", expiresAtMs);
+                    return DeliveryClaim.First;
+                }
+                return held.Key == "done" ? DeliveryClaim.Duplicate : DeliveryClaim.InProgress;
+            }
+        }
+
+        public void Complete(string key, ulong expiresAtMs)
+        {
+            lock (State)
+            {
+                Calls.Add("complete " + key + " " + expiresAtMs);
+                State[key] = new KeyValuePair<string, ulong>("done", expiresAtMs);
+            }
+        }
+
+        public void Release(string key)
+        {
+            lock (State)
+            {
+                Calls.Add("release " + key);
+                State.Remove(key);
+            }
+        }
+    }
+
+    /// <summary>A store whose Claim answers (or throws) what it is given, and whose Complete throws.</summary>
+    private sealed class Answers : IDeliveryStore
+    {
+        private readonly DeliveryClaim answer;
+        private readonly Exception thrown;
+
+        internal Answers(DeliveryClaim answer, Exception thrown = null)
+        {
+            this.answer = answer;
+            this.thrown = thrown;
+        }
+
+        public DeliveryClaim Claim(string key, ulong expiresAtMs, ulong nowMs)
+        {
+            if (thrown != null)
+            {
+                throw thrown;
+            }
+            return answer;
+        }
+
+        public void Complete(string key, ulong expiresAtMs) => throw new InvalidOperationException("Server=db;Password=hunter22");
+
+        public void Release(string key)
+        {
+        }
+    }
+
+    /// <summary>Handle on DeliveryBody: status, body, handler calls.</summary>
+    private static string Handled(CallbackVerifier verifier, DeliveryGuard guard, List<KeyValuePair<string, string>> headers, bool deduplicate = true, Action onHandle = null)
+    {
+        int calls = 0;
+        CallbackAnswer answer = verifier.Handle(Bytes(DeliveryBody), headers, (evt, delivery) =>
+        {
+            calls++;
+            Check(evt.IsCallEnd && evt.Record.Session == "s-1", "the event");
+            onHandle?.Invoke();
+        }, guard, deduplicate, DeliveryNow);
+        return answer.Status + " " + answer.Body + " " + calls;
+    }
+
+    private static void Deliveries()
+    {
+        Case("deliveries: during a rotation both secrets are accepted and the match is named", () =>
+        {
+            using (var old = new Credentials(DeliveryApp, "old-secret"))
+            using (var fresh = new Credentials(DeliveryApp, "new-secret"))
+            using (var verifier = new CallbackVerifier(new[] { old, fresh }))
+            {
+                Check(verifier.AppKeys.SequenceEqual(new[] { DeliveryApp, DeliveryApp }), string.Join(",", verifier.AppKeys));
+                foreach (var pair in new[] { new KeyValuePair<string, int>("old-secret", 0), new KeyValuePair<string, int>("new-secret", 1) })
+                {
+                    string secret = pair.Key;
+                    int index = pair.Value;
+                    var headers = SignedWith(secret);
+                    Delivery d = verifier.Verify(Bytes(DeliveryBody), headers, DeliveryNow + 250);
+                    Check(d.Credential == index && d.AppKey == DeliveryApp, secret + ": " + d);
+                    Check(d.CurTimeMs == DeliveryNow && d.ExpiresAtMs == DeliveryNow + 300000, secret + ": times");
+                    Check(d.Key == KeyOf(headers), secret + ": key " + d.Key + " want " + KeyOf(headers));
+                }
+                var refused = Throws<CallbackException>(() => verifier.Verify(Bytes(DeliveryBody), SignedWith("stranger"), DeliveryNow));
+                Check(refused.Reason == "checksum_mismatch" && !refused.ToString().Contains("old-secret") && !refused.ToString().Contains("new-secret"), refused.Reason);
+            }
+        });
+
+        Case("deliveries: VerifyDelivery gives the event; no time check never expires; not parsed by Verify", () =>
+        {
+            using (var old = new Credentials(DeliveryApp, "old-secret"))
+            using (var verifier = new CallbackVerifier(old))
+            using (var skip = CallbackVerifier.SkipTimeCheck(new[] { old }))
+            {
+                Delivery d = verifier.VerifyDelivery(Bytes(DeliveryBody), SignedWith("old-secret"), out CallbackEvent evt, DeliveryNow);
+                Check(evt.IsCallEnd && evt.Record.Session == "s-1" && d.Credential == 0, "the event");
+                Check(Throws<CallbackException>(() => verifier.Verify(Bytes(DeliveryBody), SignedWith("old-secret"), DeliveryNow + 300001)).Reason == "stale", "stale");
+                const string notJson = "not json";
+                var signed = SignedWith("old-secret", DeliveryNow, DeliveryApp, notJson);
+                Check(verifier.Verify(Bytes(notJson), signed, DeliveryNow).Key.Length == 40, "Verify only verifies");
+                var malformed = Throws<CallbackException>(() => verifier.VerifyDelivery(Bytes(notJson), signed, out CallbackEvent none, DeliveryNow));
+                Check(malformed.Reason == "malformed" && malformed.AnswerStatus == 400, malformed.Reason);
+                Check(skip.Verify(Bytes(DeliveryBody), SignedWith("old-secret", 1440570500855UL)).ExpiresAtMs == ulong.MaxValue, "never expires");
+            }
+        });
+
+        Case("deliveries: several apps each match by their own key; a relabelled one is refused", () =>
+        {
+            using (var a = new Credentials("app-a", "secret-a"))
+            using (var b = new Credentials("app-b", "secret-b"))
+            using (var verifier = new CallbackVerifier(new List<Credentials> { a, b }))
+            {
+                Delivery d = verifier.Verify(Bytes(DeliveryBody), SignedWith("secret-b", DeliveryNow, "app-b"), DeliveryNow);
+                Check(d.Credential == 1 && d.AppKey == "app-b", d.ToString());
+                var relabelled = Throws<CallbackException>(() => verifier.Verify(Bytes(DeliveryBody), SignedWith("secret-b", DeliveryNow, "app-a"), DeliveryNow));
+                Check(relabelled.Reason == "app_key_mismatch", relabelled.Reason);
+            }
+        });
+
+        Case("deliveries: 1 to 8 credentials, named by field and rule", () =>
+        {
+            using (var old = new Credentials(DeliveryApp, "old-secret"))
+            {
+                foreach (int count in new[] { 0, 9, 20 })
+                {
+                    var e = Throws<ValidationException>(() => new CallbackVerifier(Enumerable.Repeat(old, count)));
+                    Check(e.Field == "credentials" && e.Rule == "count" && e.Message.Contains("must hold 1 to 8 entries, got " + count), count + ": " + e.Message);
+                }
+                Check(Throws<ArgumentNullException>(() => new CallbackVerifier(new[] { old, null })).Message.Contains("credentials[1] is null"), "a null entry");
+                using (var eight = new CallbackVerifier(Enumerable.Repeat(old, 8)))
+                {
+                    Check(eight.AppKeys.Length == 8, "eight");
+                }
+            }
+        });
+
+        Case("deliveries: the memory guard claims once, then in progress, then duplicate; its capacity holds", () =>
+        {
+            using (var old = new Credentials(DeliveryApp, "old-secret"))
+            using (var verifier = new CallbackVerifier(old))
+            using (var guard = new DeliveryGuard())
+            using (var small = new DeliveryGuard(null, 3))
+            {
+                Delivery first = verifier.Verify(Bytes(DeliveryBody), SignedWith("old-secret"), DeliveryNow);
+                Check(guard.Claim(first, DeliveryNow) == DeliveryClaim.First, "first");
+                Check(guard.Claim(first, DeliveryNow) == DeliveryClaim.InProgress, "in progress");
+                guard.Complete(first);
+                Check(guard.Claim(first, DeliveryNow + 1) == DeliveryClaim.Duplicate, "duplicate");
+                Check(guard.Held == 1 && guard.Evicted == 0, "held " + guard.Held);
+                Delivery other = verifier.Verify(Bytes(DeliveryBody), SignedWith("old-secret", DeliveryNow + 1), DeliveryNow + 1);
+                Check(guard.Claim(other, DeliveryNow) == DeliveryClaim.First, "other: first");
+                guard.Release(other);
+                Check(guard.Claim(other, DeliveryNow) == DeliveryClaim.First, "released: first again");
+                Check(guard.Claim(first, first.ExpiresAtMs + 1000) == DeliveryClaim.First && guard.Held == 1, "expired: forgotten");
+                for (ulong i = 0; i < 10; i++)
+                {
+                    Check(small.Claim(verifier.Verify(Bytes(DeliveryBody), SignedWith("old-secret", DeliveryNow + i), DeliveryNow), DeliveryNow) == DeliveryClaim.First, "delivery " + i);
+                }
+                Check(small.Held == 3 && small.Evicted == 7, small.Held + " " + small.Evicted);
+            }
+            var zero = Throws<ValidationException>(() => new MemoryDeliveryStore(0));
+            Check(zero.Field == "capacity" && zero.Rule == "not_positive", zero.Field + " " + zero.Rule);
+            Throws<ArgumentException>(() => new DeliveryGuard(new DictStore(), 5));
+            using (var store = new MemoryDeliveryStore())
+            {
+                var bad = Throws<YunxinEcpException>(() => store.Claim("not a key", DeliveryNow, DeliveryNow));
+                Check(bad.Result == Result.InvalidArgument && bad.Field == "key", bad.Kind);
+            }
+        });
+
+        Case("deliveries: a store of one's own gets the key and the expiry; its failures name type and step only", () =>
+        {
+            using (var old = new Credentials(DeliveryApp, "old-secret"))
+            using (var verifier = new CallbackVerifier(old))
+            {
+                var store = new DictStore();
+                var guard = new DeliveryGuard(store);
+                var headers = SignedWith("old-secret");
+                Delivery d = verifier.Verify(Bytes(DeliveryBody), headers, DeliveryNow);
+                Check(guard.Claim(d, DeliveryNow + 7) == DeliveryClaim.First, "first");
+                guard.Complete(d);
+                Check(guard.Claim(d, DeliveryNow + 8) == DeliveryClaim.Duplicate, "duplicate");
+                string key = KeyOf(headers), expires = (DeliveryNow + 300000).ToString();
+                Check(store.Calls.SequenceEqual(new[] { "claim " + key + " " + expires + " " + (DeliveryNow + 7), "complete " + key + " " + expires,
+                    "claim " + key + " " + expires + " " + (DeliveryNow + 8) }), string.Join(" | ", store.Calls));
+                Check(guard.Held == null && guard.Evicted == null && guard.Store == store, "no figures for a store of one's own");
+
+                var failing = new DeliveryGuard(new Answers(DeliveryClaim.First, new IOException("Server=db;Password=hunter22")));
+                var e = Throws<DeliveryStoreException>(() => failing.Claim(d, DeliveryNow));
+                Check(e.Message == "System.IO.IOException thrown by the store's claim()" && e.Step == "claim" && e.Reason == "store_unavailable", e.Message);
+                Check(!e.ToString().Contains("hunter22") && e.InnerException == null && !e.Json.Contains("hunter22"), "no secret: " + e);
+                var odd = Throws<DeliveryStoreException>(() => new DeliveryGuard(new Answers((DeliveryClaim)7)).Claim(d, DeliveryNow));
+                Check(odd.Message == "the store's Claim() must return First, Duplicate or InProgress, not 7", odd.Message);
+                var complete = Throws<DeliveryStoreException>(() => new DeliveryGuard(new Answers(DeliveryClaim.First)).Complete(d));
+                Check(complete.Message == "System.InvalidOperationException thrown by the store's complete()" && complete.Step == "complete", complete.Message);
+            }
+        });
+
+        Case("deliveries: the library's answers, the same in every language", () =>
+        {
+            Func<string, string> refused = reason => "{\"error\":\"callback refused\",\"reason\":\"" + reason + "\"}";
+            foreach (var row in new[]
+            {
+                new object[] { "malformed", 400, refused("malformed") }, new object[] { "checksum_mismatch", 403, refused("checksum_mismatch") },
+                new object[] { "too_large", 413, refused("too_large") }, new object[] { "in_progress", 409, refused("in_progress") },
+                new object[] { "store_unavailable", 503, refused("store_unavailable") }, new object[] { "duplicate", 200, "{\"result\":\"duplicate\"}" },
+                new object[] { "<script>", 403, refused("refused") },
+            })
+            {
+                string reason = (string)row[0], body = (string)row[2];
+                int status = (int)row[1];
+                CallbackAnswer answer = CallbackAnswer.ForReason(reason);
+                Check(answer.Status == status && answer.Body == body, reason + ": " + answer.Status + " " + answer.Body);
+            }
+            Check(new BodyTooLargeException(5).Answer.Status == 413, "too large");
+        });
+
+        Case("deliveries: Handle handles a delivery once; a throwing handler releases it; 409 and 503 never reach it", () =>
+        {
+            using (var old = new Credentials(DeliveryApp, "old-secret"))
+            using (var verifier = new CallbackVerifier(old))
+            using (var guard = new DeliveryGuard())
+            {
+                Check(Handled(verifier, guard, SignedWith("old-secret")) == "200  1", "first");
+                Check(Handled(verifier, guard, SignedWith("old-secret")) == "200 {\"result\":\"duplicate\"} 0", "repeat");
+                Check(Handled(verifier, null, SignedWith("old-secret", DeliveryNow + 5)) == "200  1", "own guard: first");
+                Check(Handled(verifier, null, SignedWith("old-secret", DeliveryNow + 5)).EndsWith(" 0"), "own guard: repeat");
+                Check(Handled(verifier, null, SignedWith("old-secret"), false) == "200  1" && Handled(verifier, null, SignedWith("old-secret"), false) == "200  1", "no guard");
+                Check(Handled(verifier, guard, SignedWith("stranger")) == "403 {\"error\":\"callback refused\",\"reason\":\"checksum_mismatch\"} 0", "forged");
+                Throws<ArgumentException>(() => Handled(verifier, guard, SignedWith("old-secret"), false));
+
+                var store = new DictStore();
+                var mine = new DeliveryGuard(store);
+                var e = Throws<InvalidDataException>(() => Handled(verifier, mine, SignedWith("old-secret"), true, () => throw new InvalidDataException("booking failed")));
+                Check(e.Message == "booking failed" && store.State.Count == 0, "released");
+                Check(Handled(verifier, mine, SignedWith("old-secret")) == "200  1", "the next attempt is handled");
+
+                Check(Handled(verifier, new DeliveryGuard(new Answers(DeliveryClaim.InProgress)), SignedWith("old-secret"))
+                    == "409 {\"error\":\"callback refused\",\"reason\":\"in_progress\"} 0", "in progress");
+                TextWriter error = Console.Error;
+                var said = new StringWriter();
+                Console.SetError(said);
+                try
+                {
+                    Check(Handled(verifier, new DeliveryGuard(new Answers(DeliveryClaim.First, new IOException("Password=hunter22"))), SignedWith("old-secret"))
+                        == "503 {\"error\":\"callback refused\",\"reason\":\"store_unavailable\"} 0", "store failed");
+                    Check(Handled(verifier, new DeliveryGuard(new Answers(DeliveryClaim.First)), SignedWith("old-secret")) == "200  1", "completion failed: the answer stands");
+                }
+                finally
+                {
+                    Console.SetError(error);
+                }
+                string text = said.ToString();
+                Check(text.Contains("System.IO.IOException thrown by the store's claim()") && text.Contains("System.InvalidOperationException thrown by the store's complete()")
+                    && !text.Contains("hunter22"), text);
+            }
+        });
+
+        Case("deliveries: two threads claiming one delivery at once get one First (memory and own store)", () =>
+        {
+            using (var old = new Credentials(DeliveryApp, "old-secret"))
+            using (var verifier = new CallbackVerifier(old))
+            {
+                foreach (bool memory in new[] { true, false })
+                {
+                    for (ulong round = 0; round < 50; round++)
+                    {
+                        var guard = memory ? new DeliveryGuard() : new DeliveryGuard(new DictStore());
+                        Delivery d = verifier.Verify(Bytes(DeliveryBody), SignedWith("old-secret", DeliveryNow + round), DeliveryNow + round);
+                        var claims = new DeliveryClaim[2];
+                        using (var start = new Barrier(2))
+                        {
+                            var threads = Enumerable.Range(0, 2).Select(i => new Thread(() =>
+                            {
+                                start.SignalAndWait(10000);
+                                claims[i] = guard.Claim(d, DeliveryNow);
+                            })).ToList();
+                            threads.ForEach(t => t.Start());
+                            threads.ForEach(t => Check(t.Join(10000), "joined"));
+                        }
+                        Array.Sort(claims);
+                        Check(claims[0] == DeliveryClaim.First && claims[1] == DeliveryClaim.InProgress, (memory ? "memory" : "own") + " round " + round + ": " + claims[0] + " " + claims[1]);
+                        guard.Dispose();
+                    }
+                }
+            }
+        });
+
+        Case("deliveries: a repeat while the first is being handled is 409; the handler runs once", () =>
+        {
+            using (var old = new Credentials(DeliveryApp, "old-secret"))
+            using (var verifier = new CallbackVerifier(old))
+            using (var guard = new DeliveryGuard())
+            using (var entered = new ManualResetEventSlim())
+            using (var go = new ManualResetEventSlim())
+            {
+                int calls = 0;
+                string first = null;
+                var thread = new Thread(() =>
+                {
+                    CallbackAnswer a = verifier.Handle(Bytes(DeliveryBody), SignedWith("old-secret"), (evt, delivery) =>
+                    {
+                        Interlocked.Increment(ref calls);
+                        entered.Set();
+                        go.Wait(20000);
+                    }, guard, true, DeliveryNow);
+                    first = a.Status + " " + a.Body;
+                });
+                thread.Start();
+                Check(entered.Wait(20000), "the first delivery reached its handler");
+                string repeat = Handled(verifier, guard, SignedWith("old-secret"));
+                go.Set();
+                Check(thread.Join(20000), "the first finished");
+                Check(repeat == "409 {\"error\":\"callback refused\",\"reason\":\"in_progress\"} 0", repeat);
+                Check(first == "200 " && calls == 1, first + " " + calls);
+                Check(Handled(verifier, guard, SignedWith("old-secret")).StartsWith("200 {\"result\":\"duplicate\"}"), "then a duplicate");
+            }
+        });
+
+        Case("deliveries: on HttpListener, Handle(context) answers, handles once, refuses and caps", () =>
+        {
+            using (var creds = new Credentials(MockServer.SampleAppKey, MockServer.SampleAppSecret))
+            using (var verifier = new CallbackVerifier(creds))
+            using (var guard = new DeliveryGuard())
+            {
+                var handled = new List<string>();
+                var signed = SignedBody("s-http", 300);
+                Func<int?, Func<HttpListenerContext, string>> endpoint = cap => context =>
+                {
+                    CallbackAnswer a = verifier.Handle(context, (evt, delivery) => { lock (handled) { handled.Add(evt.Record.Session); } }, guard, true, null, cap);
+                    return a.Status + " " + a.Body;
+                };
+                Check(ServeOnce(signed.Key, signed.Value, endpoint(null)) == "200 |200 ", "first");
+                Check(ServeOnce(signed.Key, signed.Value, endpoint(null)) == "200 {\"result\":\"duplicate\"}|200 {\"result\":\"duplicate\"}", "repeat");
+                var forged = new NameValueCollection(signed.Value);
+                forged.Set("CheckSum", new string('0', 40));
+                Check(ServeOnce(signed.Key, forged, endpoint(null)).EndsWith("|403 {\"error\":\"callback refused\",\"reason\":\"checksum_mismatch\"}"), "forged");
+                Check(ServeOnce(signed.Key, signed.Value, endpoint(299)).EndsWith("|413 {\"error\":\"callback refused\",\"reason\":\"too_large\"}"), "over the cap");
+                lock (handled)
+                {
+                    Check(handled.SequenceEqual(new[] { "s-http" }), string.Join(",", handled));
+                }
+            }
+        });
+    }
+
+    /// <summary>POSTs body to an HttpListener on 127.0.0.1 whose one context serve answers (and
+    /// writes); returns what serve said, "|", and the status and body the client got.</summary>
+    private static string ServeOnce(byte[] body, NameValueCollection headers, Func<HttpListenerContext, string> serve)
+    {
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        string url = "http://127.0.0.1:" + port + "/cb/";
+        var listener = new HttpListener();
+        listener.Prefixes.Add(url);
+        listener.Start();
+        try
+        {
+            string said = "no request";
+            IAsyncResult pending = listener.BeginGetContext(null, null);
+            var server = new Thread(() =>
+            {
+                if (pending.AsyncWaitHandle.WaitOne(30000))
+                {
+                    said = serve(listener.EndGetContext(pending));
+                }
+            }) { IsBackground = true };
+            server.Start();
+            var request = (HttpWebRequest)WebRequest.Create(url);
+            request.Method = "POST";
+            request.Timeout = 30000;
+            request.Headers.Add(headers);
+            request.ContentLength = body.Length;
+            HttpWebResponse response;
+            try
+            {
+                using (Stream output = request.GetRequestStream())
+                {
+                    output.Write(body, 0, body.Length);
+                }
+                response = (HttpWebResponse)request.GetResponse();
+            }
+            catch (WebException e) when (e.Response is HttpWebResponse refused)
+            {
+                response = refused;
+            }
+            using (response)
+            using (var reader = new StreamReader(response.GetResponseStream(), Encoding.UTF8))
+            {
+                string got = (int)response.StatusCode + " " + reader.ReadToEnd();
+                server.Join(30000);
+                return said + "|" + got;
+            }
+        }
+        finally
+        {
+            listener.Close();
+        }
+    }
+
     private static void BodyCap()
     {
-        Case("body cap: 1 MiB by default, a named constant", () =>
+        Case("body cap: 1 MiB by default, as the library says", () =>
         {
             Check(CallbackVerifier.DefaultMaxBodyBytes == 1048576, CallbackVerifier.DefaultMaxBodyBytes.ToString());
             var whole = new CountingStream(1048576);
@@ -2164,6 +2626,7 @@ internal static class TestYunxinEcp
         Async();
         Shapes();
         BodyCap();
+        Deliveries();
         Console.WriteLine("csharp: " + passed + " passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;
     }

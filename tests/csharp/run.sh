@@ -9,8 +9,13 @@
 # - compiles csharp/YunxinEcp.cs and csharp/YunxinEcpAsync.cs with tests/csharp/TestYunxinEcp.cs
 #   (mcs, C# 7.2, warnings as errors) and runs it with mono: every vector, the wrapper, the client
 #   against the mock, the callback body cap (a counting stream, and an HttpListener on 127.0.0.1),
-#   the exchange's scripted conversations and the asynchronous client;
-# - compiles and runs the examples in examples/csharp against the mock;
+#   the exchange's scripted conversations and the asynchronous client, several credentials per
+#   verifier, the duplicate guard (memory and a store written in C#, two threads claiming one
+#   delivery) and Handle's answers, on HttpListener too;
+# - compiles and runs the examples in examples/csharp against the mock; compiles the ASP.NET
+#   Core one (examples/csharp/AspNetCoreCallback.cs, which cannot run on Mono) against
+#   tests/csharp/AspNetCoreStubs.cs, the ASP.NET Core members it names, so that it keeps to the
+#   wrapper's API;
 # - runs a tiny program's first touch of the library where the loader finds none (the exception
 #   must say what was looked for and what to do, the process exit non-zero), one of another ABI
 #   version and one without yx_abi_version (stubs built with cc), and where the library is found
@@ -66,6 +71,14 @@ for example in StartCall CallbackVerification; do
     failed=$((failed + 1))
   fi
 done
+
+if mcs "${mcs_flags[@]}" -target:library -out:"$build/AspNetCoreCallback.dll" csharp/YunxinEcp.cs \
+  examples/csharp/AspNetCoreCallback.cs tests/csharp/AspNetCoreStubs.cs; then
+  passed=$((passed + 1))
+else
+  echo "FAIL [example AspNetCoreCallback: does not compile against the wrapper]" >&2
+  failed=$((failed + 1))
+fi
 
 # The first touch of the library, as an app makes it: prints what it loaded, or the exception
 # (its type, its inner exception's type, its message) and exits 1.

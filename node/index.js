@@ -105,6 +105,20 @@ class TimeoutError extends TransportError {}
 class CallbackVerificationError extends YunxinError {}
 /** The call was aborted through its `AbortSignal`; `retryAdvice` is `outcome_unknown` when a start may have been placed. */
 class AbortedError extends YunxinError {}
+/**
+ * A `DeliveryGuard`'s store failed: it threw or rejected, or its `claim` answered something
+ * other than `'first'`, `'duplicate'` or `'in_progress'` (`step`: which of its methods). The
+ * message names the error's type and the step, never the error's own message, and the error is
+ * not kept as `cause`: a store's error may carry its connection string. Answer the callback 503
+ * so that the sender delivers it again.
+ */
+class DeliveryStoreError extends YunxinError {
+  constructor(message, view) {
+    super(message, view);
+    /** `claim`, `complete` or `release`. */
+    this.step = undefined;
+  }
+}
 
 function typeError(argument, expected) {
   const e = new TypeError(`${argument}: expected ${expected}`);
@@ -129,6 +143,8 @@ function fromView(view) {
         : new TransportError(view.message, view);
     case 'callback':
       return new CallbackVerificationError(view.message, view);
+    case 'delivery_store':
+      return new DeliveryStoreError(view.message, view);
     default:
       return new YunxinError(view.message, view);
   }
@@ -333,27 +349,81 @@ function signHeaders(credentials, options) {
 // ---------------------------------------------------------------------------------------------
 // Callbacks
 
-/** Verifies call-end callbacks on the raw body bytes and the request's headers. */
+/**
+ * The delivery object of a packed `credential curTimeMs expiresAtMs key` from the addon (one
+ * string crossing instead of an object of five keys); the app key is the verifier's own.
+ */
+function deliveryOf(packed, appKeys) {
+  const a = packed.indexOf(' ');
+  const b = packed.indexOf(' ', a + 1);
+  const c = packed.indexOf(' ', b + 1);
+  const credential = Number(packed.slice(0, a));
+  return {
+    credential,
+    appKey: appKeys[credential],
+    curTimeMs: Number(packed.slice(a + 1, b)),
+    key: packed.slice(c + 1),
+    expiresAtMs: Number(packed.slice(b + 1, c)),
+  };
+}
+
+/** One `Credentials` or an array of them, as the addon's objects (the count is the core's rule). */
+function credentialsList(credentials) {
+  if (!Array.isArray(credentials)) return [record(credentials, 'credentials').native];
+  return credentials.map((c, i) => record(c, `credentials[${i}]`).native);
+}
+
+/**
+ * Verifies call-end callbacks on the raw body bytes and the request's headers, signed with one
+ * `Credentials` or with any of an array of 1 to 8: during an AppSecret rotation the old and the
+ * new, or several apps on one endpoint (each matched by its AppKey). Every one is tried whatever
+ * the outcome; the delivery returned says which matched.
+ */
 class CallbackVerifier {
   #native;
+  #appKeys;
   constructor(credentials, options = {}) {
-    const n = unwrapCredentials(credentials);
+    const list = credentialsList(credentials);
     obj(options, 'options');
     const tolerance = optNum(options.toleranceMs, 'toleranceMs');
     const skip = options.skipTimeCheck === true;
-    this.#native = call(() => new native.CallbackVerifier(n, tolerance, skip));
+    this.#native = call(() => new native.CallbackVerifier(list, tolerance, skip));
+    this.#appKeys = Object.freeze(this.#native.appKeys);
   }
-  /** Throws `CallbackVerificationError` unless the body and headers are a valid signed callback. */
+  /** The app key of each credentials, in the order given. */
+  get appKeys() {
+    return this.#appKeys;
+  }
+  /**
+   * Throws `CallbackVerificationError` unless the body and headers are a valid signed callback;
+   * returns the delivery: `{ credential, appKey, curTimeMs, key, expiresAtMs }`.
+   */
   verify(rawBody, headers, options = {}) {
     const b = body(rawBody, 'rawBody');
     const h = callbackHeaders(headers);
     obj(options, 'options');
     const now = optNum(options.nowMs, 'nowMs');
+    let packed;
     try {
-      this.#native.verify(b, h, now);
+      packed = this.#native.verify(b, h, now);
     } catch (e) {
       throw converted(e);
     }
+    return deliveryOf(packed, this.#appKeys);
+  }
+  /** Verifies, then parses: `{ delivery, event }`, for a handler that guards against repeated deliveries. */
+  verifyDelivery(rawBody, headers, options = {}) {
+    const b = body(rawBody, 'rawBody');
+    const h = callbackHeaders(headers);
+    obj(options, 'options');
+    const now = optNum(options.nowMs, 'nowMs');
+    let out;
+    try {
+      out = this.#native.verifyDelivery(b, h, now);
+    } catch (e) {
+      throw converted(e);
+    }
+    return { delivery: deliveryOf(out.delivery, this.#appKeys), event: out.event };
   }
   /** Verifies, then parses: `{ type: 'call_end', session, answered, billedMinutes, costFen, ... }` or `{ type: 'other', eventType, raw }`. */
   verifyAndParse(rawBody, headers, options = {}) {
@@ -368,7 +438,140 @@ class CallbackVerifier {
     }
   }
   [util.inspect.custom]() {
-    return 'CallbackVerifier {}';
+    return `CallbackVerifier { appKeys: ${util.inspect([...this.#appKeys])} }`;
+  }
+}
+
+/**
+ * A callback body signed as the service signs it, for testing a receiver: the headers to send
+ * (`Content-Type`, `AppKey`, `CurTime` in milliseconds, `MD5`, `CheckSum`), at `curTimeMs`
+ * (default: now).
+ */
+function signCallback(credentials, rawBody, curTimeMs) {
+  const n = record(credentials, 'credentials').native;
+  const b = body(rawBody, 'body');
+  const at = optNum(curTimeMs, 'curTimeMs');
+  const flat = call(() => native.signCallback(n, b, at));
+  const headers = {};
+  for (let i = 0; i < flat.length; i += 2) headers[flat[i]] = flat[i + 1];
+  return headers;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Repeated deliveries
+
+// What a store's claim() may answer: the core's codes.
+const CLAIM_CODES = Object.freeze(native.claimCodes());
+
+/**
+ * What a thrown value is called in a `DeliveryStoreError`: its class's name when that is a plain
+ * identifier, else its `typeof`; never its message or its text.
+ */
+function thrownType(e) {
+  if (e !== null && typeof e === 'object') {
+    const name = e.constructor && e.constructor.name;
+    return typeof name === 'string' && /^[A-Za-z_$][\w$]{0,63}$/.test(name) ? name : 'an object';
+  }
+  return e === undefined ? 'undefined' : `a ${typeof e}`;
+}
+
+/** `reason` is the refusal it leads to; `step` the store's method that failed. */
+function storeError(detail, step) {
+  const e = new DeliveryStoreError(native.storeErrorMessage(detail), { kind: 'delivery_store', reason: 'store_unavailable' });
+  e.step = step;
+  return e;
+}
+
+function deliveryArg(d) {
+  if (d === null || typeof d !== 'object' || typeof d.key !== 'string' || typeof d.expiresAtMs !== 'number') {
+    throw typeError('delivery', 'a delivery from CallbackVerifier.verify or verifyDelivery');
+  }
+  return d;
+}
+
+/**
+ * Guards a handler against processing one callback twice. `claim(delivery)` before handling it
+ * resolves to `'first'` (handle it, then `complete` it, or `release` it when handling failed so
+ * that the sender's next attempt is handled), `'duplicate'` (handled before: answer 200) or
+ * `'in_progress'` (another request is handling it: answer 409 so that the sender tries later).
+ *
+ * `new DeliveryGuard()` keeps deliveries in this process (the core's bounded store: at most
+ * `capacity`, default 100,000, each until a repeat would be stale). `new DeliveryGuard({ store })`
+ * uses a store written in JavaScript instead (several processes sharing Redis or a table): an
+ * object with `claim(key, expiresAtMs, nowMs)` resolving to one of the three answers,
+ * `complete(key, expiresAtMs)` and `release(key)`, each atomic. It is called from JavaScript,
+ * awaited; whatever it throws or rejects with, or a wrong answer, rejects with
+ * `DeliveryStoreError`.
+ */
+class DeliveryGuard {
+  #memory;
+  #store;
+  constructor(options = {}) {
+    obj(options, 'options');
+    if (options.store !== undefined) {
+      const s = options.store;
+      if (s === null || typeof s !== 'object' || !['claim', 'complete', 'release'].every((m) => typeof s[m] === 'function')) {
+        throw typeError('store', 'an object with claim(), complete() and release() methods');
+      }
+      if (options.capacity !== undefined) {
+        throw typeError('capacity', 'no capacity with a store of your own (it bounds the memory store)');
+      }
+      this.#store = s;
+    } else {
+      const capacity = optNum(options.capacity, 'capacity');
+      this.#memory = call(() => new native.MemoryDeliveries(capacity));
+    }
+  }
+  /** Claims a verified delivery at `nowMs` (default: the clock). */
+  async claim(delivery, options = {}) {
+    const d = deliveryArg(delivery);
+    obj(options, 'options');
+    const now = optNum(options.nowMs, 'nowMs');
+    if (this.#memory) return call(() => this.#memory.claim(d.key, d.expiresAtMs, now));
+    let answer;
+    try {
+      answer = await this.#store.claim(d.key, d.expiresAtMs, now === undefined ? Date.now() : now);
+    } catch (e) {
+      throw storeError(`${thrownType(e)} thrown by the store's claim()`, 'claim');
+    }
+    if (!CLAIM_CODES.includes(answer)) {
+      throw storeError(
+        `the store's claim() must answer ${CLAIM_CODES.map((c) => `'${c}'`).join(', ')}; it answered ${thrownType(answer)}`,
+        'claim',
+      );
+    }
+    return answer;
+  }
+  /** The handler of a claimed delivery succeeded: repeats are duplicates from now on. */
+  async complete(delivery) {
+    const d = deliveryArg(delivery);
+    if (this.#memory) return call(() => this.#memory.complete(d.key, d.expiresAtMs));
+    try {
+      await this.#store.complete(d.key, d.expiresAtMs);
+    } catch (e) {
+      throw storeError(`${thrownType(e)} thrown by the store's complete()`, 'complete');
+    }
+  }
+  /** The handler of a claimed delivery failed: the sender's next attempt is handled. */
+  async release(delivery) {
+    const d = deliveryArg(delivery);
+    if (this.#memory) return call(() => this.#memory.release(d.key));
+    try {
+      await this.#store.release(d.key);
+    } catch (e) {
+      throw storeError(`${thrownType(e)} thrown by the store's release()`, 'release');
+    }
+  }
+  /** Deliveries held in memory (null with a store of one's own). */
+  get held() {
+    return this.#memory ? this.#memory.held : null;
+  }
+  /** Deliveries dropped from memory before they expired, to stay within `capacity` (null with a store of one's own): above zero, a repeat could be handled again. */
+  get evicted() {
+    return this.#memory ? this.#memory.evicted : null;
+  }
+  [util.inspect.custom]() {
+    return this.#memory ? `DeliveryGuard { held: ${this.#memory.held} }` : 'DeliveryGuard { store: [own] }';
   }
 }
 
@@ -701,6 +904,8 @@ module.exports = {
   signHeaders,
   Credentials,
   CallbackVerifier,
+  signCallback,
+  DeliveryGuard,
   parseCallback,
   Exchange,
   Client,
@@ -714,6 +919,7 @@ module.exports = {
   TimeoutError,
   CallbackVerificationError,
   AbortedError,
+  DeliveryStoreError,
 };
 
 // For the framework middleware of this package (express.js, fastify.js, koa.js) only: the addon

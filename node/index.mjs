@@ -6,6 +6,8 @@ export const {
   signHeaders,
   Credentials,
   CallbackVerifier,
+  signCallback,
+  DeliveryGuard,
   parseCallback,
   Exchange,
   Client,
@@ -19,5 +21,6 @@ export const {
   TimeoutError,
   CallbackVerificationError,
   AbortedError,
+  DeliveryStoreError,
 } = yunxin;
 export default yunxin;

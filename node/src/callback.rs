@@ -1,18 +1,45 @@
-//! Call-end callbacks: verification over the raw body and Node's `IncomingHttpHeaders`.
+//! Call-end callbacks: verification over the raw body and Node's `IncomingHttpHeaders`, and
+//! signing one for a test.
 
 use napi::bindgen_prelude::{BufferSlice, Either};
 use napi_derive::napi;
 use serde_json::Value;
-use yunxin_ecp::TimeCheck;
 use yunxin_ecp::signing::unix_millis_now;
 use yunxin_ecp::views::EventView;
+use yunxin_ecp::{TimeCheck, Verified};
 
 use crate::convert::{Credentials, JsError, camel, core_error, u64_arg};
 
-/// Verifies call-end callbacks signed with one app's credentials.
+/// Verifies call-end callbacks signed with one app's credentials, or with any of several (an
+/// AppSecret being rotated: the old and the new; several apps served by one endpoint).
 #[napi]
 pub struct CallbackVerifier {
     inner: yunxin_ecp::CallbackVerifier,
+}
+
+/// A verified delivery as one string, `credential curTimeMs expiresAtMs key` (`expiresAtMs`
+/// `Infinity` without a time check): `index.js` makes the object, with the app key it already
+/// knows, so that verifying costs one string crossing instead of an object of five keys.
+fn packed_delivery(verified: &Verified) -> String {
+    let expires = if verified.expires_at_ms == u64::MAX {
+        "Infinity".to_owned()
+    } else {
+        verified.expires_at_ms.to_string()
+    };
+    format!(
+        "{} {} {} {}",
+        verified.credential,
+        verified.cur_time_ms,
+        expires,
+        verified.key.hex()
+    )
+}
+
+/// What `verifyDelivery` returns: the packed delivery (as `verify`'s) and the event.
+#[napi(object)]
+pub struct DeliveryEventOut {
+    pub delivery: String,
+    pub event: Value,
 }
 
 /// The raw body: a Buffer (or any Uint8Array) as received, or a string taken as its UTF-8.
@@ -55,15 +82,17 @@ fn event_value(event: &yunxin_ecp::CallbackEvent) -> napi::Result<Value> {
 
 #[napi]
 impl CallbackVerifier {
-    /// A verifier for `credentials`: `CurTime` within `toleranceMs` (default 5 minutes; 0 means
-    /// the same millisecond), or not checked at all with `skipTimeCheck` (tests only).
+    /// A verifier for `credentials` (1 to 8, the core's rule, refused naming `credentials`):
+    /// `CurTime` within `toleranceMs` (default 5 minutes; 0 means the same millisecond), or not
+    /// checked at all with `skipTimeCheck` (tests only).
     #[napi(constructor)]
     pub fn new(
-        credentials: &Credentials,
+        credentials: Vec<&Credentials>,
         tolerance_ms: Option<f64>,
         skip_time_check: Option<bool>,
     ) -> napi::Result<Self> {
-        let mut inner = yunxin_ecp::CallbackVerifier::new(credentials.inner.clone());
+        let list = credentials.into_iter().map(|c| c.inner.clone());
+        let mut inner = yunxin_ecp::CallbackVerifier::with_credentials(list).map_err(core_error)?;
         if skip_time_check == Some(true) {
             inner = inner.with_time_check(TimeCheck::SkipInsecure);
         } else if let Some(ms) = tolerance_ms {
@@ -77,17 +106,50 @@ impl CallbackVerifier {
     /// refusal (`reason`: `md5_mismatch`, `checksum_mismatch`, `stale`, `duplicate_header`, ...).
     /// The headers as `index.js` makes them of `IncomingHttpHeaders` (a header sent twice gives
     /// two pairs): name and value strings, joined by newlines or in an array, taken without
-    /// building a JSON value first.
+    /// building a JSON value first. Returns the delivery packed: `credential curTimeMs
+    /// expiresAtMs key`.
     #[napi]
     pub fn verify(
         &self,
         body: Either<BufferSlice<'_>, String>,
         headers: Either<String, Vec<String>>,
         now_ms: Option<f64>,
-    ) -> napi::Result<()> {
+    ) -> napi::Result<String> {
+        let verified = self
+            .inner
+            .verify_delivery(body_bytes(&body), header_pairs(&headers)?, now_arg(now_ms)?)
+            .map_err(core_error)?;
+        Ok(packed_delivery(&verified))
+    }
+
+    /// Verifies, then parses: the packed delivery (as `verify`'s) and the event (as
+    /// `verifyAndParse`'s), for a handler that guards against repeated deliveries.
+    #[napi]
+    pub fn verify_delivery(
+        &self,
+        body: Either<BufferSlice<'_>, String>,
+        headers: Either<String, Vec<String>>,
+        now_ms: Option<f64>,
+    ) -> napi::Result<DeliveryEventOut> {
+        let (verified, event) = self
+            .inner
+            .verify_and_parse_delivery(body_bytes(&body), header_pairs(&headers)?, now_arg(now_ms)?)
+            .map_err(core_error)?;
+        Ok(DeliveryEventOut {
+            delivery: packed_delivery(&verified),
+            event: event_value(&event)?,
+        })
+    }
+
+    /// The app key of each credentials, in the order given: `index.js` names the matched one
+    /// from it.
+    #[napi(getter)]
+    pub fn app_keys(&self) -> Vec<String> {
         self.inner
-            .verify(body_bytes(&body), header_pairs(&headers)?, now_arg(now_ms)?)
-            .map_err(core_error)
+            .credentials()
+            .iter()
+            .map(|c| c.app_key().to_owned())
+            .collect()
     }
 
     /// Verifies, then parses: `{ type: 'call_end', session, answered, billedMinutes, costFen,
@@ -128,4 +190,28 @@ pub fn callback_header_names() -> Vec<String> {
 pub fn parse_callback(body: Either<BufferSlice<'_>, String>) -> napi::Result<Value> {
     let event = yunxin_ecp::callback::parse_callback(body_bytes(&body)).map_err(core_error)?;
     event_value(&event)
+}
+
+/// A callback body signed as the service signs it, for testing a receiver: the headers to send,
+/// flat as `[name, value, ...]` in the core's order (`Content-Type`, `AppKey`, `CurTime` in
+/// milliseconds, `MD5`, `CheckSum`); `index.js` makes the object. `curTimeMs` defaults to the
+/// clock, and one that looks like seconds is refused (it would be refused as stale).
+#[napi]
+pub fn sign_callback(
+    credentials: &Credentials,
+    body: Either<BufferSlice<'_>, String>,
+    cur_time_ms: Option<f64>,
+) -> napi::Result<Vec<String>> {
+    let cur_time_ms = match cur_time_ms {
+        Some(ms) => yunxin_ecp::validate::epoch_millis("curTimeMs", u64_arg(ms, "curTimeMs")?)
+            .map_err(core_error)?,
+        None => unix_millis_now(),
+    };
+    let signed =
+        yunxin_ecp::callback::sign_callback(&credentials.inner, body_bytes(&body), cur_time_ms);
+    Ok(signed
+        .pairs()
+        .iter()
+        .flat_map(|(name, value)| [(*name).to_owned(), (*value).to_owned()])
+        .collect())
 }

@@ -10,6 +10,7 @@
 
 mod callback;
 mod convert;
+mod deliveries;
 mod exchange;
 mod refusal;
 
@@ -18,10 +19,13 @@ use napi_derive::napi;
 use serde_json::{Value, json};
 use yunxin_ecp::AuthHeaders;
 
-pub use callback::{CallbackVerifier, callback_header_names, parse_callback};
+pub use callback::{CallbackVerifier, callback_header_names, parse_callback, sign_callback};
 pub use convert::{Credentials, JsError};
+pub use deliveries::{MemoryDeliveries, claim_codes, store_error_message};
 pub use exchange::Exchange;
-pub use refusal::{callback_body_limit, callback_refusal, declared_too_large, too_large_refusal};
+pub use refusal::{
+    callback_body_limit, callback_refusal, declared_too_large, duplicate_answer, too_large_refusal,
+};
 
 use convert::{core_error, millis_arg, u64_arg};
 

@@ -35,6 +35,18 @@ pub fn callback_refusal(reason: String) -> RefusalOut {
     Refusal::for_reason(&reason).into()
 }
 
+/// The answer to a repeated delivery handled before: a 200, so that the sender stops, and
+/// `{"result":"duplicate"}` (reason `duplicate`), the core's.
+#[napi]
+pub fn duplicate_answer() -> RefusalOut {
+    let (status, body) = refusal::DUPLICATE_ANSWER;
+    RefusalOut {
+        status: u32::from(status),
+        reason: "duplicate".to_owned(),
+        body: body.to_owned(),
+    }
+}
+
 /// The answer to a body over the cap (413).
 #[napi]
 pub fn too_large_refusal() -> RefusalOut {

@@ -2,16 +2,19 @@
  * Receiving YunXin's call-end callback correctly.
  *
  * handle_callback() is what a web handler calls with the raw request body and headers: it
- * answers 200 for a genuine callback and 401 otherwise. The checks the samples get wrong:
- * the MD5 is over the raw body bytes (not re-serialized JSON), hex-encoded once (32 characters,
- * where the C# sample's getMD5 hex-encodes twice and gets 64); the CheckSum is
- * SHA1(AppSecret + MD5 + CurTime) with CurTime in milliseconds; both are compared in constant
- * time; CurTime must be recent; and delivery can repeat, so records are deduplicated on their
- * session.
+ * answers with the library's status (200 for a genuine callback, handled once however often it
+ * is delivered; 403 for a forged or stale one). The checks the samples get wrong: the MD5 is
+ * over the raw body bytes (not re-serialized JSON), hex-encoded once (32 characters, where the C#
+ * sample's getMD5 hex-encodes twice and gets 64); the CheckSum is SHA1(AppSecret + MD5 + CurTime)
+ * with CurTime in milliseconds; both are compared in constant time; CurTime must be recent; and
+ * delivery can repeat: the verifier gives each delivery a key, and a duplicate guard answers a
+ * repeat 200 {"result":"duplicate"} without handling it again (409 while another request handles
+ * it). The verifier takes the previous secret too, as during a rotation, and says which matched.
  *
  * The demo places a call on the in-process mock with a callback URL served by this program (a
  * minimal HTTP endpoint on 127.0.0.1, standing in for the web server), hands the POST it
- * receives to handle_callback() and answers with its status; then hands over a forged copy.
+ * receives to handle_callback() and answers with its status; then hands over the same POST
+ * again (a repeat) and a forged copy.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -27,31 +30,74 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* The web handler: 200 and the record for a genuine callback, 401 for anything else. */
-static int handle_callback(const yx_callback_verifier *verifier, const void *body, size_t body_len,
-                           const yx_pair *headers, size_t header_count) {
+/* The library's status for `reason` ("duplicate", "in_progress", a refusal's reason); its JSON
+ * body, which a real handler sends too, is printed here. */
+static int answer_for(const char *reason) {
+  uint16_t status = 500;
+  char *body = NULL;
+  if (yx_callback_answer(reason, &status, &body, NULL) == YX_OK) {
+    printf("answer %u %s\n", status, body);
+  }
+  yx_string_free(body);
+  return status;
+}
+
+/* The web handler: the record of a genuine callback handled once, and the status to answer. */
+static int handle_callback(const yx_callback_verifier *verifier, yx_delivery_guard *guard,
+                           const void *body, size_t body_len, const yx_pair *headers,
+                           size_t header_count) {
   yx_callback_event *event = NULL;
   const yx_call_record *record;
+  yx_delivery delivery;
   yx_error *err = NULL;
+  int32_t claim = 0;
+  int status;
 
   /* now_ms 0: CurTime is compared with the clock. */
-  if (yx_callback_verifier_verify_and_parse(verifier, body, body_len, headers, header_count, 0,
-                                            &event, &err) != YX_OK) {
+  if (yx_callback_verifier_verify_delivery(verifier, body, body_len, headers, header_count, 0,
+                                           &delivery, &event, &err) != YX_OK) {
+    char *json = NULL, reason[64] = "refused";
     fprintf(stderr, "refused: %s\n", yx_error_message(err));
+    /* The reason is the error JSON's "reason": an identifier ("md5_mismatch", "stale", ...). */
+    if (yx_error_to_json(err, &json, NULL) == YX_OK) {
+      const char *at = strstr(json, "\"reason\":\"");
+      size_t length = at != NULL ? strcspn(at + 10, "\"") : 0;
+      if (length > 0 && length < sizeof reason) {
+        memcpy(reason, at + 10, length);
+        reason[length] = '\0';
+      }
+    }
+    status = answer_for(reason);
+    yx_string_free(json);
     yx_error_free(err);
-    return 401;
+    return status;
+  }
+  printf("signed with credentials %u (0: the previous secret, 1: the current)\n",
+         delivery.credential);
+  /* Claimed before handling: a repeat of a delivery handled before is acknowledged unhandled. */
+  if (yx_delivery_guard_claim(guard, delivery.key, delivery.expires_at_ms, 0, &claim, &err) !=
+      YX_OK) {
+    yx_error_free(err);
+    yx_callback_event_free(event);
+    return answer_for("store_unavailable");
+  }
+  if (claim != YX_CLAIM_FIRST) {
+    yx_callback_event_free(event);
+    return answer_for(claim == YX_CLAIM_DUPLICATE ? "duplicate" : "in_progress");
   }
   record = yx_callback_event_record(event); /* borrowed from the event; NULL for other events */
   if (record == NULL) {
     /* Other events (IM) can reach the same URL: acknowledge and pass them on untouched. */
     printf("another event passed through\n");
   } else {
-    /* A real handler stores the record keyed on its session: a repeated delivery is a no-op. */
+    /* A repeat the service signs afresh is a new delivery: key your own records on the session. */
     printf("call %s ended: answered %s, billed %" PRIu64 " min, %" PRIu64 " fen\n",
            yx_call_record_session(record), yx_call_record_answered(record) ? "yes" : "no",
            yx_call_record_billed_minutes(record), yx_call_record_cost_fen(record, 12));
   }
   yx_callback_event_free(event);
+  /* Handled: repeats are duplicates from now on (a handler that failed would release it). */
+  yx_delivery_guard_complete(guard, delivery.key, delivery.expires_at_ms, NULL);
   return 200;
 }
 
@@ -194,7 +240,7 @@ static void answer(int fd, int status) {
   char response[128];
   int n = snprintf(response, sizeof response,
                    "HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status,
-                   status == 200 ? "OK" : "Unauthorized");
+                   status == 200 ? "OK" : "Refused");
   if (send(fd, response, (size_t)n, 0) != n) {
     perror("answering the callback");
   }
@@ -204,7 +250,9 @@ static void answer(int fd, int status) {
 int main(void) {
   yx_mock_server *mock = NULL;
   yx_credentials *creds = NULL;
+  yx_credentials *previous = NULL;
   yx_callback_verifier *verifier = NULL;
+  yx_delivery_guard *guard = NULL;
   yx_client *client = NULL;
   yx_request *call = NULL;
   yx_error *err = NULL;
@@ -212,20 +260,31 @@ int main(void) {
   char settings[256], callback_url[128];
   struct post received;
   unsigned port = 0;
-  int listener, connection, status = 1, genuine, forged;
+  int listener, connection, status = 1, genuine, repeat, forged;
 
   memset(&received, 0, sizeof received);
   if ((listener = listen_locally(&port)) < 0) {
     return 1;
   }
-  /* NULL options: CurTime may be five minutes off, either way. */
+  /* NULL options: CurTime may be five minutes off, either way; the guard holds 100000. */
   if (yx_mock_server_start(&mock, &err) != YX_OK ||
       yx_credentials_new(yx_mock_sample_app_key(), yx_mock_sample_app_secret(), &creds, &err) !=
           YX_OK ||
-      yx_callback_verifier_new(creds, NULL, &verifier, &err) != YX_OK) {
+      yx_credentials_new(yx_mock_sample_app_key(), "the previous secret", &previous, &err) !=
+          YX_OK ||
+      yx_delivery_guard_new(NULL, &guard, &err) != YX_OK) {
     fprintf(stderr, "setup failed: %s\n", yx_error_message(err));
     yx_error_free(err);
     goto done;
+  }
+  {
+    /* During a rotation: the previous secret and the current, either accepted. */
+    const yx_credentials *both[] = {previous, creds};
+    if (yx_callback_verifier_new_multi(both, 2, NULL, &verifier, &err) != YX_OK) {
+      fprintf(stderr, "setup failed: %s\n", yx_error_message(err));
+      yx_error_free(err);
+      goto done;
+    }
   }
   /* The mock's control API takes form fields; this URL needs no escaping. */
   snprintf(callback_url, sizeof callback_url, "url=http://127.0.0.1:%u/yunxin/callback", port);
@@ -246,9 +305,12 @@ int main(void) {
   if ((connection = receive_post(listener, &received)) < 0) {
     goto done;
   }
-  genuine = handle_callback(verifier, received.body, received.body_len, received.headers,
+  genuine = handle_callback(verifier, guard, received.body, received.body_len, received.headers,
                             received.header_count);
   answer(connection, genuine);
+  /* The service delivers it again (it got no 200 in time): acknowledged, not handled twice. */
+  repeat = handle_callback(verifier, guard, received.body, received.body_len, received.headers,
+                           received.header_count);
 
   /* The same POST with the MD5 the C# sample would compute: refused. */
   {
@@ -268,10 +330,14 @@ int main(void) {
       fprintf(stderr, "the callback carried no MD5 header\n");
       goto done;
     }
-    forged = handle_callback(verifier, received.body, received.body_len, copy, i);
+    forged = handle_callback(verifier, guard, received.body, received.body_len, copy, i);
   }
-  printf("genuine callback: HTTP %d; MD5 hex-encoded twice: HTTP %d\n", genuine, forged);
-  status = (genuine == 200 && forged == 401) ? 0 : 1;
+  printf("genuine callback: HTTP %d; delivered again: HTTP %d, %zu delivery held; MD5 hex-encoded "
+         "twice: HTTP %d\n",
+         genuine, repeat, yx_delivery_guard_held(guard), forged);
+  status = (genuine == 200 && repeat == 200 && yx_delivery_guard_held(guard) == 1 && forged == 403)
+               ? 0
+               : 1;
 
 done:
   free(received.body);
@@ -280,6 +346,8 @@ done:
   yx_request_free(call);
   yx_client_free(client);
   yx_callback_verifier_free(verifier);
+  yx_delivery_guard_free(guard);
+  yx_credentials_free(previous);
   yx_credentials_free(creds);
   yx_mock_server_free(mock);
   close(listener);

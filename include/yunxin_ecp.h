@@ -288,8 +288,9 @@ typedef struct yx_call_record yx_call_record;
 typedef struct yx_callback_event yx_callback_event;
 
 /**
- * Verifies call-end callbacks for one app. Create with `yx_callback_verifier_new()`, free
- * with `yx_callback_verifier_free()`.
+ * Verifies call-end callbacks for one app, or for 1 to 8 credentials at once (a secret
+ * rotation, several apps). Create with `yx_callback_verifier_new()` or
+ * `yx_callback_verifier_new_multi()`, free with `yx_callback_verifier_free()`.
  *
  * Immutable: one verifier may serve any number of threads at once (one per web worker is
  * not needed).

@@ -673,9 +673,10 @@ final class HandleList
     private function __construct(public readonly string $type, public readonly array $handles) {}
 
     /**
-     * @param array<mixed> $objects objects with a handle() method, of $class
+     * @param array<mixed> $objects objects with a handle() method, of $class (sensitive: a
+     *                              secret passed by mistake among them stays out of traces)
      */
-    public static function of(array $objects, string $class, string $type, string $name): self
+    public static function of(#[\SensitiveParameter] array $objects, string $class, string $type, string $name): self
     {
         $handles = [];
         foreach (array_values($objects) as $i => $object) {
@@ -1458,7 +1459,7 @@ final class CallbackVerifier
      *
      * @param Credentials|list<Credentials> $credentials
      */
-    public function __construct(Credentials|array $credentials, int $toleranceMs = 300000)
+    public function __construct(#[\SensitiveParameter] Credentials|array $credentials, int $toleranceMs = 300000)
     {
         $this->open($credentials, ['tolerance_ms' => Native::int($toleranceMs, 'tolerance_ms')]);
     }
@@ -1468,7 +1469,7 @@ final class CallbackVerifier
      *
      * @param Credentials|list<Credentials> $credentials
      */
-    public static function skipTimeCheck(Credentials|array $credentials): self
+    public static function skipTimeCheck(#[\SensitiveParameter] Credentials|array $credentials): self
     {
         $self = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
         $self->open($credentials, ['check_time' => false]);
@@ -1479,7 +1480,7 @@ final class CallbackVerifier
      * @param Credentials|list<Credentials> $credentials
      * @param array<string, mixed> $options
      */
-    private function open(Credentials|array $credentials, array $options): void
+    private function open(#[\SensitiveParameter] Credentials|array $credentials, array $options): void
     {
         $list = is_array($credentials) ? $credentials : [$credentials];
         $this->handle = Native::handle('yx_callback_verifier', 'yx_callback_verifier_new_multi', [

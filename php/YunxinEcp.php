@@ -704,7 +704,8 @@ final class HandleList
  *
  * The C arguments ($args) are plain PHP values: int, string (bytes, or a C string checked with
  * text()), null (a NULL pointer), Handle (its pointer), \SensitiveParameterValue (its value: a
- * secret, which so never shows in a trace), CList (its C array and length) and \Closure (a C
+ * secret, which so never shows in a trace), CList (its C array and length), HandleList (the
+ * pointers of its handles as a C array, and its length) and \Closure (a C
  * function pointer FFI makes of it: Log's trampoline, which Log keeps alive while it is set).
  *
  * After every call into the library, whatever a log handler threw during it is reported (see

@@ -115,7 +115,14 @@ pub fn verify(global: &Global, args: &VerifyArgs) -> Result<u8, Failure> {
     let time_check = if args.skip_time_check {
         TimeCheck::SkipInsecure
     } else {
-        TimeCheck::ToleranceMs(args.tolerance_ms.unwrap_or(DEFAULT_TOLERANCE_MS))
+        // The ceiling every binding applies (an hour): a wider one would accept replays.
+        TimeCheck::tolerance(args.tolerance_ms.unwrap_or(DEFAULT_TOLERANCE_MS)).map_err(|e| {
+            Failure::Invalid {
+                field: "--tolerance-ms",
+                rule: e.rule.code(),
+                message: format!("invalid --tolerance-ms: {}", e.rule),
+            }
+        })?
     };
     let several = creds.len() > 1;
     let verifier = CallbackVerifier::with_credentials(creds)

@@ -1070,3 +1070,32 @@ fn several_credentials_files_are_refused_where_one_app_signs_and_past_eight() {
         "{got}"
     );
 }
+
+/// The tolerance's ceiling is the core's, as in every binding: over an hour is refused by name.
+#[test]
+fn verify_callback_refuses_a_tolerance_over_an_hour() {
+    let body = temp_file(b"{}");
+    let run_with = |tolerance: &str| {
+        run(cmd("http://127.0.0.1:9")
+            .args(["--json", "verify-callback", "--body"])
+            .arg(&body)
+            .args([
+                "-H",
+                "CurTime: 1700000000000",
+                "-H",
+                "MD5: x",
+                "-H",
+                "CheckSum: y",
+            ])
+            .args(["--now-ms", "1700000000000", "--tolerance-ms", tolerance]))
+    };
+    let out = run_with("3600001");
+    assert_eq!(code(&out), 4, "{}{}", stdout(&out), stderr(&out));
+    let got = json(&out);
+    assert_eq!(got["error"]["field"], "--tolerance-ms", "{got}");
+    assert_eq!(got["error"]["rule"], "at_most", "{got}");
+    // At the ceiling it verifies (and refuses the made-up digests).
+    let out = run_with("3600000");
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json(&out)["reason"], "md5_mismatch");
+}

@@ -10,7 +10,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use yunxin_ecp::callback::{CALL_END_EVENT, sign_callback};
+use yunxin_ecp::callback::{CALL_END_EVENT, CallbackHeaders, sign_callback};
 use yunxin_ecp::signing::unix_millis_now;
 
 use crate::state::{CallbackDelivery, CallbackJob, Retry, Shared};
@@ -105,11 +105,15 @@ fn deliver_all(shared: &Shared, agent: &ureq::Agent, job: &CallbackJob) {
     };
     let number = job.retry.map_or(0, |r| r.number);
     let body = callback_body(&job.record_json);
+    // Signed once for the job: a duplicate is the same signed request sent again, as a sender's
+    // redelivery of an unacknowledged request is, so that a receiver's duplicate guard meets the
+    // same delivery every time (a retry after a failure is a later job, signed at its own time).
+    let signed = sign_callback(&job.credentials, body.as_bytes(), unix_millis_now());
     for (n, &attempt) in attempts.iter().enumerate() {
         if shared.stopping() {
             return release();
         }
-        let delivery = deliver(agent, &url, job, &body, attempt, number);
+        let delivery = deliver(agent, &url, job, &body, &signed, attempt, number);
         // Printed before it is recorded: whoever sees the delivery may count on its line.
         if let Some(console) = &shared.config.console {
             console.delivery(&delivery);
@@ -160,10 +164,10 @@ fn deliver(
     url: &str,
     job: &CallbackJob,
     body: &str,
+    signed: &CallbackHeaders,
     attempt: u32,
     retry: u32,
 ) -> CallbackDelivery {
-    let signed = sign_callback(&job.credentials, body.as_bytes(), unix_millis_now());
     let headers: Vec<(String, String)> = signed
         .pairs()
         .iter()

@@ -169,6 +169,8 @@ fn duplicate_callbacks_send_the_same_record_twice() {
     );
     let (first, second) = (receiver.next(), receiver.next());
     assert_eq!(first.body, second.body);
+    // The same signed request again, as a redelivery is: a receiver's guard sees one delivery.
+    assert_eq!(first.headers, second.headers);
     let deliveries = server.wait_for_callbacks(2, Duration::from_secs(5));
     assert_eq!(
         deliveries.iter().map(|d| d.attempt).collect::<Vec<_>>(),

@@ -25,7 +25,10 @@ the body with ``await request.body()``. A refused callback raises ``CallbackRefu
 ``{"error": "callback refused", "reason": ...}``. A repeated delivery raises
 ``CallbackNotHandled`` (200 for one handled before, 409 while another request handles it, 503
 when the guard's store fails); when the endpoint returns, the delivery is recorded as handled,
-and when it raises, released so that the sender's next attempt is handled. In a Starlette
+and when it raises, released so that the sender's next attempt is handled. On FastAPI 0.121 or
+later, write ``Depends(verify, scope="function")``: the delivery is then recorded before the answer
+goes out (with the default scope FastAPI runs that step after sending the answer, and a
+redelivery arriving in between is answered 409, to come again later). In a Starlette
 endpoint: ``async with verify.handling(request) as event:`` with
 ``verify = verified_callback(verifier)``, and the handler installed for the JSON answer.
 

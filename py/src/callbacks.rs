@@ -257,7 +257,16 @@ fn credentials_list(credentials: &Bound<'_, PyAny>) -> PyResult<Vec<Credentials>
         })?;
         list.push(one.get().inner.clone());
         if list.len() > yunxin_ecp::callback::MAX_CREDENTIALS {
-            break; // the core names the rule; no need to read an endless iterator
+            // An endless iterator is not read to its end; a sized one is counted.
+            let max = yunxin_ecp::callback::MAX_CREDENTIALS;
+            let got = credentials
+                .len()
+                .map_or_else(|_| format!("more than {max}"), |n| n.to_string());
+            return Err(crate::errors::validation_err(
+                "credentials",
+                "count",
+                format!("invalid credentials: must hold 1 to {max} entries, got {got}"),
+            ));
         }
     }
     Ok(list)

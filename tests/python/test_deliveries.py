@@ -60,6 +60,7 @@ def test_several_apps_each_match_by_their_own_key() -> None:
     [
         ([], yx.ValidationError, "credentials: must hold 1 to 8 entries, got 0"),
         ([OLD] * 9, yx.ValidationError, "credentials: must hold 1 to 8 entries, got 9"),
+        ([OLD] * 20, yx.ValidationError, "credentials: must hold 1 to 8 entries, got 20"),
         ("app", TypeError, "credentials must be a Credentials or a list of them, not str"),
         (42, TypeError, "credentials must be a Credentials or a list of them, not int"),
         ([OLD, "x"], TypeError, "credentials[1] must be a Credentials, not str"),
@@ -75,8 +76,9 @@ def test_an_endless_iterator_of_credentials_is_not_read_to_its_end() -> None:
         while True:
             yield OLD
 
-    with pytest.raises(yx.ValidationError, match="got 9"):
+    with pytest.raises(yx.ValidationError, match="got more than 8") as e:
         yx.CallbackVerifier(endless())
+    assert (e.value.field, e.value.rule) == ("credentials", "count")
 
 
 def delivery(at: int = NOW) -> yx.Delivery:

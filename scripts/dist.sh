@@ -144,6 +144,7 @@ soname="$(readelf -d "$root/lib/libyunxin_ecp.so" | sed -n 's/.*(SONAME).*\[\(.*
   die "lib/: expected libyunxin_ecp.so.0 with a libyunxin_ecp.so symlink (SONAME: ${soname:-none})"
 install -D -m 0644 php/YunxinEcp.php "$root/php/YunxinEcp.php"
 install -D -m 0644 php/preload.php "$root/php/preload.php"
+install -D -m 0644 php/CallbackMiddleware.php "$root/php/CallbackMiddleware.php"
 install -D -m 0644 csharp/YunxinEcp.cs "$root/csharp/YunxinEcp.cs"
 install -D -m 0644 csharp/YunxinEcpAsync.cs "$root/csharp/YunxinEcpAsync.cs"
 # The tree is the PHP package too: the repository's composer.json with the version, which a path

@@ -11,20 +11,22 @@
 //! `catch_unwind` in `guard`, and a panic becomes an `IllegalStateException`.
 
 mod convert;
+mod deliveries;
 mod exchange;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use jni::JNIEnv;
-use jni::objects::{JByteArray, JClass, JObjectArray, JString, JThrowable, JValue};
+use jni::objects::{JByteArray, JClass, JLongArray, JObjectArray, JString, JThrowable, JValue};
 use jni::sys::{jint, jlong, jobject, jobjectArray, jstring};
 use yunxin_ecp::callback::{CallbackVerifier, TimeCheck, parse_callback};
 use yunxin_ecp::settings::ClientSettings;
 use yunxin_ecp::signing::{Credentials, unix_millis_now};
+use yunxin_ecp::validate::epoch_millis;
 use yunxin_ecp::views::ErrorView;
 use yunxin_ecp::{CallbackEvent, Error, checksum};
 
-use convert::{bytes_arg, event_object, header_pairs, str_arg, string_array};
+use convert::{bytes_arg, event_object, header_pairs, str_arg, string_array, strings_arg};
 
 /// The Java package, as JNI spells class names.
 pub(crate) const PACKAGE: &str = "io/github/yunxinecp";
@@ -298,20 +300,40 @@ fn utf8_arg(bytes: Vec<u8>, name: &'static str) -> Fallible<String> {
     String::from_utf8(bytes).map_err(|_| Thrown::Argument(format!("{name} is not UTF-8")))
 }
 
-/// A verifier for the Java `CallbackVerifier`'s values; `tolerance_ms` negative skips the
-/// time check (`skipTimeCheckInsecure`).
+/// A verifier for the Java `CallbackVerifier`'s values: its credentials as app key, secret,
+/// app key, secret... (1 to 8 pairs: the core's rule, named `credentials`); `tolerance_ms`
+/// negative skips the time check (`skipTimeCheckInsecure`).
 fn verifier(
     env: &mut JNIEnv<'_>,
-    key: &JString<'_>,
-    secret: &JString<'_>,
+    credentials: &JObjectArray<'_>,
     tolerance_ms: jlong,
 ) -> Fallible<CallbackVerifier> {
-    let creds = credentials(env, key, secret)?;
+    let flat = strings_arg(env, credentials, "credentials")?;
+    let mut each = Vec::with_capacity(flat.len() / 2);
+    let mut it = flat.into_iter();
+    while let (Some(key), Some(secret)) = (it.next(), it.next()) {
+        each.push(Credentials::new(key, secret)?);
+    }
     let check = match u64::try_from(tolerance_ms) {
         Ok(ms) => TimeCheck::tolerance(ms)?,
         Err(_) => TimeCheck::SkipInsecure,
     };
-    Ok(CallbackVerifier::new(creds).with_time_check(check))
+    Ok(CallbackVerifier::with_credentials(each)?.with_time_check(check))
+}
+
+/// `Native.checkVerifier(credentials, toleranceMs)`: refuses what building the verifier refuses
+/// (no credentials, more than 8, a tolerance over the core's ceiling), once, when the Java
+/// verifier is built.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_github_yunxinecp_Native_checkVerifier<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    credentials: JObjectArray<'l>,
+    tolerance_ms: jlong,
+) {
+    guard(&mut env, (), |env| {
+        verifier(env, &credentials, tolerance_ms).map(drop)
+    })
 }
 
 /// `Native.checkTolerance(ms)`: the core's ceiling on a verifier's tolerance.
@@ -329,54 +351,89 @@ pub extern "system" fn Java_io_github_yunxinecp_Native_checkTolerance<'l>(
     })
 }
 
-/// The time a verification is made at: the caller's, or the clock's when negative.
-fn now_ms(now: jlong) -> u64 {
-    u64::try_from(now).unwrap_or_else(|_| unix_millis_now())
+/// The time a verification is made at: the clock's when negative, else the caller's, which must
+/// be milliseconds (a value in seconds is refused naming `nowMs`, rule `seconds`, rather than
+/// every callback being refused as stale).
+fn now_ms(now: jlong) -> Fallible<u64> {
+    match u64::try_from(now) {
+        Ok(ms) => Ok(epoch_millis("nowMs", ms)?),
+        Err(_) => Ok(unix_millis_now()),
+    }
 }
 
-/// `Native.verify(key, secret, toleranceMs, body, headers, nowMs)`: returns normally or
-/// throws `CallbackVerificationException` with the reason. `headers` is name, value, name,
-/// value... (the Java side flattens its map; a repeated signature header is the core's refusal).
+/// `Native.verifyAndParse(credentials, toleranceMs, body, headers, nowMs)`: the event (a
+/// `CallbackEvent`), or `CallbackVerificationException` with the reason. `headers` is name,
+/// value, name, value... (the Java side flattens its map; a repeated signature header is the
+/// core's refusal).
 #[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments)]
-pub extern "system" fn Java_io_github_yunxinecp_Native_verify<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    key: JString<'l>,
-    secret: JString<'l>,
-    tolerance_ms: jlong,
-    body: JByteArray<'l>,
-    headers: JObjectArray<'l>,
-    now: jlong,
-) {
-    guard(&mut env, (), |env| {
-        let verifier = verifier(env, &key, &secret, tolerance_ms)?;
-        let body = bytes_arg(env, &body, "body")?;
-        let pairs = header_pairs(env, &headers)?;
-        verifier.verify(&body, &pairs, now_ms(now))?;
-        Ok(())
-    })
-}
-
-/// `Native.verifyAndParse(...)`: as `verify`, then the event (a `CallbackEvent`).
-#[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_io_github_yunxinecp_Native_verifyAndParse<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
-    key: JString<'l>,
-    secret: JString<'l>,
+    credentials: JObjectArray<'l>,
     tolerance_ms: jlong,
     body: JByteArray<'l>,
     headers: JObjectArray<'l>,
     now: jlong,
 ) -> jobject {
     guard(&mut env, std::ptr::null_mut(), |env| {
-        let verifier = verifier(env, &key, &secret, tolerance_ms)?;
+        let verifier = verifier(env, &credentials, tolerance_ms)?;
         let body = bytes_arg(env, &body, "body")?;
         let pairs = header_pairs(env, &headers)?;
-        let event = verifier.verify_and_parse(&body, &pairs, now_ms(now))?;
+        let event = verifier.verify_and_parse(&body, &pairs, now_ms(now)?)?;
         Ok(event_object(env, &event)?.into_raw())
+    })
+}
+
+/// `Native.verifyDelivery(credentials, toleranceMs, body, headers, nowMs, numbers, event)`: as
+/// `verifyAndParse`, returning the delivery's key (40 hex characters) and writing which
+/// credentials matched, its `CurTime` and its expiry (clamped to `Long.MAX_VALUE`: no time check)
+/// into `numbers`; with a non-null `event` (one slot), the body is parsed into it too.
+///
+/// The Java side builds the `Delivery` from these: a primitive array filled in place costs far less
+/// than looking up and calling a Java factory on every verification.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_io_github_yunxinecp_Native_verifyDelivery<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    credentials: JObjectArray<'l>,
+    tolerance_ms: jlong,
+    body: JByteArray<'l>,
+    headers: JObjectArray<'l>,
+    now: jlong,
+    numbers: JLongArray<'l>,
+    event: JObjectArray<'l>,
+) -> jstring {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let verifier = verifier(env, &credentials, tolerance_ms)?;
+        let body = bytes_arg(env, &body, "body")?;
+        let pairs = header_pairs(env, &headers)?;
+        if numbers.is_null() {
+            return Err(Thrown::Null("numbers"));
+        }
+        let now = now_ms(now)?;
+        let verified = if event.is_null() {
+            verifier.verify_delivery(&body, &pairs, now)?
+        } else {
+            let (verified, parsed) = verifier.verify_and_parse_delivery(&body, &pairs, now)?;
+            let parsed = event_object(env, &parsed)?;
+            env.set_object_array_element(&event, 0, &parsed)
+                .map_err(jni_err)?;
+            verified
+        };
+        let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        // At most MAX_CREDENTIALS (8): the index always fits.
+        let values = [
+            clamp(verified.credential as u64),
+            clamp(verified.cur_time_ms),
+            clamp(verified.expires_at_ms),
+        ];
+        env.set_long_array_region(&numbers, 0, &values)
+            .map_err(jni_err)?;
+        Ok(env
+            .new_string(verified.key.hex())
+            .map_err(jni_err)?
+            .into_raw())
     })
 }
 

@@ -1,14 +1,10 @@
 package io.github.yunxinecp;
 
-import java.lang.ref.PhantomReference;
-import java.lang.ref.ReferenceQueue;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One request's exchange with the service, the core's sans-IO state machine: it signs each attempt
@@ -180,7 +176,7 @@ public final class Exchange implements AutoCloseable {
         long h = Native.exchangeNew(credentials.appKey(), credentials.secret(), kind, strings, number, baseUrl, limits, nonces,
                 nowSecs, jitter);
         this.handle = h;
-        this.freer = Freer.track(this, h);
+        this.freer = Freer.track(this, h, Native::exchangeFree);
     }
 
     private long live() {
@@ -287,61 +283,6 @@ public final class Exchange implements AutoCloseable {
         if (handle != 0) {
             handle = 0;
             freer.free();
-        }
-    }
-
-    /**
-     * Frees a handle once: on close, or when its exchange became unreachable unclosed (Java 8 has no
-     * {@code java.lang.ref.Cleaner}: a phantom reference and one daemon thread do its work).
-     */
-    static final class Freer extends PhantomReference<Exchange> {
-        private static final ReferenceQueue<Exchange> QUEUE = new ReferenceQueue<>();
-        private static final Set<Freer> LIVE = Collections.newSetFromMap(new ConcurrentHashMap<Freer, Boolean>());
-        private static volatile Thread reaper;
-        private long handle;
-
-        private Freer(Exchange owner, long handle) {
-            super(owner, QUEUE);
-            this.handle = handle;
-        }
-
-        static Freer track(Exchange owner, long handle) {
-            Freer f = new Freer(owner, handle);
-            LIVE.add(f);
-            startReaper();
-            return f;
-        }
-
-        synchronized void free() {
-            LIVE.remove(this);
-            if (handle != 0) {
-                long h = handle;
-                handle = 0;
-                Native.exchangeFree(h);
-            }
-        }
-
-        private static void startReaper() {
-            if (reaper != null) {
-                return;
-            }
-            synchronized (Freer.class) {
-                if (reaper != null) {
-                    return;
-                }
-                Thread t = new Thread(() -> {
-                    while (true) {
-                        try {
-                            ((Freer) QUEUE.remove()).free();
-                        } catch (InterruptedException e) {
-                            return;
-                        }
-                    }
-                }, "yunxin-ecp-cleaner");
-                t.setDaemon(true);
-                t.start();
-                reaper = t;
-            }
         }
     }
 }

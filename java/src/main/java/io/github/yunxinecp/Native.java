@@ -95,9 +95,48 @@ final class Native {
 
     static native void checkTolerance(long toleranceMs);
 
-    static native void verify(String key, String secret, long toleranceMs, byte[] body, String[] headers, long nowMs);
+    /** Refuses what building a verifier refuses: no credentials, more than 8, a tolerance over the ceiling. */
+    static native void checkVerifier(String[] credentials, long toleranceMs);
 
-    static native CallbackEvent verifyAndParse(String key, String secret, long toleranceMs, byte[] body, String[] headers, long nowMs);
+    /** {@code credentials}: app key, secret, app key, secret... */
+    static native CallbackEvent verifyAndParse(String[] credentials, long toleranceMs, byte[] body, String[] headers, long nowMs);
+
+    /**
+     * The delivery's key; {@code numbers} gets which credentials matched, its CurTime and its expiry;
+     * a non-null {@code event} (one slot) gets the parsed event.
+     */
+    static native String verifyDelivery(String[] credentials, long toleranceMs, byte[] body, String[] headers, long nowMs, long[] numbers,
+            CallbackEvent[] event);
+
+    /** The headers of a signed callback: name, value, name, value... */
+    static native String[] signCallback(String key, String secret, byte[] body, long curTimeMs);
+
+    /** {status, body, reason} of the core's answer to a callback turned away for {@code reason}, or to a duplicate. */
+    static native String[] callbackAnswer(String reason);
+
+    static native long defaultMaxBodyBytes();
+
+    static native void checkBodyLimit(long maxBodyBytes);
+
+    static native boolean declaredTooLarge(String contentLength, long maxBodyBytes);
+
+    /** The core's bounded memory store; {@link #UNSET}: its default capacity. */
+    static native long memoryStoreNew(long capacity);
+
+    static native void memoryStoreFree(long handle);
+
+    // Each takes the store object beside its handle: a JNI argument keeps it reachable for the whole
+    // call, so its handle cannot be freed under it (Java 8 has no Reference.reachabilityFence).
+
+    /** 0 first, 1 duplicate, 2 in progress. */
+    static native int memoryStoreClaim(Object owner, long handle, String key, long expiresAtMs, long nowMs);
+
+    static native void memoryStoreComplete(Object owner, long handle, String key, long expiresAtMs);
+
+    static native void memoryStoreRelease(Object owner, long handle, String key);
+
+    /** {held, evicted}. */
+    static native long[] memoryStoreCounts(Object owner, long handle);
 
     static native CallbackEvent parseCallback(byte[] body);
 

@@ -38,7 +38,7 @@ class HostileInputsTest {
         CallbackVerifier v = new CallbackVerifier(CREDS);
         assertEquals("body", assertThrows(NullPointerException.class, () -> v.verify(null, docHeaders())).getMessage());
         assertEquals("headers", assertThrows(NullPointerException.class, () -> v.verify(DOC_BODY, null)).getMessage());
-        assertEquals("credentials", assertThrows(NullPointerException.class, () -> new CallbackVerifier(null)).getMessage());
+        assertEquals("credentials", assertThrows(NullPointerException.class, () -> new CallbackVerifier((Credentials) null)).getMessage());
         Client client = Client.builder(CREDS).baseUrl("http://127.0.0.1:9").build();
         assertEquals("callerAcc", assertThrows(NullPointerException.class, () -> client.startCall(null, "1", "2", 1)).getMessage());
         assertEquals("callees[1]", assertThrows(NullPointerException.class,

@@ -18,7 +18,9 @@
 #   pre-touched heap, failing when VmRSS grew by more than 16 MiB (a native leak);
 # - installs the library jar in the local Maven repository and compiles examples/java (the
 #   documents' sample, a Servlet endpoint, a Spring Boot controller: their dependencies come from
-#   Maven Central, never into the library), then runs the sample against the mock.
+#   Maven Central, never into the library), then runs the sample against the mock, and the
+#   Spring Boot application with one signed callback POSTed twice (handled once, the repeat
+#   answered 200 duplicate) and one signed with another secret (refused 403).
 #
 # Closes with "java: N passed, M failed" (the surefire reports plus these checks); exits
 # non-zero on any failure.
@@ -164,6 +166,49 @@ if [ "$examples_ok" -eq 1 ]; then
     echo "FAIL the documents' sample against the mock: status $status, output: $out" >&2
     failed=$((failed + 1))
   fi
+fi
+
+# The Spring Boot example's callback endpoint, running: one signed delivery POSTed twice is handled
+# once (the repeat answered 200 {"result":"duplicate"}), one signed with another secret is refused
+# 403 with the core's body. (Its classpath from the local repository, as the compile above left it.)
+if [ "$examples_ok" -eq 1 ]; then
+  sb_cp="$(mktemp)"
+  sb_log="$(mktemp)"
+  if (cd ../examples/java/spring-boot &&
+    mvn -q -B -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:2.8:build-classpath -Dmdep.outputFile="$sb_cp"); then
+    YUNXIN_APP_KEY=fd460d34e786e7754e505bc4fab0f027 YUNXIN_APP_SECRET=xxxxxxxx \
+      java -cp "../examples/java/spring-boot/target/classes:$(cat "$sb_cp")" example.Application \
+      --server.port=0 --server.address=127.0.0.1 >"$sb_log" 2>&1 &
+    sb_pid=$!
+    port=""
+    for _ in $(seq 1 240); do # bounded: 120 s
+      port="$(sed -nE 's/.*Tomcat started on port ([0-9]+).*/\1/p' "$sb_log" | head -1)"
+      [ -n "$port" ] && break
+      kill -0 "$sb_pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    out=""
+    if [ -n "$port" ]; then
+      out="$(YUNXIN_APP_KEY=fd460d34e786e7754e505bc4fab0f027 YUNXIN_APP_SECRET=xxxxxxxx \
+        java -cp target/classes:target/test-classes io.github.yunxinecp.CallbackProbe \
+        "http://127.0.0.1:$port/yunxin/callback" probe-session-1 2>&1)"
+    fi
+    kill "$sb_pid" 2>/dev/null
+    wait "$sb_pid" 2>/dev/null
+    handled="$(grep -c "call ended: session=probe-session-1 " "$sb_log")"
+    if grep -qxF "first 200 " <<<"$out" && grep -qxF 'again 200 {"result":"duplicate"}' <<<"$out" &&
+      grep -qxF 'forged 403 {"error":"callback refused","reason":"checksum_mismatch"}' <<<"$out" && [ "$handled" -eq 1 ]; then
+      passed=$((passed + 1))
+    else
+      echo "FAIL the Spring Boot example's callback endpoint (port ${port:-none}, handled $handled times): $out" >&2
+      tail -30 "$sb_log" >&2
+      failed=$((failed + 1))
+    fi
+  else
+    echo "FAIL the Spring Boot example's classpath" >&2
+    failed=$((failed + 1))
+  fi
+  rm -f "$sb_cp" "$sb_log"
 fi
 
 echo "java: $passed passed, $failed failed"

@@ -14,15 +14,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.HttpURLConnection;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -284,32 +280,6 @@ class CallbackEndpointTest {
                 () -> endpoint.handle(BODY, signed(OLD, BODY, NOW), (CallbackHandler<RuntimeException>) null)).getMessage());
     }
 
-    /** POSTs {@code body} with {@code headers}; the status and the answer's body. */
-    static String[] post(String url, byte[] body, Map<String, String> headers) throws IOException {
-        HttpURLConnection c = (HttpURLConnection) new URL(url).openConnection();
-        c.setRequestMethod("POST");
-        c.setDoOutput(true);
-        c.setConnectTimeout(10_000);
-        c.setReadTimeout(30_000);
-        headers.forEach(c::setRequestProperty);
-        try (OutputStream out = c.getOutputStream()) {
-            out.write(body);
-        }
-        int status = c.getResponseCode();
-        InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream();
-        ByteArrayOutputStream got = new ByteArrayOutputStream();
-        if (in != null) {
-            try (InputStream i = in) {
-                byte[] chunk = new byte[4096];
-                int n;
-                while ((n = i.read(chunk)) > 0) {
-                    got.write(chunk, 0, n);
-                }
-            }
-        }
-        return new String[] {String.valueOf(status), new String(got.toByteArray(), StandardCharsets.UTF_8)};
-    }
-
     @Test
     void behindTheJdksHttpServerARepeatedPostIsHandledOnce() throws Exception {
         CallbackEndpoint endpoint = new CallbackEndpoint(new CallbackVerifier(OLD, DeliveriesTest.NEW));
@@ -334,11 +304,11 @@ class CallbackEndpointTest {
             String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/cb";
             // Signed now with the new secret: the endpoint's clock checks it.
             Map<String, String> headers = YunxinEcp.signCallback(DeliveriesTest.NEW, BODY);
-            String[] first = post(url, BODY, headers);
+            String[] first = CallbackProbe.post(url, BODY, headers);
             assertEquals(Arrays.asList("200", ""), Arrays.asList(first));
-            String[] again = post(url, BODY, headers);
+            String[] again = CallbackProbe.post(url, BODY, headers);
             assertEquals(Arrays.asList("200", DUPLICATE), Arrays.asList(again));
-            String[] forged = post(url, BODY, YunxinEcp.signCallback(new Credentials("app", "forged"), BODY));
+            String[] forged = CallbackProbe.post(url, BODY, YunxinEcp.signCallback(new Credentials("app", "forged"), BODY));
             assertEquals(Arrays.asList("403", refused("checksum_mismatch")), Arrays.asList(forged));
             assertEquals(Collections.singletonList(1), matched);
         } finally {

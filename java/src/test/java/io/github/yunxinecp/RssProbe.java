@@ -14,7 +14,8 @@ import java.util.Map;
  * heap so the Java heap cannot move the figure) that warms up, reads VmRSS, runs a million cycles
  * of signing and callback verification through the native library (every tenth verification of a
  * forged CheckSum, refused with an exception, and every hundredth a signing refused for an invalid
- * nonce), reads VmRSS again and fails when it grew by more than the allowance. Anything the native
+ * nonce), each with a delivery claimed in the duplicate guard's memory store (a fresh store every
+ * thousand cycles), reads VmRSS again and fails when it grew by more than the allowance. Anything the native
  * side failed to free (strings, arrays, exception views, local references) would grow with the
  * cycles; a timed assertion would not be, so this is a count of memory, not of speed.
  */
@@ -55,12 +56,29 @@ public final class RssProbe {
             throw new AssertionError("a CheckSum is 40 hex digits");
         }
         try {
-            verifier.verify(body, i % 10 == 9 ? forged : good, 1440570500855L);
+            Delivery d = verifier.verify(body, i % 10 == 9 ? forged : good, 1440570500855L);
+            if (d.key().length() != 40) {
+                throw new AssertionError("a delivery key is 40 hex digits");
+            }
         } catch (CallbackVerificationException e) {
             refused++;
         }
+        // The duplicate guard's memory: a fresh store every STORE_CYCLES cycles (the last one left to
+        // the cleaner), each filled with a distinct delivery per cycle, claimed then completed. A store
+        // not freed keeps all of its entries, which the figure would show.
+        if (i % STORE_CYCLES == 0) {
+            store = new MemoryDeliveryStore(STORE_CYCLES);
+        }
+        String key = "000000000000000000000000" + Long.toHexString(0x1000000000000000L | i);
+        if (store.claim(key, 1440570800855L, 1440570500855L) != Claim.FIRST) {
+            throw new AssertionError("a distinct delivery is claimed first");
+        }
+        store.complete(key, 1440570800855L);
         return refused;
     }
+
+    static final int STORE_CYCLES = 1000;
+    static MemoryDeliveryStore store;
 
     public static void main(String[] args) throws Exception {
         int cycles = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;

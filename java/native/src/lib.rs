@@ -389,8 +389,8 @@ pub extern "system" fn Java_io_github_yunxinecp_Native_verifyAndParse<'l>(
 /// credentials matched, its `CurTime` and its expiry (clamped to `Long.MAX_VALUE`: no time check)
 /// into `numbers`; with a non-null `event` (one slot), the body is parsed into it too.
 ///
-/// The Java side builds the `Delivery` from these: a primitive array filled in place costs far less
-/// than looking up and calling a Java factory on every verification.
+/// The Java side builds the `Delivery` from these, so that a verification neither looks up nor
+/// calls a Java factory (a class and method lookup by name on every call).
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_io_github_yunxinecp_Native_verifyDelivery<'l>(

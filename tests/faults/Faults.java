@@ -1,4 +1,6 @@
 import io.github.yunxinecp.ApiException;
+import io.github.yunxinecp.CallbackAnswer;
+import io.github.yunxinecp.CallbackEndpoint;
 import io.github.yunxinecp.CallbackEvent;
 import io.github.yunxinecp.CallbackVerificationException;
 import io.github.yunxinecp.CallbackVerifier;
@@ -12,6 +14,7 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The fault table's Java side: every fault the mock can inject, against the Java Client, for a
@@ -19,7 +22,8 @@ import java.util.Set;
  * scripts/fault-table.py; the outcome words are those of every other language (see
  * tests/faults/faults.py). The mock is the public test helper's subprocess, its call-end callbacks
  * going to the helper's receiver in this process; the last row says whether every call the mock
- * placed had its callback received and verified. Built into faults.jar by tests/faults/build-java.sh.
+ * placed had its callback received and verified, and the next whether one of them, delivered twice, reached
+ * its handler once. Built into faults.jar by tests/faults/build-java.sh.
  */
 public final class Faults {
     /** The same faults, in the same order, as every other language's program: kind, then extra form fields. */
@@ -78,6 +82,28 @@ public final class Faults {
         return lost + " lost, " + refused + " refused of " + placed;
     }
 
+    /**
+     * The first callback received, delivered twice to a handler behind the library's callback
+     * endpoint (its duplicate guard in memory), as a sender that got no answer in time delivers it
+     * again: "handled 1 of 2 deliveries", the repeat answered 200 duplicate.
+     */
+    static String duplicateOutcome(MockServer mock, CallbackVerifier verifier) throws InterruptedException {
+        List<MockServer.Callback> received = mock.awaitCallbacks(1, Duration.ofSeconds(10));
+        if (received.isEmpty()) {
+            return "no callback received";
+        }
+        MockServer.Callback post = received.get(0);
+        CallbackEndpoint endpoint = new CallbackEndpoint(verifier);
+        AtomicInteger handled = new AtomicInteger();
+        for (int delivered = 0; delivered < 2; delivered++) {
+            CallbackAnswer answer = endpoint.handle(post.body(), post.headers(), (event, delivery) -> handled.incrementAndGet());
+            if (answer.status() != 200) {
+                return "answered " + answer.status() + " " + answer.reason();
+            }
+        }
+        return "handled " + handled.get() + " of 2 deliveries";
+    }
+
     public static void main(String[] args) throws Exception {
         try (MockServer mock = MockServer.builder().receiveCallbacks().start()) {
             CallbackVerifier verifier = new CallbackVerifier(mock.credentials());
@@ -121,6 +147,9 @@ public final class Faults {
             long began = System.nanoTime();
             String outcome = callbacksOutcome(mock, verifier);
             System.out.println("ROW\tcallbacks\tdelivered\t" + outcome + "\t" + (System.nanoTime() - began) / 1_000_000L);
+            began = System.nanoTime();
+            String duplicate = duplicateOutcome(mock, verifier);
+            System.out.println("ROW\tduplicate_delivery\thandler\t" + duplicate + "\t" + (System.nanoTime() - began) / 1_000_000L);
         }
         System.out.println("DONE");
         System.out.flush();

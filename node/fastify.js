@@ -4,7 +4,7 @@
 // collects the bytes within the cap, so the app's JSON parser never sees them), verified, and
 // handed to the handler; a refused callback is answered with the core's status and JSON body.
 
-const { BodyConsumedError, checkedOptions, rawBodyOf, verified, refusalHeaders } = require('./callback-http.js');
+const { BodyConsumedError, checkedOptions, rawBodyOf, accepted, settle, succeeded, refusalHeaders } = require('./callback-http.js');
 const { _internal } = require('./index.js');
 
 const { typeError } = _internal;
@@ -26,6 +26,10 @@ class RawCallbackBody {
  * body is answered 413 unread when its `Content-Length` says so, else as soon as the body read
  * passes it; `onRefused({ status, reason })`: called for each refusal, for the endpoint's log.
  * The app's parsers (the built-in JSON one, any added globally) stay in force on its other routes.
+ *
+ * Repeated deliveries are handled once, as with Express (`guard`, `deduplicate`): the delivery is
+ * completed when the handler resolves with a 2xx reply, and released when it throws or replies
+ * otherwise; the reply leaves after that. `request.yunxinDelivery` says which credentials matched.
  */
 async function verifiedCallback(instance, options) {
   if (options === null || typeof options !== 'object') throw typeError('options', 'an object');
@@ -42,19 +46,29 @@ async function verifiedCallback(instance, options) {
     );
   });
   if (!instance.hasRequestDecorator('yunxinEvent')) instance.decorateRequest('yunxinEvent', null);
+  if (!instance.hasRequestDecorator('yunxinDelivery')) instance.decorateRequest('yunxinDelivery', null);
 
   instance.post(options.url, async function yunxinCallback(request, reply) {
     // No body at all (no Content-Type and no length): Fastify calls no parser.
     const got = request.body instanceof RawCallbackBody ? request.body.got : { body: Buffer.alloc(0) };
-    const outcome = verified(settings, got, request.headers);
+    const outcome = await accepted(settings, got, request.headers);
     if (outcome.refusal) {
       reply.code(outcome.refusal.status).headers(refusalHeaders(outcome));
       return reply.send(outcome.refusal.body);
     }
     request.yunxinEvent = outcome.event;
-    const result = await handler.call(this, outcome.event, request, reply);
+    request.yunxinDelivery = outcome.delivery;
+    let result;
+    try {
+      result = await handler.call(this, outcome.event, request, reply);
+    } catch (e) {
+      await settle(settings, outcome, false);
+      throw e;
+    }
+    if (result === undefined && !reply.sent) reply.code(200);
+    await settle(settings, outcome, succeeded(reply.statusCode));
     if (reply.sent) return reply;
-    return result === undefined ? reply.code(200).send() : result;
+    return result === undefined ? reply.send() : result;
   });
 }
 

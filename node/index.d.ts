@@ -77,14 +77,111 @@ export interface VerifyOptions {
 /** Headers as Node gives them (a repeated header as an array: refused), or `[name, value]` pairs. */
 export type CallbackHeaders = IncomingHttpHeaders | Record<string, string | string[] | undefined> | Array<[string, string]>;
 
-/** Verifies call-end callbacks on the raw body bytes (never a re-serialized JSON) and the headers. */
+/**
+ * A callback that passed verification: which credentials signed it, and what identifies this
+ * delivery for a `DeliveryGuard`. A sender that gets no 200 in time delivers the same signed
+ * callback again, with the same key; one that signs it afresh (a new `CurTime`) makes a new
+ * delivery: deduplicate those on the record's `session` in your own data.
+ */
+export interface Delivery {
+  /** The index, in the verifier's credentials, of those that matched (during a rotation: old or new). */
+  credential: number;
+  /** The AppKey of the credentials that matched. */
+  appKey: string;
+  /** The delivery's `CurTime`, Unix milliseconds. */
+  curTimeMs: number;
+  /** 40 lowercase hex characters: what a repeat of this delivery carries again (a Redis key, a table's unique column). */
+  key: string;
+  /** When a repeat would be refused as stale anyway, so the key may be forgotten (`Infinity` with `skipTimeCheck`). */
+  expiresAtMs: number;
+}
+
+/** What `verifyDelivery` returns. */
+export interface VerifiedDelivery {
+  delivery: Delivery;
+  event: CallbackEvent;
+}
+
+/**
+ * Verifies call-end callbacks on the raw body bytes (never a re-serialized JSON) and the headers,
+ * signed with one `Credentials` or with any of an array of 1 to 8 (more or fewer is a
+ * `ValidationError` on `credentials`): during an AppSecret rotation the old and the new, or
+ * several apps served by one endpoint, each matched by its AppKey. Every one is tried whatever
+ * the outcome, so the time taken tells nothing of which came close.
+ */
 export declare class CallbackVerifier {
   /** `toleranceMs`: how far `CurTime` may be from now (default 300000; 0 means the same millisecond). `skipTimeCheck`: tests only. */
-  constructor(credentials: Credentials, options?: { toleranceMs?: number; skipTimeCheck?: boolean });
-  /** Throws `CallbackVerificationError` (with its `reason`) unless the callback is genuine and fresh. */
-  verify(rawBody: Buffer | Uint8Array | string, headers: CallbackHeaders, options?: VerifyOptions): void;
+  constructor(credentials: Credentials | readonly Credentials[], options?: { toleranceMs?: number; skipTimeCheck?: boolean });
+  /** The app key of each credentials, in the order given. */
+  readonly appKeys: readonly string[];
+  /** Throws `CallbackVerificationError` (with its `reason`) unless the callback is genuine and fresh; returns which credentials matched and the delivery's key. */
+  verify(rawBody: Buffer | Uint8Array | string, headers: CallbackHeaders, options?: VerifyOptions): Delivery;
+  /** Verifies, then parses: the delivery and the event, for a handler that guards against repeated deliveries. */
+  verifyDelivery(rawBody: Buffer | Uint8Array | string, headers: CallbackHeaders, options?: VerifyOptions): VerifiedDelivery;
   /** Verifies, then parses. */
   verifyAndParse(rawBody: Buffer | Uint8Array | string, headers: CallbackHeaders, options?: VerifyOptions): CallbackEvent;
+}
+
+/** The headers of a signed callback, as `signCallback` makes them (a type, not an interface, so that it passes as `CallbackHeaders`). */
+export type SignedCallbackHeaders = {
+  'Content-Type': 'application/json';
+  AppKey: string;
+  /** Unix milliseconds. */
+  CurTime: string;
+  /** Lowercase hex MD5 of the body's bytes. */
+  MD5: string;
+  /** Lowercase hex SHA-1 of the AppSecret, the MD5 and `CurTime`. */
+  CheckSum: string;
+};
+
+/**
+ * Signs a callback body as the service does, for testing a receiver without copying the
+ * algorithm: the headers to send with it, at `curTimeMs` (default: now; a time in seconds is
+ * refused, as it would be refused as stale).
+ */
+export declare function signCallback(credentials: Credentials, body: Buffer | Uint8Array | string, curTimeMs?: number): SignedCallbackHeaders;
+
+/** What a store says of a delivery it is asked to claim. */
+export type Claim = 'first' | 'duplicate' | 'in_progress';
+
+/**
+ * A store of deliveries written in JavaScript, for several processes sharing one memory (Redis:
+ * `SET key pending NX PXAT expiresAtMs`, then `SET key done PXAT expiresAtMs`, or `DEL key`; or
+ * a table with a unique key). Each step must be atomic, so that two requests carrying one delivery
+ * get one `'first'` between them. Whatever a step throws or rejects with is a store failure.
+ */
+export interface DeliveryStore {
+  /** Marks `key` in progress unless held; says what was held. */
+  claim(key: string, expiresAtMs: number, nowMs: number): Claim | Promise<Claim>;
+  /** Marks a claimed `key` handled: later claims are `'duplicate'`. */
+  complete(key: string, expiresAtMs: number): unknown;
+  /** Forgets a claimed `key` whose handler failed, so that the next delivery is handled. */
+  release(key: string): unknown;
+}
+
+/**
+ * Guards a handler against processing one callback twice: `claim(delivery)` before handling it
+ * says `'first'` (handle it, then `complete` it, or `release` it when handling failed so that the
+ * sender's next attempt is handled), `'duplicate'` (handled before: answer 200) or
+ * `'in_progress'` (another request is handling it: answer 409 so that the sender tries later).
+ * A failing store rejects with `DeliveryStoreError` (answer 503).
+ */
+export declare class DeliveryGuard {
+  /**
+   * In this process's memory (the core's store: at most `capacity`, default 100000, each until a
+   * repeat would be stale; when full, the entry closest to expiring makes room), or over `store`.
+   */
+  constructor(options?: { capacity?: number } | { store: DeliveryStore });
+  /** Claims a verified delivery at `nowMs` (default: the clock). */
+  claim(delivery: Delivery, options?: { nowMs?: number }): Promise<Claim>;
+  /** The handler succeeded: repeats are duplicates from now on. */
+  complete(delivery: Delivery): Promise<void>;
+  /** The handler failed: the sender's next attempt is handled. */
+  release(delivery: Delivery): Promise<void>;
+  /** Deliveries held in memory (null with a store of one's own). */
+  readonly held: number | null;
+  /** Deliveries dropped from memory before they expired (null with a store of one's own): above zero, the capacity is too small and a repeat could be handled again. */
+  readonly evicted: number | null;
 }
 
 /** Parses a callback body that was verified already. */
@@ -232,3 +329,11 @@ export declare class TransportError extends YunxinError {}
 export declare class TimeoutError extends TransportError {}
 export declare class CallbackVerificationError extends YunxinError {}
 export declare class AbortedError extends YunxinError {}
+/**
+ * A `DeliveryGuard`'s store failed (it threw or rejected, or its `claim` answered something else
+ * than a `Claim`). The message names the error's type and the step, never the error's message,
+ * which may hold the store's connection string; `reason` is `store_unavailable`.
+ */
+export declare class DeliveryStoreError extends YunxinError {
+  readonly step: 'claim' | 'complete' | 'release';
+}

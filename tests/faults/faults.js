@@ -6,7 +6,8 @@
 //
 // The mock (found as MockServer finds it: $YUNXIN_ECP_MOCK, set by fault-table.py) POSTs its
 // call-end callbacks to a node:http receiver here; the last row says whether every call the mock
-// placed had its callback received, acknowledged and verified.
+// placed had its callback received, acknowledged and verified; and the first of them, delivered
+// twice behind a DeliveryGuard, reaches its handler once.
 
 const http = require('node:http');
 const path = require('node:path');
@@ -82,6 +83,31 @@ async function callbacksOutcome(mock, inbox, verifier) {
   return `${lost} lost, ${refused} refused of ${placed.size}`;
 }
 
+/**
+ * The first callback received, delivered twice to a handler behind the duplicate guard, as a
+ * sender that got no answer in time delivers it again.
+ */
+async function duplicateOutcome(inbox, verifier) {
+  if (inbox.received.length === 0) return 'no callback received';
+  const { headers, body } = inbox.received[0];
+  const guard = new yx.DeliveryGuard();
+  let handled = 0;
+  for (let i = 0; i < 2; i++) {
+    let delivery;
+    try {
+      delivery = verifier.verify(body, headers);
+    } catch (e) {
+      if (!(e instanceof yx.CallbackVerificationError)) throw e;
+      return 'refused';
+    }
+    if ((await guard.claim(delivery)) === 'first') {
+      handled++; // the handler
+      await guard.complete(delivery);
+    }
+  }
+  return `handled ${handled} of 2 deliveries`;
+}
+
 async function main() {
   const inbox = await receiver();
   const mock = await MockServer.start({ callbackUrl: inbox.url });
@@ -123,6 +149,9 @@ async function main() {
     const began = performance.now();
     const outcome = await callbacksOutcome(mock, inbox, verifier);
     console.log(`ROW\tcallbacks\tdelivered\t${outcome}\t${(performance.now() - began).toFixed(0)}`);
+    const duplicateBegan = performance.now();
+    const duplicate = await duplicateOutcome(inbox, verifier);
+    console.log(`ROW\tduplicate_delivery\thandler\t${duplicate}\t${(performance.now() - duplicateBegan).toFixed(0)}`);
   } finally {
     client.close();
     await mock.stop();

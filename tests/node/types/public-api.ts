@@ -10,9 +10,15 @@ import {
   CallbackVerifier,
   Client,
   Credentials,
+  DeliveryGuard,
+  DeliveryStoreError,
   checksum,
+  signCallback,
   signHeaders,
   type AuthHeaders,
+  type Claim,
+  type Delivery,
+  type DeliveryStore,
   type CallbackEvent,
   type CallRecord,
   type RetryAdvice,
@@ -102,6 +108,63 @@ f.register(fastifyCallback, {
 });
 // @ts-expect-error the plugin needs its handler
 f.register(fastifyCallback, { verifier, url: '/cb' });
+
+// Several credentials, the delivery, the guard and signed test callbacks.
+const rotating = new CallbackVerifier([credentials, credentials], { toleranceMs: 1000 });
+const keys: readonly string[] = rotating.appKeys;
+const signed = signCallback(credentials, '{}', 1_700_000_000_000);
+const checkSum: string = signed.CheckSum;
+const delivery: Delivery = rotating.verify('{}', { ...signed });
+const index: number = delivery.credential;
+const { delivery: same, event: parsed } = rotating.verifyDelivery(Buffer.from('{}'), signed);
+void [keys, checkSum, index, same, parsed];
+// @ts-expect-error credentials, not app keys
+new CallbackVerifier(['app']);
+// @ts-expect-error curTimeMs is a number
+signCallback(credentials, '{}', '1700000000000');
+const redisLike: DeliveryStore = {
+  claim: async (key: string, expiresAtMs: number, nowMs: number): Promise<Claim> => (key && expiresAtMs > nowMs ? 'first' : 'duplicate'),
+  complete: async () => {},
+  release: async () => {},
+};
+const guard = new DeliveryGuard({ store: redisLike });
+const memory = new DeliveryGuard({ capacity: 1000 });
+async function guarded(): Promise<void> {
+  try {
+    const claim: Claim = await memory.claim(delivery, { nowMs: 1 });
+    if (claim === 'first') await memory.complete(delivery);
+    else await memory.release(delivery);
+  } catch (e) {
+    if (e instanceof DeliveryStoreError) {
+      const step: 'claim' | 'complete' | 'release' = e.step;
+      void step;
+    }
+  }
+  const held: number | null = memory.held;
+  void held;
+}
+// @ts-expect-error a store's claim answers a Claim
+new DeliveryGuard({ store: { ...redisLike, claim: async () => 'yes' } });
+expressCallback(verifier, { guard, onDuplicate: (d) => console.info(d.key), onStoreError: (e) => console.error(e.message) });
+koaCallback(verifier, { deduplicate: false });
+// @ts-expect-error the guard is a DeliveryGuard
+expressCallback(verifier, { guard: redisLike });
+app.post('/cb2', expressCallback(verifier), (req, res) => {
+  const d: Delivery | undefined = req.yunxinDelivery;
+  res.json({ credential: d?.credential });
+});
+const withDelivery = new Koa<{ yunxinDelivery?: Delivery }>();
+withDelivery.use(koaCallback(verifier));
+withDelivery.use((ctx) => {
+  ctx.body = { key: ctx.state.yunxinDelivery?.key };
+});
+f.register(fastifyCallback, {
+  verifier,
+  url: '/cb3',
+  guard: memory,
+  handler: async (_e, request) => ({ key: request.yunxinDelivery?.key }),
+});
+void guarded;
 
 const command: string[] = mockCommand();
 void command;

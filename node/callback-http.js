@@ -1,7 +1,9 @@
 'use strict';
 // What the framework middleware (express.js, fastify.js, koa.js) share: reading a callback's raw
-// body within a cap, verifying it, and the answer to a refusal. The cap's default, the statuses
-// and the answer bodies are the core's (the same in every language); this file only moves bytes.
+// body within a cap, verifying it, claiming the delivery in a DeliveryGuard and settling it after
+// the handler, and the answer to a refusal or a repeat. The cap's default, the statuses and the
+// answer bodies are the core's (the same in every language); this file only moves bytes and
+// decides when the handler's outcome is known.
 
 const yunxin = require('./index.js');
 

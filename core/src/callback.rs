@@ -321,7 +321,7 @@ impl CallbackVerifier {
         I: IntoIterator,
         I::Item: HeaderPair,
     {
-        self.verify_delivery(body, headers, now_ms).map(drop)
+        self.check(body, headers, now_ms, |_| ())
     }
 
     /// [`verify`](Self::verify), telling which credentials matched and what identifies the
@@ -336,6 +336,36 @@ impl CallbackVerifier {
         headers: I,
         now_ms: u64,
     ) -> Result<Verified, CallbackError>
+    where
+        I: IntoIterator,
+        I::Item: HeaderPair,
+    {
+        self.check(body, headers, now_ms, |passed| {
+            let app_key = self.credentials[passed.credential].app_key().to_owned();
+            Verified {
+                credential: passed.credential,
+                key: crate::deliveries::DeliveryKey::new(
+                    &app_key,
+                    passed.checksum,
+                    passed.cur_time,
+                    passed.md5,
+                ),
+                app_key,
+                cur_time_ms: passed.sent_ms,
+                expires_at_ms: passed.expires_at_ms,
+            }
+        })
+    }
+
+    /// Every check, in order; `finish` makes the result from what passed (only a caller that
+    /// wants the delivery's key pays for it).
+    fn check<I, R>(
+        &self,
+        body: &[u8],
+        headers: I,
+        now_ms: u64,
+        finish: impl FnOnce(Passed<'_>) -> R,
+    ) -> Result<R, CallbackError>
     where
         I: IntoIterator,
         I::Item: HeaderPair,
@@ -379,14 +409,14 @@ impl CallbackVerifier {
                 sent_ms.saturating_add(tolerance_ms)
             }
         };
-        let app_key = self.credentials[credential].app_key().to_owned();
-        Ok(Verified {
+        Ok(finish(Passed {
             credential,
-            key: crate::deliveries::DeliveryKey::new(&app_key, &sum, &cur_time, &md5),
-            app_key,
-            cur_time_ms: sent_ms,
+            sent_ms,
             expires_at_ms,
-        })
+            md5: &md5,
+            checksum: &sum,
+            cur_time: &cur_time,
+        }))
     }
 
     /// [`verify`](Self::verify) against the system clock.
@@ -442,6 +472,16 @@ impl CallbackVerifier {
     {
         self.verify_and_parse(body, headers, unix_millis_now())
     }
+}
+
+/// What passed verification, for [`CallbackVerifier::check`]'s `finish`.
+struct Passed<'a> {
+    credential: usize,
+    sent_ms: u64,
+    expires_at_ms: u64,
+    md5: &'a str,
+    checksum: &'a str,
+    cur_time: &'a str,
 }
 
 /// Refuses a `CurTime` further than `tolerance_ms` from `now_ms`, either way.

@@ -20,7 +20,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 cargo build --release -q -p yunxin-ecp-jni -p yunxin-ecp-mock
 (cd java && mvn -q -B -Dstyle.color=never install -DskipTests -Dnative.dir="$CARGO_TARGET_DIR/release")
 cd bench/java
-mvn -q -B -Dstyle.color=never package
+# clean: the benchmarks are compiled against the jar just installed, never against stale classes.
+mvn -q -B -Dstyle.color=never clean package
 if [ "$#" -eq 0 ]; then
   set -- -wi 2 -i 3 -f 1 -w 1s -r 2s
 fi
@@ -48,3 +49,13 @@ awk -F, '
       printf "%-24s %12.0f ± %-7.0f %12.0f ± %-7.0f %7.2fx\n", label[b], l, err[b, "library"], h, err[b, "handRolled"], (h > 0 ? l / h : 0);
     }
   }' target/jmh.csv
+# A benchmark that failed (an exception in its setup) leaves no score: say so, and fail.
+for bench in SignBench VerifyBench ClientBench; do
+  for side in library handRolled; do
+    if ! grep -q "\.$bench\.$side\"" target/jmh.csv; then
+      echo "no score for $bench.$side:" >&2
+      grep -A3 -m1 -E "Exception|Error" target/jmh.log >&2
+      exit 1
+    fi
+  done
+done

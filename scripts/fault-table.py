@@ -3,7 +3,8 @@
 fault, operation, then for each language the error it reported and the time it took, and
 whether its process survived (exited 0 after printing DONE). The last row is the call-end
 callbacks: every call the mock placed, faults or not, must have its callback received and
-verified ("all N verified").
+verified ("all N verified"); and one of them, delivered twice to a handler behind the language's
+duplicate guard, must reach the handler once ("handled 1 of 2 deliveries").
 
 A language fails when its process did not survive, a row is missing, its outcome for a case
 differs from the other languages' (they share one core, so they must agree), or a callback
@@ -100,6 +101,9 @@ def main() -> int:
         callbacks = rows.get(("callbacks", "delivered"), ("", ""))[0]
         if not callbacks.startswith("all "):
             problems[lang].append(f"callbacks: {callbacks or 'no row'}")
+        duplicate = rows.get(("duplicate_delivery", "handler"), ("", ""))[0]
+        if duplicate != "handled 1 of 2 deliveries":
+            problems[lang].append(f"duplicate delivery: {duplicate or 'no row'}")
     # The majority outcome of each case; a language reporting anything else disagrees.
     for key in keys:
         outcomes = [results[lang][0][key][0] for lang in languages if key in results[lang][0]]

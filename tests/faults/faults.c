@@ -207,6 +207,55 @@ static void callbacks_outcome(const yx_mock_server *mock, const yx_callback_veri
   }
 }
 
+/* The first callback received, delivered twice to a handler behind the duplicate guard, as a
+ * sender that got no answer in time delivers it again: "handled 1 of 2 deliveries". */
+static void duplicate_outcome(const yx_mock_server *mock, const yx_callback_verifier *verifier,
+                              char *out, size_t size) {
+  char *json = NULL;
+  json_t *inbox =
+      yx_mock_server_wait_for_inbox(mock, 1, 10000, &json, NULL) == YX_OK ? parsed(json) : NULL;
+  const json_t *first = json_array_get(inbox, 0);
+  const json_t *headers = json_object_get(first, "headers");
+  const json_t *body = json_object_get(first, "body");
+  size_t count = json_array_size(headers);
+  yx_pair *pairs = calloc(count + 1, sizeof *pairs);
+  yx_delivery_guard *guard = NULL;
+  int handled = 0;
+  int refused = 0;
+  if (first == NULL || pairs == NULL || yx_delivery_guard_new(NULL, &guard, NULL) != YX_OK) {
+    snprintf(out, size, "no callback received");
+  } else {
+    for (size_t i = 0; i < count; i++) {
+      pairs[i].name = json_string_value(json_array_get(json_array_get(headers, i), 0));
+      pairs[i].value = json_string_value(json_array_get(json_array_get(headers, i), 1));
+    }
+    for (int delivered = 0; delivered < 2; delivered++) {
+      yx_delivery delivery;
+      int32_t claim = 0;
+      if (yx_callback_verifier_verify_delivery(verifier, json_string_value(body),
+                                               json_string_length(body), pairs, count, 0,
+                                               &delivery, NULL, NULL) != YX_OK) {
+        refused = 1;
+        break;
+      }
+      if (yx_delivery_guard_claim(guard, delivery.key, delivery.expires_at_ms, 0, &claim, NULL) ==
+              YX_OK &&
+          claim == YX_CLAIM_FIRST) {
+        handled++; /* the handler */
+        yx_delivery_guard_complete(guard, delivery.key, delivery.expires_at_ms, NULL);
+      }
+    }
+    if (refused) {
+      snprintf(out, size, "refused");
+    } else {
+      snprintf(out, size, "handled %d of 2 deliveries", handled);
+    }
+  }
+  yx_delivery_guard_free(guard);
+  free(pairs);
+  json_decref(inbox);
+}
+
 /* Reports a failed setup step and frees its error. */
 static void failed(const char *step, yx_error *err) {
   fprintf(stderr, "%s: %s\n", step, text(yx_error_message(err)));
@@ -305,6 +354,9 @@ int main(void) {
     double began = now_ms();
     callbacks_outcome(mock, verifier, cell, sizeof cell);
     printf("ROW\tcallbacks\tdelivered\t%s\t%.0f\n", cell, now_ms() - began);
+    began = now_ms();
+    duplicate_outcome(mock, verifier, cell, sizeof cell);
+    printf("ROW\tduplicate_delivery\thandler\t%s\t%.0f\n", cell, now_ms() - began);
   }
   ok = 1;
 

@@ -17,6 +17,7 @@ use YunxinEcp\CallbackException;
 use YunxinEcp\CallbackVerifier;
 use YunxinEcp\Client;
 use YunxinEcp\Credentials;
+use YunxinEcp\DeliveryGuard;
 use YunxinEcp\MockServer;
 use YunxinEcp\ProtocolException;
 use YunxinEcp\SessionKind;
@@ -81,6 +82,32 @@ function callbacks_outcome(MockServer $mock, CallbackVerifier $verifier): string
         : "$lost lost, $refused refused of $placed";
 }
 
+/**
+ * The first callback received, delivered twice to a handler behind the duplicate guard, as a
+ * sender that got no answer in time delivers it again: "handled 1 of 2 deliveries".
+ */
+function duplicate_outcome(MockServer $mock, CallbackVerifier $verifier): string
+{
+    $first = $mock->waitForInbox(1, 10000)[0] ?? null;
+    if ($first === null) {
+        return 'no callback received';
+    }
+    $guard = new DeliveryGuard();
+    $handled = 0;
+    for ($delivered = 0; $delivered < 2; $delivered++) {
+        try {
+            $delivery = $verifier->verify($first['body'], $first['headers']);
+        } catch (CallbackException $e) {
+            return 'refused';
+        }
+        if ($guard->claim($delivery) === 'first') {
+            $handled++; // the handler
+            $guard->complete($delivery);
+        }
+    }
+    return "handled $handled of 2 deliveries";
+}
+
 function main(): void
 {
     $mock = MockServer::start();
@@ -126,6 +153,9 @@ function main(): void
     $began = hrtime(true);
     $outcome = callbacks_outcome($mock, $verifier);
     printf("ROW\tcallbacks\tdelivered\t%s\t%.0f\n", $outcome, (hrtime(true) - $began) / 1e6);
+    $began = hrtime(true);
+    $duplicate = duplicate_outcome($mock, $verifier);
+    printf("ROW\tduplicate_delivery\thandler\t%s\t%.0f\n", $duplicate, (hrtime(true) - $began) / 1e6);
     unset($client);
     $mock->stop();
     echo "DONE\n";

@@ -82,6 +82,27 @@ def callbacks_outcome(mock: MockServer, verifier: yx.CallbackVerifier) -> str:
     return f"{lost} lost, {refused} refused of {len(placed)}"
 
 
+def duplicate_outcome(verifier: yx.CallbackVerifier) -> str:
+    """The first callback received, delivered twice to a handler behind the duplicate guard, as
+    a sender that got no answer in time delivers it again."""
+    with Receiver.lock:
+        received = list(Receiver.received[:1])
+    if not received:
+        return "no callback received"
+    headers, body = received[0]
+    guard = yx.DeliveryGuard()
+    handled = 0
+    for _ in range(2):
+        try:
+            delivery = verifier.verify(body, headers)
+        except yx.CallbackVerificationError:
+            return "refused"
+        if guard.claim(delivery) == "first":
+            handled += 1  # the handler
+            guard.complete(delivery)
+    return f"handled {handled} of 2 deliveries"
+
+
 def main() -> None:
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
@@ -119,6 +140,10 @@ def main() -> None:
         outcome = callbacks_outcome(mock, verifier)
         took = (time.perf_counter() - began) * 1000
         print(f"ROW\tcallbacks\tdelivered\t{outcome}\t{took:.0f}", flush=True)
+        began = time.perf_counter()
+        duplicate = duplicate_outcome(verifier)
+        took = (time.perf_counter() - began) * 1000
+        print(f"ROW\tduplicate_delivery\thandler\t{duplicate}\t{took:.0f}", flush=True)
     receiver.shutdown()
     print("DONE", flush=True)
 

@@ -10,11 +10,12 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use yunxin_ecp::blocking::Client;
+use yunxin_ecp::deliveries::{Claim, DeliveryGuard};
 use yunxin_ecp::signing::unix_millis_now;
 use yunxin_ecp::{
     CallbackEvent, CallbackVerifier, Error, QueryBySession, ResponseError, SessionKind, StartCall,
 };
-use yunxin_ecp_mock::{Fault, MockConfig, MockServer};
+use yunxin_ecp_mock::{Fault, MockConfig, MockServer, ReceivedCallback};
 
 /// Client settings for the table: timeouts short enough that the delay fault trips them.
 const TIMEOUT: Duration = Duration::from_millis(1000);
@@ -57,9 +58,37 @@ fn describe(result: &Result<String, Error>) -> String {
     }
 }
 
+/// The first callback received, delivered twice to a handler behind the duplicate guard, as a
+/// sender that got no answer in time delivers it again: `handled 1 of 2 deliveries`.
+fn duplicate_outcome(verifier: &CallbackVerifier, first: Option<&ReceivedCallback>) -> String {
+    let Some(callback) = first else {
+        return "no callback received".to_owned();
+    };
+    let guard = DeliveryGuard::default();
+    let mut handled = 0;
+    for _ in 0..2 {
+        let headers = callback
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        let Ok(delivery) = verifier.verify_delivery(&callback.body, headers, unix_millis_now())
+        else {
+            return "refused".to_owned();
+        };
+        if guard.claim(&delivery, unix_millis_now()) == Ok(Claim::First) {
+            handled += 1; // the handler
+            let _ = guard.complete(&delivery);
+        }
+    }
+    format!("handled {handled} of 2 deliveries")
+}
+
 /// Waits for the callback of every call the mock placed and verifies each: `all N verified`,
 /// else how many were lost or refused (the same words in every language).
-fn callbacks_outcome(mock: &MockServer, verifier: &CallbackVerifier) -> String {
+fn callbacks_outcome(
+    mock: &MockServer,
+    verifier: &CallbackVerifier,
+) -> (String, Option<ReceivedCallback>) {
     let placed: BTreeSet<String> = mock
         .sessions()
         .iter()
@@ -67,7 +96,9 @@ fn callbacks_outcome(mock: &MockServer, verifier: &CallbackVerifier) -> String {
         .collect();
     let mut verified = BTreeSet::new();
     let mut refused = 0;
-    for callback in mock.wait_for_inbox(placed.len(), CALLBACK_WAIT) {
+    let inbox = mock.wait_for_inbox(placed.len(), CALLBACK_WAIT);
+    let first = inbox.first().cloned();
+    for callback in inbox {
         let headers = callback
             .headers
             .iter()
@@ -80,11 +111,12 @@ fn callbacks_outcome(mock: &MockServer, verifier: &CallbackVerifier) -> String {
         }
     }
     let lost = placed.difference(&verified).count();
-    if lost == 0 && refused == 0 {
+    let outcome = if lost == 0 && refused == 0 {
         format!("all {} verified", placed.len())
     } else {
         format!("{lost} lost, {refused} refused of {}", placed.len())
-    }
+    };
+    (outcome, first)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -158,12 +190,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Where the redirect fault pointed: nothing may have reached it, signed headers and all.
     let location_host = format!("{} requests", mock.redirect_target_hits());
     let began = Instant::now();
-    let callbacks = callbacks_outcome(&mock, &verifier);
+    let (callbacks, first) = callbacks_outcome(&mock, &verifier);
     let took = began.elapsed().as_millis();
+    let began = Instant::now();
+    let duplicate = duplicate_outcome(&verifier, first.as_ref());
+    let duplicate_took = began.elapsed().as_millis();
     mock.stop();
     if rows {
         println!("ROW\tredirect\tlocation_host\t{location_host}\t0");
         println!("ROW\tcallbacks\tdelivered\t{callbacks}\t{took}");
+        println!("ROW\tduplicate_delivery\thandler\t{duplicate}\t{duplicate_took}");
         println!("DONE");
         return Ok(());
     }
@@ -171,6 +207,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\nA start is sent again only after an explicit 416/503 rejection; every other failure\n\
          of a start reports outcome_unknown after exactly one request. Queries retry.\n\
          Call-end callbacks of every placed call, received and verified: {callbacks} ({took} ms).\n\
+         One of them delivered twice to a handler behind the duplicate guard: {duplicate}.\n\
          Requests that reached the redirect's Location: {location_host}."
     );
     Ok(())

@@ -24,3 +24,15 @@ pub fn report(what: &str, ours: f64, baseline_name: &str, baseline: f64, target:
         ours / baseline
     );
 }
+
+/// Resident set size in KiB, from /proc/self/status.
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -148,6 +148,27 @@ pub trait DeliveryStore: Send + Sync {
     fn release(&self, key: &DeliveryKey) -> Result<(), StoreError>;
 }
 
+/// A shared store is a store: a program can keep a handle on the store it gave a guard (to read
+/// a [`MemoryStore`]'s figures, or to share one store between guards).
+impl<S: DeliveryStore + ?Sized> DeliveryStore for std::sync::Arc<S> {
+    fn claim(
+        &self,
+        key: &DeliveryKey,
+        expires_at_ms: u64,
+        now_ms: u64,
+    ) -> Result<Claim, StoreError> {
+        (**self).claim(key, expires_at_ms, now_ms)
+    }
+
+    fn complete(&self, key: &DeliveryKey, expires_at_ms: u64) -> Result<(), StoreError> {
+        (**self).complete(key, expires_at_ms)
+    }
+
+    fn release(&self, key: &DeliveryKey) -> Result<(), StoreError> {
+        (**self).release(key)
+    }
+}
+
 /// The default bound of a [`MemoryStore`]: a hundred thousand deliveries (about 330 a second
 /// for five minutes), some 20 MiB of memory at most.
 pub const DEFAULT_CAPACITY: usize = 100_000;

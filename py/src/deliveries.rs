@@ -134,26 +134,6 @@ enum Backing {
     Python,
 }
 
-/// The memory store shared between the guard and the figures ``len()`` and ``evicted`` read.
-struct SharedMemory(std::sync::Arc<MemoryStore>);
-
-impl DeliveryStore for SharedMemory {
-    fn claim(
-        &self,
-        key: &DeliveryKey,
-        expires_at_ms: u64,
-        now_ms: u64,
-    ) -> Result<Claim, StoreError> {
-        self.0.claim(key, expires_at_ms, now_ms)
-    }
-    fn complete(&self, key: &DeliveryKey, expires_at_ms: u64) -> Result<(), StoreError> {
-        self.0.complete(key, expires_at_ms)
-    }
-    fn release(&self, key: &DeliveryKey) -> Result<(), StoreError> {
-        self.0.release(key)
-    }
-}
-
 /// Guards a handler against processing one callback twice: ``claim(delivery)`` before handling
 /// it says ``"first"`` (handle it, then ``complete`` it, or ``release`` it when handling failed so
 /// that the sender's next attempt is handled), ``"duplicate"`` (handled before: answer 200) or
@@ -197,7 +177,7 @@ impl PyDeliveryGuard {
             None => {
                 let memory = std::sync::Arc::new(MemoryStore::new(capacity).map_err(py_err)?);
                 Ok(PyDeliveryGuard {
-                    guard: DeliveryGuard::new(SharedMemory(memory.clone())),
+                    guard: DeliveryGuard::new(memory.clone()),
                     backing: Backing::Memory(memory),
                 })
             }

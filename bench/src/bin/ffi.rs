@@ -25,24 +25,12 @@ use ffi::signing::{yx_checksum, yx_credentials, yx_credentials_free, yx_credenti
 use ffi::strings::yx_string_free;
 use yunxin_ecp::callback::sign_callback;
 use yunxin_ecp::{Credentials, checksum};
-use yunxin_ecp_bench::{ns_per_call, report};
+use yunxin_ecp_bench::{ns_per_call, report, rss_kib};
 
 const CYCLES: u32 = 1_000_000;
 
 fn ok(r: yx_result) {
     assert!(matches!(r, yx_result::YX_OK), "C entry point failed: {r:?}");
-}
-
-/// Resident set size in KiB, from /proc/self/status.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn main() {

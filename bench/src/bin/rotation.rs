@@ -15,20 +15,9 @@ use std::hint::black_box;
 use yunxin_ecp::callback::{CallbackHeaders, sign_callback};
 use yunxin_ecp::deliveries::{DeliveryGuard, MemoryStore};
 use yunxin_ecp::{CallbackVerifier, Credentials};
-use yunxin_ecp_bench::{ns_per_call, report};
+use yunxin_ecp_bench::{ns_per_call, report, rss_kib};
 
 const NOW: u64 = 1_700_000_000_000;
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 fn main() {
     let record = format!(
@@ -107,31 +96,7 @@ fn main() {
     );
 
     let store = std::sync::Arc::new(MemoryStore::default());
-    struct Shared(std::sync::Arc<MemoryStore>);
-    impl yunxin_ecp::deliveries::DeliveryStore for Shared {
-        fn claim(
-            &self,
-            key: &yunxin_ecp::deliveries::DeliveryKey,
-            expires_at_ms: u64,
-            now_ms: u64,
-        ) -> Result<yunxin_ecp::deliveries::Claim, yunxin_ecp::deliveries::StoreError> {
-            self.0.claim(key, expires_at_ms, now_ms)
-        }
-        fn complete(
-            &self,
-            key: &yunxin_ecp::deliveries::DeliveryKey,
-            expires_at_ms: u64,
-        ) -> Result<(), yunxin_ecp::deliveries::StoreError> {
-            self.0.complete(key, expires_at_ms)
-        }
-        fn release(
-            &self,
-            key: &yunxin_ecp::deliveries::DeliveryKey,
-        ) -> Result<(), yunxin_ecp::deliveries::StoreError> {
-            self.0.release(key)
-        }
-    }
-    let guard = DeliveryGuard::new(Shared(store.clone()));
+    let guard = DeliveryGuard::new(store.clone());
     let before = rss_kib();
     let fill = |offset: u64| {
         for i in 0..count {

@@ -43,7 +43,7 @@ endpoint free of one.
 
 import logging
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Dict, List, Optional, Tuple, Union
+from typing import Any, AsyncContextManager, AsyncIterator, Dict, List, Optional, Tuple, Union
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -152,17 +152,10 @@ class VerifiedCallback:
             raise
         _settle(self._deliveries, delivery, True)
 
-    @asynccontextmanager
-    async def handling(self, request: Request) -> AsyncIterator[_Event]:
-        """The verified event for the block's work; raises ``CallbackAnswered`` instead when the
-        callback is refused or not to be handled (again)."""
-        event, delivery = await self._verify(request)
-        try:
-            yield event
-        except BaseException:
-            _settle(self._deliveries, delivery, False)
-            raise
-        _settle(self._deliveries, delivery, True)
+    def handling(self, request: Request) -> AsyncContextManager[_Event]:
+        """The verified event for the block's work, settled as the dependency settles it; raises
+        ``CallbackAnswered`` instead when the callback is refused or not to be handled (again)."""
+        return asynccontextmanager(self.__call__)(request)
 
     async def _verify(self, request: Request) -> Tuple[_Event, Delivery]:
         body = await _body(request, self._limit)

@@ -9,7 +9,8 @@ cd "$root"
 echo "== Rust"
 cargo run --release -q -p yunxin-ecp-bench --bin sign
 cargo run --release -q -p yunxin-ecp-bench --bin callback
-for bin in client-rps log-overhead ffi rotation; do
+cargo build --release -q -p yunxin-ecp-cli
+for bin in client-rps log-overhead ffi rotation send-callback; do
   cargo run --release -q -p yunxin-ecp-bench --bin "$bin"
 done
 

@@ -65,7 +65,7 @@ async function verifiedCallback(instance, options) {
       await settle(settings, outcome, false);
       throw e;
     }
-    if (result === undefined && !reply.sent) reply.code(200);
+    // The status the handler set stands (Fastify starts at 200): a 503 must not become a 200.
     await settle(settings, outcome, succeeded(reply.statusCode));
     if (reply.sent) return reply;
     return result === undefined ? reply.send() : result;
